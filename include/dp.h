@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * dp.h - the data-plane thread: poll every ready port, forward, repeat.
+ *
+ * One data-plane thread runs on its own lcore (the last of --lcores).  Each
+ * loop iteration it loads the published port table, receives a burst from
+ * every queue of every ready port, hands each burst to the forwarding core,
+ * flushes the TX buffers and reports an RCU quiescent state.  It counts the
+ * TSC cycles of iterations that moved packets (busy) and of those that did
+ * not (idle), as OVS's pmd-perf-show does.
+ *
+ * The control thread publishes the set of ports with dp_set_ports(): it
+ * fills the spare of two port tables, publishes it and waits for a grace
+ * period, after which the previous table is unused (and becomes the spare)
+ * and any port the caller left out is no longer touched by the data plane.
+ * dp_synchronize() waits for one grace period (a few microseconds while the
+ * loop runs; immediate when it is stopped or offline).
+ *
+ * Thread-safety: dp_create/dp_start/dp_stop/dp_set_ports/dp_destroy: control
+ * thread only.  dp_synchronize(): any thread that is not a data-plane
+ * reader (control, vhost events).  dp_get_stats(): any thread.
+ */
+#ifndef VHSW_DP_H
+#define VHSW_DP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+
+#include "fwd.h"
+#include "port.h"
+
+struct fdb;
+struct rte_mempool;
+struct rte_rcu_qsbr;
+
+enum dp_poll_mode {
+	DP_POLL_ADAPTIVE,
+	DP_POLL_BUSY,
+};
+
+/* Loop counters, written by the data-plane thread only. */
+struct dp_stats {
+	uint64_t packets;     /* frames received and processed */
+	uint64_t busy_cycles; /* TSC cycles of iterations that moved frames */
+	uint64_t idle_cycles; /* TSC cycles of iterations that did not */
+	uint64_t iterations;
+	uint64_t sleeps;      /* times the loop blocked waiting for work */
+} __rte_cache_aligned;
+
+struct dp {
+	struct rte_rcu_qsbr *qsv;
+	struct fdb *fdb;
+	struct rte_mempool *pool;
+	struct port_table *table; /* published; RCU */
+	struct port_table tables[2]; /* 'table' points at one of these */
+	enum dp_poll_mode poll_mode;
+	unsigned int lcore;
+	uint32_t stop;  /* atomic */
+	bool running;
+	struct dp_stats stats;
+	struct dp_stats stats_base; /* control thread: last clear */
+	struct fwd_ctx fwd;	    /* data-plane thread only */
+};
+
+/*
+ * Creates the data plane (not started) with an empty port table.  Returns
+ * NULL on failure.
+ */
+struct dp *dp_create(struct fdb *fdb, struct rte_mempool *pool,
+	struct rte_rcu_qsbr *qsv, enum dp_poll_mode mode);
+/* Launches the loop on 'lcore'.  0 or -errno. */
+int dp_start(struct dp *dp, unsigned int lcore);
+/* Stops the loop and waits for it to return. */
+void dp_stop(struct dp *dp);
+void dp_destroy(struct dp *dp);
+
+/*
+ * Publishes the ports in 'by_id' (NULL where none) and waits for a grace
+ * period.  Never fails.
+ */
+void dp_set_ports(struct dp *dp, struct port *const by_id[VHSW_MAX_PORTS]);
+void dp_synchronize(struct dp *dp);
+/* One loop iteration; returns the number of frames received.  For tests. */
+uint32_t dp_poll_once(struct dp *dp);
+/* Counters since the last dp_clear_stats(). */
+void dp_get_stats(const struct dp *dp, struct dp_stats *st);
+void dp_clear_stats(struct dp *dp);
+const char *dp_poll_mode_name(enum dp_poll_mode mode);
+
+#endif /* VHSW_DP_H */

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * fdb.h - the forwarding database: (MAC, VLAN) -> port.
+ *
+ * Keys live in an rte_hash created with RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF
+ * and DPDK's integrated RCU (rte_hash_rcu_qsbr_add, defer-queue mode), so the
+ * data plane looks keys up without locks and a deleted key's slot is reused
+ * only after every reader has passed a quiescent state.  The position that
+ * rte_hash returns for a key indexes a side array of entries holding the
+ * port, the last-seen time and the per-port list links; a slot of that array
+ * is therefore protected by the same grace period as its key.
+ *
+ * Learning follows Linux br_fdb_update(): a hit only refreshes (port, seen)
+ * with single-word stores (and only when they change); a miss, a MAC move or
+ * any delete takes the writer lock.  The table holds at most 'limit' learned
+ * entries; learning a new MAC when full evicts the oldest learned entry of the
+ * port that holds the most entries, so one flooding port cannot starve the
+ * others (OVS mac-learning's fairness rule).  Static entries never age, never
+ * move and do not count against the limit.
+ *
+ * Time is a coarse seconds clock that the control thread advances with
+ * fdb_set_clock(); the data plane only reads it.
+ *
+ * Thread-safety:
+ *  - fdb_lookup_bulk(), fdb_learn() and fdb_learn_bulk(): the data-plane
+ *    thread(s), which must be registered readers of the RCU variable given to
+ *    fdb_create() and report quiescent states.  fdb_learn() takes the writer
+ *    lock on a miss or a move.
+ *  - Everything else: the control thread.  The functions that change the
+ *    table take the writer lock themselves (walks drop it every few thousand
+ *    entries so learning is never stalled for long).
+ */
+#ifndef VHSW_FDB_H
+#define VHSW_FDB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ether.h>
+
+struct fdb;
+struct rte_rcu_qsbr;
+
+#define FDB_DEFAULT_AGING 300
+#define FDB_DEFAULT_LIMIT 65536
+#define FDB_MAX_LIMIT (4u << 20)
+
+/* The hash key: 8 bytes, no padding. */
+struct fdb_key {
+	struct rte_ether_addr mac;
+	uint16_t vlan;
+};
+_Static_assert(sizeof(struct fdb_key) == 8, "fdb_key must have no padding");
+
+/* Table-wide counters (control-thread snapshot). */
+struct fdb_stats {
+	uint32_t entries; /* learned + static */
+	uint32_t limit;
+	uint64_t learned; /* new learned entries, ever */
+	uint64_t aged;
+	uint64_t moves;
+	uint64_t evicted;     /* removed to make room under the limit */
+	uint64_t learn_fails; /* could not insert (table full) */
+};
+
+/* One entry as fdb_dump() reports it. */
+struct fdb_entry_info {
+	struct fdb_key key;
+	uint16_t port;
+	bool is_static;
+	uint32_t age; /* seconds since last seen; 0 for static */
+};
+
+/*
+ * Creates a table that can hold 'capacity' keys (learned plus static; the
+ * learned limit may be set up to that).  'qsv' is the RCU variable the
+ * data-plane readers report to.  Returns NULL on failure (rte_errno set).
+ */
+struct fdb *fdb_create(const char *name, uint32_t capacity,
+	struct rte_rcu_qsbr *qsv);
+void fdb_destroy(struct fdb *fdb);
+
+/* Data plane. */
+
+/*
+ * Looks up 'n' keys (n <= 64).  ports[i] is the port of keys[i] or
+ * VHSW_PORT_NONE.
+ */
+void fdb_lookup_bulk(const struct fdb *fdb, const struct fdb_key **keys,
+	uint32_t n, uint16_t *ports);
+/* Learns that 'key' was seen on 'port'.  Never fails loudly: counts. */
+void fdb_learn(struct fdb *fdb, const struct fdb_key *key, uint16_t port);
+/* fdb_learn() for 'n' keys (n <= 64) all seen on 'port'. */
+void fdb_learn_bulk(struct fdb *fdb, const struct fdb_key **keys, uint32_t n,
+	uint16_t port);
+
+/* Control thread. */
+
+void fdb_set_clock(struct fdb *fdb, uint32_t now_sec);
+uint32_t fdb_clock(const struct fdb *fdb);
+uint32_t fdb_capacity(const struct fdb *fdb);
+/* 0, or -EINVAL when 'limit' is 0 or above the capacity. */
+int fdb_set_limit(struct fdb *fdb, uint32_t limit);
+/* Adds or replaces a static entry.  0, -ENOSPC. */
+int fdb_add_static(struct fdb *fdb, const struct fdb_key *key, uint16_t port);
+/* Deletes an entry (static or learned).  0 or -ENOENT. */
+int fdb_del(struct fdb *fdb, const struct fdb_key *key);
+/*
+ * Removes the learned entries of 'port' (every port if VHSW_PORT_NONE), and
+ * its static ones too if 'with_static'.  Returns how many were removed.
+ */
+uint32_t fdb_flush(struct fdb *fdb, uint16_t port, bool with_static);
+/* Removes learned entries not seen for 'aging' seconds.  Returns count. */
+uint32_t fdb_age(struct fdb *fdb, uint32_t aging);
+/* Entries of 'port' (learned + static). */
+uint32_t fdb_port_entries(const struct fdb *fdb, uint16_t port);
+void fdb_get_stats(const struct fdb *fdb, struct fdb_stats *st);
+/*
+ * Calls 'cb' for each entry (of 'port' only, unless VHSW_PORT_NONE).  The
+ * callback must not modify the table.
+ */
+void fdb_dump(struct fdb *fdb, uint16_t port,
+	void (*cb)(const struct fdb_entry_info *e, void *arg), void *arg);
+
+#endif /* VHSW_FDB_H */

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * port.h - the one port abstraction the forwarding core sees.
+ *
+ * Every kind of switch port (vhost-user, uplink ethdev, kernel exception
+ * path, and the fake ports of the unit tests) is a struct port with an ops
+ * table.  The forwarding core (fwd.h) and the data-plane loop (dp.h) only
+ * ever call port->ops; they never know which kind of port they drive.
+ *
+ * Ports are numbered by a small id (0 .. VHSW_MAX_PORTS-1) that doubles as
+ * the FDB's port number.  The control thread owns port structs: it creates
+ * them, publishes them in a struct port_table (RCU), and frees them only
+ * after an RCU grace period once they are unpublished.
+ *
+ * Thread-safety:
+ *  - ops->rx_burst/tx_burst are called by the data-plane thread only.
+ *  - 'ready' is written by whoever learns the peer's state (the vhost event
+ *    thread or the control thread) and read lock-free by the data plane;
+ *    anything that tears down what rx/tx_burst touch must clear 'ready' and
+ *    wait for an RCU grace period first.
+ *  - 'stats' are written by the data plane only (single writer, naturally
+ *    aligned 64-bit words) and read by the control thread without locks;
+ *    "clearing" keeps a control-side baseline instead of writing them.
+ *  - Everything else is owned by the control thread and immutable while the
+ *    port is published, except where a field says otherwise.
+ */
+#ifndef VHSW_PORT_H
+#define VHSW_PORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_ether.h>
+
+struct rte_mbuf;
+struct port;
+typedef struct json_t json_t;
+
+#define VHSW_MAX_PORTS 256
+#define VHSW_PORT_NONE UINT16_MAX
+#define VHSW_NAME_MAX 32 /* including NUL */
+#define VHSW_BURST 32
+
+/*
+ * Per-port counters, in the switch's view: rx = received from the port's
+ * peer, tx = sent to it.  X(name, description) generates the struct, the
+ * names shown by `vhswctl stats` and the JSON keys.
+ */
+#define PORT_STATS(X) \
+	X(rx_packets, "frames received from the peer") \
+	X(rx_bytes, "bytes received from the peer") \
+	X(tx_packets, "frames sent to the peer") \
+	X(tx_bytes, "bytes sent to the peer") \
+	X(rx_dropped, "received frames dropped (runt, bad VLAN, hairpin, no mbuf)") \
+	X(tx_dropped, "frames for this port dropped (queue full, too big, down)") \
+	X(flooded, "received frames flooded (broadcast, multicast, unknown)") \
+	X(rx_runts, "received frames shorter than 14 bytes") \
+	X(rx_bad_vlan, "tagged frames received on an access port") \
+	X(tx_oversize, "frames larger than the port MTU, not sent")
+
+struct port_stats {
+#define PORT_STATS_FIELD(name, desc) uint64_t name;
+	PORT_STATS(PORT_STATS_FIELD)
+#undef PORT_STATS_FIELD
+} __rte_cache_aligned;
+
+enum port_stat_id {
+#define PORT_STATS_ID(name, desc) PORT_STAT_##name,
+	PORT_STATS(PORT_STATS_ID)
+#undef PORT_STATS_ID
+	PORT_STAT_COUNT
+};
+
+/* Names of the counters, in X-macro order; and their values by index. */
+extern const char *const port_stat_names[PORT_STAT_COUNT];
+static inline uint64_t
+port_stat_get(const struct port_stats *s, enum port_stat_id id)
+{
+	return ((const uint64_t *)s)[id];
+}
+
+struct port_ops {
+	/*
+	 * Receive up to 'n' frames from the peer on queue 'q'.  Returns the
+	 * number received; the caller owns them.
+	 */
+	uint16_t (*rx_burst)(struct port *p, uint16_t q, struct rte_mbuf **pkts,
+		uint16_t n);
+	/*
+	 * Send up to 'n' frames to the peer.  Returns the number accepted; the
+	 * port owns (and eventually frees) those, the caller keeps the rest.
+	 */
+	uint16_t (*tx_burst)(struct port *p, struct rte_mbuf **pkts, uint16_t n);
+	/* Number of receive queues the data plane should poll now. */
+	uint16_t (*n_rxq)(const struct port *p);
+};
+
+/*
+ * What the control thread needs from a port kind (vhost-user, uplink,
+ * kernel).  Control thread only.
+ */
+struct port_class {
+	const char *type; /* "vhost-user", ... */
+	/*
+	 * Brings the port's control-side view up to date with events its peer
+	 * caused.  Returns true if the port went down since the last call.
+	 */
+	bool (*sync)(struct port *p);
+	/* Adds kind-specific fields to a `port show` object. */
+	void (*describe)(const struct port *p, json_t *obj, bool detail);
+	/* Adds the kind's configuration keys to a saved port object. */
+	void (*save)(const struct port *p, json_t *obj);
+	/* Frees the port; it is unpublished and past a grace period. */
+	void (*destroy)(struct port *p);
+};
+
+struct port {
+	/* Read by the data plane. */
+	const struct port_ops *ops;
+	void *priv;	      /* the port kind's own state */
+	uint16_t id;	      /* slot in the port table and FDB port number */
+	uint16_t vlan;	      /* 0: trunk (untagged + all tags); else access */
+	uint32_t mtu;	      /* largest L3 payload sent to the peer */
+	uint32_t ready;	      /* peer connected and queues usable (atomic) */
+
+	/* Written by the data plane only. */
+	struct port_stats stats;
+
+	/* Control thread only. */
+	struct port_stats stats_base; /* values at the last `stats --clear` */
+	const struct port_class *cls;
+	char name[VHSW_NAME_MAX];
+	bool has_mac; /* the peer's MAC, installed as a static FDB entry */
+	struct rte_ether_addr mac;
+};
+
+static inline bool
+port_is_ready(const struct port *p)
+{
+	return __atomic_load_n(&p->ready, __ATOMIC_ACQUIRE) != 0;
+}
+
+static inline void
+port_set_ready(struct port *p, bool ready)
+{
+	__atomic_store_n(&p->ready, ready ? 1 : 0, __ATOMIC_RELEASE);
+}
+
+/*
+ * The set of ports the data plane polls and forwards to.  Immutable once
+ * published; the control thread publishes the spare one and reuses the old
+ * one after an RCU grace period (see dp.h).
+ */
+struct port_table {
+	struct port *by_id[VHSW_MAX_PORTS]; /* NULL where no port */
+	uint16_t n;			    /* entries used in 'ids' */
+	uint16_t ids[VHSW_MAX_PORTS];	    /* published ports, in order */
+};
+
+/* Counters as the user sees them: since the last clear. */
+void port_stats_read(const struct port *p, struct port_stats *out);
+void port_stats_clear(struct port *p);
+
+#endif /* VHSW_PORT_H */

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * vport.h - vhost-user ports on librte_vhost.
+ *
+ * A vport is a struct port (port.h) whose peer is a virtio driver in another
+ * process: a DPDK app with the virtio_user PMD, or a QEMU guest.  librte_vhost
+ * speaks the vhost-user protocol on the port's unix socket (as server, or as
+ * client that reconnects whenever the peer's socket reappears), maps the
+ * peer's memory (VHOST_USER_SET_MEM_TABLE) and owns the vrings.
+ *
+ * librte_vhost reports the peer's state on its own event thread through
+ * callbacks.  They only record what happened in the port and wake the
+ * control thread through the notify hook given to vport_init():
+ *  - new_device: the device is running; record its vid.
+ *  - destroy_device: clear the port's 'ready' flag, then wait for an RCU
+ *    grace period before returning, because librte_vhost frees the vrings
+ *    as soon as the callback returns (OVS destroy_device does the same).
+ *    librte_vhost does not hold the queue locks around this callback, so
+ *    the wait cannot deadlock with the data plane.
+ *  - vring_state_changed: record the vring's state (queue locks are held
+ *    here: no waiting).
+ * The control thread then calls the port class's sync(), which snapshots the
+ * memory regions (rte_vhost_get_mem_table) and the vrings with their kick and
+ * call eventfds (rte_vhost_get_vhost_vring) for `port show`, and marks the
+ * port ready so the data plane starts polling it.
+ *
+ * Offloads: the switch does no segmentation or checksum work, so TSO, UFO,
+ * ECN and checksum offload features are not offered; mergeable RX buffers
+ * are.  With --queues 1 multiqueue is not offered either; with more, every
+ * queue pair the peer enables is polled.
+ *
+ * Thread-safety: vport_init/vport_create/vport_check_socket: control thread.
+ * The port's ops: data plane.  Its class functions: control thread.
+ */
+#ifndef VHSW_VPORT_H
+#define VHSW_VPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "port.h"
+
+struct rte_mempool;
+struct rte_rcu_qsbr;
+
+#define VPORT_MAX_QUEUES 16
+#define VPORT_SOCKET_MAX 107 /* sizeof(sun_path) - 1 */
+
+struct vport_params {
+	const char *name;
+	const char *socket;
+	bool client;	/* connect to 'socket' instead of listening */
+	uint16_t queues; /* queue pairs offered (1 = no multiqueue) */
+	bool set_owner;
+	uid_t uid;
+	gid_t gid;	/* (gid_t)-1: unchanged */
+	mode_t perm;	/* 0: leave as created */
+};
+
+/*
+ * Sets up the module: the mbuf pool received frames are built in, the RCU
+ * variable the data plane reports to, and the hook that wakes the control
+ * thread (called from librte_vhost's thread; must be async-signal-light,
+ * e.g. ev_async_send).  0 or -errno.
+ */
+int vport_init(struct rte_mempool *pool, struct rte_rcu_qsbr *qsv,
+	void (*notify)(void *arg), void *notify_arg);
+
+/*
+ * Checks that 'path' can serve as a vhost-user socket: not too long, and,
+ * for a server, either absent, or a socket nobody listens on (which is then
+ * removed).  0 or -errno with a message in 'err'.
+ */
+int vport_check_socket(const char *path, bool client, char *err,
+	size_t errlen);
+
+/*
+ * Creates the port and starts serving its socket.  Returns NULL with a
+ * message in 'err' on failure.  The port is not ready until a peer connects.
+ */
+struct port *vport_create(const struct vport_params *params, char *err,
+	size_t errlen);
+
+/* True if 'p' is a vhost-user port. */
+bool vport_is(const struct port *p);
+/* The socket path of a vhost-user port. */
+const char *vport_socket(const struct port *p);
+
+#endif /* VHSW_VPORT_H */

@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * config.c - the JSON startup configuration (--config) and `config save`.
+ *
+ * The file has the shape of CONTRACT.md: {"ports": [...], "uplink": {...},
+ * "fdb": {"aging", "limit", "static": [...]}}.  Loading goes through the
+ * same actions as the management commands (port/add, fdb/add, ...), so a
+ * file is accepted exactly when the equivalent commands would be; errors
+ * name the file, the key and the reason.  Saving writes the same shape
+ * atomically (temporary file, then rename).
+ *
+ * Thread-safety: control thread only.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_ether.h>
+
+#include "vhsw.h"
+
+static const char *const top_keys[] = {"ports", "uplink", "fdb", NULL};
+static const char *const fdb_keys[] = {"aging", "limit", "static", NULL};
+
+static int
+check_keys(json_t *obj, const char *const *allowed, const char *path,
+	const char *where, char *err, size_t errlen)
+{
+	const char *key;
+	json_t *v;
+	int i;
+
+	json_object_foreach(obj, key, v) {
+		for (i = 0; allowed[i] != NULL; i++)
+			if (strcmp(allowed[i], key) == 0)
+				break;
+		if (allowed[i] == NULL) {
+			snprintf(err, errlen, "%s: %s: unknown key '%s'", path,
+				where, key);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+json_t *
+config_read(const char *path, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *cfg, *fdb, *v;
+
+	cfg = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (cfg == NULL) {
+		snprintf(err, errlen, "%s:%d:%d: %s", path, jerr.line,
+			jerr.column, jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(cfg)) {
+		snprintf(err, errlen, "%s: the configuration must be a JSON object",
+			path);
+		goto fail;
+	}
+	if (check_keys(cfg, top_keys, path, "top level", err, errlen) != 0)
+		goto fail;
+	v = json_object_get(cfg, "ports");
+	if (v != NULL && !json_is_array(v)) {
+		snprintf(err, errlen, "%s: ports: must be an array", path);
+		goto fail;
+	}
+	v = json_object_get(cfg, "uplink");
+	if (v != NULL && !json_is_null(v)) {
+		snprintf(err, errlen,
+			"%s: uplink: not available in this version of vhswd",
+			path);
+		goto fail;
+	}
+	fdb = json_object_get(cfg, "fdb");
+	if (fdb != NULL) {
+		if (!json_is_object(fdb)) {
+			snprintf(err, errlen, "%s: fdb: must be an object", path);
+			goto fail;
+		}
+		if (check_keys(fdb, fdb_keys, path, "fdb", err, errlen) != 0)
+			goto fail;
+		v = json_object_get(fdb, "limit");
+		if (v != NULL && (!json_is_integer(v) ||
+					 json_integer_value(v) < 1 ||
+					 json_integer_value(v) > FDB_MAX_LIMIT)) {
+			snprintf(err, errlen,
+				"%s: fdb.limit: must be an integer 1..%u", path,
+				FDB_MAX_LIMIT);
+			goto fail;
+		}
+		v = json_object_get(fdb, "static");
+		if (v != NULL && !json_is_array(v)) {
+			snprintf(err, errlen, "%s: fdb.static: must be an array",
+				path);
+			goto fail;
+		}
+	}
+	return cfg;
+fail:
+	json_decref(cfg);
+	return NULL;
+}
+
+uint32_t
+config_fdb_limit(json_t *cfg)
+{
+	json_t *v = json_object_get(json_object_get(cfg, "fdb"), "limit");
+
+	return json_is_integer(v) ? (uint32_t)json_integer_value(v) :
+				    FDB_DEFAULT_LIMIT;
+}
+
+/* Runs one action with 'params'; on refusal formats "path: where: msg". */
+static int
+run(struct vhsw *sw, enum ctl_cmd_id id, json_t *params, const char *path,
+	const char *where, char *err, size_t errlen)
+{
+	char msg[512] = "";
+	json_t *res;
+	int code;
+
+	if (!json_is_object(params)) {
+		snprintf(err, errlen, "%s: %s: must be an object", path, where);
+		return -1;
+	}
+	res = vhsw_actions[id](sw, params, &code, msg, sizeof(msg));
+	if (res == NULL) {
+		snprintf(err, errlen, "%s: %s: %s", path, where, msg);
+		return -1;
+	}
+	json_decref(res);
+	return 0;
+}
+
+int
+config_apply(struct vhsw *sw, const char *path, json_t *cfg, char *err,
+	size_t errlen)
+{
+	json_t *fdb = json_object_get(cfg, "fdb"), *v, *params;
+	char where[64];
+	size_t i;
+
+	json_array_foreach(json_object_get(cfg, "ports"), i, v) {
+		snprintf(where, sizeof(where), "ports[%zu]", i);
+		if (run(sw, CTL_CMD_PORT_ADD, v, path, where, err, errlen) != 0)
+			return -1;
+	}
+	if (fdb == NULL)
+		return 0;
+	v = json_object_get(fdb, "aging");
+	if (v != NULL) {
+		params = json_pack("{s:O}", "aging", v);
+		if (run(sw, CTL_CMD_FDB_SET_AGING, params, path, "fdb.aging",
+			    err, errlen) != 0) {
+			json_decref(params);
+			return -1;
+		}
+		json_decref(params);
+	}
+	v = json_object_get(fdb, "limit");
+	if (v != NULL) {
+		params = json_pack("{s:O}", "limit", v);
+		if (run(sw, CTL_CMD_FDB_SET_LIMIT, params, path, "fdb.limit",
+			    err, errlen) != 0) {
+			json_decref(params);
+			return -1;
+		}
+		json_decref(params);
+	}
+	json_array_foreach(json_object_get(fdb, "static"), i, v) {
+		snprintf(where, sizeof(where), "fdb.static[%zu]", i);
+		if (run(sw, CTL_CMD_FDB_ADD, v, path, where, err, errlen) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+struct static_ctx {
+	const struct vhsw *sw;
+	json_t *out;
+};
+
+static void
+static_entry(const struct fdb_entry_info *e, void *arg)
+{
+	struct static_ctx *c = arg;
+	const struct port *p = c->sw->ports[e->port];
+	char mac[RTE_ETHER_ADDR_FMT_SIZE];
+
+	if (!e->is_static || p == NULL)
+		return;
+	/* A port's own --mac entry is saved with the port. */
+	if (p->has_mac && rte_is_same_ether_addr(&p->mac, &e->key.mac) &&
+		p->vlan == e->key.vlan)
+		return;
+	rte_ether_format_addr(mac, sizeof(mac), &e->key.mac);
+	json_array_append_new(c->out,
+		json_pack("{s:s, s:s, s:i}", "mac", mac, "port", p->name,
+			"vlan", e->key.vlan));
+}
+
+json_t *
+config_dump(const struct vhsw *sw)
+{
+	struct static_ctx sc = {.sw = sw, .out = json_array()};
+	char mac[RTE_ETHER_ADDR_FMT_SIZE];
+	struct fdb_stats fs;
+	json_t *ports = json_array(), *o;
+	int i;
+
+	for (i = 0; i < VHSW_MAX_PORTS; i++) {
+		const struct port *p = sw->ports[i];
+
+		if (p == NULL)
+			continue;
+		o = json_pack("{s:s, s:s}", "name", p->name, "type",
+			p->cls->type);
+		p->cls->save(p, o);
+		json_object_set_new(o, "vlan", json_integer(p->vlan));
+		json_object_set_new(o, "mtu", json_integer(p->mtu));
+		if (p->has_mac) {
+			rte_ether_format_addr(mac, sizeof(mac), &p->mac);
+			json_object_set_new(o, "mac", json_string(mac));
+		}
+		json_array_append_new(ports, o);
+	}
+	fdb_dump(sw->fdb, VHSW_PORT_NONE, static_entry, &sc);
+	fdb_get_stats(sw->fdb, &fs);
+	return json_pack("{s:o, s:{s:i, s:i, s:o}}", "ports", ports, "fdb",
+		"aging", (int)sw->aging, "limit", (int)fs.limit, "static",
+		sc.out);
+}
+
+int
+config_save(const struct vhsw *sw, const char *path, char *err, size_t errlen)
+{
+	char tmp[PATH_MAX];
+	json_t *cfg;
+	int ret;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >=
+		(int)sizeof(tmp)) {
+		snprintf(err, errlen, "%s: path too long", path);
+		return -1;
+	}
+	cfg = config_dump(sw);
+	ret = json_dump_file(cfg, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(cfg);
+	if (ret != 0 || rename(tmp, path) != 0) {
+		snprintf(err, errlen, "cannot write %s: %s", path,
+			strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * control.c - the control thread's view of the switch: port registry and
+ * its publication to the data plane, port events, the FDB clock and aging.
+ *
+ * Port lifecycle:
+ *   attach: the port gets a free id, goes into sw->ports and into a new
+ *           published port table.  The data plane polls it once its peer
+ *           makes it ready (port->ready).
+ *   event:  librte_vhost's thread records what happened in the port and
+ *           calls vhsw_wake(); the wake watcher runs each port's sync() on
+ *           this thread, which snapshots the device and sets 'ready'.  A port
+ *           that went down has its learned FDB entries flushed.
+ *   detach: a new table without the port is published and dp_set_ports()
+ *           waits for a grace period, so the data plane no longer holds the
+ *           port; then its FDB entries (static ones too) go, and the class
+ *           destroys it.  Only after that can its id be reused.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "rpc.h"
+#include "vhsw.h"
+
+const char *const port_stat_names[PORT_STAT_COUNT] = {
+#define PORT_STAT_NAME(name, desc) #name,
+	PORT_STATS(PORT_STAT_NAME)
+#undef PORT_STAT_NAME
+};
+
+void
+port_stats_read(const struct port *p, struct port_stats *out)
+{
+	const uint64_t *cur = (const uint64_t *)&p->stats;
+	const uint64_t *base = (const uint64_t *)&p->stats_base;
+	uint64_t *o = (uint64_t *)out;
+	int i;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < PORT_STAT_COUNT; i++)
+		o[i] = __atomic_load_n(&cur[i], __ATOMIC_RELAXED) - base[i];
+}
+
+void
+port_stats_clear(struct port *p)
+{
+	const uint64_t *cur = (const uint64_t *)&p->stats;
+	uint64_t *base = (uint64_t *)&p->stats_base;
+	int i;
+
+	for (i = 0; i < PORT_STAT_COUNT; i++)
+		base[i] = __atomic_load_n(&cur[i], __ATOMIC_RELAXED);
+}
+
+void
+vhsw_wake(void *arg)
+{
+	struct vhsw *sw = arg;
+
+	ev_async_send(sw->loop, &sw->wake);
+}
+
+void
+vhsw_sync_ports(struct vhsw *sw)
+{
+	struct port *p;
+	int i;
+
+	for (i = 0; i < VHSW_MAX_PORTS; i++) {
+		p = sw->ports[i];
+		if (p != NULL && p->cls->sync != NULL && p->cls->sync(p))
+			fdb_flush(sw->fdb, p->id, false);
+	}
+}
+
+static void
+wake_cb(struct ev_loop *loop, ev_async *w, int revents)
+{
+	struct vhsw *sw = (struct vhsw *)((char *)w - offsetof(struct vhsw, wake));
+
+	vhsw_sync_ports(sw);
+}
+
+static void
+tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct vhsw *sw = (struct vhsw *)((char *)w - offsetof(struct vhsw, tick));
+
+	sw->clock++;
+	fdb_set_clock(sw->fdb, sw->clock);
+	if (sw->aging != 0)
+		fdb_age(sw->fdb, sw->aging);
+}
+
+static void
+signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	ev_break(loop, EVBREAK_ALL);
+}
+
+int
+vhsw_init(struct vhsw *sw, struct ev_loop *loop, struct rte_mempool *pool,
+	struct rte_rcu_qsbr *qsv, struct fdb *fdb, struct dp *dp)
+{
+	memset(sw, 0, sizeof(*sw));
+	sw->loop = loop;
+	sw->pool = pool;
+	sw->qsv = qsv;
+	sw->fdb = fdb;
+	sw->dp = dp;
+	sw->aging = FDB_DEFAULT_AGING;
+	/* Start the clock past the largest aging time a fresh entry needs. */
+	sw->clock = 1;
+	fdb_set_clock(fdb, sw->clock);
+	ev_async_init(&sw->wake, wake_cb);
+	ev_async_start(loop, &sw->wake);
+	ev_timer_init(&sw->tick, tick_cb, 1.0, 1.0);
+	ev_timer_start(loop, &sw->tick);
+	ev_signal_init(&sw->sigterm, signal_cb, SIGTERM);
+	ev_signal_start(loop, &sw->sigterm);
+	ev_signal_init(&sw->sigint, signal_cb, SIGINT);
+	ev_signal_start(loop, &sw->sigint);
+	return 0;
+}
+
+void
+vhsw_fini(struct vhsw *sw)
+{
+	int i;
+
+	for (i = 0; i < VHSW_MAX_PORTS; i++)
+		if (sw->ports[i] != NULL)
+			vhsw_port_detach(sw, sw->ports[i]);
+	ev_async_stop(sw->loop, &sw->wake);
+	ev_timer_stop(sw->loop, &sw->tick);
+	ev_signal_stop(sw->loop, &sw->sigterm);
+	ev_signal_stop(sw->loop, &sw->sigint);
+}
+
+struct port *
+vhsw_port_find(const struct vhsw *sw, const char *name)
+{
+	int i;
+
+	for (i = 0; i < VHSW_MAX_PORTS; i++)
+		if (sw->ports[i] != NULL && strcmp(sw->ports[i]->name, name) == 0)
+			return sw->ports[i];
+	return NULL;
+}
+
+int
+vhsw_port_attach(struct vhsw *sw, struct port *p)
+{
+	int i;
+
+	for (i = 0; i < VHSW_MAX_PORTS; i++)
+		if (sw->ports[i] == NULL)
+			break;
+	if (i == VHSW_MAX_PORTS)
+		return -ENOSPC;
+	p->id = (uint16_t)i;
+	sw->ports[i] = p;
+	dp_set_ports(sw->dp, sw->ports);
+	return 0;
+}
+
+void
+vhsw_port_detach(struct vhsw *sw, struct port *p)
+{
+	sw->ports[p->id] = NULL;
+	dp_set_ports(sw->dp, sw->ports);
+	fdb_flush(sw->fdb, p->id, true);
+	p->cls->destroy(p);
+}
+
+json_t *
+vhsw_dispatch(void *arg, const char *method, json_t *params, int *code,
+	char *msg, size_t msglen)
+{
+	const struct ctl_cmd *cmd = ctl_cmd_find(method);
+	struct vhsw *sw = arg;
+
+	if (cmd == NULL) {
+		*code = CTL_ERR_NO_METHOD;
+		snprintf(msg, msglen, "unknown method '%s'", method);
+		return NULL;
+	}
+	/* Apply pending port events first so replies show current state. */
+	vhsw_sync_ports(sw);
+	return vhsw_actions[cmd - ctl_cmds](sw, params, code, msg, msglen);
+}

@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * dp.c - the data-plane loop (see dp.h).
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include <rte_cycles.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+
+#include "dp.h"
+
+#define DP_THREAD_ID 0 /* RCU reader id of the (single) data-plane thread */
+
+const char *
+dp_poll_mode_name(enum dp_poll_mode mode)
+{
+	return mode == DP_POLL_BUSY ? "busy" : "adaptive";
+}
+
+struct dp *
+dp_create(struct fdb *fdb, struct rte_mempool *pool, struct rte_rcu_qsbr *qsv,
+	enum dp_poll_mode mode)
+{
+	struct dp *dp = rte_zmalloc("dp", sizeof(*dp), RTE_CACHE_LINE_SIZE);
+
+	if (dp == NULL)
+		return NULL;
+	dp->table = &dp->tables[0];
+	dp->qsv = qsv;
+	dp->fdb = fdb;
+	dp->pool = pool;
+	dp->poll_mode = mode;
+	fwd_init(&dp->fwd, fdb, pool);
+	return dp;
+}
+
+void
+dp_destroy(struct dp *dp)
+{
+	if (dp == NULL)
+		return;
+	dp_stop(dp);
+	rte_free(dp);
+}
+
+uint32_t
+dp_poll_once(struct dp *dp)
+{
+	const struct port_table *tbl =
+		__atomic_load_n(&dp->table, __ATOMIC_ACQUIRE);
+	struct rte_mbuf *pkts[VHSW_BURST];
+	uint32_t moved = 0;
+	uint16_t i, q, nq, n;
+	struct port *p;
+
+	dp->fwd.tbl = tbl;
+	for (i = 0; i < tbl->n; i++) {
+		p = tbl->by_id[tbl->ids[i]];
+		if (!port_is_ready(p))
+			continue;
+		nq = p->ops->n_rxq(p);
+		for (q = 0; q < nq; q++) {
+			n = p->ops->rx_burst(p, q, pkts, VHSW_BURST);
+			if (n == 0)
+				continue;
+			fwd_input(&dp->fwd, p, pkts, n);
+			moved += n;
+		}
+	}
+	fwd_flush(&dp->fwd);
+	return moved;
+}
+
+static int
+dp_main(void *arg)
+{
+	struct dp *dp = arg;
+	uint64_t t0, t1;
+	uint32_t moved;
+
+	rte_rcu_qsbr_thread_register(dp->qsv, DP_THREAD_ID);
+	rte_rcu_qsbr_thread_online(dp->qsv, DP_THREAD_ID);
+	t0 = rte_rdtsc();
+	while (!__atomic_load_n(&dp->stop, __ATOMIC_RELAXED)) {
+		moved = dp_poll_once(dp);
+		rte_rcu_qsbr_quiescent(dp->qsv, DP_THREAD_ID);
+		t1 = rte_rdtsc();
+		if (moved) {
+			dp->stats.packets += moved;
+			dp->stats.busy_cycles += t1 - t0;
+		} else {
+			dp->stats.idle_cycles += t1 - t0;
+		}
+		dp->stats.iterations++;
+		t0 = t1;
+	}
+	rte_rcu_qsbr_thread_offline(dp->qsv, DP_THREAD_ID);
+	rte_rcu_qsbr_thread_unregister(dp->qsv, DP_THREAD_ID);
+	return 0;
+}
+
+int
+dp_start(struct dp *dp, unsigned int lcore)
+{
+	int ret;
+
+	__atomic_store_n(&dp->stop, 0, __ATOMIC_RELAXED);
+	dp->lcore = lcore;
+	ret = rte_eal_remote_launch(dp_main, dp, lcore);
+	if (ret != 0)
+		return ret;
+	dp->running = true;
+	return 0;
+}
+
+void
+dp_stop(struct dp *dp)
+{
+	if (!dp->running)
+		return;
+	__atomic_store_n(&dp->stop, 1, __ATOMIC_RELAXED);
+	rte_eal_wait_lcore(dp->lcore);
+	dp->running = false;
+}
+
+void
+dp_synchronize(struct dp *dp)
+{
+	rte_rcu_qsbr_synchronize(dp->qsv, RTE_QSBR_THRID_INVALID);
+}
+
+void
+dp_set_ports(struct dp *dp, struct port *const by_id[VHSW_MAX_PORTS])
+{
+	struct port_table *t =
+		dp->table == &dp->tables[0] ? &dp->tables[1] : &dp->tables[0];
+	int i;
+
+	t->n = 0;
+	for (i = 0; i < VHSW_MAX_PORTS; i++) {
+		t->by_id[i] = by_id[i];
+		if (by_id[i] != NULL)
+			t->ids[t->n++] = (uint16_t)i;
+	}
+	__atomic_store_n(&dp->table, t, __ATOMIC_RELEASE);
+	/* After this the old table, and ports not in 't', are unused. */
+	dp_synchronize(dp);
+}
+
+void
+dp_get_stats(const struct dp *dp, struct dp_stats *st)
+{
+	const uint64_t *cur = (const uint64_t *)&dp->stats;
+	const uint64_t *base = (const uint64_t *)&dp->stats_base;
+	uint64_t *out = (uint64_t *)st;
+	size_t i;
+
+	for (i = 0; i < sizeof(*st) / sizeof(uint64_t); i++)
+		out[i] = __atomic_load_n(&cur[i], __ATOMIC_RELAXED) - base[i];
+}
+
+void
+dp_clear_stats(struct dp *dp)
+{
+	const uint64_t *cur = (const uint64_t *)&dp->stats;
+	uint64_t *base = (uint64_t *)&dp->stats_base;
+	size_t i;
+
+	for (i = 0; i < sizeof(dp->stats) / sizeof(uint64_t); i++)
+		base[i] = __atomic_load_n(&cur[i], __ATOMIC_RELAXED);
+}

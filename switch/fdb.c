@@ -1,0 +1,514 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * fdb.c - forwarding database on rte_hash (see fdb.h for the design).
+ *
+ * The port of an entry is the hash's data word: rte_hash publishes it
+ * atomically with the key, so a destination lookup can never see a key
+ * without its port.  The side array 'slots' (indexed by key position) holds
+ * what the hash cannot: last-seen time, the static flag and the per-port
+ * list of learned entries (oldest first) that eviction takes victims from.
+ * Its 'port' field is a fast-path copy used by learning; when it disagrees
+ * with the hash, learning takes the lock and trusts the hash.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_errno.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_spinlock.h>
+
+#include "fdb.h"
+#include "port.h"
+
+#define FDB_NIL UINT32_MAX
+#define FDB_WALK_CHUNK 4096 /* slots walked per lock hold */
+
+struct fdb_slot {
+	uint16_t port;	   /* copy of the hash data; see above */
+	uint8_t in_use;
+	uint8_t is_static;
+	uint32_t seen;	   /* fdb clock when last seen (single-word stores) */
+	uint32_t prev, next; /* per-port list of learned entries */
+	struct fdb_key key;
+};
+
+struct fdb {
+	struct rte_hash *h;
+	struct fdb_slot *slots;
+	uint32_t n_slots;
+	uint32_t capacity;
+	uint32_t limit;
+	uint32_t now; /* seconds; written by control, read by data plane */
+
+	rte_spinlock_t wlock; /* serialises every writer of 'h' and 'slots' */
+	uint32_t n_learned;
+	uint32_t n_static;
+	uint32_t port_learned[VHSW_MAX_PORTS];
+	uint32_t port_static[VHSW_MAX_PORTS];
+	uint32_t head[VHSW_MAX_PORTS];
+	uint32_t tail[VHSW_MAX_PORTS];
+	struct fdb_stats st;
+};
+
+static inline uintptr_t
+port_to_data(uint16_t port)
+{
+	return (uintptr_t)port + 1; /* never NULL */
+}
+
+static inline uint16_t
+data_to_port(void *data)
+{
+	return (uint16_t)((uintptr_t)data - 1);
+}
+
+struct fdb *
+fdb_create(const char *name, uint32_t capacity, struct rte_rcu_qsbr *qsv)
+{
+	struct rte_hash_parameters params = {
+		.name = name,
+		.entries = capacity,
+		.key_len = sizeof(struct fdb_key),
+		.hash_func = rte_hash_crc,
+		.socket_id = SOCKET_ID_ANY,
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF,
+	};
+	struct rte_hash_rcu_config rcu = {
+		.v = qsv,
+		.mode = RTE_HASH_QSBR_MODE_DQ,
+	};
+	struct fdb *fdb;
+	uint32_t i;
+
+	if (capacity < 8 || capacity > FDB_MAX_LIMIT) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	fdb = rte_zmalloc("fdb", sizeof(*fdb), RTE_CACHE_LINE_SIZE);
+	if (fdb == NULL)
+		goto fail;
+	fdb->h = rte_hash_create(&params);
+	if (fdb->h == NULL)
+		goto fail;
+	if (qsv != NULL && rte_hash_rcu_qsbr_add(fdb->h, &rcu) != 0)
+		goto fail;
+	fdb->n_slots = (uint32_t)rte_hash_max_key_id(fdb->h) + 1;
+	fdb->slots = rte_zmalloc("fdb_slots",
+		(size_t)fdb->n_slots * sizeof(*fdb->slots), RTE_CACHE_LINE_SIZE);
+	if (fdb->slots == NULL)
+		goto fail;
+	fdb->capacity = capacity;
+	fdb->limit = RTE_MIN(capacity, (uint32_t)FDB_DEFAULT_LIMIT);
+	rte_spinlock_init(&fdb->wlock);
+	for (i = 0; i < VHSW_MAX_PORTS; i++)
+		fdb->head[i] = fdb->tail[i] = FDB_NIL;
+	return fdb;
+fail:
+	fdb_destroy(fdb);
+	if (rte_errno == 0)
+		rte_errno = ENOMEM;
+	return NULL;
+}
+
+void
+fdb_destroy(struct fdb *fdb)
+{
+	if (fdb == NULL)
+		return;
+	rte_hash_free(fdb->h);
+	rte_free(fdb->slots);
+	rte_free(fdb);
+}
+
+/* Per-port list of learned entries.  Caller holds wlock. */
+static void
+list_append__(struct fdb *fdb, uint32_t pos, uint16_t port)
+{
+	struct fdb_slot *s = &fdb->slots[pos];
+
+	s->next = FDB_NIL;
+	s->prev = fdb->tail[port];
+	if (s->prev != FDB_NIL)
+		fdb->slots[s->prev].next = pos;
+	else
+		fdb->head[port] = pos;
+	fdb->tail[port] = pos;
+	fdb->port_learned[port]++;
+}
+
+static void
+list_unlink__(struct fdb *fdb, uint32_t pos, uint16_t port)
+{
+	struct fdb_slot *s = &fdb->slots[pos];
+
+	if (s->prev != FDB_NIL)
+		fdb->slots[s->prev].next = s->next;
+	else
+		fdb->head[port] = s->next;
+	if (s->next != FDB_NIL)
+		fdb->slots[s->next].prev = s->prev;
+	else
+		fdb->tail[port] = s->prev;
+	fdb->port_learned[port]--;
+}
+
+/* Removes the entry at 'pos'.  Caller holds wlock. */
+static void
+remove_slot__(struct fdb *fdb, uint32_t pos)
+{
+	struct fdb_slot *s = &fdb->slots[pos];
+
+	rte_hash_del_key(fdb->h, &s->key);
+	if (s->is_static) {
+		fdb->n_static--;
+		fdb->port_static[s->port]--;
+	} else {
+		list_unlink__(fdb, pos, s->port);
+		fdb->n_learned--;
+	}
+	s->in_use = 0;
+}
+
+/* Evicts the oldest learned entry of the port holding the most.  */
+static bool
+evict_one__(struct fdb *fdb)
+{
+	uint32_t best = 0, i;
+	uint16_t victim_port = VHSW_PORT_NONE;
+
+	for (i = 0; i < VHSW_MAX_PORTS; i++) {
+		if (fdb->port_learned[i] > best) {
+			best = fdb->port_learned[i];
+			victim_port = (uint16_t)i;
+		}
+	}
+	if (victim_port == VHSW_PORT_NONE)
+		return false;
+	remove_slot__(fdb, fdb->head[victim_port]);
+	fdb->st.evicted++;
+	return true;
+}
+
+/* Inserts a learned entry.  Caller holds wlock; key is not in the table. */
+static void
+insert_learned__(struct fdb *fdb, const struct fdb_key *key, uint16_t port)
+{
+	struct fdb_slot *s;
+	int32_t pos;
+
+	if (fdb->n_learned >= fdb->limit && !evict_one__(fdb)) {
+		fdb->st.learn_fails++;
+		return;
+	}
+	pos = rte_hash_add_key_data(fdb->h, key, (void *)port_to_data(port)) ==
+			0 ?
+		rte_hash_lookup(fdb->h, key) :
+		-ENOSPC;
+	if (pos < 0 && evict_one__(fdb))
+		pos = rte_hash_add_key_data(fdb->h, key,
+			      (void *)port_to_data(port)) == 0 ?
+			rte_hash_lookup(fdb->h, key) :
+			-ENOSPC;
+	if (pos < 0) {
+		fdb->st.learn_fails++;
+		return;
+	}
+	s = &fdb->slots[pos];
+	s->key = *key;
+	s->is_static = 0;
+	__atomic_store_n(&s->port, port, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->seen, fdb->now, __ATOMIC_RELAXED);
+	s->in_use = 1;
+	list_append__(fdb, (uint32_t)pos, port);
+	fdb->n_learned++;
+	fdb->st.learned++;
+}
+
+/* Slow path of learning: miss or move.  Takes wlock. */
+static void
+learn_slow(struct fdb *fdb, const struct fdb_key *key, uint16_t port)
+{
+	struct fdb_slot *s;
+	void *data;
+	int32_t pos;
+
+	rte_spinlock_lock(&fdb->wlock);
+	pos = rte_hash_lookup_data(fdb->h, key, &data);
+	if (pos < 0) {
+		insert_learned__(fdb, key, port);
+		goto out;
+	}
+	s = &fdb->slots[pos];
+	if (s->is_static || data_to_port(data) == port)
+		goto out;
+	/* The MAC moved to another port. */
+	rte_hash_add_key_data(fdb->h, key, (void *)port_to_data(port));
+	list_unlink__(fdb, (uint32_t)pos, s->port);
+	__atomic_store_n(&s->port, port, __ATOMIC_RELAXED);
+	list_append__(fdb, (uint32_t)pos, port);
+	__atomic_store_n(&s->seen, fdb->now, __ATOMIC_RELAXED);
+	fdb->st.moves++;
+out:
+	rte_spinlock_unlock(&fdb->wlock);
+}
+
+static inline void
+learn_hit(struct fdb *fdb, const struct fdb_key *key, int32_t pos,
+	uint16_t port, uint32_t now)
+{
+	struct fdb_slot *s = &fdb->slots[pos];
+
+	if (likely(__atomic_load_n(&s->port, __ATOMIC_RELAXED) == port)) {
+		if (__atomic_load_n(&s->seen, __ATOMIC_RELAXED) != now)
+			__atomic_store_n(&s->seen, now, __ATOMIC_RELAXED);
+		return;
+	}
+	if (s->is_static)
+		return;
+	learn_slow(fdb, key, port);
+}
+
+void
+fdb_learn(struct fdb *fdb, const struct fdb_key *key, uint16_t port)
+{
+	int32_t pos = rte_hash_lookup(fdb->h, key);
+
+	if (pos >= 0)
+		learn_hit(fdb, key, pos, port,
+			__atomic_load_n(&fdb->now, __ATOMIC_RELAXED));
+	else
+		learn_slow(fdb, key, port);
+}
+
+void
+fdb_learn_bulk(struct fdb *fdb, const struct fdb_key **keys, uint32_t n,
+	uint16_t port)
+{
+	uint32_t now = __atomic_load_n(&fdb->now, __ATOMIC_RELAXED);
+	int32_t pos[RTE_HASH_LOOKUP_BULK_MAX];
+	uint32_t i;
+
+	if (n == 0)
+		return;
+	rte_hash_lookup_bulk(fdb->h, (const void **)keys, n, pos);
+	for (i = 0; i < n; i++) {
+		if (pos[i] >= 0)
+			learn_hit(fdb, keys[i], pos[i], port, now);
+		else
+			learn_slow(fdb, keys[i], port);
+	}
+}
+
+void
+fdb_lookup_bulk(const struct fdb *fdb, const struct fdb_key **keys,
+	uint32_t n, uint16_t *ports)
+{
+	void *data[RTE_HASH_LOOKUP_BULK_MAX];
+	uint64_t hits = 0;
+	uint32_t i;
+
+	if (n == 0)
+		return;
+	rte_hash_lookup_bulk_data(fdb->h, (const void **)keys, n, &hits, data);
+	for (i = 0; i < n; i++)
+		ports[i] = (hits >> i) & 1 ? data_to_port(data[i]) :
+					     VHSW_PORT_NONE;
+}
+
+void
+fdb_set_clock(struct fdb *fdb, uint32_t now_sec)
+{
+	__atomic_store_n(&fdb->now, now_sec, __ATOMIC_RELAXED);
+}
+
+uint32_t
+fdb_clock(const struct fdb *fdb)
+{
+	return __atomic_load_n(&fdb->now, __ATOMIC_RELAXED);
+}
+
+uint32_t
+fdb_capacity(const struct fdb *fdb)
+{
+	return fdb->capacity;
+}
+
+int
+fdb_set_limit(struct fdb *fdb, uint32_t limit)
+{
+	if (limit == 0 || limit > fdb->capacity)
+		return -EINVAL;
+	rte_spinlock_lock(&fdb->wlock);
+	fdb->limit = limit;
+	while (fdb->n_learned > fdb->limit && evict_one__(fdb))
+		;
+	rte_spinlock_unlock(&fdb->wlock);
+	return 0;
+}
+
+int
+fdb_add_static(struct fdb *fdb, const struct fdb_key *key, uint16_t port)
+{
+	struct fdb_slot *s;
+	int32_t pos;
+	int ret = 0;
+
+	rte_spinlock_lock(&fdb->wlock);
+	pos = rte_hash_lookup(fdb->h, key);
+	if (pos >= 0)
+		remove_slot__(fdb, (uint32_t)pos);
+	if (fdb->n_static + fdb->n_learned >= fdb->capacity &&
+		!evict_one__(fdb)) {
+		ret = -ENOSPC;
+		goto out;
+	}
+	if (rte_hash_add_key_data(fdb->h, key, (void *)port_to_data(port)) !=
+		0) {
+		ret = -ENOSPC;
+		goto out;
+	}
+	pos = rte_hash_lookup(fdb->h, key);
+	s = &fdb->slots[pos];
+	s->key = *key;
+	s->is_static = 1;
+	__atomic_store_n(&s->port, port, __ATOMIC_RELAXED);
+	s->seen = fdb->now;
+	s->prev = s->next = FDB_NIL;
+	s->in_use = 1;
+	fdb->n_static++;
+	fdb->port_static[port]++;
+out:
+	rte_spinlock_unlock(&fdb->wlock);
+	return ret;
+}
+
+int
+fdb_del(struct fdb *fdb, const struct fdb_key *key)
+{
+	int32_t pos;
+
+	rte_spinlock_lock(&fdb->wlock);
+	pos = rte_hash_lookup(fdb->h, key);
+	if (pos >= 0)
+		remove_slot__(fdb, (uint32_t)pos);
+	rte_spinlock_unlock(&fdb->wlock);
+	return pos >= 0 ? 0 : -ENOENT;
+}
+
+/*
+ * Walks every slot in chunks, removing those 'pred' selects.  The lock is
+ * dropped between chunks so data-plane learning never waits long.
+ */
+static uint32_t
+walk_remove(struct fdb *fdb,
+	bool (*pred)(const struct fdb *, const struct fdb_slot *, const void *),
+	const void *arg)
+{
+	uint32_t removed = 0, base, i, end;
+
+	for (base = 0; base < fdb->n_slots; base += FDB_WALK_CHUNK) {
+		end = RTE_MIN(base + FDB_WALK_CHUNK, fdb->n_slots);
+		rte_spinlock_lock(&fdb->wlock);
+		for (i = base; i < end; i++) {
+			if (fdb->slots[i].in_use &&
+				pred(fdb, &fdb->slots[i], arg)) {
+				remove_slot__(fdb, i);
+				removed++;
+			}
+		}
+		rte_spinlock_unlock(&fdb->wlock);
+	}
+	return removed;
+}
+
+struct flush_arg {
+	uint16_t port;
+	bool with_static;
+};
+
+static bool
+flush_pred(const struct fdb *fdb, const struct fdb_slot *s, const void *arg)
+{
+	const struct flush_arg *fa = arg;
+
+	if (s->is_static && !fa->with_static)
+		return false;
+	return fa->port == VHSW_PORT_NONE || s->port == fa->port;
+}
+
+uint32_t
+fdb_flush(struct fdb *fdb, uint16_t port, bool with_static)
+{
+	struct flush_arg fa = {.port = port, .with_static = with_static};
+
+	if (port != VHSW_PORT_NONE && fdb->port_learned[port] == 0 &&
+		(!with_static || fdb->port_static[port] == 0))
+		return 0;
+	return walk_remove(fdb, flush_pred, &fa);
+}
+
+static bool
+age_pred(const struct fdb *fdb, const struct fdb_slot *s, const void *arg)
+{
+	uint32_t aging = *(const uint32_t *)arg;
+	uint32_t seen = __atomic_load_n(&s->seen, __ATOMIC_RELAXED);
+
+	return !s->is_static && fdb->now - seen >= aging;
+}
+
+uint32_t
+fdb_age(struct fdb *fdb, uint32_t aging)
+{
+	uint32_t n;
+
+	if (fdb->n_learned == 0)
+		return 0;
+	n = walk_remove(fdb, age_pred, &aging);
+	rte_spinlock_lock(&fdb->wlock);
+	fdb->st.aged += n;
+	rte_spinlock_unlock(&fdb->wlock);
+	return n;
+}
+
+uint32_t
+fdb_port_entries(const struct fdb *fdb, uint16_t port)
+{
+	return fdb->port_learned[port] + fdb->port_static[port];
+}
+
+void
+fdb_get_stats(const struct fdb *fdb, struct fdb_stats *st)
+{
+	*st = fdb->st;
+	st->entries = fdb->n_learned + fdb->n_static;
+	st->limit = fdb->limit;
+}
+
+void
+fdb_dump(struct fdb *fdb, uint16_t port,
+	void (*cb)(const struct fdb_entry_info *e, void *arg), void *arg)
+{
+	struct fdb_entry_info info;
+	const struct fdb_slot *s;
+	uint32_t base, i, end;
+
+	for (base = 0; base < fdb->n_slots; base += FDB_WALK_CHUNK) {
+		end = RTE_MIN(base + FDB_WALK_CHUNK, fdb->n_slots);
+		rte_spinlock_lock(&fdb->wlock);
+		for (i = base; i < end; i++) {
+			s = &fdb->slots[i];
+			if (!s->in_use ||
+				(port != VHSW_PORT_NONE && s->port != port))
+				continue;
+			info.key = s->key;
+			info.port = s->port;
+			info.is_static = s->is_static;
+			info.age = s->is_static ? 0 : fdb->now - s->seen;
+			cb(&info, arg);
+		}
+		rte_spinlock_unlock(&fdb->wlock);
+	}
+}

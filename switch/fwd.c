@@ -1,0 +1,298 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * fwd.c - the forwarding core (see fwd.h).
+ */
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+
+#include "fdb.h"
+#include "fwd.h"
+
+/* What a destination needs done to a frame before it is sent. */
+enum xform {
+	XF_NONE,
+	XF_PUSH, /* insert an 802.1Q tag */
+	XF_POP,	 /* remove the 802.1Q tag */
+};
+
+struct frame_info {
+	uint16_t vlan;
+	uint8_t tagged; /* an 802.1Q tag is in the frame data */
+};
+
+void
+fwd_init(struct fwd_ctx *ctx, struct fdb *fdb, struct rte_mempool *pool)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->fdb = fdb;
+	ctx->pool = pool;
+}
+
+static inline void
+stat_add(struct port *p, enum port_stat_id id, uint64_t n)
+{
+	/* Single writer: a plain add, no atomic read-modify-write. */
+	((uint64_t *)&p->stats)[id] += n;
+}
+
+static void
+txq_send(struct fwd_ctx *ctx, struct port *out, struct fwd_txq *q)
+{
+	uint16_t sent = 0, n = q->n, k, i;
+	uint64_t bytes = 0;
+	int tries = 0;
+
+	if (n == 0)
+		return;
+	q->n = 0;
+	if (!port_is_ready(out)) {
+		rte_pktmbuf_free_bulk(q->pkts, n);
+		stat_add(out, PORT_STAT_tx_dropped, n);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		bytes += rte_pktmbuf_pkt_len(q->pkts[i]);
+	do {
+		k = out->ops->tx_burst(out, q->pkts + sent, n - sent);
+		sent += k;
+	} while (sent < n && k > 0 && ++tries <= FWD_TX_RETRIES);
+	if (sent < n) {
+		for (i = sent; i < n; i++)
+			bytes -= rte_pktmbuf_pkt_len(q->pkts[i]);
+		rte_pktmbuf_free_bulk(q->pkts + sent, n - sent);
+		stat_add(out, PORT_STAT_tx_dropped, n - sent);
+	}
+	stat_add(out, PORT_STAT_tx_packets, sent);
+	stat_add(out, PORT_STAT_tx_bytes, bytes);
+}
+
+void
+fwd_flush(struct fwd_ctx *ctx)
+{
+	uint16_t i, id;
+
+	for (i = 0; i < ctx->n_dirty; i++) {
+		id = ctx->dirty[i];
+		ctx->txq[id].queued = 0;
+		txq_send(ctx, ctx->tbl->by_id[id], &ctx->txq[id]);
+	}
+	ctx->n_dirty = 0;
+}
+
+/* L2 header length the frame will have on the wire after 'xf'. */
+static inline uint32_t
+l3_len(const struct rte_mbuf *m, const struct frame_info *fi, enum xform xf)
+{
+	uint32_t hdr = RTE_ETHER_HDR_LEN;
+
+	if ((fi->tagged && xf != XF_POP) || xf == XF_PUSH)
+		hdr += RTE_VLAN_HLEN;
+	return rte_pktmbuf_pkt_len(m) - RTE_MIN(hdr, rte_pktmbuf_pkt_len(m));
+}
+
+/* Applies 'xf' to 'm', which the caller owns alone.  0 or -errno. */
+static int
+apply_xform(struct rte_mbuf **m, const struct frame_info *fi, enum xform xf)
+{
+	if (xf == XF_PUSH) {
+		(*m)->vlan_tci = fi->vlan;
+		return rte_vlan_insert(m);
+	}
+	if (xf == XF_POP)
+		return rte_vlan_strip(*m);
+	return 0;
+}
+
+/* Queues 'm' (a reference the caller gives away) on 'out'. */
+static inline void
+txq_put(struct fwd_ctx *ctx, struct port *out, struct rte_mbuf *m)
+{
+	struct fwd_txq *q = &ctx->txq[out->id];
+
+	if (!q->queued) {
+		q->queued = 1;
+		ctx->dirty[ctx->n_dirty++] = out->id;
+	}
+	q->pkts[q->n++] = m;
+	if (unlikely(q->n == FWD_TXQ_SIZE)) {
+		/* Full: send now; the port stays on the dirty list. */
+		txq_send(ctx, out, q);
+	}
+}
+
+static inline enum xform
+xform_for(const struct port *out, const struct frame_info *fi)
+{
+	if (out->vlan != 0)
+		return fi->tagged ? XF_POP : XF_NONE;
+	if (fi->vlan == 0 || fi->tagged)
+		return XF_NONE;
+	return XF_PUSH;
+}
+
+static inline bool
+port_in_vlan(const struct port *p, uint16_t vlan)
+{
+	return p->vlan == 0 || p->vlan == vlan;
+}
+
+/*
+ * Sends one reference to 'm' to 'out' after 'xf'.  'shared' says other
+ * destinations hold references too, so a change needs a private copy.
+ */
+static void
+output(struct fwd_ctx *ctx, struct port *out, struct rte_mbuf *m,
+	const struct frame_info *fi, enum xform xf, bool shared)
+{
+	struct rte_mbuf *c = m;
+
+	if (unlikely(l3_len(m, fi, xf) > out->mtu)) {
+		stat_add(out, PORT_STAT_tx_oversize, 1);
+		stat_add(out, PORT_STAT_tx_dropped, 1);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (xf != XF_NONE) {
+		if (shared || !RTE_MBUF_DIRECT(m) ||
+			rte_mbuf_refcnt_read(m) > 1) {
+			c = rte_pktmbuf_copy(m, ctx->pool, 0, UINT32_MAX);
+			rte_pktmbuf_free(m); /* our reference to the original */
+		}
+		if (c == NULL || apply_xform(&c, fi, xf) != 0) {
+			rte_pktmbuf_free(c);
+			stat_add(out, PORT_STAT_tx_dropped, 1);
+			return;
+		}
+	}
+	txq_put(ctx, out, c);
+}
+
+static void
+flood(struct fwd_ctx *ctx, struct port *in, struct rte_mbuf *m,
+	const struct frame_info *fi)
+{
+	const struct port_table *tbl = ctx->tbl;
+	struct port *dst[VHSW_MAX_PORTS];
+	uint16_t n = 0, i;
+	struct port *p;
+
+	for (i = 0; i < tbl->n; i++) {
+		p = tbl->by_id[tbl->ids[i]];
+		if (p != in && port_is_ready(p) && port_in_vlan(p, fi->vlan))
+			dst[n++] = p;
+	}
+	stat_add(in, PORT_STAT_flooded, 1);
+	if (n == 0) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	/* One reference per destination. */
+	if (n > 1)
+		rte_mbuf_refcnt_update(m, (int16_t)(n - 1));
+	for (i = 0; i < n; i++)
+		output(ctx, dst[i], m, fi, xform_for(dst[i], fi), n > 1);
+}
+
+static inline bool
+classify(const struct port *in, struct rte_mbuf *m, struct frame_info *fi)
+{
+	const struct rte_ether_hdr *eh =
+		rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	bool tagged = eh->ether_type == RTE_BE16(RTE_ETHER_TYPE_VLAN);
+	bool stripped = (m->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED) &&
+		(m->vlan_tci & 0xfff) != 0;
+
+	if (in->vlan != 0) {
+		if (tagged || stripped)
+			return false;
+		fi->vlan = in->vlan;
+		fi->tagged = 0;
+	} else if (tagged) {
+		if (rte_pktmbuf_data_len(m) <
+			RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN)
+			return false;
+		fi->vlan = rte_be_to_cpu_16(((const struct rte_vlan_hdr *)(eh +
+							     1))
+						    ->vlan_tci) &
+			0xfff;
+		fi->tagged = 1;
+	} else {
+		fi->vlan = stripped ? m->vlan_tci & 0xfff : 0;
+		fi->tagged = 0;
+	}
+	return true;
+}
+
+void
+fwd_input(struct fwd_ctx *ctx, struct port *in, struct rte_mbuf **pkts,
+	uint16_t n)
+{
+	struct fdb_key skey[VHSW_BURST], dkey[VHSW_BURST];
+	const struct fdb_key *sk[VHSW_BURST], *dk[VHSW_BURST];
+	struct rte_mbuf *keep[VHSW_BURST];
+	struct frame_info fi[VHSW_BURST];
+	uint16_t dport[VHSW_BURST];
+	const struct rte_ether_hdr *eh;
+	uint16_t i, nk = 0, ns = 0;
+	uint64_t bytes = 0;
+	struct port *out;
+
+	while (n > VHSW_BURST) {
+		fwd_input(ctx, in, pkts, VHSW_BURST);
+		pkts += VHSW_BURST;
+		n -= VHSW_BURST;
+	}
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+
+		bytes += rte_pktmbuf_pkt_len(m);
+		if (unlikely(rte_pktmbuf_data_len(m) < RTE_ETHER_HDR_LEN)) {
+			stat_add(in, PORT_STAT_rx_runts, 1);
+			stat_add(in, PORT_STAT_rx_dropped, 1);
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		if (unlikely(!classify(in, m, &fi[nk]))) {
+			stat_add(in, PORT_STAT_rx_bad_vlan, 1);
+			stat_add(in, PORT_STAT_rx_dropped, 1);
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+		dkey[nk].mac = eh->dst_addr;
+		dkey[nk].vlan = fi[nk].vlan;
+		dk[nk] = &dkey[nk];
+		if (likely(rte_is_unicast_ether_addr(&eh->src_addr) &&
+			    !rte_is_zero_ether_addr(&eh->src_addr))) {
+			skey[ns].mac = eh->src_addr;
+			skey[ns].vlan = fi[nk].vlan;
+			sk[ns] = &skey[ns];
+			ns++;
+		}
+		keep[nk++] = m;
+	}
+	stat_add(in, PORT_STAT_rx_packets, n);
+	stat_add(in, PORT_STAT_rx_bytes, bytes);
+
+	fdb_learn_bulk(ctx->fdb, sk, ns, in->id);
+	fdb_lookup_bulk(ctx->fdb, dk, nk, dport);
+
+	for (i = 0; i < nk; i++) {
+		struct rte_mbuf *m = keep[i];
+
+		if (rte_is_multicast_ether_addr(&dkey[i].mac) ||
+			dport[i] == VHSW_PORT_NONE ||
+			(out = ctx->tbl->by_id[dport[i]]) == NULL ||
+			!port_in_vlan(out, fi[i].vlan)) {
+			flood(ctx, in, m, &fi[i]);
+			continue;
+		}
+		if (unlikely(out == in)) {
+			/* Hairpin: the destination sits behind the ingress. */
+			stat_add(in, PORT_STAT_rx_dropped, 1);
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		output(ctx, out, m, &fi[i], xform_for(out, &fi[i]), false);
+	}
+}

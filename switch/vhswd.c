@@ -1,0 +1,474 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * vhswd.c - the switch daemon's main(): options, EAL, threads, shutdown.
+ *
+ * Threads: main() becomes the control thread (the libev loop, EAL main
+ * lcore); the data plane runs on the last lcore of --lcores; librte_vhost
+ * runs its own event thread.  Only main() exits; every error a user can
+ * cause ends here as one line on stderr.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+
+#include "rpc.h"
+#include "vhsw.h"
+#include "vport.h"
+
+#define DEFAULT_MEM_MB 512
+#define MBUF_COUNT 16383
+#define MBUF_CACHE 256
+#define RCU_MAX_READERS 8
+#define MAX_EAL_ARGS 64
+
+enum huge_mode { HUGE_AUTO, HUGE_ON, HUGE_OFF };
+
+struct options {
+	const char *config;
+	const char *ctl;
+	const char *uplink;
+	const char *lcores;
+	const char *eal;
+	const char *log_level;
+	unsigned long mem_mb;
+	enum huge_mode huge;
+	enum dp_poll_mode poll_mode;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: vhswd [--config FILE] [--ctl PATH] [--uplink DEVARGS] [--lcores LIST]\n"
+		"             [--mem MB] [--hugepages | --no-hugepages] [--poll-mode busy|adaptive]\n"
+		"             [--log-level LEVEL] [--eal \"EXTRA EAL ARGS\"]\n"
+		"\n"
+		"  --config FILE      JSON startup configuration (ports, fdb)\n"
+		"  --ctl PATH         management socket (default $VHSW_CTL or %s)\n"
+		"  --uplink DEVARGS   DPDK ethdev used as the uplink\n"
+		"  --lcores LIST      CPUs to use, e.g. 0,1 or 2-3; the data plane runs on the last\n"
+		"  --mem MB           DPDK memory (default %d)\n"
+		"  --hugepages        use hugepages (default: when mounted and free)\n"
+		"  --no-hugepages     use memfd-backed memory\n"
+		"  --poll-mode MODE   adaptive (default) or busy\n"
+		"  --log-level LEVEL  emerg..debug (default info)\n"
+		"  --eal ARGS         extra DPDK EAL arguments\n",
+		CTL_DEFAULT_SOCKET, DEFAULT_MEM_MB);
+}
+
+static void __attribute__((format(printf, 1, 2)))
+die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("vhswd: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static void
+parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"ctl", required_argument, NULL, 's'},
+		{"uplink", required_argument, NULL, 'u'},
+		{"lcores", required_argument, NULL, 'l'},
+		{"mem", required_argument, NULL, 'm'},
+		{"hugepages", no_argument, NULL, 'H'},
+		{"no-hugepages", no_argument, NULL, 'N'},
+		{"poll-mode", required_argument, NULL, 'p'},
+		{"log-level", required_argument, NULL, 'L'},
+		{"eal", required_argument, NULL, 'e'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	char *end;
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case 's':
+			o->ctl = optarg;
+			break;
+		case 'u':
+			o->uplink = optarg;
+			break;
+		case 'l':
+			o->lcores = optarg;
+			break;
+		case 'm':
+			o->mem_mb = strtoul(optarg, &end, 10);
+			if (*end != '\0' || o->mem_mb < 64 || o->mem_mb > 65536)
+				die("--mem %s: give megabytes, 64..65536", optarg);
+			break;
+		case 'H':
+			o->huge = HUGE_ON;
+			break;
+		case 'N':
+			o->huge = HUGE_OFF;
+			break;
+		case 'p':
+			if (strcmp(optarg, "busy") == 0)
+				o->poll_mode = DP_POLL_BUSY;
+			else if (strcmp(optarg, "adaptive") == 0)
+				o->poll_mode = DP_POLL_ADAPTIVE;
+			else
+				die("--poll-mode %s: use busy or adaptive", optarg);
+			break;
+		case 'L':
+			o->log_level = optarg;
+			break;
+		case 'e':
+			o->eal = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("vhswd %s\n", VHSW_VERSION);
+			exit(0);
+		default:
+			die("unknown or incomplete option '%s'; see vhswd --help",
+				argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		die("unexpected argument '%s'; see vhswd --help", argv[optind]);
+}
+
+/* Parses "0,1" / "2-3" / "1" into the first and last CPU. */
+static void
+parse_lcores(const char *list, int *first, int *last)
+{
+	cpu_set_t online;
+	const char *p = list;
+	long a, b;
+	char *end;
+
+	*first = *last = -1;
+	if (sched_getaffinity(0, sizeof(online), &online) != 0)
+		CPU_ZERO(&online);
+	while (*p != '\0') {
+		a = strtol(p, &end, 10);
+		if (end == p || a < 0 || a >= CPU_SETSIZE)
+			goto bad;
+		b = a;
+		if (*end == '-') {
+			p = end + 1;
+			b = strtol(p, &end, 10);
+			if (end == p || b < a || b >= CPU_SETSIZE)
+				goto bad;
+		}
+		for (; a <= b; a++) {
+			if (!CPU_ISSET(a, &online))
+				die("--lcores %s: CPU %ld is not available to this process",
+					list, a);
+			if (*first < 0)
+				*first = (int)a;
+			*last = (int)a;
+		}
+		if (*end == ',')
+			end++;
+		else if (*end != '\0')
+			goto bad;
+		p = end;
+	}
+	if (*first >= 0)
+		return;
+bad:
+	die("--lcores %s: give CPUs like 0,1 or 2-3", list);
+}
+
+static void
+default_lcores(int *first, int *last)
+{
+	cpu_set_t online;
+	int i;
+
+	*first = *last = -1;
+	if (sched_getaffinity(0, sizeof(online), &online) != 0)
+		die("cannot read the CPU affinity: %s", strerror(errno));
+	for (i = 0; i < CPU_SETSIZE; i++) {
+		if (!CPU_ISSET(i, &online))
+			continue;
+		if (*first < 0)
+			*first = i;
+		*last = i;
+	}
+}
+
+/* True if a hugetlbfs is mounted and has room for 'mb' megabytes. */
+static bool
+hugepages_usable(unsigned long mb)
+{
+	unsigned long free_pages = 0, size_kb = 0;
+	bool mounted = false;
+	char line[256];
+	FILE *f;
+
+	f = fopen("/proc/mounts", "r");
+	if (f != NULL) {
+		while (fgets(line, sizeof(line), f) != NULL)
+			if (strstr(line, " hugetlbfs ") != NULL)
+				mounted = true;
+		fclose(f);
+	}
+	f = fopen("/proc/meminfo", "r");
+	if (f != NULL) {
+		while (fgets(line, sizeof(line), f) != NULL) {
+			sscanf(line, "HugePages_Free: %lu", &free_pages);
+			sscanf(line, "Hugepagesize: %lu kB", &size_kb);
+		}
+		fclose(f);
+	}
+	return mounted && free_pages * size_kb >= mb * 1024;
+}
+
+static int
+log_level_of(const char *s)
+{
+	static const char *const names[] = {"emerg", "alert", "crit", "err",
+		"warning", "notice", "info", "debug"};
+	int i;
+
+	for (i = 0; i < 8; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i + 1; /* RTE_LOG_EMERG is 1 */
+	die("--log-level %s: use emerg, alert, crit, err, warning, notice, info or debug",
+		s);
+	return 0;
+}
+
+static int
+build_eal_args(struct options *o, char **av, char *storage,
+	size_t storage_len)
+{
+	int first, last, n = 0;
+	char *sp = storage, *tok, *save;
+	bool huge;
+
+#define ADD(...) \
+	do { \
+		int k_ = snprintf(sp, storage_len - (size_t)(sp - storage), \
+			__VA_ARGS__); \
+		if (n >= MAX_EAL_ARGS - 1 || \
+			k_ >= (int)(storage_len - (size_t)(sp - storage))) \
+			die("too many EAL arguments"); \
+		av[n++] = sp; \
+		sp += k_ + 1; \
+	} while (0)
+
+	if (o->lcores != NULL)
+		parse_lcores(o->lcores, &first, &last);
+	else
+		default_lcores(&first, &last);
+	huge = o->huge == HUGE_ON ||
+		(o->huge == HUGE_AUTO && hugepages_usable(o->mem_mb));
+	if (o->huge == HUGE_ON && !hugepages_usable(o->mem_mb))
+		die("--hugepages: no mounted hugetlbfs with %lu MB free; "
+		    "reserve pages (echo 512 > /proc/sys/vm/nr_hugepages) or use --no-hugepages",
+			o->mem_mb);
+	o->huge = huge ? HUGE_ON : HUGE_OFF;
+	ADD("vhswd");
+	ADD("--lcores=0@%d,1@%d", first, last);
+	ADD("--main-lcore=0");
+	ADD("-m");
+	ADD("%lu", o->mem_mb);
+	if (!huge)
+		ADD("--no-huge");
+	else
+		ADD("--huge-unlink");
+	ADD("--no-shconf");
+	ADD("--file-prefix=vhsw-%d", (int)getpid());
+	if (o->uplink == NULL)
+		ADD("--no-pci");
+	ADD("--log-level=warning");
+	ADD("--log-level=vhsw:%d", log_level_of(o->log_level));
+	if (o->eal != NULL) {
+		char *copy = strdup(o->eal);
+
+		for (tok = strtok_r(copy, " \t", &save); tok != NULL;
+			tok = strtok_r(NULL, " \t", &save))
+			ADD("%s", tok);
+		free(copy);
+	}
+#undef ADD
+	av[n] = NULL;
+	return n;
+}
+
+static int vhsw_logtype;
+
+#define VLOG(level, fmt, ...) \
+	rte_log(RTE_LOG_##level, vhsw_logtype, "vhswd: " fmt "\n", ##__VA_ARGS__)
+
+/* Creates the directory holding the control socket if it is missing. */
+static void
+ensure_ctl_dir(const char *path)
+{
+	char *copy = strdup(path), *dir;
+	struct stat st;
+
+	dir = dirname(copy);
+	if (stat(dir, &st) != 0 && mkdir(dir, 0755) != 0)
+		die("cannot create %s for the control socket: %s (run as root or use --ctl PATH)",
+			dir, strerror(errno));
+	free(copy);
+}
+
+static int
+eal_init_quiet(int argc, char **argv)
+{
+	int saved = dup(STDOUT_FILENO), devnull, ret;
+
+	/* EAL prints its usage on stdout on bad arguments: keep it quiet. */
+	devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	fflush(stdout);
+	if (devnull >= 0 && saved >= 0)
+		dup2(devnull, STDOUT_FILENO);
+	ret = rte_eal_init(argc, argv);
+	fflush(stdout);
+	if (saved >= 0) {
+		dup2(saved, STDOUT_FILENO);
+		close(saved);
+	}
+	if (devnull >= 0)
+		close(devnull);
+	return ret;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o = {
+		.mem_mb = DEFAULT_MEM_MB,
+		.log_level = "info",
+		.poll_mode = DP_POLL_ADAPTIVE,
+	};
+	char *eal_argv[MAX_EAL_ARGS], eal_storage[4096], err[1024];
+	struct rte_mempool *pool;
+	struct rte_rcu_qsbr *qsv;
+	json_t *cfg = NULL;
+	struct ev_loop *loop;
+	struct fdb *fdb;
+	struct vhsw sw;
+	struct dp *dp;
+	uint32_t cap;
+	int eal_argc;
+	const char *ctl;
+
+	parse_options(argc, argv, &o);
+	ctl = ctl_socket_path(o.ctl);
+	if (o.uplink != NULL)
+		die("--uplink: uplink ports are not available in this version of vhswd");
+	if (o.config != NULL) {
+		cfg = config_read(o.config, err, sizeof(err));
+		if (cfg == NULL)
+			die("%s", err);
+	}
+	if (strlen(ctl) > VPORT_SOCKET_MAX)
+		die("--ctl %s: longer than %d bytes; use a shorter path", ctl,
+			VPORT_SOCKET_MAX);
+	ensure_ctl_dir(ctl);
+	signal(SIGPIPE, SIG_IGN);
+
+	eal_argc = build_eal_args(&o, eal_argv, eal_storage,
+		sizeof(eal_storage));
+	vhsw_logtype = rte_log_register_type_and_pick_level("vhsw",
+		RTE_LOG_INFO);
+	if (eal_init_quiet(eal_argc, eal_argv) < 0)
+		die("cannot initialise DPDK: %s (run as root; check --lcores, --mem and --eal)",
+			rte_strerror(rte_errno));
+	if (vhsw_logtype < 0)
+		vhsw_logtype = RTE_LOGTYPE_USER1;
+	rte_log_set_level(vhsw_logtype, log_level_of(o.log_level));
+
+	pool = rte_pktmbuf_pool_create("vhsw_mbuf", MBUF_COUNT, MBUF_CACHE, 0,
+		RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
+	if (pool == NULL)
+		die("cannot allocate %d packet buffers: %s (raise --mem)",
+			MBUF_COUNT, rte_strerror(rte_errno));
+	qsv = rte_zmalloc("vhsw_rcu", rte_rcu_qsbr_get_memsize(RCU_MAX_READERS),
+		RTE_CACHE_LINE_SIZE);
+	if (qsv == NULL || rte_rcu_qsbr_init(qsv, RCU_MAX_READERS) != 0)
+		die("cannot set up RCU (raise --mem)");
+	cap = config_fdb_limit(cfg);
+	if (cap < FDB_DEFAULT_LIMIT)
+		cap = FDB_DEFAULT_LIMIT;
+	cap += cap / 4; /* cuckoo hashing wants headroom */
+	fdb = fdb_create("vhsw_fdb", RTE_MIN(cap, (uint32_t)FDB_MAX_LIMIT), qsv);
+	if (fdb == NULL)
+		die("cannot create the FDB: %s (raise --mem)",
+			rte_strerror(rte_errno));
+	dp = dp_create(fdb, pool, qsv, o.poll_mode);
+	if (dp == NULL)
+		die("cannot create the data plane (raise --mem)");
+
+	loop = ev_default_loop(EVFLAG_AUTO);
+	if (loop == NULL)
+		die("cannot create the event loop");
+	vhsw_init(&sw, loop, pool, qsv, fdb, dp);
+	if (vport_init(pool, qsv, vhsw_wake, &sw) != 0)
+		die("cannot initialise vhost-user ports");
+	if (o.config != NULL)
+		snprintf(sw.config_path, sizeof(sw.config_path), "%s",
+			o.config);
+	sw.rpc = rpc_server_create(loop, ctl, 0660, vhsw_dispatch, &sw, err,
+		sizeof(err));
+	if (sw.rpc == NULL)
+		die("%s", err);
+	if (dp_start(dp, rte_get_next_lcore(-1, 1, 0)) != 0)
+		die("cannot start the data plane on its lcore");
+	if (cfg != NULL && config_apply(&sw, o.config, cfg, err, sizeof(err)) != 0) {
+		VLOG(ERR, "%s", err);
+		vhsw_fini(&sw);
+		rpc_server_destroy(sw.rpc);
+		dp_stop(dp);
+		die("%s", err);
+	}
+	json_decref(cfg);
+
+	VLOG(INFO, "vhswd %s running: control socket %s, data plane on lcore %u, %s memory, poll mode %s",
+		VHSW_VERSION, ctl, dp->lcore,
+		o.huge == HUGE_ON ? "hugepage" : "memfd",
+		dp_poll_mode_name(o.poll_mode));
+	ev_run(loop, 0);
+
+	VLOG(INFO, "shutting down");
+	vhsw_fini(&sw); /* ports first: unregisters sockets */
+	rpc_server_destroy(sw.rpc);
+	dp_stop(dp);
+	dp_destroy(dp);
+	fdb_destroy(fdb);
+	rte_free(qsv);
+	rte_mempool_free(pool);
+	ev_loop_destroy(loop);
+	rte_eal_cleanup();
+	return 0;
+}

@@ -1,0 +1,370 @@
+# shellcheck shell=bash
+# Integration-test harness: drives dpdk-testpmd processes (virtio_user
+# "container clients", or stand-ins such as a net_vhost "switch") through a
+# FIFO on their stdin.  Source this file from a test script that uses
+# `set -euo pipefail`, set TEST_TMP to a private directory (e.g. from mktemp -d)
+# and install `trap harness_cleanup EXIT`.
+#
+# How command completion is detected (deterministic, no sleeps):
+#   testpmd's cmdline library processes stdin one line at a time on its main
+#   thread and echoes every input character back to stdout.  tp_cmd writes the
+#   command followed by a unique comment line ("# vhsw-mark ...", which the
+#   cmdline parser ignores).  The echo of the marker can only be written after
+#   the command's handler has returned, so once the marker shows up in the log
+#   everything the command printed precedes it.  This requires testpmd's stdout
+#   to be unbuffered (glibc fully buffers stdout when it is a file, while the
+#   cmdline echo uses write(2) directly); processes are therefore started under
+#   `stdbuf -o0 -e0`.
+
+# --- tunables (override before or after sourcing) ---------------------------
+: "${TESTPMD:=dpdk-testpmd}"          # testpmd binary
+: "${TP_MEM_MB:=512}"                 # -m for --no-huge
+: "${TP_LCORES:=0@0,1@0}"             # clients share CPU 0 (switch owns CPU 1)
+: "${TP_NB_MBUFS:=8192}"              # --total-num-mbufs
+: "${TP_QUEUE_SIZE:=1024}"            # virtio_user queue_size
+: "${TP_START_TIMEOUT:=30}"           # seconds for a testpmd to reach its prompt
+: "${TP_CMD_TIMEOUT:=30}"             # seconds for one command to complete
+: "${TP_STOP_TIMEOUT:=10}"            # seconds for `quit` before SIGKILL
+: "${TP_POLL:=0.1}"                   # poll interval of wait loops
+: "${TP_LOG_TAIL:=30}"                # log lines shown on failure
+
+declare -gA _TP_PID=() _TP_FD=() _TP_DIR=() _TP_SEQ=() _TP_PREFIX=() _TP_START_T=() _TP_READY_MS=()
+declare -ga _TP_ORDER=()
+
+# Print a message to stderr.
+log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+
+# Print a message to stderr and exit the test with status 1.
+die() { printf '[%(%H:%M:%S)T] FATAL: %s\n' -1 "$*" >&2; exit 1; }
+
+# _tp_now_us: current time in microseconds (bash builtin clock, no fork).
+_tp_now_us() { local t=${EPOCHREALTIME//[.,]/}; printf '%s\n' "$((10#$t))"; }
+
+# wait_until TIMEOUT_S CMD...: run CMD every $TP_POLL s until it succeeds; 1 on timeout (integer seconds).
+wait_until() {
+    local timeout=$1; shift
+    local t=${EPOCHREALTIME//[.,]/}
+    local deadline=$(( 10#$t + timeout * 1000000 ))
+    while :; do
+        if "$@"; then return 0; fi
+        t=${EPOCHREALTIME//[.,]/}
+        (( 10#$t < deadline )) || break
+        sleep "$TP_POLL"
+    done
+    "$@"    # one last try at the deadline
+}
+
+# _tp_alive PID: true while PID exists and is not a zombie.
+_tp_alive() {
+    local pid=$1 stat
+    [[ -n $pid && -r /proc/$pid/stat ]] || return 1
+    stat=$(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null) || return 1
+    [[ -n $stat && $stat != Z && $stat != X ]]
+}
+
+# _tp_dead PID: negation of _tp_alive (for wait_until).
+_tp_dead() { ! _tp_alive "$1"; }
+
+# _tp_need NAME: fail unless NAME is a known instance.
+_tp_need() {
+    [[ -n ${_TP_DIR[$1]:-} ]] || die "testpmd instance '$1' unknown (not started?)"
+}
+
+# tp_log NAME: path of NAME's combined stdout/stderr log.
+tp_log() { _tp_need "$1"; printf '%s\n' "${_TP_DIR[$1]}/testpmd.log"; }
+
+# tp_pid NAME: PID of NAME's testpmd (empty if not running).
+tp_pid() { printf '%s\n' "${_TP_PID[$1]:-}"; }
+
+# tp_running NAME: true while NAME's testpmd is alive.
+tp_running() { _tp_alive "${_TP_PID[$1]:-}"; }
+
+# tp_fail NAME MESSAGE: die with MESSAGE plus the tail of NAME's log.
+tp_fail() {
+    local name=$1; shift
+    local logf=${_TP_DIR[$name]:-}/testpmd.log
+    {
+        printf '[%(%H:%M:%S)T] FATAL: [%s] %s\n' -1 "$name" "$*"
+        if [[ -f $logf ]]; then
+            printf -- '----- last %s lines of %s -----\n' "$TP_LOG_TAIL" "$logf"
+            tail -n "$TP_LOG_TAIL" "$logf" | tr -d '\r'
+            printf -- '----- end of log -----\n'
+        fi
+    } >&2
+    exit 1
+}
+
+# tp_launch NAME EAL_AND_VDEV_ARGS... -- TESTPMD_ARGS...: start any testpmd in interactive mode, no wait.
+# EAL defaults (--no-huge -m, --no-shconf, --no-pci, --file-prefix, --lcores
+# $TP_LCORES unless --lcores/-l is given) are added; "-i" is added to the
+# application args.  Use tp_wait_ready afterwards.
+tp_launch() {
+    local name=$1; shift
+    [[ -n ${TEST_TMP:-} && -d ${TEST_TMP:-} ]] || die "TEST_TMP must name an existing directory"
+    [[ $name =~ ^[A-Za-z0-9_.-]+$ ]] || die "bad testpmd instance name '$name'"
+    if tp_running "$name"; then die "testpmd instance '$name' is already running"; fi
+    local -a eal=() app=()
+    while (( $# )); do
+        if [[ $1 == -- ]]; then shift; app=("$@"); break; fi
+        eal+=("$1"); shift
+    done
+    local have_lcores=0 a
+    for a in "${eal[@]}"; do [[ $a == --lcores* || $a == -l* ]] && have_lcores=1; done
+    (( have_lcores )) || eal=(--lcores "$TP_LCORES" "${eal[@]}")
+
+    local dir=$TEST_TMP/tp-$name prefix="vhsw-$$-$name"
+    # Keep logs of earlier incarnations (restart after tp_kill) as tp-NAME.N.
+    if [[ -e $dir ]]; then
+        local n=1
+        while [[ -e $dir.$n ]]; do n=$((n + 1)); done
+        mv -- "$dir" "$dir.$n"
+        rm -f -- "$dir.$n/stdin"
+    fi
+    rm -rf -- "/var/run/dpdk/$prefix"
+    mkdir -p -- "$dir"
+    mkfifo -- "$dir/stdin"
+    : > "$dir/testpmd.log"
+    local fd
+    # Read-write open never blocks and keeps a writer alive for testpmd's stdin.
+    exec {fd}<>"$dir/stdin"
+    local -a cmd=(stdbuf -o0 -e0 "$TESTPMD" "${eal[@]}" --no-huge -m "$TP_MEM_MB"
+                  --no-shconf --no-pci --file-prefix "$prefix"
+                  -- -i "${app[@]}")
+    printf '%q ' "${cmd[@]}" > "$dir/cmdline"; echo >> "$dir/cmdline"
+    # exec: the recorded PID is testpmd's own (stdbuf execs it).
+    # The child must not inherit the FIFO fds of this or other instances.
+    (
+        local f
+        for f in "${_TP_FD[@]}" "$fd"; do [[ -n $f ]] && exec {f}>&-; done
+        cd "$dir" && exec "${cmd[@]}" <"$dir/stdin" >"$dir/testpmd.log" 2>&1
+    ) &
+    local pid=$!
+    _TP_PID[$name]=$pid
+    _TP_FD[$name]=$fd
+    _TP_DIR[$name]=$dir
+    _TP_SEQ[$name]=0
+    _TP_PREFIX[$name]=$prefix
+    _TP_ORDER+=("$name")
+    echo "$pid" > "$dir/pid"
+    _TP_START_T[$name]=$(_tp_now_us)
+}
+
+# _tp_log_has NAME ERE: true if NAME's log matches the extended regex.
+_tp_log_has() { grep -qE -- "$2" "${_TP_DIR[$1]}/testpmd.log"; }
+
+# _tp_ready_or_dead NAME: true once the prompt is printed or the process died.
+_tp_ready_or_dead() {
+    _tp_log_has "$1" 'testpmd> ' || ! tp_running "$1"
+}
+
+# tp_wait_ready NAME [NB_PORTS=1]: wait for the prompt, prove the command channel works, check ports.
+tp_wait_ready() {
+    local name=$1 nb_ports=${2:-1}
+    _tp_need "$name"
+    wait_until "$TP_START_TIMEOUT" _tp_ready_or_dead "$name" ||
+        tp_fail "$name" "no testpmd prompt within ${TP_START_TIMEOUT}s"
+    tp_running "$name" || tp_fail "$name" "testpmd exited during startup"
+    tp_cmd "$name" "" > /dev/null       # marker round trip: stdin is being read
+    local p
+    for (( p = 0; p < nb_ports; p++ )); do
+        _tp_log_has "$name" "^Port $p: ([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}" ||
+            tp_fail "$name" "port $p was not created (vdev probe failed?)"
+    done
+    _TP_READY_MS[$name]=$(( ($(_tp_now_us) - ${_TP_START_T[$name]}) / 1000 ))
+    echo "${_TP_READY_MS[$name]}" > "${_TP_DIR[$name]}/startup_ms"
+}
+
+# tp_startup_ms NAME: milliseconds from launch to ready (as measured by tp_wait_ready).
+tp_startup_ms() { printf '%s\n' "${_TP_READY_MS[$1]:-}"; }
+
+# tp_launch_client NAME SOCK MAC [VDEV_EXTRA [TESTPMD_EXTRA...]]: launch a virtio_user client, no wait.
+tp_launch_client() {
+    local name=$1 sock=$2 mac=$3 vextra=${4:-}
+    shift 3; (( $# )) && shift
+    local vdev="virtio_user0,path=$sock,queue_size=$TP_QUEUE_SIZE,mac=$mac"
+    [[ -n $vextra ]] && vdev+=",$vextra"
+    tp_launch "$name" --vdev "$vdev" -- --total-num-mbufs="$TP_NB_MBUFS" "$@"
+}
+
+# tp_start NAME SOCK MAC [VDEV_EXTRA [TESTPMD_EXTRA...]]: start a 1-port virtio_user client and wait until ready.
+# VDEV_EXTRA is appended to the vdev devargs (e.g. "server=1"; "" for none);
+# TESTPMD_EXTRA are application args (e.g. --eth-peer=0,52:54:00:00:00:02).
+# Note: with server=1 virtio_user blocks in accept() until the vhost side
+# connects, so use tp_launch_client + (start vhost side) + tp_wait_ready.
+tp_start() {
+    tp_launch_client "$@"
+    tp_wait_ready "$1" 1
+}
+
+# tp_send_raw NAME TEXT: write raw line(s) to NAME's stdin without waiting.
+tp_send_raw() {
+    _tp_need "$1"
+    printf '%s\n' "$2" >&"${_TP_FD[$1]}"
+}
+
+# _tp_has_mark LOG OFFSET MARK: true if MARK appears in LOG after byte OFFSET.
+_tp_has_mark() { tail -c "+$(( $2 + 1 ))" -- "$1" | grep -qF -- "$3"; }
+
+# tp_cmd NAME COMMAND: run one testpmd command, wait for it to finish, print its output.
+# The echoed command line and the prompts are stripped; output printed by other
+# threads meanwhile (link events, verbose packet dumps) may be interleaved.
+tp_cmd() {
+    local name=$1 cmd=$2
+    _tp_need "$name"
+    [[ $cmd != *$'\n'* ]] || die "tp_cmd: one command per call"
+    tp_running "$name" || tp_fail "$name" "tp_cmd '$cmd': testpmd is not running"
+    local logf=${_TP_DIR[$name]}/testpmd.log
+    local seq=$(( ${_TP_SEQ[$name]} + 1 ))
+    _TP_SEQ[$name]=$seq
+    # Unique even when called from $(...) subshells, whose _TP_SEQ update is lost.
+    local mark="# vhsw-mark $name $BASHPID ${EPOCHREALTIME//[.,]/} $seq #"
+    local off
+    off=$(stat -c %s -- "$logf")
+    printf '%s\n%s\n' "$cmd" "$mark" >&"${_TP_FD[$name]}"
+    local deadline=$((SECONDS + TP_CMD_TIMEOUT + 1))
+    until _tp_has_mark "$logf" "$off" "$mark"; do
+        tp_running "$name" || tp_fail "$name" "testpmd died while running '$cmd'"
+        (( SECONDS <= deadline )) || tp_fail "$name" "command '$cmd' did not complete within ${TP_CMD_TIMEOUT}s"
+        sleep 0.02
+    done
+    # Slice [off, marker): drop CRs, prompts, the echoed command and the marker line.
+    tail -c "+$(( off + 1 ))" -- "$logf" | tr -d '\r' |
+        awk -v mark="$mark" -v cmd="$cmd" '
+            index($0, mark) { exit }
+            { gsub(/testpmd> /, "") }
+            !seen && cmd != "" && $0 == cmd { seen = 1; next }
+            { print }'
+}
+
+# tp_stats NAME [PORT=0]: print "RX TX" cumulative packet counters of PORT.
+tp_stats() {
+    local name=$1 port=${2:-0} out rx tx
+    out=$(tp_cmd "$name" "show port stats $port")
+    rx=$(awk '/RX-packets:/ { print $2; exit }' <<<"$out")
+    tx=$(awk '/TX-packets:/ { print $2; exit }' <<<"$out")
+    [[ $rx =~ ^[0-9]+$ && $tx =~ ^[0-9]+$ ]] ||
+        tp_fail "$name" "cannot parse 'show port stats $port': $out"
+    printf '%s %s\n' "$rx" "$tx"
+}
+
+# tp_rx NAME [PORT=0]: print the RX packet counter.
+tp_rx() { local s; s=$(tp_stats "$@"); printf '%s\n' "${s% *}"; }
+
+# tp_tx NAME [PORT=0]: print the TX packet counter.
+tp_tx() { local s; s=$(tp_stats "$@"); printf '%s\n' "${s#* }"; }
+
+# tp_clear_stats NAME: reset all port counters (clear port stats all).
+tp_clear_stats() { tp_cmd "$1" "clear port stats all" > /dev/null; }
+
+# _tp_counter_ge NAME WHICH(rx|tx) N [PORT]: true if the counter is >= N.
+_tp_counter_ge() {
+    local v
+    v=$("tp_$2" "$1" "${4:-0}")
+    (( v >= $3 ))
+}
+
+# tp_wait_rx NAME N [TIMEOUT_S=10] [PORT=0]: wait until RX counter >= N.
+tp_wait_rx() {
+    wait_until "${3:-10}" _tp_counter_ge "$1" rx "$2" "${4:-0}" ||
+        tp_fail "$1" "RX counter did not reach $2 within ${3:-10}s (now: $(tp_stats "$1" "${4:-0}"))"
+}
+
+# tp_wait_tx NAME N [TIMEOUT_S=10] [PORT=0]: wait until TX counter >= N.
+tp_wait_tx() {
+    wait_until "${3:-10}" _tp_counter_ge "$1" tx "$2" "${4:-0}" ||
+        tp_fail "$1" "TX counter did not reach $2 within ${3:-10}s (now: $(tp_stats "$1" "${4:-0}"))"
+}
+
+# tp_rxonly NAME: switch NAME to rxonly forwarding and start it (idempotent).
+tp_rxonly() {
+    tp_cmd "$1" "stop" > /dev/null
+    tp_cmd "$1" "set fwd rxonly" > /dev/null
+    tp_cmd "$1" "start" > /dev/null
+}
+
+# tp_send NAME BURSTS [BURST=32]: send BURSTS*BURST packets via `start tx_first`, print the TX delta.
+# NAME should be in rxonly mode (tp_rxonly); forwarding is restarted.  Waits
+# until the TX counter grew by the full amount; packets the PMD could not
+# enqueue are dropped by testpmd, so a smaller delta fails the wait.
+tp_send() {
+    local name=$1 bursts=$2 burst=${3:-32} tx0 want
+    tx0=$(tp_tx "$name")
+    want=$(( tx0 + bursts * burst ))
+    tp_cmd "$name" "stop" > /dev/null
+    tp_cmd "$name" "start tx_first $bursts" > /dev/null
+    tp_wait_tx "$name" "$want" 10
+    echo $(( $(tp_tx "$name") - tx0 ))
+}
+
+# _tp_reap NAME: reap a dead instance, close its FIFO fd, drop its runtime dir.
+_tp_reap() {
+    local name=$1 pid=${_TP_PID[$1]:-} fd=${_TP_FD[$1]:-}
+    [[ -n $pid ]] && { wait "$pid" 2>/dev/null || true; }
+    [[ -n $fd ]] && { exec {fd}>&- || true; }
+    [[ -n ${_TP_PREFIX[$name]:-} ]] && rm -rf -- "/var/run/dpdk/${_TP_PREFIX[$name]}"
+    _TP_PID[$name]=""
+    _TP_FD[$name]=""
+}
+
+# tp_kill NAME: SIGKILL NAME (simulated crash) and reap it.
+tp_kill() {
+    local name=$1 pid=${_TP_PID[$1]:-}
+    _tp_need "$name"
+    if [[ -n $pid ]]; then
+        kill -KILL "$pid" 2>/dev/null || true
+        wait_until 10 _tp_dead "$pid" || die "pid $pid ($name) survived SIGKILL"
+    fi
+    _tp_reap "$name"
+}
+
+# tp_stop NAME: `quit` gracefully; SIGKILL after $TP_STOP_TIMEOUT s. Returns 1 if it had to kill.
+tp_stop() {
+    local name=$1 pid=${_TP_PID[$1]:-} rc=0
+    _tp_need "$name"
+    [[ -n $pid ]] || return 0
+    if _tp_alive "$pid"; then
+        printf 'quit\n' >&"${_TP_FD[$name]}" 2>/dev/null || true
+        if ! wait_until "$TP_STOP_TIMEOUT" _tp_dead "$pid"; then
+            log "[$name] did not quit within ${TP_STOP_TIMEOUT}s, sending SIGKILL"
+            kill -KILL "$pid" 2>/dev/null || true
+            wait_until 10 _tp_dead "$pid" || true
+            rc=1
+        fi
+    fi
+    _tp_reap "$name"
+    return $rc
+}
+
+# tp_stop_all: stop every running instance, newest first (graceful, then SIGKILL).
+tp_stop_all() {
+    local i name
+    for (( i = ${#_TP_ORDER[@]} - 1; i >= 0; i-- )); do
+        name=${_TP_ORDER[$i]}
+        [[ -n ${_TP_PID[$name]:-} ]] && { tp_stop "$name" || true; }
+    done
+    return 0
+}
+
+# tp_kill_all: SIGKILL every running instance.
+tp_kill_all() {
+    local name
+    for name in "${_TP_ORDER[@]}"; do
+        [[ -n ${_TP_PID[$name]:-} ]] && tp_kill "$name"
+    done
+    return 0
+}
+
+# harness_cleanup: EXIT-trap handler: stop all testpmds by PID, remove $TEST_TMP unless KEEP_TMP=1.
+harness_cleanup() {
+    local rc=$?
+    set +e
+    TP_STOP_TIMEOUT=${TP_CLEANUP_STOP_TIMEOUT:-5} tp_stop_all
+    if [[ -n ${TEST_TMP:-} && -d ${TEST_TMP:-} ]]; then
+        if [[ ${KEEP_TMP:-0} == 1 || ( $rc != 0 && ${KEEP_TMP_ON_FAIL:-0} == 1 ) ]]; then
+            log "keeping $TEST_TMP"
+        else
+            rm -rf -- "$TEST_TMP"
+        fi
+    fi
+    return $rc
+}

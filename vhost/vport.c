@@ -1,0 +1,628 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * vport.c - vhost-user ports (see vport.h for the design and threads).
+ *
+ * Each vport sits in a small registry (socket path -> vport) that the
+ * librte_vhost callbacks search by rte_vhost_get_ifname(vid).  One mutex,
+ * vport_lock, protects the registry and the fields the callbacks write; the
+ * data plane never takes it.  The control thread holds it while it reads the
+ * device (mem table, vrings), so destroy_device waits for that read to end
+ * before librte_vhost frees the device.
+ */
+#include <errno.h>
+#include <linux/virtio_net.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_vhost.h>
+
+#include "vport.h"
+
+#define VPORT_MAX_REGIONS 8
+#define VPORT_MAX_VRINGS (2 * VPORT_MAX_QUEUES)
+
+/* Offloads the switch does not perform end to end (see vport.h). */
+#define VPORT_UNSUPPORTED_FEATURES \
+	((1ULL << VIRTIO_NET_F_HOST_TSO4) | (1ULL << VIRTIO_NET_F_HOST_TSO6) | \
+		(1ULL << VIRTIO_NET_F_HOST_ECN) | \
+		(1ULL << VIRTIO_NET_F_HOST_UFO) | (1ULL << VIRTIO_NET_F_CSUM) | \
+		(1ULL << VIRTIO_NET_F_GUEST_CSUM) | \
+		(1ULL << VIRTIO_NET_F_GUEST_TSO4) | \
+		(1ULL << VIRTIO_NET_F_GUEST_TSO6) | \
+		(1ULL << VIRTIO_NET_F_GUEST_ECN) | \
+		(1ULL << VIRTIO_NET_F_GUEST_UFO))
+
+enum {
+	VEV_NEW = 1u << 0,
+	VEV_DESTROY = 1u << 1,
+	VEV_VRING = 1u << 2,
+};
+
+struct vport_region {
+	uint64_t guest_phys_addr;
+	uint64_t size;
+	uint64_t userspace_addr; /* the peer's virtual address */
+	uint64_t host_addr;	 /* where the switch mapped it */
+	uint64_t mmap_offset;
+};
+
+struct vport_vring {
+	uint16_t size;
+	int kickfd;
+	int callfd;
+	bool enabled;
+};
+
+struct vport {
+	struct port port; /* first: a struct port * is a struct vport * */
+
+	/* Set at creation, read-only afterwards. */
+	char socket[VPORT_SOCKET_MAX + 1];
+	bool client;
+	uint16_t queues;
+	bool set_owner;
+	uid_t uid;
+	gid_t gid;
+	mode_t perm;
+	bool registered;
+
+	/* Read by the data plane once 'ready' is set; written before. */
+	int vid;
+	uint16_t nr_qp;
+
+	/* Under vport_lock. */
+	bool alive;	  /* librte_vhost reports the device running */
+	bool connected;	  /* a peer holds the socket */
+	uint32_t pending; /* VEV_* not yet seen by the control thread */
+	uint32_t vring_enabled[VPORT_MAX_VRINGS];
+
+	/* Control thread: snapshot for `port show`. */
+	uint64_t features;
+	uint32_t n_regions;
+	struct vport_region regions[VPORT_MAX_REGIONS];
+	uint16_t n_vrings;
+	struct vport_vring vrings[VPORT_MAX_VRINGS];
+	uint16_t peer_mtu;
+};
+
+static pthread_mutex_t vport_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct vport *registry[VHSW_MAX_PORTS];
+static struct rte_mempool *vport_pool;
+static struct rte_rcu_qsbr *vport_qsv;
+static void (*vport_notify)(void *);
+static void *vport_notify_arg;
+
+static const struct port_class vport_class;
+
+/* Data plane. */
+
+static uint16_t
+vport_rx_burst(struct port *p, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct vport *v = (struct vport *)p;
+
+	/* Odd virtqueues are the peer's TX queues. */
+	return rte_vhost_dequeue_burst(v->vid, q * 2 + 1, vport_pool,
+		pkts, n);
+}
+
+static uint16_t
+vport_tx_burst(struct port *p, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct vport *v = (struct vport *)p;
+	uint16_t sent;
+
+	/* Virtqueue 0 is the peer's first RX queue; rte_vhost copies into
+	 * the peer's buffers and leaves the mbufs to us. */
+	sent = rte_vhost_enqueue_burst(v->vid, 0, pkts, n);
+	rte_pktmbuf_free_bulk(pkts, sent);
+	return sent;
+}
+
+static uint16_t
+vport_n_rxq(const struct port *p)
+{
+	return ((const struct vport *)p)->nr_qp;
+}
+
+static const struct port_ops vport_ops = {
+	.rx_burst = vport_rx_burst,
+	.tx_burst = vport_tx_burst,
+	.n_rxq = vport_n_rxq,
+};
+
+/* librte_vhost callbacks (vhost-events thread). */
+
+/* Finds the vport serving 'vid'.  Caller holds vport_lock. */
+static struct vport *
+find_by_vid__(int vid)
+{
+	char path[PATH_MAX];
+	int i;
+
+	if (rte_vhost_get_ifname(vid, path, sizeof(path)) != 0)
+		return NULL;
+	for (i = 0; i < VHSW_MAX_PORTS; i++)
+		if (registry[i] != NULL && strcmp(registry[i]->socket, path) == 0)
+			return registry[i];
+	return NULL;
+}
+
+static void
+record__(struct vport *v, uint32_t ev)
+{
+	v->pending |= ev;
+}
+
+static int
+on_new_device(int vid)
+{
+	struct vport *v;
+
+	pthread_mutex_lock(&vport_lock);
+	v = find_by_vid__(vid);
+	if (v != NULL) {
+		v->vid = vid;
+		v->alive = true;
+		v->connected = true;
+		record__(v, VEV_NEW);
+	}
+	pthread_mutex_unlock(&vport_lock);
+	if (v != NULL)
+		vport_notify(vport_notify_arg);
+	return 0;
+}
+
+static void
+on_destroy_device(int vid)
+{
+	struct vport *v;
+
+	pthread_mutex_lock(&vport_lock);
+	v = find_by_vid__(vid);
+	if (v != NULL && v->alive && v->vid == vid) {
+		v->alive = false;
+		port_set_ready(&v->port, false);
+		record__(v, VEV_DESTROY);
+	} else {
+		v = NULL;
+	}
+	pthread_mutex_unlock(&vport_lock);
+	/*
+	 * librte_vhost frees the vrings when we return: wait until the data
+	 * plane has finished any burst it started on this device.
+	 */
+	rte_rcu_qsbr_synchronize(vport_qsv, RTE_QSBR_THRID_INVALID);
+	if (v != NULL)
+		vport_notify(vport_notify_arg);
+}
+
+static int
+on_vring_state_changed(int vid, uint16_t queue_id, int enable)
+{
+	struct vport *v;
+
+	pthread_mutex_lock(&vport_lock);
+	v = find_by_vid__(vid);
+	if (v != NULL && queue_id < VPORT_MAX_VRINGS) {
+		v->vring_enabled[queue_id] = enable != 0;
+		record__(v, VEV_VRING);
+	}
+	pthread_mutex_unlock(&vport_lock);
+	if (v != NULL)
+		vport_notify(vport_notify_arg);
+	return 0;
+}
+
+static int
+on_new_connection(int vid)
+{
+	struct vport *v;
+
+	pthread_mutex_lock(&vport_lock);
+	v = find_by_vid__(vid);
+	if (v != NULL) {
+		v->connected = true;
+		memset(v->vring_enabled, 0, sizeof(v->vring_enabled));
+		record__(v, VEV_VRING);
+	}
+	pthread_mutex_unlock(&vport_lock);
+	if (v != NULL)
+		vport_notify(vport_notify_arg);
+	return 0;
+}
+
+static void
+on_destroy_connection(int vid)
+{
+	struct vport *v;
+
+	pthread_mutex_lock(&vport_lock);
+	v = find_by_vid__(vid);
+	if (v != NULL) {
+		v->connected = false;
+		record__(v, VEV_VRING);
+	}
+	pthread_mutex_unlock(&vport_lock);
+	if (v != NULL)
+		vport_notify(vport_notify_arg);
+}
+
+static const struct rte_vhost_device_ops vport_vhost_ops = {
+	.new_device = on_new_device,
+	.destroy_device = on_destroy_device,
+	.vring_state_changed = on_vring_state_changed,
+	.new_connection = on_new_connection,
+	.destroy_connection = on_destroy_connection,
+};
+
+/* Control thread. */
+
+int
+vport_init(struct rte_mempool *pool, struct rte_rcu_qsbr *qsv,
+	void (*notify)(void *arg), void *notify_arg)
+{
+	if (pool == NULL || qsv == NULL || notify == NULL)
+		return -EINVAL;
+	vport_pool = pool;
+	vport_qsv = qsv;
+	vport_notify = notify;
+	vport_notify_arg = notify_arg;
+	return 0;
+}
+
+/* Reads the device's memory table and vrings.  Caller holds vport_lock. */
+static void
+snapshot__(struct vport *v)
+{
+	struct rte_vhost_memory *mem = NULL;
+	struct rte_vhost_vring vr;
+	uint16_t i, n;
+
+	v->n_regions = 0;
+	if (rte_vhost_get_mem_table(v->vid, &mem) == 0) {
+		for (i = 0; i < mem->nregions && i < VPORT_MAX_REGIONS; i++) {
+			const struct rte_vhost_mem_region *r = &mem->regions[i];
+			struct vport_region *o = &v->regions[i];
+
+			o->guest_phys_addr = r->guest_phys_addr;
+			o->size = r->size;
+			o->userspace_addr = r->guest_user_addr;
+			o->host_addr = r->host_user_addr;
+			o->mmap_offset = r->host_user_addr -
+				(uint64_t)(uintptr_t)r->mmap_addr;
+		}
+		v->n_regions = i;
+		free(mem);
+	}
+	n = RTE_MIN(rte_vhost_get_vring_num(v->vid), VPORT_MAX_VRINGS);
+	for (i = 0; i < n; i++) {
+		if (rte_vhost_get_vhost_vring(v->vid, i, &vr) != 0) {
+			memset(&vr, 0, sizeof(vr));
+			vr.kickfd = vr.callfd = -1;
+		}
+		v->vrings[i].size = vr.size;
+		v->vrings[i].kickfd = vr.kickfd;
+		v->vrings[i].callfd = vr.callfd;
+		v->vrings[i].enabled = v->vring_enabled[i];
+	}
+	v->n_vrings = n;
+	if (rte_vhost_get_negotiated_features(v->vid, &v->features) != 0)
+		v->features = 0;
+	if (rte_vhost_get_mtu(v->vid, &v->peer_mtu) != 0)
+		v->peer_mtu = 0;
+}
+
+static bool
+vport_sync(struct port *p)
+{
+	struct vport *v = (struct vport *)p;
+	bool went_down = false;
+	uint32_t ev;
+
+	pthread_mutex_lock(&vport_lock);
+	ev = v->pending;
+	v->pending = 0;
+	if (ev == 0)
+		goto out;
+	if (v->alive) {
+		snapshot__(v);
+		v->nr_qp = RTE_MIN(v->n_vrings / 2, VPORT_MAX_QUEUES);
+		if (v->nr_qp == 0)
+			v->nr_qp = 1;
+		port_set_ready(p, true);
+	} else {
+		went_down = (ev & VEV_DESTROY) != 0;
+		v->n_regions = 0;
+		v->n_vrings = 0;
+		v->features = 0;
+	}
+out:
+	pthread_mutex_unlock(&vport_lock);
+	return went_down;
+}
+
+static void
+vport_describe(const struct port *p, json_t *o, bool detail)
+{
+	const struct vport *v = (const struct vport *)p;
+	char buf[32];
+	json_t *a;
+	uint32_t i;
+
+	json_object_set_new(o, "socket", json_string(v->socket));
+	json_object_set_new(o, "mode", json_string(v->client ? "client" :
+							       "server"));
+	json_object_set_new(o, "queues", json_integer(v->queues));
+	json_object_set_new(o, "connected", json_boolean(v->connected));
+	json_object_set_new(o, "active_queues",
+		json_integer(port_is_ready(p) ? v->nr_qp : 0));
+	snprintf(buf, sizeof(buf), "0x%" PRIx64, v->features);
+	json_object_set_new(o, "features", json_string(buf));
+	if (!detail)
+		return;
+	a = json_array();
+	for (i = 0; i < v->n_regions; i++) {
+		const struct vport_region *r = &v->regions[i];
+		json_t *ro = json_object();
+
+		snprintf(buf, sizeof(buf), "0x%" PRIx64, r->guest_phys_addr);
+		json_object_set_new(ro, "guest_phys_addr", json_string(buf));
+		json_object_set_new(ro, "size", json_integer((json_int_t)r->size));
+		snprintf(buf, sizeof(buf), "0x%" PRIx64, r->userspace_addr);
+		json_object_set_new(ro, "userspace_addr", json_string(buf));
+		json_object_set_new(ro, "mmap_offset",
+			json_integer((json_int_t)r->mmap_offset));
+		snprintf(buf, sizeof(buf), "0x%" PRIx64, r->host_addr);
+		json_object_set_new(ro, "host_addr", json_string(buf));
+		json_array_append_new(a, ro);
+	}
+	json_object_set_new(o, "mem_regions", a);
+	a = json_array();
+	for (i = 0; i < v->n_vrings; i++) {
+		json_array_append_new(a,
+			json_pack("{s:i, s:i, s:i, s:i, s:b}", "index", (int)i,
+				"size", v->vrings[i].size, "kickfd",
+				v->vrings[i].kickfd, "callfd",
+				v->vrings[i].callfd, "enabled",
+				v->vrings[i].enabled));
+	}
+	json_object_set_new(o, "vrings", a);
+}
+
+static void
+vport_save(const struct port *p, json_t *o)
+{
+	const struct vport *v = (const struct vport *)p;
+	char buf[32];
+
+	json_object_set_new(o, "socket", json_string(v->socket));
+	json_object_set_new(o, "mode", json_string(v->client ? "client" :
+							       "server"));
+	json_object_set_new(o, "queues", json_integer(v->queues));
+	if (v->set_owner) {
+		if (v->gid == (gid_t)-1)
+			snprintf(buf, sizeof(buf), "%u", (unsigned)v->uid);
+		else
+			snprintf(buf, sizeof(buf), "%u:%u", (unsigned)v->uid,
+				(unsigned)v->gid);
+		json_object_set_new(o, "owner", json_string(buf));
+	}
+	if (v->perm != 0) {
+		snprintf(buf, sizeof(buf), "%04o", (unsigned)v->perm);
+		json_object_set_new(o, "perm", json_string(buf));
+	}
+}
+
+static void
+registry_remove(struct vport *v)
+{
+	int i;
+
+	pthread_mutex_lock(&vport_lock);
+	for (i = 0; i < VHSW_MAX_PORTS; i++)
+		if (registry[i] == v)
+			registry[i] = NULL;
+	pthread_mutex_unlock(&vport_lock);
+}
+
+static void
+vport_destroy(struct port *p)
+{
+	struct vport *v = (struct vport *)p;
+
+	if (v == NULL)
+		return;
+	registry_remove(v);
+	if (v->registered) {
+		/* Closes the connection; may call destroy_device here. */
+		rte_vhost_driver_unregister(v->socket);
+		if (!v->client)
+			unlink(v->socket);
+	}
+	rte_free(v);
+}
+
+static const struct port_class vport_class = {
+	.type = "vhost-user",
+	.sync = vport_sync,
+	.describe = vport_describe,
+	.save = vport_save,
+	.destroy = vport_destroy,
+};
+
+bool
+vport_is(const struct port *p)
+{
+	return p->cls == &vport_class;
+}
+
+const char *
+vport_socket(const struct port *p)
+{
+	return ((const struct vport *)p)->socket;
+}
+
+int
+vport_check_socket(const char *path, bool client, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct stat st;
+	int fd, ret;
+
+	if (path[0] != '/') {
+		snprintf(err, errlen, "socket path %s is not absolute", path);
+		return -EINVAL;
+	}
+	if (strlen(path) > VPORT_SOCKET_MAX) {
+		snprintf(err, errlen,
+			"socket path %s is %zu bytes long: unix sockets take at most %d; use a shorter path",
+			path, strlen(path), VPORT_SOCKET_MAX);
+		return -ENAMETOOLONG;
+	}
+	if (client)
+		return 0;
+	if (lstat(path, &st) != 0)
+		return 0;
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen,
+			"%s exists and is not a socket; remove it or choose another path",
+			path);
+		return -EEXIST;
+	}
+	/* A socket file: in use if somebody accepts connections on it. */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -errno;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	ret = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	close(fd);
+	if (ret == 0) {
+		snprintf(err, errlen,
+			"%s is in use: another process listens on it", path);
+		return -EADDRINUSE;
+	}
+	if (unlink(path) != 0) {
+		snprintf(err, errlen, "cannot remove stale socket %s: %s",
+			path, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int
+registry_add(struct vport *v, char *err, size_t errlen)
+{
+	int i, slot = -1, ret = 0;
+
+	pthread_mutex_lock(&vport_lock);
+	for (i = 0; i < VHSW_MAX_PORTS; i++) {
+		if (registry[i] == NULL) {
+			if (slot < 0)
+				slot = i;
+		} else if (strcmp(registry[i]->socket, v->socket) == 0) {
+			snprintf(err, errlen, "socket %s is already used by port %s",
+				v->socket, registry[i]->port.name);
+			ret = -EEXIST;
+			goto out;
+		}
+	}
+	if (slot < 0) {
+		snprintf(err, errlen, "too many vhost-user ports (max %d)",
+			VHSW_MAX_PORTS);
+		ret = -ENOSPC;
+		goto out;
+	}
+	registry[slot] = v;
+out:
+	pthread_mutex_unlock(&vport_lock);
+	return ret;
+}
+
+struct port *
+vport_create(const struct vport_params *pr, char *err, size_t errlen)
+{
+	uint64_t flags = pr->client ? RTE_VHOST_USER_CLIENT : 0;
+	uint64_t disable = VPORT_UNSUPPORTED_FEATURES;
+	struct vport *v;
+
+	if (vport_pool == NULL) {
+		snprintf(err, errlen, "vhost-user ports are not initialised");
+		return NULL;
+	}
+	if (pr->queues < 1 || pr->queues > VPORT_MAX_QUEUES) {
+		snprintf(err, errlen, "queues must be 1..%d", VPORT_MAX_QUEUES);
+		return NULL;
+	}
+	v = rte_zmalloc("vport", sizeof(*v), RTE_CACHE_LINE_SIZE);
+	if (v == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	v->port.ops = &vport_ops;
+	v->port.cls = &vport_class;
+	v->port.priv = v;
+	v->vid = -1;
+	snprintf(v->port.name, sizeof(v->port.name), "%s", pr->name);
+	snprintf(v->socket, sizeof(v->socket), "%s", pr->socket);
+	v->client = pr->client;
+	v->queues = pr->queues;
+	v->set_owner = pr->set_owner;
+	v->uid = pr->uid;
+	v->gid = pr->gid;
+	v->perm = pr->perm;
+
+	if (vport_check_socket(v->socket, v->client, err, errlen) != 0)
+		goto fail;
+	if (registry_add(v, err, errlen) != 0)
+		goto fail;
+	if (rte_vhost_driver_register(v->socket, flags) != 0) {
+		snprintf(err, errlen, "cannot register vhost-user socket %s",
+			v->socket);
+		goto fail;
+	}
+	v->registered = true;
+	if (pr->queues == 1)
+		disable |= 1ULL << VIRTIO_NET_F_MQ;
+	if (rte_vhost_driver_disable_features(v->socket, disable) != 0 ||
+		rte_vhost_driver_callback_register(v->socket,
+			&vport_vhost_ops) != 0) {
+		snprintf(err, errlen, "cannot configure vhost-user socket %s",
+			v->socket);
+		goto fail;
+	}
+	if (rte_vhost_driver_start(v->socket) != 0) {
+		snprintf(err, errlen,
+			"cannot %s %s: check that the directory exists and is writable",
+			v->client ? "start connecting to" : "listen on",
+			v->socket);
+		goto fail;
+	}
+	if (!v->client && v->set_owner &&
+		chown(v->socket, v->uid, v->gid) != 0) {
+		snprintf(err, errlen, "cannot chown %s: %s", v->socket,
+			strerror(errno));
+		goto fail;
+	}
+	if (!v->client && v->perm != 0 && chmod(v->socket, v->perm) != 0) {
+		snprintf(err, errlen, "cannot chmod %s: %s", v->socket,
+			strerror(errno));
+		goto fail;
+	}
+	return &v->port;
+fail:
+	vport_destroy(&v->port);
+	return NULL;
+}
