@@ -163,7 +163,8 @@ ctl_parse_argv(int argc, char **argv, json_t **params_out, char *err,
 		}
 	}
 	if (cmd == NULL) {
-		snprintf(err, errlen, "unknown command '%s'", argv[0]);
+		snprintf(err, errlen, "unknown command '%s%s%s'", argv[0],
+			argc > 1 ? " " : "", argc > 1 ? argv[1] : "");
 		return NULL;
 	}
 	params = json_object();

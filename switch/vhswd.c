@@ -308,8 +308,12 @@ build_eal_args(struct options *o, char **av, char *storage,
 	ADD("--file-prefix=vhsw-%d", (int)getpid());
 	if (o->uplink == NULL)
 		ADD("--no-pci");
-	ADD("--log-level=warning");
-	ADD("--log-level=vhsw:%d", log_level_of(o->log_level));
+	ADD("--no-telemetry");
+	/* DPDK's own chatter (vhost-user message traces) only when asked. */
+	ADD("--log-level=lib.*:%d",
+		RTE_MIN(log_level_of(o->log_level), (int)RTE_LOG_WARNING));
+	ADD("--log-level=pmd.*:%d",
+		RTE_MIN(log_level_of(o->log_level), (int)RTE_LOG_WARNING));
 	if (o->eal != NULL) {
 		char *copy = strdup(o->eal);
 

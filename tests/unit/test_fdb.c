@@ -1,0 +1,311 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * test_fdb.c - FDB: learn, lookup, move, VLANs, aging, limit with fair
+ * eviction, static entries, flush.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <rte_malloc.h>
+#include <rte_rcu_qsbr.h>
+
+#include "fdb.h"
+#include "port.h"
+#include "ut_eal.h"
+
+static struct rte_rcu_qsbr *qsv;
+
+static struct fdb_key
+key(uint32_t n, uint16_t vlan)
+{
+	struct fdb_key k = {
+		.mac = {{0x52, 0x54, 0x00, (uint8_t)(n >> 16), (uint8_t)(n >> 8),
+			(uint8_t)n}},
+		.vlan = vlan,
+	};
+	return k;
+}
+
+static uint16_t
+lookup(struct fdb *f, struct fdb_key k)
+{
+	const struct fdb_key *kp = &k;
+	uint16_t port;
+
+	fdb_lookup_bulk(f, &kp, 1, &port);
+	return port;
+}
+
+static int
+setup(void **state)
+{
+	struct fdb *f = fdb_create("ut_fdb", 1024, qsv);
+
+	if (f == NULL)
+		return -1;
+	fdb_set_clock(f, 100);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	fdb_destroy(*state);
+	return 0;
+}
+
+static void
+test_learn_lookup(void **state)
+{
+	struct fdb *f = *state;
+	struct fdb_stats st;
+
+	assert_int_equal(lookup(f, key(1, 0)), VHSW_PORT_NONE);
+	fdb_learn(f, &(struct fdb_key){key(1, 0).mac, 0}, 3);
+	assert_int_equal(lookup(f, key(1, 0)), 3);
+	assert_int_equal(lookup(f, key(2, 0)), VHSW_PORT_NONE);
+	/* A hit does not add an entry. */
+	fdb_learn(f, &(struct fdb_key){key(1, 0).mac, 0}, 3);
+	fdb_get_stats(f, &st);
+	assert_int_equal(st.entries, 1);
+	assert_int_equal(st.learned, 1);
+	assert_int_equal(fdb_port_entries(f, 3), 1);
+}
+
+static void
+test_bulk(void **state)
+{
+	struct fdb *f = *state;
+	struct fdb_key k[40];
+	const struct fdb_key *kp[40];
+	uint16_t ports[40];
+	int i;
+
+	for (i = 0; i < 40; i++) {
+		k[i] = key((uint32_t)i + 10, 0);
+		kp[i] = &k[i];
+	}
+	fdb_learn_bulk(f, kp, 20, 7); /* the first 20 on port 7 */
+	fdb_lookup_bulk(f, kp, 40, ports);
+	for (i = 0; i < 40; i++)
+		assert_int_equal(ports[i], i < 20 ? 7 : VHSW_PORT_NONE);
+}
+
+static void
+test_move(void **state)
+{
+	struct fdb *f = *state;
+	struct fdb_key k = key(5, 0);
+	struct fdb_stats st;
+
+	fdb_learn(f, &k, 1);
+	fdb_learn(f, &k, 2);
+	assert_int_equal(lookup(f, k), 2);
+	assert_int_equal(fdb_port_entries(f, 1), 0);
+	assert_int_equal(fdb_port_entries(f, 2), 1);
+	fdb_get_stats(f, &st);
+	assert_int_equal(st.moves, 1);
+	assert_int_equal(st.entries, 1);
+}
+
+static void
+test_vlans_are_separate(void **state)
+{
+	struct fdb *f = *state;
+	struct fdb_key a = key(9, 10), b = key(9, 20);
+
+	fdb_learn(f, &a, 1);
+	fdb_learn(f, &b, 2);
+	assert_int_equal(lookup(f, a), 1);
+	assert_int_equal(lookup(f, b), 2);
+	assert_int_equal(lookup(f, key(9, 0)), VHSW_PORT_NONE);
+}
+
+static void
+test_aging(void **state)
+{
+	struct fdb *f = *state;
+	struct fdb_key old = key(1, 0), fresh = key(2, 0);
+	struct fdb_stats st;
+
+	fdb_learn(f, &old, 1);
+	fdb_learn(f, &fresh, 1);
+	fdb_set_clock(f, 104);
+	fdb_learn(f, &fresh, 1); /* refreshed at 104 */
+	assert_int_equal(fdb_age(f, 5), 0);
+	fdb_set_clock(f, 105);
+	assert_int_equal(fdb_age(f, 5), 1); /* old: seen at 100 */
+	assert_int_equal(lookup(f, old), VHSW_PORT_NONE);
+	assert_int_equal(lookup(f, fresh), 1);
+	fdb_set_clock(f, 109);
+	assert_int_equal(fdb_age(f, 5), 1);
+	fdb_get_stats(f, &st);
+	assert_int_equal(st.aged, 2);
+	assert_int_equal(st.entries, 0);
+}
+
+static void
+test_limit_evicts_from_biggest_port(void **state)
+{
+	struct fdb *f = *state;
+	struct fdb_stats st;
+	struct fdb_key k;
+	uint32_t i;
+
+	assert_int_equal(fdb_set_limit(f, 10), 0);
+	for (i = 0; i < 7; i++) { /* port 1: the flooder, learned first */
+		k = key(100 + i, 0);
+		fdb_learn(f, &k, 1);
+	}
+	for (i = 0; i < 3; i++) {
+		k = key(200 + i, 0);
+		fdb_learn(f, &k, 2);
+	}
+	/* Full: a new MAC on port 3 evicts port 1's oldest entry. */
+	k = key(300, 0);
+	fdb_learn(f, &k, 3);
+	assert_int_equal(lookup(f, k), 3);
+	assert_int_equal(lookup(f, key(100, 0)), VHSW_PORT_NONE);
+	assert_int_equal(lookup(f, key(101, 0)), 1);
+	assert_int_equal(fdb_port_entries(f, 1), 6);
+	assert_int_equal(fdb_port_entries(f, 2), 3);
+	/* Port 2's entries survive however much port 1 floods. */
+	for (i = 0; i < 50; i++) {
+		k = key(1000 + i, 0);
+		fdb_learn(f, &k, 1);
+	}
+	assert_int_equal(fdb_port_entries(f, 2), 3);
+	assert_int_equal(fdb_port_entries(f, 3), 1);
+	fdb_get_stats(f, &st);
+	assert_int_equal(st.entries, 10);
+	assert_int_equal(st.evicted, 51);
+	/* Lowering the limit evicts down to it. */
+	assert_int_equal(fdb_set_limit(f, 4), 0);
+	fdb_get_stats(f, &st);
+	assert_int_equal(st.entries, 4);
+	assert_int_equal(fdb_set_limit(f, 0), -EINVAL);
+	assert_int_equal(fdb_set_limit(f, fdb_capacity(f) + 1), -EINVAL);
+}
+
+static void
+test_static(void **state)
+{
+	struct fdb *f = *state;
+	struct fdb_key k = key(42, 0);
+	struct fdb_stats st;
+
+	assert_int_equal(fdb_add_static(f, &k, 5), 0);
+	fdb_learn(f, &k, 6); /* never moves a static entry */
+	assert_int_equal(lookup(f, k), 5);
+	fdb_set_clock(f, 100000);
+	assert_int_equal(fdb_age(f, 1), 0); /* never ages */
+	assert_int_equal(fdb_flush(f, 5, false), 0);
+	assert_int_equal(lookup(f, k), 5);
+	/* Does not count against the learned limit. */
+	assert_int_equal(fdb_set_limit(f, 1), 0);
+	fdb_learn(f, &(struct fdb_key){key(43, 0).mac, 0}, 6);
+	assert_int_equal(lookup(f, k), 5);
+	assert_int_equal(lookup(f, key(43, 0)), 6);
+	fdb_get_stats(f, &st);
+	assert_int_equal(st.entries, 2);
+	assert_int_equal(fdb_flush(f, 5, true), 1);
+	assert_int_equal(lookup(f, k), VHSW_PORT_NONE);
+	/* A static entry replaces a learned one. */
+	assert_int_equal(fdb_add_static(f, &(struct fdb_key){key(43, 0).mac, 0},
+				 7),
+		0);
+	assert_int_equal(lookup(f, key(43, 0)), 7);
+	assert_int_equal(fdb_del(f, &(struct fdb_key){key(43, 0).mac, 0}), 0);
+	assert_int_equal(fdb_del(f, &(struct fdb_key){key(43, 0).mac, 0}),
+		-ENOENT);
+}
+
+static void
+test_flush(void **state)
+{
+	struct fdb *f = *state;
+	struct fdb_key k;
+	uint32_t i;
+
+	for (i = 0; i < 300; i++) {
+		k = key(i, 0);
+		fdb_learn(f, &k, (uint16_t)(i % 3));
+	}
+	assert_int_equal(fdb_flush(f, 1, false), 100);
+	assert_int_equal(fdb_port_entries(f, 1), 0);
+	assert_int_equal(fdb_port_entries(f, 0), 100);
+	assert_int_equal(lookup(f, key(1, 0)), VHSW_PORT_NONE);
+	assert_int_equal(lookup(f, key(2, 0)), 2);
+	assert_int_equal(fdb_flush(f, VHSW_PORT_NONE, false), 200);
+	/* Slots are reused after the grace period: the table refills. */
+	for (i = 0; i < 300; i++) {
+		k = key(i + 5000, 0);
+		fdb_learn(f, &k, 4);
+	}
+	assert_int_equal(fdb_port_entries(f, 4), 300);
+}
+
+struct dump_count {
+	int n, statics;
+	uint32_t max_age;
+};
+
+static void
+count_cb(const struct fdb_entry_info *e, void *arg)
+{
+	struct dump_count *c = arg;
+
+	c->n++;
+	c->statics += e->is_static;
+	if (e->age > c->max_age)
+		c->max_age = e->age;
+}
+
+static void
+test_dump(void **state)
+{
+	struct fdb *f = *state;
+	struct dump_count c = {0};
+	struct fdb_key k = key(1, 0), s = key(2, 0);
+
+	fdb_learn(f, &k, 1);
+	fdb_add_static(f, &s, 2);
+	fdb_set_clock(f, 103);
+	fdb_dump(f, VHSW_PORT_NONE, count_cb, &c);
+	assert_int_equal(c.n, 2);
+	assert_int_equal(c.statics, 1);
+	assert_int_equal(c.max_age, 3);
+	memset(&c, 0, sizeof(c));
+	fdb_dump(f, 2, count_cb, &c);
+	assert_int_equal(c.n, 1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_learn_lookup, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(test_bulk, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_move, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vlans_are_separate, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(test_aging, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_limit_evicts_from_biggest_port, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_static, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flush, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dump, setup, teardown),
+	};
+
+	if (ut_eal_init("fdb") != 0)
+		return 1;
+	qsv = rte_zmalloc(NULL, rte_rcu_qsbr_get_memsize(1), 64);
+	rte_rcu_qsbr_init(qsv, 1);
+	return cmocka_run_group_tests_name("fdb", tests, NULL, NULL);
+}
