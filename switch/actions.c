@@ -215,7 +215,7 @@ act_port_add(struct vhsw *sw, json_t *params, int *code, char *msg,
 	struct rte_ether_addr ea;
 	json_t *perm;
 	struct port *p;
-	char err[256];
+	char err[400];
 
 	CHECK(params, {"name", JSON_STRING, true}, {"type", JSON_STRING, true},
 		{"socket", JSON_STRING, false}, {"mode", JSON_STRING, false},

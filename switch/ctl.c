@@ -119,6 +119,11 @@ parse_option(const struct ctl_cmd *cmd, int argc, char **argv, int *i,
 	}
 	spec = eq + 1;
 	colon = strchr(spec, ':');
+	if ((colon != NULL || strchr(spec, '!') != NULL) && arg[flen] == '=') {
+		snprintf(err, errlen, "option %.*s takes no value", (int)flen,
+			arg);
+		return -1;
+	}
 	if (colon != NULL) { /* constant */
 		snprintf(key, sizeof(key), "%.*s", (int)(colon - spec), spec);
 		return json_object_set_new(params, key, json_string(colon + 1));

@@ -486,8 +486,8 @@ vport_check_socket(const char *path, bool client, char *err, size_t errlen)
 	}
 	if (strlen(path) > VPORT_SOCKET_MAX) {
 		snprintf(err, errlen,
-			"socket path %s is %zu bytes long: unix sockets take at most %d; use a shorter path",
-			path, strlen(path), VPORT_SOCKET_MAX);
+			"socket path longer than %d bytes (%zu), the unix socket limit; use a shorter path than %s",
+			VPORT_SOCKET_MAX, strlen(path), path);
 		return -ENAMETOOLONG;
 	}
 	if (client)
@@ -562,6 +562,8 @@ vport_create(const struct vport_params *pr, char *err, size_t errlen)
 		snprintf(err, errlen, "vhost-user ports are not initialised");
 		return NULL;
 	}
+	if (vport_check_socket(pr->socket, pr->client, err, errlen) != 0)
+		return NULL;
 	if (pr->queues < 1 || pr->queues > VPORT_MAX_QUEUES) {
 		snprintf(err, errlen, "queues must be 1..%d", VPORT_MAX_QUEUES);
 		return NULL;
@@ -584,8 +586,6 @@ vport_create(const struct vport_params *pr, char *err, size_t errlen)
 	v->gid = pr->gid;
 	v->perm = pr->perm;
 
-	if (vport_check_socket(v->socket, v->client, err, errlen) != 0)
-		goto fail;
 	if (registry_add(v, err, errlen) != 0)
 		goto fail;
 	if (rte_vhost_driver_register(v->socket, flags) != 0) {

@@ -1,0 +1,724 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * test_ctl.c - the management path: command-line parsing into JSON-RPC
+ * params, the JSON-RPC server (malformed, unknown, oversized, notification,
+ * disconnect), and the actions' parameter checks through vhsw_dispatch().
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+
+#include "ctl.h"
+#include "rpc.h"
+#include "vhsw.h"
+#include "vport.h"
+#include "ut_eal.h"
+
+static char tmpdir[64];
+static struct rte_mempool *pool;
+static struct rte_rcu_qsbr *qsv;
+
+/* ---- command-line parsing ---- */
+
+static json_t *
+parse(const char *line, const struct ctl_cmd **cmd, char *err, size_t len)
+{
+	char buf[512], *argv[32], *tok, *save;
+	json_t *params;
+	int argc = 0;
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	for (tok = strtok_r(buf, " ", &save); tok != NULL;
+		tok = strtok_r(NULL, " ", &save))
+		argv[argc++] = tok;
+	*cmd = ctl_parse_argv(argc, argv, &params, err, len);
+	return params;
+}
+
+static void
+test_parse_port_add(void **state)
+{
+	const struct ctl_cmd *cmd;
+	char err[256];
+	json_t *p;
+
+	p = parse("port add c1 vhost-user /run/c1.sock --client --queues 2 --vlan=10 --mac 52:54:00:00:00:01",
+		&cmd, err, sizeof(err));
+	assert_non_null(cmd);
+	assert_string_equal(cmd->method, "port/add");
+	assert_string_equal(json_string_value(json_object_get(p, "name")),
+		"c1");
+	assert_string_equal(json_string_value(json_object_get(p, "socket")),
+		"/run/c1.sock");
+	assert_string_equal(json_string_value(json_object_get(p, "mode")),
+		"client");
+	assert_int_equal(json_integer_value(json_object_get(p, "queues")), 2);
+	assert_int_equal(json_integer_value(json_object_get(p, "vlan")), 10);
+	json_decref(p);
+}
+
+static void
+test_parse_longest_match(void **state)
+{
+	const struct ctl_cmd *cmd;
+	char err[256];
+	json_t *p;
+
+	p = parse("fdb set aging 30", &cmd, err, sizeof(err));
+	assert_non_null(cmd);
+	assert_string_equal(cmd->method, "fdb/set/aging");
+	assert_int_equal(json_integer_value(json_object_get(p, "aging")), 30);
+	json_decref(p);
+	p = parse("stats c1 --clear", &cmd, err, sizeof(err));
+	assert_string_equal(cmd->method, "stats");
+	assert_true(json_is_true(json_object_get(p, "clear")));
+	json_decref(p);
+}
+
+static void
+test_parse_usage_errors(void **state)
+{
+	static const char *const bad[] = {
+		"port", "port add", "port add c1", "port bogus",
+		"port del", "port del a b", "fdb set aging", "fdb set aging x",
+		"fdb set limit 10k", "port add c1 vhost-user /s --queues",
+		"port add c1 vhost-user /s --nope", "fdb add 52:54:00:00:00:01",
+		"stats --clear=1", NULL,
+	};
+	const struct ctl_cmd *cmd;
+	char err[256];
+	json_t *p;
+	int i;
+
+	for (i = 0; bad[i] != NULL; i++) {
+		err[0] = '\0';
+		p = parse(bad[i], &cmd, err, sizeof(err));
+		if (cmd != NULL)
+			fail_msg("'%s' parsed as %s", bad[i], cmd->method);
+		assert_null(p);
+		assert_true(err[0] != '\0');
+	}
+}
+
+/* ---- JSON-RPC server ---- */
+
+struct rpc_env {
+	struct ev_loop *loop;
+	struct rpc_server *srv;
+	char path[108];
+	int calls;
+};
+
+static json_t *
+echo_dispatch(void *arg, const char *method, json_t *params, int *code,
+	char *msg, size_t msglen)
+{
+	struct rpc_env *e = arg;
+
+	e->calls++;
+	if (strcmp(method, "echo") != 0) {
+		*code = CTL_ERR_NO_METHOD;
+		snprintf(msg, msglen, "unknown method '%s'", method);
+		return NULL;
+	}
+	return json_incref(params);
+}
+
+static int
+rpc_setup(void **state)
+{
+	struct rpc_env *e = calloc(1, sizeof(*e));
+	char err[256];
+
+	e->loop = ev_loop_new(EVFLAG_AUTO);
+	snprintf(e->path, sizeof(e->path), "%s/rpc.sock", tmpdir);
+	e->srv = rpc_server_create(e->loop, e->path, 0660, echo_dispatch, e,
+		err, sizeof(err));
+	if (e->srv == NULL)
+		return -1;
+	*state = e;
+	return 0;
+}
+
+static int
+rpc_teardown(void **state)
+{
+	struct rpc_env *e = *state;
+
+	rpc_server_destroy(e->srv);
+	ev_loop_destroy(e->loop);
+	free(e);
+	return 0;
+}
+
+static int
+rpc_connect(struct rpc_env *e)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	strcpy(sa.sun_path, e->path);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	ev_run(e->loop, EVRUN_NOWAIT); /* accept */
+	return fd;
+}
+
+static void
+rpc_send(struct rpc_env *e, int fd, const char *data, size_t len)
+{
+	size_t off = 0;
+	ssize_t n;
+
+	while (off < len) {
+		n = send(fd, data + off, len - off, MSG_NOSIGNAL);
+		if (n < 0 && errno == EAGAIN) {
+			ev_run(e->loop, EVRUN_NOWAIT);
+			continue;
+		}
+		if (n <= 0)
+			return; /* the server hung up */
+		off += (size_t)n;
+	}
+}
+
+/* Runs the loop until a reply line arrives; NULL on EOF. */
+static json_t *
+rpc_reply(struct rpc_env *e, int fd)
+{
+	static char buf[1 << 17];
+	size_t len = 0;
+	ssize_t n;
+	int spins;
+
+	for (spins = 0; spins < 100000; spins++) {
+		ev_run(e->loop, EVRUN_NOWAIT);
+		n = recv(fd, buf + len, sizeof(buf) - len - 1, 0);
+		if (n == 0)
+			return NULL;
+		if (n > 0) {
+			len += (size_t)n;
+			if (memchr(buf, '\n', len) != NULL)
+				return json_loadb(buf, len, JSON_DISABLE_EOF_CHECK,
+					NULL);
+		}
+	}
+	fail_msg("no reply");
+	return NULL;
+}
+
+static int
+error_code(json_t *rep)
+{
+	return (int)json_integer_value(
+		json_object_get(json_object_get(rep, "error"), "code"));
+}
+
+static void
+test_rpc_ok(void **state)
+{
+	struct rpc_env *e = *state;
+	const char *req =
+		"{\"jsonrpc\":\"2.0\",\"method\":\"echo\",\"params\":{\"a\":1},\"id\":7}\n";
+	int fd = rpc_connect(e);
+	json_t *rep;
+
+	rpc_send(e, fd, req, strlen(req));
+	rep = rpc_reply(e, fd);
+	assert_non_null(rep);
+	assert_int_equal(json_integer_value(json_object_get(rep, "id")), 7);
+	assert_int_equal(json_integer_value(json_object_get(
+				 json_object_get(rep, "result"), "a")),
+		1);
+	json_decref(rep);
+	close(fd);
+}
+
+static void
+test_rpc_malformed_then_ok(void **state)
+{
+	static const char *const bad[] = {
+		"{\"jsonrpc\":\"2.0\",\"method\":", /* truncated */
+		"not json at all",
+		"[1,2,3]",
+		"{\"jsonrpc\":\"2.0\",\"params\":{},\"id\":1}",
+		"{\"jsonrpc\":\"2.0\",\"method\":5,\"id\":1}",
+		"{\"jsonrpc\":\"2.0\",\"method\":\"echo\",\"params\":[1],\"id\":1}",
+		"{\"method\":\"echo\",\"method\":\"echo\",\"id\":1}",
+		"\xff\xfe\x00garbage",
+		NULL,
+	};
+	static const int codes[] = {CTL_ERR_PARSE, CTL_ERR_PARSE,
+		CTL_ERR_INVALID_REQUEST, CTL_ERR_INVALID_REQUEST,
+		CTL_ERR_INVALID_REQUEST, CTL_ERR_INVALID_REQUEST, CTL_ERR_PARSE,
+		CTL_ERR_PARSE};
+	struct rpc_env *e = *state;
+	int fd = rpc_connect(e), i;
+	json_t *rep;
+
+	for (i = 0; bad[i] != NULL; i++) {
+		rpc_send(e, fd, bad[i], strlen(bad[i]) + (i == 7 ? 3 : 0));
+		rpc_send(e, fd, "\n", 1);
+		rep = rpc_reply(e, fd);
+		assert_non_null(rep);
+		assert_int_equal(error_code(rep), codes[i]);
+		json_decref(rep);
+	}
+	/* The same connection still works. */
+	rpc_send(e, fd, "{\"jsonrpc\":\"2.0\",\"method\":\"nope\",\"id\":2}\n",
+		41);
+	rep = rpc_reply(e, fd);
+	assert_int_equal(error_code(rep), CTL_ERR_NO_METHOD);
+	json_decref(rep);
+	close(fd);
+}
+
+static void
+test_rpc_oversized(void **state)
+{
+	struct rpc_env *e = *state;
+	size_t len = CTL_MAX_REQUEST + 100;
+	char *big = malloc(len);
+	struct rpc_stats st;
+	json_t *rep;
+	int fd;
+
+	memset(big, 'x', len);
+	fd = rpc_connect(e);
+	rpc_send(e, fd, big, len);
+	rep = rpc_reply(e, fd);
+	assert_non_null(rep);
+	assert_int_equal(error_code(rep), CTL_ERR_INVALID_REQUEST);
+	json_decref(rep);
+	assert_null(rpc_reply(e, fd)); /* then the server hangs up */
+	close(fd);
+	free(big);
+	/* Others are still served, and nothing is left behind. */
+	fd = rpc_connect(e);
+	rpc_send(e, fd, "{\"jsonrpc\":\"2.0\",\"method\":\"echo\",\"id\":1}\n",
+		41);
+	rep = rpc_reply(e, fd);
+	assert_non_null(json_object_get(rep, "result"));
+	json_decref(rep);
+	close(fd);
+	ev_run(e->loop, EVRUN_NOWAIT);
+	rpc_server_stats(e->srv, &st);
+	assert_int_equal(st.clients, 0);
+}
+
+static void
+test_rpc_notification_and_disconnect(void **state)
+{
+	struct rpc_env *e = *state;
+	struct rpc_stats st;
+	json_t *rep;
+	int fd = rpc_connect(e);
+
+	/* No id: handled, no reply.  The next request's reply comes first. */
+	rpc_send(e, fd, "{\"jsonrpc\":\"2.0\",\"method\":\"echo\"}\n", 34);
+	rpc_send(e, fd, "{\"jsonrpc\":\"2.0\",\"method\":\"echo\",\"id\":9}\n",
+		41);
+	rep = rpc_reply(e, fd);
+	assert_int_equal(json_integer_value(json_object_get(rep, "id")), 9);
+	assert_int_equal(e->calls, 2);
+	json_decref(rep);
+	/* A client that leaves mid-request. */
+	rpc_send(e, fd, "{\"jsonrpc\":\"2.0\",\"meth", 22);
+	close(fd);
+	ev_run(e->loop, EVRUN_NOWAIT);
+	ev_run(e->loop, EVRUN_NOWAIT);
+	rpc_server_stats(e->srv, &st);
+	assert_int_equal(st.clients, 0);
+}
+
+static void
+test_rpc_refuses_live_socket(void **state)
+{
+	struct rpc_env *e = *state;
+	char err[256];
+
+	assert_null(rpc_server_create(e->loop, e->path, 0660, echo_dispatch, e,
+		err, sizeof(err)));
+	assert_non_null(strstr(err, "already running"));
+}
+
+/* ---- actions through vhsw_dispatch ---- */
+
+struct sw_env {
+	struct vhsw sw;
+	struct ev_loop *loop;
+	struct fdb *fdb;
+	struct dp *dp;
+};
+
+static int
+sw_setup(void **state)
+{
+	struct sw_env *e = calloc(1, sizeof(*e));
+
+	e->loop = ev_loop_new(EVFLAG_AUTO);
+	e->fdb = fdb_create("ut_ctl_fdb", 1024, qsv);
+	e->dp = dp_create(e->fdb, pool, qsv, DP_POLL_BUSY);
+	if (e->fdb == NULL || e->dp == NULL)
+		return -1;
+	vhsw_init(&e->sw, e->loop, pool, qsv, e->fdb, e->dp);
+	vport_init(pool, qsv, vhsw_wake, &e->sw);
+	*state = e;
+	return 0;
+}
+
+static int
+sw_teardown(void **state)
+{
+	struct sw_env *e = *state;
+
+	vhsw_fini(&e->sw);
+	dp_destroy(e->dp);
+	fdb_destroy(e->fdb);
+	ev_loop_destroy(e->loop);
+	free(e);
+	return 0;
+}
+
+/* Calls a method with params given as JSON text; returns the error code. */
+static int
+call(struct sw_env *e, const char *method, const char *params, json_t **res,
+	char *msg)
+{
+	json_t *p = json_loads(params, 0, NULL), *r;
+	int code = 0;
+
+	assert_non_null(p);
+	msg[0] = '\0';
+	r = vhsw_dispatch(&e->sw, method, p, &code, msg, 512);
+	json_decref(p);
+	if (res != NULL)
+		*res = r;
+	else
+		json_decref(r);
+	return r != NULL ? 0 : code;
+}
+
+static void
+test_action_port_add_checks(void **state)
+{
+	static const char *const bad[] = {
+		"{}",
+		"{\"name\":\"a\"}",
+		"{\"name\":\"a\",\"type\":\"vhost-user\"}",
+		"{\"name\":\"a\",\"type\":\"tap\",\"socket\":\"/x\"}",
+		"{\"name\":\"a b\",\"type\":\"vhost-user\",\"socket\":\"/x\"}",
+		"{\"name\":\"a\",\"type\":\"vhost-user\",\"socket\":\"/x\",\"bogus\":1}",
+		"{\"name\":\"a\",\"type\":\"vhost-user\",\"socket\":\"/x\",\"queues\":\"2\"}",
+		"{\"name\":\"a\",\"type\":\"vhost-user\",\"socket\":\"/x\",\"queues\":0}",
+		"{\"name\":\"a\",\"type\":\"vhost-user\",\"socket\":\"/x\",\"vlan\":4095}",
+		"{\"name\":\"a\",\"type\":\"vhost-user\",\"socket\":\"/x\",\"mac\":\"zz\"}",
+		"{\"name\":\"a\",\"type\":\"vhost-user\",\"socket\":\"/x\",\"mac\":\"01:00:5e:00:00:01\"}",
+		"{\"name\":\"a\",\"type\":\"vhost-user\",\"socket\":\"/x\",\"mode\":\"peer\"}",
+		"{\"name\":\"a\",\"type\":\"vhost-user\",\"socket\":\"/x\",\"perm\":\"999\"}",
+		"{\"name\":\"a\",\"type\":\"vhost-user\",\"socket\":\"/x\",\"mtu\":10}",
+		"{\"name\":\"a\",\"type\":\"vhost-user\",\"socket\":\"/x\",\"owner\":\"no-such-user-x\"}",
+		"{\"name\":\"a\",\"type\":\"vhost-user\",\"socket\":\"relative\"}",
+		NULL,
+	};
+	struct sw_env *e = *state;
+	char msg[512];
+	int i;
+
+	for (i = 0; bad[i] != NULL; i++) {
+		if (call(e, "port/add", bad[i], NULL, msg) == 0)
+			fail_msg("accepted %s", bad[i]);
+		assert_true(msg[0] != '\0');
+	}
+	assert_null(vhsw_port_find(&e->sw, "a"));
+}
+
+static void
+test_action_socket_rules(void **state)
+{
+	struct sw_env *e = *state;
+	char params[512], path[256], longp[200], msg[512];
+	json_t *res;
+	int fd;
+
+	/* A path over 107 bytes. */
+	memset(longp, 'x', sizeof(longp) - 1);
+	longp[sizeof(longp) - 1] = '\0';
+	snprintf(params, sizeof(params),
+		"{\"name\":\"l\",\"type\":\"vhost-user\",\"socket\":\"%s/%s\"}",
+		tmpdir, longp);
+	assert_int_equal(call(e, "port/add", params, NULL, msg),
+		CTL_ERR_REFUSED);
+	assert_non_null(strstr(msg, "107"));
+	/* An existing regular file. */
+	snprintf(path, sizeof(path), "%s/plain", tmpdir);
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	close(fd);
+	snprintf(params, sizeof(params),
+		"{\"name\":\"f\",\"type\":\"vhost-user\",\"socket\":\"%s\"}", path);
+	assert_int_equal(call(e, "port/add", params, NULL, msg),
+		CTL_ERR_REFUSED);
+	assert_non_null(strstr(msg, "not a socket"));
+	/* A good one, with owner and permissions. */
+	snprintf(path, sizeof(path), "%s/ok.sock", tmpdir);
+	snprintf(params, sizeof(params),
+		"{\"name\":\"ok\",\"type\":\"vhost-user\",\"socket\":\"%s\",\"perm\":\"0600\",\"owner\":\"0:0\",\"mac\":\"52:54:00:00:00:01\"}",
+		path);
+	if (call(e, "port/add", params, &res, msg) != 0)
+		fail_msg("%s", msg);
+	assert_string_equal(json_string_value(json_object_get(res, "state")),
+		"down");
+	json_decref(res);
+	{
+		struct stat st;
+
+		assert_int_equal(stat(path, &st), 0);
+		assert_true(S_ISSOCK(st.st_mode));
+		assert_int_equal(st.st_mode & 0777, 0600);
+	}
+	/* Duplicate name; duplicate socket (someone listens on it). */
+	assert_int_equal(call(e, "port/add", params, NULL, msg),
+		CTL_ERR_REFUSED);
+	assert_non_null(strstr(msg, "already exists"));
+	snprintf(params, sizeof(params),
+		"{\"name\":\"ok2\",\"type\":\"vhost-user\",\"socket\":\"%s\"}",
+		path);
+	assert_int_equal(call(e, "port/add", params, NULL, msg),
+		CTL_ERR_REFUSED);
+	/* Its MAC is a static FDB entry. */
+	assert_int_equal(call(e, "fdb/show", "{}", &res, msg), 0);
+	assert_int_equal(json_array_size(res), 1);
+	assert_true(json_is_true(json_object_get(json_array_get(res, 0),
+		"static")));
+	json_decref(res);
+	/* Delete removes the socket file and the entry. */
+	assert_int_equal(call(e, "port/del", "{\"name\":\"ok\"}", NULL, msg), 0);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(call(e, "fdb/show", "{}", &res, msg), 0);
+	assert_int_equal(json_array_size(res), 0);
+	json_decref(res);
+	assert_int_equal(call(e, "port/del", "{\"name\":\"ok\"}", NULL, msg),
+		CTL_ERR_REFUSED);
+}
+
+static void
+test_action_stale_socket_replaced(void **state)
+{
+	struct sw_env *e = *state;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char params[512], msg[512];
+	int fd;
+
+	/* A socket file nobody listens on any more. */
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/stale.sock", tmpdir);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(fd);
+	snprintf(params, sizeof(params),
+		"{\"name\":\"s\",\"type\":\"vhost-user\",\"socket\":\"%s\"}",
+		sa.sun_path);
+	assert_int_equal(call(e, "port/add", params, NULL, msg), 0);
+	assert_int_equal(call(e, "port/del", "{\"name\":\"s\"}", NULL, msg), 0);
+}
+
+static void
+test_action_fdb_and_misc(void **state)
+{
+	struct sw_env *e = *state;
+	char params[512], msg[512];
+	json_t *res;
+
+	snprintf(params, sizeof(params),
+		"{\"name\":\"v\",\"type\":\"vhost-user\",\"socket\":\"%s/v.sock\",\"vlan\":10}",
+		tmpdir);
+	assert_int_equal(call(e, "port/add", params, NULL, msg), 0);
+	assert_int_equal(call(e, "fdb/add",
+				 "{\"mac\":\"52:54:00:00:00:09\",\"port\":\"v\"}",
+				 NULL, msg),
+		0);
+	assert_int_equal(call(e, "fdb/show", "{\"port\":\"v\"}", &res, msg), 0);
+	assert_int_equal(json_integer_value(json_object_get(
+				 json_array_get(res, 0), "vlan")),
+		10); /* defaults to the access VLAN */
+	json_decref(res);
+	assert_int_equal(call(e, "fdb/add",
+				 "{\"mac\":\"52:54:00:00:00:09\",\"port\":\"v\",\"vlan\":20}",
+				 NULL, msg),
+		CTL_ERR_REFUSED);
+	assert_int_equal(call(e, "fdb/add",
+				 "{\"mac\":\"ff:ff:ff:ff:ff:ff\",\"port\":\"v\"}",
+				 NULL, msg),
+		CTL_ERR_INVALID_PARAMS);
+	assert_int_equal(call(e, "fdb/add",
+				 "{\"mac\":\"52:54:00:00:00:09\",\"port\":\"nope\"}",
+				 NULL, msg),
+		CTL_ERR_REFUSED);
+	assert_int_equal(call(e, "fdb/del",
+				 "{\"mac\":\"52:54:00:00:00:09\",\"vlan\":10}",
+				 NULL, msg),
+		0);
+	assert_int_equal(call(e, "fdb/set/aging", "{\"aging\":-1}", NULL, msg),
+		CTL_ERR_INVALID_PARAMS);
+	assert_int_equal(call(e, "fdb/set/aging", "{\"aging\":30}", NULL, msg),
+		0);
+	assert_int_equal(e->sw.aging, 30);
+	assert_int_equal(call(e, "fdb/set/limit", "{\"limit\":100000000}", NULL,
+				 msg),
+		CTL_ERR_INVALID_PARAMS);
+	assert_int_equal(call(e, "fdb/show", "{\"port\":\"nope\"}", NULL, msg),
+		CTL_ERR_REFUSED);
+	assert_int_equal(call(e, "stats", "{\"clear\":true}", &res, msg), 0);
+	assert_non_null(json_object_get(json_object_get(res, "ports"), "v"));
+	assert_non_null(json_object_get(res, "dataplane"));
+	json_decref(res);
+	assert_int_equal(call(e, "version", "{\"x\":1}", NULL, msg),
+		CTL_ERR_INVALID_PARAMS);
+	assert_int_equal(call(e, "no/such", "{}", NULL, msg), CTL_ERR_NO_METHOD);
+	assert_int_equal(call(e, "config/save", "{}", NULL, msg),
+		CTL_ERR_REFUSED); /* no --config */
+}
+
+static void
+test_config_roundtrip(void **state)
+{
+	struct sw_env *e = *state;
+	char path[128], path2[128], params[512], msg[512], err[512];
+	json_t *cfg, *a, *b;
+
+	snprintf(params, sizeof(params),
+		"{\"name\":\"r1\",\"type\":\"vhost-user\",\"socket\":\"%s/r1.sock\",\"vlan\":5,\"queues\":2,\"mac\":\"52:54:00:00:00:05\"}",
+		tmpdir);
+	assert_int_equal(call(e, "port/add", params, NULL, msg), 0);
+	snprintf(params, sizeof(params),
+		"{\"name\":\"r2\",\"type\":\"vhost-user\",\"socket\":\"%s/r2.sock\",\"mode\":\"client\"}",
+		tmpdir);
+	assert_int_equal(call(e, "port/add", params, NULL, msg), 0);
+	assert_int_equal(call(e, "fdb/add",
+				 "{\"mac\":\"52:54:00:00:00:07\",\"port\":\"r2\"}",
+				 NULL, msg),
+		0);
+	snprintf(path, sizeof(path), "%s/cfg.json", tmpdir);
+	snprintf(params, sizeof(params), "{\"file\":\"%s\"}", path);
+	assert_int_equal(call(e, "config/save", params, NULL, msg), 0);
+	a = config_dump(&e->sw);
+	/* Load it into a fresh switch: the same configuration results. */
+	vhsw_fini(&e->sw);
+	vhsw_init(&e->sw, e->loop, pool, qsv, e->fdb, e->dp);
+	cfg = config_read(path, err, sizeof(err));
+	assert_non_null(cfg);
+	assert_int_equal(config_apply(&e->sw, path, cfg, err, sizeof(err)), 0);
+	json_decref(cfg);
+	b = config_dump(&e->sw);
+	assert_true(json_equal(a, b));
+	json_decref(a);
+	json_decref(b);
+	/* Bad files: named file, key and reason. */
+	snprintf(path2, sizeof(path2), "%s/bad.json", tmpdir);
+	{
+		static const char *const bad[] = {
+			"{\"ports\":[{\"name\":\"x\",\"type\":\"vhost-user\",\"socket\":\"/tmp/x\",\"colour\":1}]}",
+			"{\"ports\":{}}",
+			"{\"fdb\":{\"aging\":\"long\"}}",
+			"{\"fdb\":{\"limit\":0}}",
+			"{\"extra\":1}",
+			"{\"ports\":[{\"name\":\"r1\",\"type\":\"vhost-user\",\"socket\":\"/tmp/y\"}]}",
+			"{\"ports\":[1]}",
+			"[]",
+			"{\"ports\":[",
+			NULL,
+		};
+		int i;
+
+		for (i = 0; bad[i] != NULL; i++) {
+			FILE *f = fopen(path2, "w");
+
+			fputs(bad[i], f);
+			fclose(f);
+			err[0] = '\0';
+			cfg = config_read(path2, err, sizeof(err));
+			if (cfg != NULL) {
+				if (config_apply(&e->sw, path2, cfg, err,
+					    sizeof(err)) == 0)
+					fail_msg("accepted %s", bad[i]);
+				json_decref(cfg);
+			}
+			assert_non_null(strstr(err, path2));
+		}
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest parse_tests[] = {
+		cmocka_unit_test(test_parse_port_add),
+		cmocka_unit_test(test_parse_longest_match),
+		cmocka_unit_test(test_parse_usage_errors),
+	};
+	const struct CMUnitTest rpc_tests[] = {
+		cmocka_unit_test_setup_teardown(test_rpc_ok, rpc_setup,
+			rpc_teardown),
+		cmocka_unit_test_setup_teardown(test_rpc_malformed_then_ok,
+			rpc_setup, rpc_teardown),
+		cmocka_unit_test_setup_teardown(test_rpc_oversized, rpc_setup,
+			rpc_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rpc_notification_and_disconnect, rpc_setup,
+			rpc_teardown),
+		cmocka_unit_test_setup_teardown(test_rpc_refuses_live_socket,
+			rpc_setup, rpc_teardown),
+	};
+	const struct CMUnitTest action_tests[] = {
+		cmocka_unit_test_setup_teardown(test_action_port_add_checks,
+			sw_setup, sw_teardown),
+		cmocka_unit_test_setup_teardown(test_action_socket_rules,
+			sw_setup, sw_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_action_stale_socket_replaced, sw_setup,
+			sw_teardown),
+		cmocka_unit_test_setup_teardown(test_action_fdb_and_misc,
+			sw_setup, sw_teardown),
+		cmocka_unit_test_setup_teardown(test_config_roundtrip, sw_setup,
+			sw_teardown),
+	};
+	int fails = 0;
+
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/vhsw-ut-ctl-XXXXXX");
+	if (mkdtemp(tmpdir) == NULL)
+		return 1;
+	fails += cmocka_run_group_tests_name("ctl_parse", parse_tests, NULL,
+		NULL);
+	fails += cmocka_run_group_tests_name("rpc", rpc_tests, NULL, NULL);
+	if (ut_eal_init("ctl") != 0)
+		return 1;
+	pool = rte_pktmbuf_pool_create("ut_pool", 1023, 0, 0,
+		RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+	qsv = rte_zmalloc(NULL, rte_rcu_qsbr_get_memsize(1), 64);
+	if (pool == NULL || qsv == NULL || rte_rcu_qsbr_init(qsv, 1) != 0)
+		return 1;
+	fails += cmocka_run_group_tests_name("actions", action_tests, NULL,
+		NULL);
+	{
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+		if (system(cmd) != 0)
+			fails++;
+	}
+	return fails;
+}
