@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include <rte_ether.h>
+#include <rte_mempool.h>
 #include <rte_version.h>
 
 #include "vhsw.h"
@@ -528,8 +529,21 @@ act_uplink_show(struct vhsw *sw, json_t *params, int *code, char *msg,
 	return json_pack("{s:s}", "state", "none");
 }
 
+static json_t *stats_all__(struct vhsw *sw, const struct port *only);
+
+/* Counters, plus packet buffers in use (a leak shows as a rising floor). */
 static json_t *
 stats_all(struct vhsw *sw, const struct port *only)
+{
+	json_t *r = stats_all__(sw, only);
+
+	json_object_set_new(json_object_get(r, "dataplane"), "mbufs_in_use",
+		json_integer(rte_mempool_in_use_count(sw->pool)));
+	return r;
+}
+
+static json_t *
+stats_all__(struct vhsw *sw, const struct port *only)
 {
 	struct fdb_stats fs;
 	struct dp_stats ds;

@@ -1,0 +1,126 @@
+# shellcheck shell=bash
+# Integration-test helpers for vhswd itself: start/stop by PID, vhswctl
+# wrappers, JSON queries (jq) and conditions to wait on.  Source after
+# lib.sh; uses TEST_TMP.  vhswd_cleanup belongs in the test's EXIT trap.
+
+: "${VHSW_BUILD:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}"
+: "${VHSWD:=$VHSW_BUILD/vhswd}"
+: "${VHSWCTL:=$VHSW_BUILD/vhswctl}"
+: "${VHSW_LCORES:=0,1}"   # control on CPU 0, data plane on CPU 1
+: "${VHSWD_START_TIMEOUT:=30}"
+
+declare -g VHSWD_PID="" VHSWD_N=0
+VHSW_CTL_SOCK=""
+
+# vhswd_start [ARGS...]: start vhswd (own control socket in TEST_TMP), wait until it answers.
+vhswd_start() {
+    VHSWD_N=$((VHSWD_N + 1))
+    VHSW_CTL_SOCK=$TEST_TMP/ctl.sock
+    local logf=$TEST_TMP/vhswd.$VHSWD_N.log
+    "$VHSWD" --ctl "$VHSW_CTL_SOCK" --lcores "$VHSW_LCORES" "$@" > "$logf" 2>&1 &
+    VHSWD_PID=$!
+    echo "$VHSWD_PID" > "$TEST_TMP/vhswd.pid"
+    wait_until "$VHSWD_START_TIMEOUT" _vhswd_ready_or_dead ||
+        { cat "$logf" >&2; die "vhswd did not answer within ${VHSWD_START_TIMEOUT}s"; }
+    _tp_alive "$VHSWD_PID" || { cat "$logf" >&2; die "vhswd exited during startup"; }
+}
+
+_vhswd_ready_or_dead() {
+    ! _tp_alive "$VHSWD_PID" || "$VHSWCTL" --ctl "$VHSW_CTL_SOCK" version > /dev/null 2>&1
+}
+
+# vhswd_log: path of the current vhswd log.
+vhswd_log() { printf '%s\n' "$TEST_TMP/vhswd.$VHSWD_N.log"; }
+
+# vhswd_stop: SIGTERM, wait for exit; fails unless it exits 0 in time.
+vhswd_stop() {
+    local pid=$VHSWD_PID rc=0
+    [[ -n $pid ]] || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    if ! wait_until 15 _tp_dead "$pid"; then
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+        VHSWD_PID=""
+        die "vhswd did not stop within 15s of SIGTERM"
+    fi
+    wait "$pid" 2>/dev/null || rc=$?
+    VHSWD_PID=""
+    (( rc == 0 )) || { cat "$(vhswd_log)" >&2; die "vhswd exited with status $rc on SIGTERM"; }
+}
+
+# vhswd_kill: SIGKILL (simulated crash).
+vhswd_kill() {
+    local pid=$VHSWD_PID
+    [[ -n $pid ]] || return 0
+    kill -KILL "$pid" 2>/dev/null || true
+    wait_until 10 _tp_dead "$pid" || die "vhswd survived SIGKILL"
+    wait "$pid" 2>/dev/null || true
+    VHSWD_PID=""
+}
+
+# vhswd_cleanup: EXIT-trap part: on failure show the switch's counters and
+# log; kill vhswd if still running.  Keeps $? for harness_cleanup.
+vhswd_cleanup() {
+    local rc=$?
+    if (( rc != 0 )) && [[ -n $VHSWD_PID ]] && _tp_alive "$VHSWD_PID"; then
+        echo "----- vhswctl stats at failure -----" >&2
+        ctl stats >&2 2>&1 || true
+        echo "----- tail of $(vhswd_log) -----" >&2
+        tail -n 20 "$(vhswd_log)" >&2 || true
+    fi
+    if [[ -n $VHSWD_PID ]] && _tp_alive "$VHSWD_PID"; then
+        kill -KILL "$VHSWD_PID" 2>/dev/null || true
+        wait "$VHSWD_PID" 2>/dev/null || true
+    fi
+    return $rc
+}
+
+# ctl ARGS...: vhswctl against this test's daemon.
+ctl() { "$VHSWCTL" --ctl "$VHSW_CTL_SOCK" "$@"; }
+
+# jctl JQ_FILTER ARGS...: vhswctl --json ARGS | jq -r FILTER.
+jctl() {
+    local filter=$1; shift
+    "$VHSWCTL" --ctl "$VHSW_CTL_SOCK" --json "$@" | jq -r "$filter"
+}
+
+# port_stat PORT COUNTER: one counter of a port.
+port_stat() { jctl ".stats.$2" port show "$1"; }
+
+# port_state PORT: up or down.
+port_state() { jctl .state port show "$1"; }
+
+_port_is() { [[ $(port_state "$1") == "$2" ]]; }
+
+# wait_port PORT up|down [TIMEOUT=30]
+wait_port() {
+    wait_until "${3:-30}" _port_is "$1" "$2" ||
+        die "port $1 is not $2 after ${3:-30}s: $(ctl port show "$1" 2>&1 | head -5)"
+}
+
+# fdb_port MAC: the port the FDB has for MAC (VLAN 0), or empty.
+fdb_port() { jctl ".[] | select(.mac == \"$1\" and .vlan == 0) | .port" fdb show; }
+
+_stat_ge() { (( $(port_stat "$1" "$2") >= $3 )); }
+
+# wait_stat PORT COUNTER N [TIMEOUT=10]: wait until COUNTER >= N.
+wait_stat() {
+    wait_until "${4:-10}" _stat_ge "$1" "$2" "$3" ||
+        die "port $1: $2 did not reach $3 (now $(port_stat "$1" "$2"))"
+}
+
+# open_fds: number of fds vhswd has open.
+open_fds() { ls "/proc/$VHSWD_PID/fd" | wc -l; }
+
+# mbufs_in_use: packet buffers vhswd holds.
+mbufs_in_use() { jctl .dataplane.mbufs_in_use stats; }
+
+# check NAME EXPECTED ACTUAL: record one assertion.
+declare -g CHECKS=0
+check() {
+    CHECKS=$((CHECKS + 1))
+    if [[ "$2" != "$3" ]]; then
+        die "check failed: $1: expected '$2', got '$3'"
+    fi
+    log "ok: $1 ($3)"
+}

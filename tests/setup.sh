@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs what vhsw needs to build and test (Debian 12 packages) when it is
+# missing, then builds into build/.  Sourced or run by tests/run.sh and
+# examples/demo.sh.  Idempotent: a second run only rebuilds what changed.
+set -euo pipefail
+
+VHSW_TOP=${VHSW_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+VHSW_BUILD=${VHSW_BUILD:-$VHSW_TOP/build}
+
+# Packages: build (meson, DPDK, libev, jansson, cmocka) and test peers
+# (dpdk-testpmd, iproute2, ping).
+VHSW_PACKAGES=(
+	build-essential meson ninja-build pkg-config
+	dpdk dpdk-dev libdpdk-dev libev-dev libjansson-dev libcmocka-dev
+	iproute2 iputils-ping procps jq
+)
+
+vhsw_install_deps() {
+	local missing=() p
+	for p in "${VHSW_PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+			grep -q "install ok installed" || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "setup: missing packages ${missing[*]}; run as root (sudo) to install them" >&2
+		return 1
+	fi
+	echo "setup: installing ${missing[*]}" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+vhsw_build() {
+	if [ ! -f "$VHSW_BUILD/build.ninja" ]; then
+		meson setup "$VHSW_BUILD" "$VHSW_TOP" -Dwerror=true -Dtests=enabled >/dev/null
+	fi
+	ninja -C "$VHSW_BUILD" >/dev/null
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	vhsw_install_deps
+	vhsw_build
+	echo "setup: built into $VHSW_BUILD"
+fi
