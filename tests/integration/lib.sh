@@ -22,6 +22,8 @@
 : "${TP_LCORES:=0@0,1@0}"             # clients share CPU 0 (switch owns CPU 1)
 : "${TP_NB_MBUFS:=8192}"              # --total-num-mbufs
 : "${TP_QUEUE_SIZE:=1024}"            # virtio_user queue_size
+: "${TP_RXD:=$TP_QUEUE_SIZE}"         # client --rxd: RX buffers posted (testpmd default 512)
+: "${TP_TXD:=$TP_QUEUE_SIZE}"         # client --txd
 : "${TP_START_TIMEOUT:=30}"           # seconds for a testpmd to reach its prompt
 : "${TP_CMD_TIMEOUT:=30}"             # seconds for one command to complete
 : "${TP_STOP_TIMEOUT:=10}"            # seconds for `quit` before SIGKILL
@@ -183,7 +185,10 @@ tp_launch_client() {
     shift 3; (( $# )) && shift
     local vdev="virtio_user0,path=$sock,queue_size=$TP_QUEUE_SIZE,mac=$mac"
     [[ -n $vextra ]] && vdev+=",$vextra"
-    tp_launch "$name" --vdev "$vdev" -- --total-num-mbufs="$TP_NB_MBUFS" "$@"
+    # Single port: loop topology (same forwarding as paired, minus the warning).
+    # --rxd: otherwise only 512 RX buffers are posted whatever queue_size is.
+    tp_launch "$name" --vdev "$vdev" -- --total-num-mbufs="$TP_NB_MBUFS" \
+        --port-topology=loop --rxd="$TP_RXD" --txd="$TP_TXD" "$@"
 }
 
 # tp_start NAME SOCK MAC [VDEV_EXTRA [TESTPMD_EXTRA...]]: start a 1-port virtio_user client and wait until ready.
@@ -275,6 +280,42 @@ tp_wait_tx() {
         tp_fail "$1" "TX counter did not reach $2 within ${3:-10}s (now: $(tp_stats "$1" "${4:-0}"))"
 }
 
+# tp_link NAME [PORT=0]: print the link status ("up" or "down") from `show port info`.
+tp_link() {
+    local st
+    st=$(tp_cmd "$1" "show port info ${2:-0}" | sed -nE 's/^ *Link status: *([a-z]+).*/\1/p' | head -n1)
+    [[ -n $st ]] || tp_fail "$1" "cannot parse link status"
+    printf '%s\n' "$st"
+}
+
+# _tp_link_is NAME STATE PORT: true if the link status equals STATE.
+_tp_link_is() { [[ $(tp_link "$1" "$3") == "$2" ]]; }
+
+# tp_wait_link NAME up|down [TIMEOUT_S=10] [PORT=0]: wait for a link status.
+tp_wait_link() {
+    wait_until "${3:-10}" _tp_link_is "$1" "$2" "${4:-0}" ||
+        tp_fail "$1" "link of port ${4:-0} not $2 within ${3:-10}s"
+}
+
+# tp_log_size NAME: current size in bytes of NAME's log (an offset for tp_log_count).
+tp_log_size() { stat -c %s -- "$(tp_log "$1")"; }
+
+# tp_log_count NAME FIXED_STRING [FROM_OFFSET=0]: print how many log lines after FROM_OFFSET contain the string.
+tp_log_count() {
+    local n
+    n=$(tail -c "+$(( ${3:-0} + 1 ))" -- "$(tp_log "$1")" | grep -cF -- "$2" || true)
+    printf '%s\n' "${n:-0}"
+}
+
+# _tp_log_count_ge NAME FIXED_STRING N [FROM_OFFSET]: true if tp_log_count >= N.
+_tp_log_count_ge() { (( $(tp_log_count "$1" "$2" "${4:-0}") >= $3 )); }
+
+# tp_wait_log NAME FIXED_STRING [TIMEOUT_S=10] [FROM_OFFSET=0] [N=1]: wait until the log has N matching lines.
+tp_wait_log() {
+    wait_until "${3:-10}" _tp_log_count_ge "$1" "$2" "${5:-1}" "${4:-0}" ||
+        tp_fail "$1" "log did not show '$2' (x${5:-1}) within ${3:-10}s"
+}
+
 # tp_rxonly NAME: switch NAME to rxonly forwarding and start it (idempotent).
 tp_rxonly() {
     tp_cmd "$1" "stop" > /dev/null
@@ -282,18 +323,64 @@ tp_rxonly() {
     tp_cmd "$1" "start" > /dev/null
 }
 
-# tp_send NAME BURSTS [BURST=32]: send BURSTS*BURST packets via `start tx_first`, print the TX delta.
-# NAME should be in rxonly mode (tp_rxonly); forwarding is restarted.  Waits
-# until the TX counter grew by the full amount; packets the PMD could not
-# enqueue are dropped by testpmd, so a smaller delta fails the wait.
+# tp_burst NAME: print the forwarding burst size (packets/burst of `show config rxtx`).
+tp_burst() {
+    local b
+    b=$(tp_cmd "$1" "show config rxtx" | sed -nE 's/.*packets\/burst=([0-9]+).*/\1/p' | head -n1)
+    [[ $b =~ ^[0-9]+$ ]] || tp_fail "$1" "cannot parse burst size from 'show config rxtx'"
+    printf '%s\n' "$b"
+}
+
+# tp_send NAME BURSTS [BURST]: send BURSTS*BURST packets via `stop` + `start tx_first BURSTS`, print the TX delta.
+# BURST defaults to the configured burst size (32 unless `set burst`).  NAME
+# should be in rxonly mode (tp_rxonly): tx_first first runs the txonly engine
+# (dst MAC = --eth-peer, src MAC = port MAC) and then resumes the configured
+# engine.  Waits until the TX counter grew by the full amount (testpmd frees,
+# without counting, packets the PMD did not accept, so a shortfall fails).
+# Keep BURSTS*BURST <= the receiver's --rxd ($TP_RXD): a client sharing a CPU
+# may not poll while the burst is in flight, and the switch drops the excess.
 tp_send() {
-    local name=$1 bursts=$2 burst=${3:-32} tx0 want
+    local name=$1 bursts=$2 burst=${3:-} tx0 want
+    [[ -n $burst ]] || burst=$(tp_burst "$name")
     tx0=$(tp_tx "$name")
     want=$(( tx0 + bursts * burst ))
     tp_cmd "$name" "stop" > /dev/null
     tp_cmd "$name" "start tx_first $bursts" > /dev/null
     tp_wait_tx "$name" "$want" 10
     echo $(( $(tp_tx "$name") - tx0 ))
+}
+
+declare -gA _TP_PP0=()
+
+# tp_pingpong_start A B [BURSTS=4]: endless A<->B ping-pong: both `set fwd mac` (needs --eth-peer), A injects BURSTS bursts.
+tp_pingpong_start() {
+    local a=$1 b=$2 n=${3:-4}
+    tp_cmd "$a" stop > /dev/null; tp_cmd "$b" stop > /dev/null
+    tp_cmd "$a" "set fwd mac" > /dev/null; tp_cmd "$b" "set fwd mac" > /dev/null
+    _TP_PP0[$a,$b]="$(tp_stats "$a") $(tp_stats "$b")"
+    tp_cmd "$b" start > /dev/null
+    tp_cmd "$a" "start tx_first $n" > /dev/null
+}
+
+# _tp_pp_drained A B RXA0 TXB0: true once A received everything B sent since the baseline.
+_tp_pp_drained() {
+    local sa sb
+    sa=$(tp_stats "$1"); sb=$(tp_stats "$2")
+    (( ${sa% *} - $3 == ${sb#* } - $4 ))
+}
+
+# tp_pingpong_stop A B [TIMEOUT_S=10]: end the loop without loss: A -> rxonly, B stopped, wait until A got all B sent; both end in rxonly.
+# Only valid while A and B are the only senders towards A.
+tp_pingpong_stop() {
+    local a=$1 b=$2 t=${3:-10} base
+    base=${_TP_PP0[$a,$b]:-} ; [[ -n $base ]] || die "tp_pingpong_stop: no tp_pingpong_start $a $b"
+    local -a v=($base)     # rxA txA rxB txB at start
+    tp_rxonly "$a"                      # A now sinks everything
+    tp_cmd "$b" stop > /dev/null        # returns after B's lcore stopped: B sends no more
+    wait_until "$t" _tp_pp_drained "$a" "$b" "${v[0]}" "${v[3]}" ||
+        tp_fail "$a" "ping-pong did not drain: A=$(tp_stats "$a") B=$(tp_stats "$b") base=$base"
+    tp_rxonly "$b"
+    unset "_TP_PP0[$a,$b]"
 }
 
 # _tp_reap NAME: reap a dead instance, close its FIFO fd, drop its runtime dir.

@@ -76,19 +76,18 @@ for i in 1 2; do
 done
 tp_cmd c2 start > /dev/null
 tp_cmd c1 "start tx_first 4" > /dev/null
-wait_stat c2 tx_packets 100000 20
+wait_stat c2 tx_packets 20000 30
 ctl port del c3
 check "c3 gone" "c1 c2" "$(jctl '[.[].name] | join(" ")' port list)"
 check "M3 flushed with its port" "" "$(fdb_port $M3)"
 before=$(port_stat c2 tx_packets)
-wait_stat c2 tx_packets $((before + 100000)) 20
+wait_stat c2 tx_packets $((before + 20000)) 30
 log "ok: c1<->c2 kept forwarding after port del c3"
 tp_stop c3
 for i in 1 2; do tp_rxonly "c$i"; done
 
 # A client that crashes and comes back gets traffic again; nothing leaks.
 fds0=$(open_fds)
-wait_until 10 test "$(mbufs_in_use)" -le 2048 || die "mbufs in use stay high: $(mbufs_in_use)"
 tp_kill c2
 wait_port c2 down
 check "down port has no memory regions" 0 "$(jctl '.mem_regions | length' port show c2)"
@@ -110,9 +109,9 @@ for n in 1 2 3; do
     wait_port c2 up
 done
 check "no fds leaked after 3 more cycles" "$fds0" "$(open_fds)"
-inuse=$(mbufs_in_use)
-(( inuse <= 2048 )) || die "mbufs in use: $inuse"
-log "ok: mbufs in use after cycles: $inuse (pool caches included)"
+wait_until 10 test "$(mbufs_in_use)" -eq 0 ||
+    die "packet buffers leaked: $(mbufs_in_use) still in use while idle"
+log "ok: no packet buffers in use once idle"
 
 # Graceful shutdown removes what vhswd created.
 tp_stop_all

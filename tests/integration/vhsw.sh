@@ -6,7 +6,7 @@
 : "${VHSW_BUILD:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}"
 : "${VHSWD:=$VHSW_BUILD/vhswd}"
 : "${VHSWCTL:=$VHSW_BUILD/vhswctl}"
-: "${VHSW_LCORES:=0,1}"   # control on CPU 0, data plane on CPU 1
+: "${VHSW_LCORES:=$( (( $(nproc) > 1 )) && echo 0,1 || echo 0)}" # control on CPU 0, data plane on CPU 1
 : "${VHSWD_START_TIMEOUT:=30}"
 
 declare -g VHSWD_PID="" VHSWD_N=0

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Runs every vhsw test: installs what is missing (Debian packages), builds
+# with warnings as errors, runs the cmocka unit tests and the integration
+# tests (real dpdk-testpmd clients against a real vhswd).  Needs root.
+#
+#   tests/run.sh                 everything
+#   tests/run.sh unit            unit tests only
+#   tests/run.sh test_switch     integration tests whose name matches
+#
+# Ends with "N passed, M failed"; exit status 0 only if nothing failed.
+set -euo pipefail
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+cd "$TOP"
+. tests/setup.sh
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "tests/run.sh: run as root (the tests use DPDK, network namespaces and /run)" >&2
+	exit 2
+fi
+vhsw_install_deps
+vhsw_build
+
+filter=${1:-}
+OUT=$TOP/tests/out
+rm -rf "$OUT"
+mkdir -p "$OUT"
+passed=0 failed=0 failures=()
+
+run_one() { # NAME CMD...: run, record, show the log on failure
+	local name=$1 t0 rc=0
+	shift
+	t0=$SECONDS
+	"$@" > "$OUT/$name.log" 2>&1 || rc=$?
+	if [ $rc -eq 0 ]; then
+		passed=$((passed + 1))
+		echo "PASS $name ($((SECONDS - t0)) s)"
+	else
+		failed=$((failed + 1))
+		failures+=("$name")
+		echo "FAIL $name ($((SECONDS - t0)) s, exit $rc); last lines of $OUT/$name.log:"
+		tail -n 60 "$OUT/$name.log" | sed 's/^/    /'
+	fi
+}
+
+# Unit tests: one cmocka binary per module.
+if [ -z "$filter" ] || [ "$filter" = unit ]; then
+	for t in "$VHSW_BUILD"/tests/unit/test_*; do
+		[ -f "$t" ] && [ -x "$t" ] || continue
+		mkdir -p "$OUT/unit"; run_one "unit/$(basename "$t")" timeout 300 "$t"
+	done
+fi
+
+# Integration tests.
+if [ "$filter" != unit ]; then
+	for t in tests/integration/test_*.sh; do
+		name=$(basename "$t" .sh)
+		if [ -n "$filter" ] && [[ $name != *$filter* ]]; then continue; fi
+		mkdir -p "$OUT/integration"; run_one "integration/$name" timeout 900 bash "$t"
+	done
+fi
+
+echo
+[ $failed -eq 0 ] || echo "failed: ${failures[*]}"
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ]
