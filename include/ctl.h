@@ -40,49 +40,53 @@
 #define CTL_ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
 #define CTL_NOARGS ((const char *const[]){NULL})
 
-#define CTL_COMMANDS(X) \
-	X(PORT_ADD, "port/add", CTL_ARGS("name", "type", "socket?"), \
-		CTL_ARGS("--client=mode:client", "--server=mode:server", \
-			"--queues=queues#", "--vlan=vlan#", "--mac=mac", \
-			"--mtu=mtu#", "--owner=owner", "--perm=perm", \
-			"--ifname=ifname", "--netns=netns"), \
-		"NAME vhost-user SOCKET [--client] [--queues N] [--vlan VID] [--mac MAC] [--mtu N] [--owner UID[:GID]] [--perm OCTAL]", \
-		"add a vhost-user port (server: the switch listens on SOCKET; --client: it connects and reconnects)") \
-	X(PORT_DEL, "port/del", CTL_ARGS("name"), CTL_NOARGS, "NAME", \
-		"remove a port") \
-	X(PORT_LIST, "port/list", CTL_NOARGS, CTL_NOARGS, "", \
-		"list ports with type, state, socket and counters") \
-	X(PORT_SHOW, "port/show", CTL_ARGS("name"), CTL_NOARGS, "NAME", \
-		"show one port with its memory regions and vrings") \
-	X(FDB_SHOW, "fdb/show", CTL_ARGS("port?"), CTL_NOARGS, "[PORT]", \
-		"show learned and static MAC entries") \
-	X(FDB_FLUSH, "fdb/flush", CTL_ARGS("port?"), CTL_NOARGS, "[PORT]", \
-		"remove learned entries") \
-	X(FDB_ADD, "fdb/add", CTL_ARGS("mac", "port"), \
-		CTL_ARGS("--vlan=vlan#"), "MAC PORT [--vlan VID]", \
-		"add a static entry (never ages)") \
-	X(FDB_DEL, "fdb/del", CTL_ARGS("mac"), CTL_ARGS("--vlan=vlan#"), \
-		"MAC [--vlan VID]", "delete an entry") \
-	X(FDB_SET_AGING, "fdb/set/aging", CTL_ARGS("aging#"), CTL_NOARGS, \
+#define CTL_COMMANDS(X)                                                        \
+	X(PORT_ADD, "port/add", CTL_ARGS("name", "type", "socket?"),           \
+		CTL_ARGS("--client=mode:client", "--server=mode:server",       \
+			"--queues=queues#", "--vlan=vlan#", "--mac=mac",       \
+			"--mtu=mtu#", "--owner=owner", "--perm=perm",          \
+			"--ifname=ifname", "--netns=netns"),                   \
+		"NAME vhost-user SOCKET [--client] [--queues N] [--vlan VID] " \
+		"[--mac MAC] [--mtu N] [--owner UID[:GID]] [--perm OCTAL]",    \
+		"add a vhost-user port (server: the switch listens on "        \
+		"SOCKET; --client: it connects and reconnects)")               \
+	X(PORT_DEL, "port/del", CTL_ARGS("name"), CTL_NOARGS, "NAME",          \
+		"remove a port")                                               \
+	X(PORT_LIST, "port/list", CTL_NOARGS, CTL_NOARGS, "",                  \
+		"list ports with type, state, socket and counters")            \
+	X(PORT_SHOW, "port/show", CTL_ARGS("name"), CTL_NOARGS, "NAME",        \
+		"show one port with its memory regions and vrings")            \
+	X(FDB_SHOW, "fdb/show", CTL_ARGS("port?"), CTL_NOARGS, "[PORT]",       \
+		"show learned and static MAC entries")                         \
+	X(FDB_FLUSH, "fdb/flush", CTL_ARGS("port?"), CTL_NOARGS, "[PORT]",     \
+		"remove learned entries")                                      \
+	X(FDB_ADD, "fdb/add", CTL_ARGS("mac", "port"),                         \
+		CTL_ARGS("--vlan=vlan#"), "MAC PORT [--vlan VID]",             \
+		"add a static entry (never ages)")                             \
+	X(FDB_DEL, "fdb/del", CTL_ARGS("mac"), CTL_ARGS("--vlan=vlan#"),       \
+		"MAC [--vlan VID]", "delete an entry")                         \
+	X(FDB_SET_AGING, "fdb/set/aging", CTL_ARGS("aging#"), CTL_NOARGS,      \
 		"SECONDS", "set the aging time of learned entries (0: never)") \
-	X(FDB_SET_LIMIT, "fdb/set/limit", CTL_ARGS("limit#"), CTL_NOARGS, \
-		"N", "set the maximum number of learned entries") \
-	X(UPLINK_SHOW, "uplink/show", CTL_NOARGS, CTL_NOARGS, "", \
-		"show the uplink's driver, link, MAC, MTU and counters") \
-	X(STATS, "stats", CTL_ARGS("port?"), CTL_ARGS("--clear=clear!"), \
-		"[PORT] [--clear]", "show (or clear) counters") \
-	X(CONFIG_SAVE, "config/save", CTL_ARGS("file?"), CTL_NOARGS, \
-		"[FILE]", "write the running configuration as JSON") \
-	X(VERSION, "version", CTL_NOARGS, CTL_NOARGS, "", \
-		"show the daemon's version") \
+	X(FDB_SET_LIMIT, "fdb/set/limit", CTL_ARGS("limit#"), CTL_NOARGS, "N", \
+		"set the maximum number of learned entries")                   \
+	X(UPLINK_SHOW, "uplink/show", CTL_NOARGS, CTL_NOARGS, "",              \
+		"show the uplink's driver, link, MAC, MTU and counters")       \
+	X(STATS, "stats", CTL_ARGS("port?"), CTL_ARGS("--clear=clear!"),       \
+		"[PORT] [--clear]", "show (or clear) counters")                \
+	X(CONFIG_SAVE, "config/save", CTL_ARGS("file?"), CTL_NOARGS, "[FILE]", \
+		"write the running configuration as JSON")                     \
+	X(VERSION, "version", CTL_NOARGS, CTL_NOARGS, "",                      \
+		"show the daemon's version")                                   \
 	X(HELP, "help", CTL_NOARGS, CTL_NOARGS, "", "list commands")
 
+/* clang-format off */
 enum ctl_cmd_id {
 #define CTL_CMD_ID(id, ...) CTL_CMD_##id,
 	CTL_COMMANDS(CTL_CMD_ID)
 #undef CTL_CMD_ID
 	CTL_CMD_COUNT
 };
+/* clang-format on */
 
 struct ctl_cmd {
 	const char *method;
@@ -102,8 +106,8 @@ const struct ctl_cmd *ctl_cmd_find(const char *method);
  * a params object.  Returns the command, or NULL with a message in 'err'
  * (usage error).
  */
-const struct ctl_cmd *ctl_parse_argv(int argc, char **argv, json_t **params,
-	char *err, size_t errlen);
+const struct ctl_cmd *ctl_parse_argv(
+	int argc, char **argv, json_t **params, char *err, size_t errlen);
 
 /* The socket path to use: 'opt' if set, else $VHSW_CTL, else default. */
 const char *ctl_socket_path(const char *opt);
@@ -116,9 +120,9 @@ struct ctl_client *ctl_connect(const char *path, char *err, size_t errlen);
 void ctl_close(struct ctl_client *c);
 
 enum ctl_call_status {
-	CTL_OK,		/* *result holds the result */
-	CTL_ERROR,	/* the daemon replied with an error: code, message */
-	CTL_IO_ERROR,	/* lost the connection or a malformed reply */
+	CTL_OK,       /* *result holds the result */
+	CTL_ERROR,    /* the daemon replied with an error: code, message */
+	CTL_IO_ERROR, /* lost the connection or a malformed reply */
 };
 
 /*

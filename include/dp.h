@@ -46,22 +46,22 @@ struct dp_stats {
 	uint64_t busy_cycles; /* TSC cycles of iterations that moved frames */
 	uint64_t idle_cycles; /* TSC cycles of iterations that did not */
 	uint64_t iterations;
-	uint64_t sleeps;      /* times the loop blocked waiting for work */
+	uint64_t sleeps; /* times the loop blocked waiting for work */
 } __rte_cache_aligned;
 
 struct dp {
 	struct rte_rcu_qsbr *qsv;
 	struct fdb *fdb;
 	struct rte_mempool *pool;
-	struct port_table *table; /* published; RCU */
+	struct port_table *table;    /* published; RCU */
 	struct port_table tables[2]; /* 'table' points at one of these */
 	enum dp_poll_mode poll_mode;
 	unsigned int lcore;
-	uint32_t stop;  /* atomic */
+	uint32_t stop; /* atomic */
 	bool running;
 	struct dp_stats stats;
 	struct dp_stats stats_base; /* control thread: last clear */
-	struct fwd_ctx fwd;	    /* data-plane thread only */
+	struct fwd_ctx fwd;         /* data-plane thread only */
 };
 
 /*

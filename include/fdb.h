@@ -76,8 +76,8 @@ struct fdb_entry_info {
  * learned limit may be set up to that).  'qsv' is the RCU variable the
  * data-plane readers report to.  Returns NULL on failure (rte_errno set).
  */
-struct fdb *fdb_create(const char *name, uint32_t capacity,
-	struct rte_rcu_qsbr *qsv);
+struct fdb *fdb_create(
+	const char *name, uint32_t capacity, struct rte_rcu_qsbr *qsv);
 void fdb_destroy(struct fdb *fdb);
 
 /* Data plane. */

@@ -48,7 +48,7 @@ struct fwd_ctx {
 	struct fdb *fdb;
 	struct rte_mempool *pool;     /* for per-destination copies */
 	const struct port_table *tbl; /* the table of this iteration */
-	uint16_t n_dirty;	      /* ports with queued frames */
+	uint16_t n_dirty;             /* ports with queued frames */
 	uint16_t dirty[VHSW_MAX_PORTS];
 	struct fwd_txq txq[VHSW_MAX_PORTS];
 };

@@ -47,16 +47,18 @@ typedef struct json_t json_t;
  * peer, tx = sent to it.  X(name, description) generates the struct, the
  * names shown by `vhswctl stats` and the JSON keys.
  */
-#define PORT_STATS(X) \
-	X(rx_packets, "frames received from the peer") \
-	X(rx_bytes, "bytes received from the peer") \
-	X(tx_packets, "frames sent to the peer") \
-	X(tx_bytes, "bytes sent to the peer") \
-	X(rx_dropped, "received frames dropped (runt, bad VLAN, hairpin, no mbuf)") \
-	X(tx_dropped, "frames for this port dropped (queue full, too big, down)") \
+#define PORT_STATS(X)                                                         \
+	X(rx_packets, "frames received from the peer")                        \
+	X(rx_bytes, "bytes received from the peer")                           \
+	X(tx_packets, "frames sent to the peer")                              \
+	X(tx_bytes, "bytes sent to the peer")                                 \
+	X(rx_dropped,                                                         \
+		"received frames dropped (runt, bad VLAN, hairpin, no mbuf)") \
+	X(tx_dropped,                                                         \
+		"frames for this port dropped (queue full, too big, down)")   \
 	X(flooded, "received frames flooded (broadcast, multicast, unknown)") \
-	X(rx_runts, "received frames shorter than 14 bytes") \
-	X(rx_bad_vlan, "tagged frames received on an access port") \
+	X(rx_runts, "received frames shorter than 14 bytes")                  \
+	X(rx_bad_vlan, "tagged frames received on an access port")            \
 	X(tx_oversize, "frames larger than the port MTU, not sent")
 
 struct port_stats {
@@ -65,12 +67,14 @@ struct port_stats {
 #undef PORT_STATS_FIELD
 } __rte_cache_aligned;
 
+/* clang-format off */
 enum port_stat_id {
 #define PORT_STATS_ID(name, desc) PORT_STAT_##name,
 	PORT_STATS(PORT_STATS_ID)
 #undef PORT_STATS_ID
 	PORT_STAT_COUNT
 };
+/* clang-format on */
 
 /* Names of the counters, in X-macro order; and their values by index. */
 extern const char *const port_stat_names[PORT_STAT_COUNT];
@@ -85,13 +89,14 @@ struct port_ops {
 	 * Receive up to 'n' frames from the peer on queue 'q'.  Returns the
 	 * number received; the caller owns them.
 	 */
-	uint16_t (*rx_burst)(struct port *p, uint16_t q, struct rte_mbuf **pkts,
-		uint16_t n);
+	uint16_t (*rx_burst)(
+		struct port *p, uint16_t q, struct rte_mbuf **pkts, uint16_t n);
 	/*
 	 * Send up to 'n' frames to the peer.  Returns the number accepted; the
 	 * port owns (and eventually frees) those, the caller keeps the rest.
 	 */
-	uint16_t (*tx_burst)(struct port *p, struct rte_mbuf **pkts, uint16_t n);
+	uint16_t (*tx_burst)(
+		struct port *p, struct rte_mbuf **pkts, uint16_t n);
 	/* Number of receive queues the data plane should poll now. */
 	uint16_t (*n_rxq)(const struct port *p);
 };
@@ -118,11 +123,11 @@ struct port_class {
 struct port {
 	/* Read by the data plane. */
 	const struct port_ops *ops;
-	void *priv;	      /* the port kind's own state */
-	uint16_t id;	      /* slot in the port table and FDB port number */
-	uint16_t vlan;	      /* 0: trunk (untagged + all tags); else access */
-	uint32_t mtu;	      /* largest L3 payload sent to the peer */
-	uint32_t ready;	      /* peer connected and queues usable (atomic) */
+	void *priv;     /* the port kind's own state */
+	uint16_t id;    /* slot in the port table and FDB port number */
+	uint16_t vlan;  /* 0: trunk (untagged + all tags); else access */
+	uint32_t mtu;   /* largest L3 payload sent to the peer */
+	uint32_t ready; /* peer connected and queues usable (atomic) */
 
 	/* Written by the data plane only. */
 	struct port_stats stats;
@@ -154,8 +159,8 @@ port_set_ready(struct port *p, bool ready)
  */
 struct port_table {
 	struct port *by_id[VHSW_MAX_PORTS]; /* NULL where no port */
-	uint16_t n;			    /* entries used in 'ids' */
-	uint16_t ids[VHSW_MAX_PORTS];	    /* published ports, in order */
+	uint16_t n;                         /* entries used in 'ids' */
+	uint16_t ids[VHSW_MAX_PORTS];       /* published ports, in order */
 };
 
 /* Counters as the user sees them: since the last clear. */

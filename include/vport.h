@@ -50,12 +50,12 @@ struct rte_rcu_qsbr;
 struct vport_params {
 	const char *name;
 	const char *socket;
-	bool client;	/* connect to 'socket' instead of listening */
+	bool client;     /* connect to 'socket' instead of listening */
 	uint16_t queues; /* queue pairs offered (1 = no multiqueue) */
 	bool set_owner;
 	uid_t uid;
-	gid_t gid;	/* (gid_t)-1: unchanged */
-	mode_t perm;	/* 0: leave as created */
+	gid_t gid;   /* (gid_t)-1: unchanged */
+	mode_t perm; /* 0: leave as created */
 };
 
 /*
@@ -72,15 +72,14 @@ int vport_init(struct rte_mempool *pool, struct rte_rcu_qsbr *qsv,
  * for a server, either absent, or a socket nobody listens on (which is then
  * removed).  0 or -errno with a message in 'err'.
  */
-int vport_check_socket(const char *path, bool client, char *err,
-	size_t errlen);
+int vport_check_socket(const char *path, bool client, char *err, size_t errlen);
 
 /*
  * Creates the port and starts serving its socket.  Returns NULL with a
  * message in 'err' on failure.  The port is not ready until a peer connects.
  */
-struct port *vport_create(const struct vport_params *params, char *err,
-	size_t errlen);
+struct port *vport_create(
+	const struct vport_params *params, char *err, size_t errlen);
 
 /* True if 'p' is a vhost-user port. */
 bool vport_is(const struct port *p);

@@ -29,18 +29,18 @@
 #define VHSW_MAX_MTU 9710 /* largest frame librte_vhost handles: 9728 */
 
 /* Returns NULL from an action with 'msg' already set. */
-#define FAIL_MSG(c) \
-	do { \
+#define FAIL_MSG(c)          \
+	do {                 \
 		*code = (c); \
 		return NULL; \
 	} while (0)
 
 /* Sets an error and returns NULL from an action. */
-#define FAIL(c, ...) \
-	do { \
-		*code = (c); \
+#define FAIL(c, ...)                                \
+	do {                                        \
+		*code = (c);                        \
 		snprintf(msg, msglen, __VA_ARGS__); \
-		return NULL; \
+		return NULL;                        \
 	} while (0)
 
 struct param_spec {
@@ -51,15 +51,16 @@ struct param_spec {
 
 /* Checks 'params' against 'spec'.  0, or -1 with 'msg' set. */
 static int
-check_params(json_t *params, const struct param_spec *spec, char *msg,
-	size_t msglen)
+check_params(
+	json_t *params, const struct param_spec *spec, char *msg, size_t msglen)
 {
 	const struct param_spec *s;
 	const char *key;
 	json_t *v;
 	bool ok;
 
-	json_object_foreach(params, key, v) {
+	json_object_foreach(params, key, v)
+	{
 		for (s = spec; s->key != NULL; s++)
 			if (strcmp(s->key, key) == 0)
 				break;
@@ -69,13 +70,14 @@ check_params(json_t *params, const struct param_spec *spec, char *msg,
 		}
 		if (json_is_null(v) && !s->required)
 			continue;
-		ok = s->type == JSON_TRUE ? json_is_boolean(v) :
-					    json_typeof(v) == s->type;
+		ok = s->type == JSON_TRUE ? json_is_boolean(v)
+					  : json_typeof(v) == s->type;
 		if (!ok) {
 			snprintf(msg, msglen, "parameter '%s' must be %s", key,
-				s->type == JSON_STRING ? "a string" :
-				s->type == JSON_INTEGER ? "an integer" :
-							  "true or false");
+				s->type == JSON_STRING ? "a string"
+					: s->type == JSON_INTEGER
+					? "an integer"
+					: "true or false");
 			return -1;
 		}
 	}
@@ -88,13 +90,14 @@ check_params(json_t *params, const struct param_spec *spec, char *msg,
 	return 0;
 }
 
-#define CHECK(params, ...) \
-	do { \
-		static const struct param_spec spec_[] = {__VA_ARGS__, {NULL}}; \
+#define CHECK(params, ...)                                           \
+	do {                                                         \
+		static const struct param_spec spec_[] = {           \
+			__VA_ARGS__, {NULL}};                        \
 		if (check_params(params, spec_, msg, msglen) != 0) { \
-			*code = CTL_ERR_INVALID_PARAMS; \
-			return NULL; \
-		} \
+			*code = CTL_ERR_INVALID_PARAMS;              \
+			return NULL;                                 \
+		}                                                    \
 	} while (0)
 
 static const char *
@@ -120,7 +123,8 @@ name_ok(const char *name)
 	if (n == 0 || n >= VHSW_NAME_MAX)
 		return false;
 	for (i = 0; i < n; i++)
-		if (!(isalnum((unsigned char)name[i]) || strchr("_.-", name[i])))
+		if (!(isalnum((unsigned char)name[i]) ||
+			    strchr("_.-", name[i])))
 			return false;
 	return true;
 }
@@ -181,8 +185,8 @@ port_json(const struct vhsw *sw, const struct port *p)
 
 	json_object_set_new(o, "name", json_string(p->name));
 	json_object_set_new(o, "type", json_string(p->cls->type));
-	json_object_set_new(o, "state",
-		json_string(port_is_ready(p) ? "up" : "down"));
+	json_object_set_new(
+		o, "state", json_string(port_is_ready(p) ? "up" : "down"));
 	json_object_set_new(o, "vlan", json_integer(p->vlan));
 	if (p->has_mac) {
 		rte_ether_format_addr(mac, sizeof(mac), &p->mac);
@@ -207,8 +211,8 @@ port_param(struct vhsw *sw, json_t *params, const char *key)
 }
 
 static json_t *
-act_port_add(struct vhsw *sw, json_t *params, int *code, char *msg,
-	size_t msglen)
+act_port_add(
+	struct vhsw *sw, json_t *params, int *code, char *msg, size_t msglen)
 {
 	struct vport_params vp = {.gid = (gid_t)-1};
 	const char *name, *type, *mode, *owner, *mac;
@@ -235,18 +239,20 @@ act_port_add(struct vhsw *sw, json_t *params, int *code, char *msg,
 	mtu = num(params, "mtu", VHSW_DEFAULT_MTU);
 	if (!name_ok(name))
 		FAIL(CTL_ERR_INVALID_PARAMS,
-			"invalid port name '%s': use 1-%d letters, digits, '_', '.' or '-'",
+			"invalid port name '%s': use 1-%d letters, digits, "
+			"'_', '.' or '-'",
 			name, VHSW_NAME_MAX - 1);
 	if (vhsw_port_find(sw, name) != NULL)
 		FAIL(CTL_ERR_REFUSED, "port %s already exists", name);
 	if (strcmp(type, "kernel") == 0)
 		FAIL(CTL_ERR_REFUSED,
-			"port %s: kernel ports are not available in this version",
+			"port %s: kernel ports are not available in this "
+			"version",
 			name);
 	if (strcmp(type, "vhost-user") != 0)
 		FAIL(CTL_ERR_INVALID_PARAMS,
-			"port %s: unknown type '%s' (expected vhost-user)", name,
-			type);
+			"port %s: unknown type '%s' (expected vhost-user)",
+			name, type);
 	if (str(params, "socket") == NULL)
 		FAIL(CTL_ERR_INVALID_PARAMS,
 			"port %s: a vhost-user port needs a socket path", name);
@@ -257,8 +263,8 @@ act_port_add(struct vhsw *sw, json_t *params, int *code, char *msg,
 	if (mode != NULL && strcmp(mode, "server") != 0 &&
 		strcmp(mode, "client") != 0)
 		FAIL(CTL_ERR_INVALID_PARAMS,
-			"port %s: mode must be server or client, not '%s'", name,
-			mode);
+			"port %s: mode must be server or client, not '%s'",
+			name, mode);
 	if (queues < 1 || queues > VPORT_MAX_QUEUES)
 		FAIL(CTL_ERR_INVALID_PARAMS, "port %s: queues must be 1..%d",
 			name, VPORT_MAX_QUEUES);
@@ -268,17 +274,18 @@ act_port_add(struct vhsw *sw, json_t *params, int *code, char *msg,
 	if (mtu < VHSW_MIN_MTU || mtu > VHSW_MAX_MTU)
 		FAIL(CTL_ERR_INVALID_PARAMS, "port %s: mtu must be %d..%d",
 			name, VHSW_MIN_MTU, VHSW_MAX_MTU);
-	if (mac != NULL && (rte_ether_unformat_addr(mac, &ea) != 0 ||
-				   !rte_is_valid_assigned_ether_addr(&ea)))
+	if (mac != NULL &&
+		(rte_ether_unformat_addr(mac, &ea) != 0 ||
+			!rte_is_valid_assigned_ether_addr(&ea)))
 		FAIL(CTL_ERR_INVALID_PARAMS,
-			"port %s: '%s' is not a unicast MAC address", name, mac);
+			"port %s: '%s' is not a unicast MAC address", name,
+			mac);
 	perm = json_object_get(params, "perm");
 	if (json_is_string(perm)) {
 		char *end;
 		unsigned long v = strtoul(json_string_value(perm), &end, 8);
 
-		if (*end != '\0' || end == json_string_value(perm) ||
-			v > 07777)
+		if (*end != '\0' || end == json_string_value(perm) || v > 07777)
 			FAIL(CTL_ERR_INVALID_PARAMS,
 				"port %s: perm must be octal like 0660", name);
 		vp.perm = (mode_t)v;
@@ -286,7 +293,8 @@ act_port_add(struct vhsw *sw, json_t *params, int *code, char *msg,
 	if (owner != NULL) {
 		if (parse_owner(owner, &vp.uid, &vp.gid) != 0)
 			FAIL(CTL_ERR_INVALID_PARAMS,
-				"port %s: owner '%s' is not UID[:GID] or a known user[:group]",
+				"port %s: owner '%s' is not UID[:GID] or a "
+				"known user[:group]",
 				name, owner);
 		vp.set_owner = true;
 	}
@@ -321,8 +329,8 @@ act_port_add(struct vhsw *sw, json_t *params, int *code, char *msg,
 }
 
 static json_t *
-act_port_del(struct vhsw *sw, json_t *params, int *code, char *msg,
-	size_t msglen)
+act_port_del(
+	struct vhsw *sw, json_t *params, int *code, char *msg, size_t msglen)
 {
 	struct port *p;
 
@@ -335,8 +343,8 @@ act_port_del(struct vhsw *sw, json_t *params, int *code, char *msg,
 }
 
 static json_t *
-act_port_list(struct vhsw *sw, json_t *params, int *code, char *msg,
-	size_t msglen)
+act_port_list(
+	struct vhsw *sw, json_t *params, int *code, char *msg, size_t msglen)
 {
 	json_t *a;
 	int i;
@@ -350,8 +358,8 @@ act_port_list(struct vhsw *sw, json_t *params, int *code, char *msg,
 }
 
 static json_t *
-act_port_show(struct vhsw *sw, json_t *params, int *code, char *msg,
-	size_t msglen)
+act_port_show(
+	struct vhsw *sw, json_t *params, int *code, char *msg, size_t msglen)
 {
 	struct port *p;
 
@@ -383,8 +391,8 @@ fdb_entry_json(const struct fdb_entry_info *e, void *arg)
 
 /* The optional "port" param: VHSW_PORT_NONE when absent. */
 static int
-opt_port(struct vhsw *sw, json_t *params, uint16_t *id, char *msg,
-	size_t msglen)
+opt_port(
+	struct vhsw *sw, json_t *params, uint16_t *id, char *msg, size_t msglen)
 {
 	struct port *p;
 
@@ -401,8 +409,8 @@ opt_port(struct vhsw *sw, json_t *params, uint16_t *id, char *msg,
 }
 
 static json_t *
-act_fdb_show(struct vhsw *sw, json_t *params, int *code, char *msg,
-	size_t msglen)
+act_fdb_show(
+	struct vhsw *sw, json_t *params, int *code, char *msg, size_t msglen)
 {
 	struct dump_ctx d = {.sw = sw};
 	uint16_t id;
@@ -416,16 +424,16 @@ act_fdb_show(struct vhsw *sw, json_t *params, int *code, char *msg,
 }
 
 static json_t *
-act_fdb_flush(struct vhsw *sw, json_t *params, int *code, char *msg,
-	size_t msglen)
+act_fdb_flush(
+	struct vhsw *sw, json_t *params, int *code, char *msg, size_t msglen)
 {
 	uint16_t id;
 
 	CHECK(params, {"port", JSON_STRING, false});
 	if (opt_port(sw, params, &id, msg, msglen) != 0)
 		FAIL_MSG(CTL_ERR_REFUSED);
-	return json_pack("{s:i}", "flushed",
-		(int)fdb_flush(sw->fdb, id, false));
+	return json_pack(
+		"{s:i}", "flushed", (int)fdb_flush(sw->fdb, id, false));
 }
 
 /* Parses "mac" and "vlan" into a key.  0 or -1 with msg set. */
@@ -449,8 +457,8 @@ fdb_key_param(json_t *params, uint16_t def_vlan, struct fdb_key *k, char *msg,
 }
 
 static json_t *
-act_fdb_add(struct vhsw *sw, json_t *params, int *code, char *msg,
-	size_t msglen)
+act_fdb_add(
+	struct vhsw *sw, json_t *params, int *code, char *msg, size_t msglen)
 {
 	struct fdb_key k;
 	struct port *p;
@@ -462,9 +470,10 @@ act_fdb_add(struct vhsw *sw, json_t *params, int *code, char *msg,
 		FAIL(CTL_ERR_REFUSED, "no port named %s", str(params, "port"));
 	if (fdb_key_param(params, p->vlan, &k, msg, msglen) != 0)
 		FAIL_MSG(CTL_ERR_INVALID_PARAMS);
-	if (!rte_is_unicast_ether_addr(&k.mac) || rte_is_zero_ether_addr(&k.mac))
-		FAIL(CTL_ERR_INVALID_PARAMS,
-			"%s is not a unicast MAC address", str(params, "mac"));
+	if (!rte_is_unicast_ether_addr(&k.mac) ||
+		rte_is_zero_ether_addr(&k.mac))
+		FAIL(CTL_ERR_INVALID_PARAMS, "%s is not a unicast MAC address",
+			str(params, "mac"));
 	if (p->vlan != 0 && k.vlan != p->vlan)
 		FAIL(CTL_ERR_REFUSED,
 			"port %s is an access port of VLAN %u, not %u", p->name,
@@ -476,12 +485,13 @@ act_fdb_add(struct vhsw *sw, json_t *params, int *code, char *msg,
 }
 
 static json_t *
-act_fdb_del(struct vhsw *sw, json_t *params, int *code, char *msg,
-	size_t msglen)
+act_fdb_del(
+	struct vhsw *sw, json_t *params, int *code, char *msg, size_t msglen)
 {
 	struct fdb_key k;
 
-	CHECK(params, {"mac", JSON_STRING, true}, {"vlan", JSON_INTEGER, false});
+	CHECK(params, {"mac", JSON_STRING, true},
+		{"vlan", JSON_INTEGER, false});
 	if (fdb_key_param(params, 0, &k, msg, msglen) != 0)
 		FAIL_MSG(CTL_ERR_INVALID_PARAMS);
 	if (fdb_del(sw->fdb, &k) != 0)
@@ -491,8 +501,8 @@ act_fdb_del(struct vhsw *sw, json_t *params, int *code, char *msg,
 }
 
 static json_t *
-act_fdb_set_aging(struct vhsw *sw, json_t *params, int *code, char *msg,
-	size_t msglen)
+act_fdb_set_aging(
+	struct vhsw *sw, json_t *params, int *code, char *msg, size_t msglen)
 {
 	json_int_t v;
 
@@ -506,8 +516,8 @@ act_fdb_set_aging(struct vhsw *sw, json_t *params, int *code, char *msg,
 }
 
 static json_t *
-act_fdb_set_limit(struct vhsw *sw, json_t *params, int *code, char *msg,
-	size_t msglen)
+act_fdb_set_limit(
+	struct vhsw *sw, json_t *params, int *code, char *msg, size_t msglen)
 {
 	json_int_t v;
 
@@ -515,15 +525,16 @@ act_fdb_set_limit(struct vhsw *sw, json_t *params, int *code, char *msg,
 	v = num(params, "limit", 0);
 	if (v < 1 || v > (json_int_t)fdb_capacity(sw->fdb))
 		FAIL(CTL_ERR_INVALID_PARAMS,
-			"limit must be 1..%u (the table's capacity, sized at start from fdb.limit in the --config file)",
+			"limit must be 1..%u (the table's capacity, sized at "
+			"start from fdb.limit in the --config file)",
 			fdb_capacity(sw->fdb));
 	fdb_set_limit(sw->fdb, (uint32_t)v);
 	return json_object();
 }
 
 static json_t *
-act_uplink_show(struct vhsw *sw, json_t *params, int *code, char *msg,
-	size_t msglen)
+act_uplink_show(
+	struct vhsw *sw, json_t *params, int *code, char *msg, size_t msglen)
 {
 	CHECK(params, {NULL});
 	return json_pack("{s:s}", "state", "none");
@@ -539,6 +550,8 @@ stats_all(struct vhsw *sw, const struct port *only)
 
 	json_object_set_new(json_object_get(r, "dataplane"), "mbufs_in_use",
 		json_integer(rte_mempool_in_use_count(sw->pool)));
+	json_object_set_new(
+		json_object_get(r, "fdb"), "aging", json_integer(sw->aging));
 	return r;
 }
 
@@ -558,8 +571,8 @@ stats_all__(struct vhsw *sw, const struct port *only)
 	}
 	fdb_get_stats(sw->fdb, &fs);
 	dp_get_stats(sw->dp, &ds);
-	return json_pack(
-		"{s:o, s:{s:i, s:i, s:I, s:I, s:I, s:I, s:I}, s:{s:s, s:I, s:I, s:I, s:f, s:I, s:I}}",
+	return json_pack("{s:o, s:{s:i, s:i, s:I, s:I, s:I, s:I, s:I}, s:{s:s, "
+			 "s:I, s:I, s:I, s:f, s:I, s:I}}",
 		"ports", ports, "fdb", "entries", (int)fs.entries, "limit",
 		(int)fs.limit, "learned", (json_int_t)fs.learned, "aged",
 		(json_int_t)fs.aged, "moves", (json_int_t)fs.moves, "evicted",
@@ -575,14 +588,14 @@ stats_all__(struct vhsw *sw, const struct port *only)
 }
 
 static json_t *
-act_stats(struct vhsw *sw, json_t *params, int *code, char *msg,
-	size_t msglen)
+act_stats(struct vhsw *sw, json_t *params, int *code, char *msg, size_t msglen)
 {
 	struct port *p = NULL;
 	json_t *clear;
 	int i;
 
-	CHECK(params, {"port", JSON_STRING, false}, {"clear", JSON_TRUE, false});
+	CHECK(params, {"port", JSON_STRING, false},
+		{"clear", JSON_TRUE, false});
 	if (str(params, "port") != NULL) {
 		p = port_param(sw, params, "port");
 		if (p == NULL)
@@ -602,8 +615,8 @@ act_stats(struct vhsw *sw, json_t *params, int *code, char *msg,
 }
 
 static json_t *
-act_config_save(struct vhsw *sw, json_t *params, int *code, char *msg,
-	size_t msglen)
+act_config_save(
+	struct vhsw *sw, json_t *params, int *code, char *msg, size_t msglen)
 {
 	const char *file;
 	char err[512];
@@ -621,17 +634,16 @@ act_config_save(struct vhsw *sw, json_t *params, int *code, char *msg,
 }
 
 static json_t *
-act_version(struct vhsw *sw, json_t *params, int *code, char *msg,
-	size_t msglen)
+act_version(
+	struct vhsw *sw, json_t *params, int *code, char *msg, size_t msglen)
 {
 	CHECK(params, {NULL});
-	return json_pack("{s:s, s:s}", "version", VHSW_VERSION, "dpdk",
-		rte_version());
+	return json_pack(
+		"{s:s, s:s}", "version", VHSW_VERSION, "dpdk", rte_version());
 }
 
 static json_t *
-act_help(struct vhsw *sw, json_t *params, int *code, char *msg,
-	size_t msglen)
+act_help(struct vhsw *sw, json_t *params, int *code, char *msg, size_t msglen)
 {
 	json_t *a;
 	int i;
@@ -640,9 +652,9 @@ act_help(struct vhsw *sw, json_t *params, int *code, char *msg,
 	a = json_array();
 	for (i = 0; i < CTL_CMD_COUNT; i++)
 		json_array_append_new(a,
-			json_pack("{s:s, s:s, s:s}", "method", ctl_cmds[i].method,
-				"usage", ctl_cmds[i].usage, "help",
-				ctl_cmds[i].help));
+			json_pack("{s:s, s:s, s:s}", "method",
+				ctl_cmds[i].method, "usage", ctl_cmds[i].usage,
+				"help", ctl_cmds[i].help));
 	return a;
 }
 

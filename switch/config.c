@@ -31,7 +31,8 @@ check_keys(json_t *obj, const char *const *allowed, const char *path,
 	json_t *v;
 	int i;
 
-	json_object_foreach(obj, key, v) {
+	json_object_foreach(obj, key, v)
+	{
 		for (i = 0; allowed[i] != NULL; i++)
 			if (strcmp(allowed[i], key) == 0)
 				break;
@@ -51,14 +52,19 @@ config_read(const char *path, char *err, size_t errlen)
 	json_t *cfg, *fdb, *v;
 
 	cfg = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (cfg == NULL && jerr.line < 0) {
+		snprintf(err, errlen, "cannot read %s: %s", path,
+			strerror(errno));
+		return NULL;
+	}
 	if (cfg == NULL) {
 		snprintf(err, errlen, "%s:%d:%d: %s", path, jerr.line,
 			jerr.column, jerr.text);
 		return NULL;
 	}
 	if (!json_is_object(cfg)) {
-		snprintf(err, errlen, "%s: the configuration must be a JSON object",
-			path);
+		snprintf(err, errlen,
+			"%s: the configuration must be a JSON object", path);
 		goto fail;
 	}
 	if (check_keys(cfg, top_keys, path, "top level", err, errlen) != 0)
@@ -78,15 +84,16 @@ config_read(const char *path, char *err, size_t errlen)
 	fdb = json_object_get(cfg, "fdb");
 	if (fdb != NULL) {
 		if (!json_is_object(fdb)) {
-			snprintf(err, errlen, "%s: fdb: must be an object", path);
+			snprintf(err, errlen, "%s: fdb: must be an object",
+				path);
 			goto fail;
 		}
 		if (check_keys(fdb, fdb_keys, path, "fdb", err, errlen) != 0)
 			goto fail;
 		v = json_object_get(fdb, "limit");
-		if (v != NULL && (!json_is_integer(v) ||
-					 json_integer_value(v) < 1 ||
-					 json_integer_value(v) > FDB_MAX_LIMIT)) {
+		if (v != NULL &&
+			(!json_is_integer(v) || json_integer_value(v) < 1 ||
+				json_integer_value(v) > FDB_MAX_LIMIT)) {
 			snprintf(err, errlen,
 				"%s: fdb.limit: must be an integer 1..%u", path,
 				FDB_MAX_LIMIT);
@@ -94,8 +101,8 @@ config_read(const char *path, char *err, size_t errlen)
 		}
 		v = json_object_get(fdb, "static");
 		if (v != NULL && !json_is_array(v)) {
-			snprintf(err, errlen, "%s: fdb.static: must be an array",
-				path);
+			snprintf(err, errlen,
+				"%s: fdb.static: must be an array", path);
 			goto fail;
 		}
 	}
@@ -110,8 +117,8 @@ config_fdb_limit(json_t *cfg)
 {
 	json_t *v = json_object_get(json_object_get(cfg, "fdb"), "limit");
 
-	return json_is_integer(v) ? (uint32_t)json_integer_value(v) :
-				    FDB_DEFAULT_LIMIT;
+	return json_is_integer(v) ? (uint32_t)json_integer_value(v)
+				  : FDB_DEFAULT_LIMIT;
 }
 
 /* Runs one action with 'params'; on refusal formats "path: where: msg". */
@@ -144,7 +151,8 @@ config_apply(struct vhsw *sw, const char *path, json_t *cfg, char *err,
 	char where[64];
 	size_t i;
 
-	json_array_foreach(json_object_get(cfg, "ports"), i, v) {
+	json_array_foreach(json_object_get(cfg, "ports"), i, v)
+	{
 		snprintf(where, sizeof(where), "ports[%zu]", i);
 		if (run(sw, CTL_CMD_PORT_ADD, v, path, where, err, errlen) != 0)
 			return -1;
@@ -171,7 +179,8 @@ config_apply(struct vhsw *sw, const char *path, json_t *cfg, char *err,
 		}
 		json_decref(params);
 	}
-	json_array_foreach(json_object_get(fdb, "static"), i, v) {
+	json_array_foreach(json_object_get(fdb, "static"), i, v)
+	{
 		snprintf(where, sizeof(where), "fdb.static[%zu]", i);
 		if (run(sw, CTL_CMD_FDB_ADD, v, path, where, err, errlen) != 0)
 			return -1;
@@ -217,8 +226,8 @@ config_dump(const struct vhsw *sw)
 
 		if (p == NULL)
 			continue;
-		o = json_pack("{s:s, s:s}", "name", p->name, "type",
-			p->cls->type);
+		o = json_pack(
+			"{s:s, s:s}", "name", p->name, "type", p->cls->type);
 		p->cls->save(p, o);
 		json_object_set_new(o, "vlan", json_integer(p->vlan));
 		json_object_set_new(o, "mtu", json_integer(p->mtu));

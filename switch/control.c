@@ -76,7 +76,8 @@ vhsw_sync_ports(struct vhsw *sw)
 static void
 wake_cb(struct ev_loop *loop, ev_async *w, int revents)
 {
-	struct vhsw *sw = (struct vhsw *)((char *)w - offsetof(struct vhsw, wake));
+	struct vhsw *sw =
+		(struct vhsw *)((char *)w - offsetof(struct vhsw, wake));
 
 	vhsw_sync_ports(sw);
 }
@@ -84,7 +85,8 @@ wake_cb(struct ev_loop *loop, ev_async *w, int revents)
 static void
 tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct vhsw *sw = (struct vhsw *)((char *)w - offsetof(struct vhsw, tick));
+	struct vhsw *sw =
+		(struct vhsw *)((char *)w - offsetof(struct vhsw, tick));
 
 	sw->clock++;
 	fdb_set_clock(sw->fdb, sw->clock);
@@ -143,7 +145,8 @@ vhsw_port_find(const struct vhsw *sw, const char *name)
 	int i;
 
 	for (i = 0; i < VHSW_MAX_PORTS; i++)
-		if (sw->ports[i] != NULL && strcmp(sw->ports[i]->name, name) == 0)
+		if (sw->ports[i] != NULL &&
+			strcmp(sw->ports[i]->name, name) == 0)
 			return sw->ports[i];
 	return NULL;
 }

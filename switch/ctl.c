@@ -21,8 +21,8 @@
 
 const struct ctl_cmd ctl_cmds[CTL_CMD_COUNT] = {
 #define CTL_CMD_ENTRY(id, m, a, o, u, h) \
-	[CTL_CMD_##id] = {.method = m, .args = a, .opts = o, .usage = u, \
-		.help = h},
+	[CTL_CMD_##id] = {               \
+		.method = m, .args = a, .opts = o, .usage = u, .help = h},
 	CTL_COMMANDS(CTL_CMD_ENTRY)
 #undef CTL_CMD_ENTRY
 };
@@ -110,7 +110,8 @@ parse_option(const struct ctl_cmd *cmd, int argc, char **argv, int *i,
 
 	for (k = 0; (spec = cmd->opts[k]) != NULL; k++) {
 		eq = strchr(spec, '=');
-		if ((size_t)(eq - spec) == flen && strncmp(spec, arg, flen) == 0)
+		if ((size_t)(eq - spec) == flen &&
+			strncmp(spec, arg, flen) == 0)
 			break;
 	}
 	if (spec == NULL) {
@@ -135,8 +136,8 @@ parse_option(const struct ctl_cmd *cmd, int argc, char **argv, int *i,
 	}
 	spec_key(spec, key, sizeof(key), &is_int, &opt);
 	if (arg[flen] == '=')
-		return set_value(params, key, is_int, arg + flen + 1, err,
-			errlen);
+		return set_value(
+			params, key, is_int, arg + flen + 1, err, errlen);
 	if (*i + 1 >= argc) {
 		snprintf(err, errlen, "option %s needs a value", arg);
 		return -1;
@@ -146,8 +147,8 @@ parse_option(const struct ctl_cmd *cmd, int argc, char **argv, int *i,
 }
 
 const struct ctl_cmd *
-ctl_parse_argv(int argc, char **argv, json_t **params_out, char *err,
-	size_t errlen)
+ctl_parse_argv(
+	int argc, char **argv, json_t **params_out, char *err, size_t errlen)
 {
 	const struct ctl_cmd *cmd = NULL;
 	int best = 0, i, nw, pos = 0;
@@ -239,7 +240,8 @@ ctl_connect(const char *path, char *err, size_t errlen)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
 		snprintf(err, errlen,
-			"cannot reach vhswd at %s: %s (is vhswd running? set --ctl or VHSW_CTL)",
+			"cannot reach vhswd at %s: %s (is vhswd running? set "
+			"--ctl or VHSW_CTL)",
 			path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -367,9 +369,10 @@ ctl_call(struct ctl_client *c, const char *method, json_t *params,
 	if (e != NULL) {
 		*code = (int)json_integer_value(json_object_get(e, "code"));
 		snprintf(err, errlen, "%s",
-			json_string_value(json_object_get(e, "message")) ?
-				json_string_value(json_object_get(e, "message")) :
-				"unknown error");
+			json_string_value(json_object_get(e, "message"))
+				? json_string_value(
+					  json_object_get(e, "message"))
+				: "unknown error");
 		json_decref(rep);
 		return CTL_ERROR;
 	}

@@ -27,10 +27,10 @@
 #define FDB_WALK_CHUNK 4096 /* slots walked per lock hold */
 
 struct fdb_slot {
-	uint16_t port;	   /* copy of the hash data; see above */
+	uint16_t port; /* copy of the hash data; see above */
 	uint8_t in_use;
 	uint8_t is_static;
-	uint32_t seen;	   /* fdb clock when last seen (single-word stores) */
+	uint32_t seen;       /* fdb clock when last seen (single-word stores) */
 	uint32_t prev, next; /* per-port list of learned entries */
 	struct fdb_key key;
 };
@@ -97,7 +97,8 @@ fdb_create(const char *name, uint32_t capacity, struct rte_rcu_qsbr *qsv)
 		goto fail;
 	fdb->n_slots = (uint32_t)rte_hash_max_key_id(fdb->h) + 1;
 	fdb->slots = rte_zmalloc("fdb_slots",
-		(size_t)fdb->n_slots * sizeof(*fdb->slots), RTE_CACHE_LINE_SIZE);
+		(size_t)fdb->n_slots * sizeof(*fdb->slots),
+		RTE_CACHE_LINE_SIZE);
 	if (fdb->slots == NULL)
 		goto fail;
 	fdb->capacity = capacity;
@@ -204,14 +205,14 @@ insert_learned__(struct fdb *fdb, const struct fdb_key *key, uint16_t port)
 		return;
 	}
 	pos = rte_hash_add_key_data(fdb->h, key, (void *)port_to_data(port)) ==
-			0 ?
-		rte_hash_lookup(fdb->h, key) :
-		-ENOSPC;
+			0
+		? rte_hash_lookup(fdb->h, key)
+		: -ENOSPC;
 	if (pos < 0 && evict_one__(fdb))
-		pos = rte_hash_add_key_data(fdb->h, key,
-			      (void *)port_to_data(port)) == 0 ?
-			rte_hash_lookup(fdb->h, key) :
-			-ENOSPC;
+		pos = rte_hash_add_key_data(
+			      fdb->h, key, (void *)port_to_data(port)) == 0
+			? rte_hash_lookup(fdb->h, key)
+			: -ENOSPC;
 	if (pos < 0) {
 		fdb->st.learn_fails++;
 		return;
@@ -284,8 +285,8 @@ fdb_learn(struct fdb *fdb, const struct fdb_key *key, uint16_t port)
 }
 
 void
-fdb_learn_bulk(struct fdb *fdb, const struct fdb_key **keys, uint32_t n,
-	uint16_t port)
+fdb_learn_bulk(
+	struct fdb *fdb, const struct fdb_key **keys, uint32_t n, uint16_t port)
 {
 	uint32_t now = __atomic_load_n(&fdb->now, __ATOMIC_RELAXED);
 	int32_t pos[RTE_HASH_LOOKUP_BULK_MAX];
@@ -303,8 +304,8 @@ fdb_learn_bulk(struct fdb *fdb, const struct fdb_key **keys, uint32_t n,
 }
 
 void
-fdb_lookup_bulk(const struct fdb *fdb, const struct fdb_key **keys,
-	uint32_t n, uint16_t *ports)
+fdb_lookup_bulk(const struct fdb *fdb, const struct fdb_key **keys, uint32_t n,
+	uint16_t *ports)
 {
 	void *data[RTE_HASH_LOOKUP_BULK_MAX];
 	uint64_t hits = 0;
@@ -314,8 +315,8 @@ fdb_lookup_bulk(const struct fdb *fdb, const struct fdb_key **keys,
 		return;
 	rte_hash_lookup_bulk_data(fdb->h, (const void **)keys, n, &hits, data);
 	for (i = 0; i < n; i++)
-		ports[i] = (hits >> i) & 1 ? data_to_port(data[i]) :
-					     VHSW_PORT_NONE;
+		ports[i] = (hits >> i) & 1 ? data_to_port(data[i])
+					   : VHSW_PORT_NONE;
 }
 
 void

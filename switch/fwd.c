@@ -12,7 +12,7 @@
 enum xform {
 	XF_NONE,
 	XF_PUSH, /* insert an 802.1Q tag */
-	XF_POP,	 /* remove the 802.1Q tag */
+	XF_POP,  /* remove the 802.1Q tag */
 };
 
 struct frame_info {
@@ -208,12 +208,11 @@ classify(const struct port *in, struct rte_mbuf *m, struct frame_info *fi)
 		fi->vlan = in->vlan;
 		fi->tagged = 0;
 	} else if (tagged) {
-		if (rte_pktmbuf_data_len(m) <
-			RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN)
+		if (rte_pktmbuf_data_len(m) < RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN)
 			return false;
-		fi->vlan = rte_be_to_cpu_16(((const struct rte_vlan_hdr *)(eh +
-							     1))
-						    ->vlan_tci) &
+		fi->vlan =
+			rte_be_to_cpu_16(((const struct rte_vlan_hdr *)(eh + 1))
+						 ->vlan_tci) &
 			0xfff;
 		fi->tagged = 1;
 	} else {

@@ -25,7 +25,7 @@ struct rpc_client {
 	size_t in_len;
 	char *out;
 	size_t out_len, out_off, out_cap;
-	int closing; /* close once the output is written */
+	int discarding; /* skipping the rest of an oversized line */
 	struct rpc_client *next;
 };
 
@@ -63,10 +63,8 @@ client_free(struct rpc_client *c)
 static void
 client_update_events(struct rpc_client *c)
 {
-	int ev = c->out_len > c->out_off ? EV_WRITE : 0;
+	int ev = EV_READ | (c->out_len > c->out_off ? EV_WRITE : 0);
 
-	if (!c->closing)
-		ev |= EV_READ;
 	if (ev == c->io.events)
 		return;
 	ev_io_stop(c->srv->loop, &c->io);
@@ -157,7 +155,8 @@ handle_line(struct rpc_client *c, const char *line, size_t len)
 		srv->st.errors++;
 		ret = reply(c, json_is_object(req) ? id : NULL, NULL,
 			CTL_ERR_INVALID_REQUEST,
-			"invalid request: expected {\"jsonrpc\":\"2.0\", \"method\": string, \"params\": object, \"id\": ...}");
+			"invalid request: expected {\"jsonrpc\":\"2.0\", "
+			"\"method\": string, \"params\": object, \"id\": ...}");
 		json_decref(req);
 		return ret;
 	}
@@ -182,12 +181,10 @@ handle_line(struct rpc_client *c, const char *line, size_t len)
 static void
 client_read(struct rpc_client *c)
 {
-	char *nl, *start;
-	size_t room, used;
+	char *nl, *start, *end;
 	ssize_t n;
 
-	room = sizeof(c->in) - c->in_len;
-	n = recv(c->io.fd, c->in + c->in_len, room, 0);
+	n = recv(c->io.fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
@@ -196,29 +193,40 @@ client_read(struct rpc_client *c)
 	}
 	c->in_len += (size_t)n;
 	start = c->in;
-	while ((nl = memchr(start, '\n', c->in_len - (size_t)(start - c->in))) !=
-		NULL) {
-		used = (size_t)(nl - start);
-		if (used > 0 && handle_line(c, start, used) != 0) {
+	end = c->in + c->in_len;
+	if (c->discarding) {
+		/* The rest of an oversized line: skip to its end. */
+		nl = memchr(start, '\n', (size_t)(end - start));
+		if (nl == NULL) {
+			c->in_len = 0;
+			goto out;
+		}
+		c->discarding = 0;
+		start = nl + 1;
+	}
+	while ((nl = memchr(start, '\n', (size_t)(end - start))) != NULL) {
+		if (nl > start &&
+			handle_line(c, start, (size_t)(nl - start)) != 0) {
 			client_free(c);
 			return;
 		}
 		start = nl + 1;
 	}
-	c->in_len -= (size_t)(start - c->in);
+	c->in_len = (size_t)(end - start);
 	memmove(c->in, start, c->in_len);
 	if (c->in_len == sizeof(c->in)) {
-		/* A line over the limit: answer, then hang up. */
+		/* A line over the limit: answer now, drop it up to its end. */
 		c->srv->st.errors++;
 		c->in_len = 0;
-		c->closing = 1;
+		c->discarding = 1;
 		if (reply(c, NULL, NULL, CTL_ERR_INVALID_REQUEST,
-			    "request too large: the limit is 65536 bytes per line") !=
-			0) {
+			    "request too large: the limit is 65536 bytes per "
+			    "line") != 0) {
 			client_free(c);
 			return;
 		}
 	}
+out:
 	client_update_events(c);
 }
 
@@ -239,10 +247,6 @@ client_write(struct rpc_client *c)
 			return;
 		}
 		c->out_off += (size_t)n;
-	}
-	if (c->closing && c->out_off == c->out_len) {
-		client_free(c);
-		return;
 	}
 	client_update_events(c);
 }
@@ -293,7 +297,8 @@ rpc_server_create(struct ev_loop *loop, const char *path, mode_t perm,
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		snprintf(err, errlen,
-			"control socket path %s is longer than %zu bytes; use a shorter --ctl",
+			"control socket path %s is longer than %zu bytes; use "
+			"a shorter --ctl",
 			path, sizeof(sa.sun_path) - 1);
 		return NULL;
 	}
@@ -303,7 +308,8 @@ rpc_server_create(struct ev_loop *loop, const char *path, mode_t perm,
 	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
 		close(fd);
 		snprintf(err, errlen,
-			"another vhswd is already running on %s; stop it or use --ctl PATH",
+			"another vhswd is already running on %s; stop it or "
+			"use --ctl PATH",
 			path);
 		return NULL;
 	}

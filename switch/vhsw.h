@@ -30,8 +30,8 @@ struct rte_rcu_qsbr;
 
 struct vhsw {
 	struct ev_loop *loop;
-	ev_async wake;	   /* port events from other threads */
-	ev_timer tick;	   /* 1 Hz: FDB clock and aging */
+	ev_async wake; /* port events from other threads */
+	ev_timer tick; /* 1 Hz: FDB clock and aging */
 	ev_signal sigterm;
 	ev_signal sigint;
 
@@ -42,14 +42,14 @@ struct vhsw {
 	struct rpc_server *rpc;
 
 	struct port *ports[VHSW_MAX_PORTS]; /* by id */
-	uint32_t aging;			    /* seconds; 0: never */
-	uint32_t clock;			    /* seconds since start */
-	char config_path[PATH_MAX];	    /* --config, for `config save` */
+	uint32_t aging;                     /* seconds; 0: never */
+	uint32_t clock;                     /* seconds since start */
+	char config_path[PATH_MAX];         /* --config, for `config save` */
 };
 
 /* An action: the result (new reference), or NULL with *code and msg set. */
-typedef json_t *(*vhsw_action_fn)(struct vhsw *sw, json_t *params, int *code,
-	char *msg, size_t msglen);
+typedef json_t *(*vhsw_action_fn)(
+	struct vhsw *sw, json_t *params, int *code, char *msg, size_t msglen);
 
 extern const vhsw_action_fn vhsw_actions[CTL_CMD_COUNT];
 
@@ -80,7 +80,7 @@ uint32_t config_fdb_limit(json_t *cfg);
 /* The running configuration. */
 json_t *config_dump(const struct vhsw *sw);
 /* Writes config_dump() to 'path' atomically.  0 or -1 with 'err' set. */
-int config_save(const struct vhsw *sw, const char *path, char *err,
-	size_t errlen);
+int config_save(
+	const struct vhsw *sw, const char *path, char *err, size_t errlen);
 
 #endif /* VHSW_VHSW_H */

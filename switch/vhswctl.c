@@ -28,8 +28,9 @@ usage(FILE *f)
 {
 	int i;
 
-	fprintf(f, "usage: vhswctl [--ctl PATH] [--json] COMMAND [ARGS]\n\n"
-		   "commands:\n");
+	fprintf(f,
+		"usage: vhswctl [--ctl PATH] [--json] COMMAND [ARGS]\n\n"
+		"commands:\n");
 	for (i = 0; i < CTL_CMD_COUNT; i++) {
 		char words[64];
 		size_t k;
@@ -41,7 +42,8 @@ usage(FILE *f)
 		fprintf(f, "  %s %s\n      %s\n", words, ctl_cmds[i].usage,
 			ctl_cmds[i].help);
 	}
-	fprintf(f, "\nThe management socket is --ctl PATH, else $%s, else %s.\n",
+	fprintf(f,
+		"\nThe management socket is --ctl PATH, else $%s, else %s.\n",
 		CTL_ENV_SOCKET, CTL_DEFAULT_SOCKET);
 }
 
@@ -89,8 +91,7 @@ print_object(const char *indent, json_t *o)
 	const char *key;
 	json_t *v;
 
-	json_object_foreach(o, key, v)
-		print_value(indent, key, v);
+	json_object_foreach(o, key, v) print_value(indent, key, v);
 }
 
 static void
@@ -102,9 +103,11 @@ print_port_list(json_t *a)
 	printf("%-16s %-10s %-5s %-6s %-4s %-12s %12s %12s %10s  %s\n", "NAME",
 		"TYPE", "STATE", "MODE", "VLAN", "FEATURES", "RX_PACKETS",
 		"TX_PACKETS", "DROPPED", "SOCKET");
-	json_array_foreach(a, i, p) {
+	json_array_foreach(a, i, p)
+	{
 		st = json_object_get(p, "stats");
-		printf("%-16s %-10s %-5s %-6s %-4lld %-12s %12lld %12lld %10lld  %s\n",
+		printf("%-16s %-10s %-5s %-6s %-4lld %-12s %12lld %12lld "
+		       "%10lld  %s\n",
 			sv(p, "name"), sv(p, "type"), sv(p, "state"),
 			sv(p, "mode"), iv(p, "vlan"), sv(p, "features"),
 			iv(st, "rx_packets"), iv(st, "tx_packets"),
@@ -120,24 +123,25 @@ print_port(json_t *p)
 	json_t *v, *e;
 	size_t i;
 
-	json_object_foreach(p, key, v) {
+	json_object_foreach(p, key, v)
+	{
 		if (strcmp(key, "mem_regions") == 0) {
 			printf("mem_regions:\n");
-			json_array_foreach(v, i, e)
-				printf("  [%zu] gpa %s size %lld uaddr %s offset %lld\n",
-					i, sv(e, "guest_phys_addr"),
-					iv(e, "size"), sv(e, "userspace_addr"),
-					iv(e, "mmap_offset"));
+			json_array_foreach(v, i, e) printf(
+				"  [%zu] gpa %s size %lld uaddr %s offset "
+				"%lld\n",
+				i, sv(e, "guest_phys_addr"), iv(e, "size"),
+				sv(e, "userspace_addr"), iv(e, "mmap_offset"));
 		} else if (strcmp(key, "vrings") == 0) {
 			printf("vrings:\n");
-			json_array_foreach(v, i, e)
-				printf("  [%lld] size %lld kickfd %lld callfd %lld %s\n",
-					iv(e, "index"), iv(e, "size"),
-					iv(e, "kickfd"), iv(e, "callfd"),
-					json_is_true(json_object_get(e,
-						"enabled")) ?
-						"enabled" :
-						"disabled");
+			json_array_foreach(v, i, e) printf(
+				"  [%lld] size %lld kickfd %lld callfd %lld "
+				"%s\n",
+				iv(e, "index"), iv(e, "size"), iv(e, "kickfd"),
+				iv(e, "callfd"),
+				json_is_true(json_object_get(e, "enabled"))
+					? "enabled"
+					: "disabled");
 		} else if (strcmp(key, "stats") == 0) {
 			printf("stats:\n");
 			print_object("  ", v);
@@ -155,12 +159,11 @@ print_fdb(json_t *a)
 
 	printf("%-17s %4s %-16s %-7s %s\n", "MAC", "VLAN", "PORT", "TYPE",
 		"AGE");
-	json_array_foreach(a, i, e)
-		printf("%-17s %4lld %-16s %-7s %lld\n", sv(e, "mac"),
-			iv(e, "vlan"), sv(e, "port"),
-			json_is_true(json_object_get(e, "static")) ? "static" :
-								     "learned",
-			iv(e, "age"));
+	json_array_foreach(a, i, e) printf("%-17s %4lld %-16s %-7s %lld\n",
+		sv(e, "mac"), iv(e, "vlan"), sv(e, "port"),
+		json_is_true(json_object_get(e, "static")) ? "static"
+							   : "learned",
+		iv(e, "age"));
 }
 
 static void
@@ -171,17 +174,17 @@ print_stats(json_t *r)
 	json_t *v;
 	bool header = false;
 
-	json_object_foreach(ports, name, st) {
+	json_object_foreach(ports, name, st)
+	{
 		if (!header) {
 			printf("%-16s", "PORT");
-			json_object_foreach(st, key, v)
-				printf(" %12.12s", key);
+			json_object_foreach(st, key, v) printf(" %12.12s", key);
 			printf("\n");
 			header = true;
 		}
 		printf("%-16s", name);
-		json_object_foreach(st, key, v)
-			printf(" %12" JSON_INTEGER_FORMAT, json_integer_value(v));
+		json_object_foreach(st, key, v) printf(
+			" %12" JSON_INTEGER_FORMAT, json_integer_value(v));
 		printf("\n");
 	}
 	printf("\nfdb:\n");
@@ -196,9 +199,8 @@ print_help(json_t *a)
 	json_t *e;
 	size_t i;
 
-	json_array_foreach(a, i, e)
-		printf("%-16s %s\n    %s\n", sv(e, "method"), sv(e, "usage"),
-			sv(e, "help"));
+	json_array_foreach(a, i, e) printf("%-16s %s\n    %s\n",
+		sv(e, "method"), sv(e, "usage"), sv(e, "help"));
 }
 
 static void
@@ -264,11 +266,12 @@ main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	cmd = ctl_parse_argv(argc - optind, argv + optind, &params, err,
-		sizeof(err));
+	cmd = ctl_parse_argv(
+		argc - optind, argv + optind, &params, err, sizeof(err));
 	if (cmd == NULL) {
 		fprintf(stderr, "vhswctl: %s\n", err);
-		fprintf(stderr, "run 'vhswctl help' for the list of commands\n");
+		fprintf(stderr,
+			"run 'vhswctl help' for the list of commands\n");
 		return EXIT_USAGE;
 	}
 	path = ctl_socket_path(ctl_opt);
@@ -278,7 +281,8 @@ main(int argc, char **argv)
 		json_decref(params);
 		return EXIT_UNREACHABLE;
 	}
-	ret = ctl_call(c, cmd->method, params, &result, &code, err, sizeof(err));
+	ret = ctl_call(
+		c, cmd->method, params, &result, &code, err, sizeof(err));
 	json_decref(params);
 	ctl_close(c);
 	if (ret == CTL_IO_ERROR) {
@@ -290,8 +294,8 @@ main(int argc, char **argv)
 		return EXIT_REFUSED;
 	}
 	if (as_json) {
-		json_dumpf(result, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY |
-				JSON_PRESERVE_ORDER);
+		json_dumpf(result, stdout,
+			JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
 		fputc('\n', stdout);
 	} else {
 		print_result(cmd, result);

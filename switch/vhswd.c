@@ -56,16 +56,21 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-		"usage: vhswd [--config FILE] [--ctl PATH] [--uplink DEVARGS] [--lcores LIST]\n"
-		"             [--mem MB] [--hugepages | --no-hugepages] [--poll-mode busy|adaptive]\n"
+		"usage: vhswd [--config FILE] [--ctl PATH] [--uplink DEVARGS] "
+		"[--lcores LIST]\n"
+		"             [--mem MB] [--hugepages | --no-hugepages] "
+		"[--poll-mode busy|adaptive]\n"
 		"             [--log-level LEVEL] [--eal \"EXTRA EAL ARGS\"]\n"
 		"\n"
 		"  --config FILE      JSON startup configuration (ports, fdb)\n"
-		"  --ctl PATH         management socket (default $VHSW_CTL or %s)\n"
+		"  --ctl PATH         management socket (default $VHSW_CTL or "
+		"%s)\n"
 		"  --uplink DEVARGS   DPDK ethdev used as the uplink\n"
-		"  --lcores LIST      CPUs to use, e.g. 0,1 or 2-3; the data plane runs on the last\n"
+		"  --lcores LIST      CPUs to use, e.g. 0,1 or 2-3; the data "
+		"plane runs on the last\n"
 		"  --mem MB           DPDK memory (default %d)\n"
-		"  --hugepages        use hugepages (default: when mounted and free)\n"
+		"  --hugepages        use hugepages (default: when mounted and "
+		"free)\n"
 		"  --no-hugepages     use memfd-backed memory\n"
 		"  --poll-mode MODE   adaptive (default) or busy\n"
 		"  --log-level LEVEL  emerg..debug (default info)\n"
@@ -73,8 +78,7 @@ usage(FILE *f)
 		CTL_DEFAULT_SOCKET, DEFAULT_MEM_MB);
 }
 
-static void __attribute__((format(printf, 1, 2)))
-die(const char *fmt, ...)
+static void __attribute__((format(printf, 1, 2))) die(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -125,7 +129,8 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'm':
 			o->mem_mb = strtoul(optarg, &end, 10);
 			if (*end != '\0' || o->mem_mb < 64 || o->mem_mb > 65536)
-				die("--mem %s: give megabytes, 64..65536", optarg);
+				die("--mem %s: give megabytes, 64..65536",
+					optarg);
 			break;
 		case 'H':
 			o->huge = HUGE_ON;
@@ -139,7 +144,8 @@ parse_options(int argc, char **argv, struct options *o)
 			else if (strcmp(optarg, "adaptive") == 0)
 				o->poll_mode = DP_POLL_ADAPTIVE;
 			else
-				die("--poll-mode %s: use busy or adaptive", optarg);
+				die("--poll-mode %s: use busy or adaptive",
+					optarg);
 			break;
 		case 'L':
 			o->log_level = optarg;
@@ -154,7 +160,8 @@ parse_options(int argc, char **argv, struct options *o)
 			printf("vhswd %s\n", VHSW_VERSION);
 			exit(0);
 		default:
-			die("unknown or incomplete option '%s'; see vhswd --help",
+			die("unknown or incomplete option '%s'; see vhswd "
+			    "--help",
 				argv[optind - 1]);
 		}
 	}
@@ -187,7 +194,8 @@ parse_lcores(const char *list, int *first, int *last)
 		}
 		for (; a <= b; a++) {
 			if (!CPU_ISSET(a, &online))
-				die("--lcores %s: CPU %ld is not available to this process",
+				die("--lcores %s: CPU %ld is not available to "
+				    "this process",
 					list, a);
 			if (*first < 0)
 				*first = (int)a;
@@ -260,28 +268,28 @@ log_level_of(const char *s)
 	for (i = 0; i < 8; i++)
 		if (strcmp(s, names[i]) == 0)
 			return i + 1; /* RTE_LOG_EMERG is 1 */
-	die("--log-level %s: use emerg, alert, crit, err, warning, notice, info or debug",
+	die("--log-level %s: use emerg, alert, crit, err, warning, notice, "
+	    "info or debug",
 		s);
 	return 0;
 }
 
 static int
-build_eal_args(struct options *o, char **av, char *storage,
-	size_t storage_len)
+build_eal_args(struct options *o, char **av, char *storage, size_t storage_len)
 {
 	int first, last, n = 0;
 	char *sp = storage, *tok, *save;
 	bool huge;
 
-#define ADD(...) \
-	do { \
+#define ADD(...)                                                            \
+	do {                                                                \
 		int k_ = snprintf(sp, storage_len - (size_t)(sp - storage), \
-			__VA_ARGS__); \
-		if (n >= MAX_EAL_ARGS - 1 || \
-			k_ >= (int)(storage_len - (size_t)(sp - storage))) \
-			die("too many EAL arguments"); \
-		av[n++] = sp; \
-		sp += k_ + 1; \
+			__VA_ARGS__);                                       \
+		if (n >= MAX_EAL_ARGS - 1 ||                                \
+			k_ >= (int)(storage_len - (size_t)(sp - storage)))  \
+			die("too many EAL arguments");                      \
+		av[n++] = sp;                                               \
+		sp += k_ + 1;                                               \
 	} while (0)
 
 	if (o->lcores != NULL)
@@ -292,7 +300,8 @@ build_eal_args(struct options *o, char **av, char *storage,
 		(o->huge == HUGE_AUTO && hugepages_usable(o->mem_mb));
 	if (o->huge == HUGE_ON && !hugepages_usable(o->mem_mb))
 		die("--hugepages: no mounted hugetlbfs with %lu MB free; "
-		    "reserve pages (echo 512 > /proc/sys/vm/nr_hugepages) or use --no-hugepages",
+		    "reserve pages (echo 512 > /proc/sys/vm/nr_hugepages) or "
+		    "use --no-hugepages",
 			o->mem_mb);
 	o->huge = huge ? HUGE_ON : HUGE_OFF;
 	ADD("vhswd");
@@ -329,8 +338,9 @@ build_eal_args(struct options *o, char **av, char *storage,
 
 static int vhsw_logtype;
 
-#define VLOG(level, fmt, ...) \
-	rte_log(RTE_LOG_##level, vhsw_logtype, "vhswd: " fmt "\n", ##__VA_ARGS__)
+#define VLOG(level, fmt, ...)                                      \
+	rte_log(RTE_LOG_##level, vhsw_logtype, "vhswd: " fmt "\n", \
+		##__VA_ARGS__)
 
 /* Creates the directory holding the control socket if it is missing. */
 static void
@@ -341,7 +351,8 @@ ensure_ctl_dir(const char *path)
 
 	dir = dirname(copy);
 	if (stat(dir, &st) != 0 && mkdir(dir, 0755) != 0)
-		die("cannot create %s for the control socket: %s (run as root or use --ctl PATH)",
+		die("cannot create %s for the control socket: %s (run as root "
+		    "or use --ctl PATH)",
 			dir, strerror(errno));
 	free(copy);
 }
@@ -390,7 +401,8 @@ main(int argc, char **argv)
 	parse_options(argc, argv, &o);
 	ctl = ctl_socket_path(o.ctl);
 	if (o.uplink != NULL)
-		die("--uplink: uplink ports are not available in this version of vhswd");
+		die("--uplink: uplink ports are not available in this version "
+		    "of vhswd");
 	if (o.config != NULL) {
 		cfg = config_read(o.config, err, sizeof(err));
 		if (cfg == NULL)
@@ -402,12 +414,13 @@ main(int argc, char **argv)
 	ensure_ctl_dir(ctl);
 	signal(SIGPIPE, SIG_IGN);
 
-	eal_argc = build_eal_args(&o, eal_argv, eal_storage,
-		sizeof(eal_storage));
-	vhsw_logtype = rte_log_register_type_and_pick_level("vhsw",
-		RTE_LOG_INFO);
+	eal_argc =
+		build_eal_args(&o, eal_argv, eal_storage, sizeof(eal_storage));
+	vhsw_logtype =
+		rte_log_register_type_and_pick_level("vhsw", RTE_LOG_INFO);
 	if (eal_init_quiet(eal_argc, eal_argv) < 0)
-		die("cannot initialise DPDK: %s (run as root; check --lcores, --mem and --eal)",
+		die("cannot initialise DPDK: %s (run as root; check --lcores, "
+		    "--mem and --eal)",
 			rte_strerror(rte_errno));
 	if (vhsw_logtype < 0)
 		vhsw_logtype = RTE_LOGTYPE_USER1;
@@ -426,7 +439,8 @@ main(int argc, char **argv)
 	if (cap < FDB_DEFAULT_LIMIT)
 		cap = FDB_DEFAULT_LIMIT;
 	cap += cap / 4; /* cuckoo hashing wants headroom */
-	fdb = fdb_create("vhsw_fdb", RTE_MIN(cap, (uint32_t)FDB_MAX_LIMIT), qsv);
+	fdb = fdb_create(
+		"vhsw_fdb", RTE_MIN(cap, (uint32_t)FDB_MAX_LIMIT), qsv);
 	if (fdb == NULL)
 		die("cannot create the FDB: %s (raise --mem)",
 			rte_strerror(rte_errno));
@@ -441,16 +455,16 @@ main(int argc, char **argv)
 	if (vport_init(pool, qsv, vhsw_wake, &sw) != 0)
 		die("cannot initialise vhost-user ports");
 	if (o.config != NULL)
-		snprintf(sw.config_path, sizeof(sw.config_path), "%s",
-			o.config);
-	sw.rpc = rpc_server_create(loop, ctl, 0660, vhsw_dispatch, &sw, err,
-		sizeof(err));
+		snprintf(
+			sw.config_path, sizeof(sw.config_path), "%s", o.config);
+	sw.rpc = rpc_server_create(
+		loop, ctl, 0660, vhsw_dispatch, &sw, err, sizeof(err));
 	if (sw.rpc == NULL)
 		die("%s", err);
 	if (dp_start(dp, rte_get_next_lcore(-1, 1, 0)) != 0)
 		die("cannot start the data plane on its lcore");
-	if (cfg != NULL && config_apply(&sw, o.config, cfg, err, sizeof(err)) != 0) {
-		VLOG(ERR, "%s", err);
+	if (cfg != NULL &&
+		config_apply(&sw, o.config, cfg, err, sizeof(err)) != 0) {
 		vhsw_fini(&sw);
 		rpc_server_destroy(sw.rpc);
 		dp_stop(dp);
@@ -458,7 +472,9 @@ main(int argc, char **argv)
 	}
 	json_decref(cfg);
 
-	VLOG(INFO, "vhswd %s running: control socket %s, data plane on lcore %u, %s memory, poll mode %s",
+	VLOG(INFO,
+		"vhswd %s running: control socket %s, data plane on lcore %u, "
+		"%s memory, poll mode %s",
 		VHSW_VERSION, ctl, dp->lcore,
 		o.huge == HUGE_ON ? "hugepage" : "memfd",
 		dp_poll_mode_name(o.poll_mode));

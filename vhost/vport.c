@@ -32,14 +32,15 @@
 #define VPORT_MAX_VRINGS (2 * VPORT_MAX_QUEUES)
 
 /* Offloads the switch does not perform end to end (see vport.h). */
-#define VPORT_UNSUPPORTED_FEATURES \
+#define VPORT_UNSUPPORTED_FEATURES                                             \
 	((1ULL << VIRTIO_NET_F_HOST_TSO4) | (1ULL << VIRTIO_NET_F_HOST_TSO6) | \
-		(1ULL << VIRTIO_NET_F_HOST_ECN) | \
-		(1ULL << VIRTIO_NET_F_HOST_UFO) | (1ULL << VIRTIO_NET_F_CSUM) | \
-		(1ULL << VIRTIO_NET_F_GUEST_CSUM) | \
-		(1ULL << VIRTIO_NET_F_GUEST_TSO4) | \
-		(1ULL << VIRTIO_NET_F_GUEST_TSO6) | \
-		(1ULL << VIRTIO_NET_F_GUEST_ECN) | \
+		(1ULL << VIRTIO_NET_F_HOST_ECN) |                              \
+		(1ULL << VIRTIO_NET_F_HOST_UFO) |                              \
+		(1ULL << VIRTIO_NET_F_CSUM) |                                  \
+		(1ULL << VIRTIO_NET_F_GUEST_CSUM) |                            \
+		(1ULL << VIRTIO_NET_F_GUEST_TSO4) |                            \
+		(1ULL << VIRTIO_NET_F_GUEST_TSO6) |                            \
+		(1ULL << VIRTIO_NET_F_GUEST_ECN) |                             \
 		(1ULL << VIRTIO_NET_F_GUEST_UFO))
 
 enum {
@@ -52,7 +53,7 @@ struct vport_region {
 	uint64_t guest_phys_addr;
 	uint64_t size;
 	uint64_t userspace_addr; /* the peer's virtual address */
-	uint64_t host_addr;	 /* where the switch mapped it */
+	uint64_t host_addr;      /* where the switch mapped it */
 	uint64_t mmap_offset;
 };
 
@@ -81,8 +82,8 @@ struct vport {
 	uint16_t nr_qp;
 
 	/* Under vport_lock. */
-	bool alive;	  /* librte_vhost reports the device running */
-	bool connected;	  /* a peer holds the socket */
+	bool alive;       /* librte_vhost reports the device running */
+	bool connected;   /* a peer holds the socket */
 	uint32_t pending; /* VEV_* not yet seen by the control thread */
 	uint32_t vring_enabled[VPORT_MAX_VRINGS];
 
@@ -112,8 +113,7 @@ vport_rx_burst(struct port *p, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
 	struct vport *v = (struct vport *)p;
 
 	/* Odd virtqueues are the peer's TX queues. */
-	return rte_vhost_dequeue_burst(v->vid, q * 2 + 1, vport_pool,
-		pkts, n);
+	return rte_vhost_dequeue_burst(v->vid, q * 2 + 1, vport_pool, pkts, n);
 }
 
 static uint16_t
@@ -153,7 +153,8 @@ find_by_vid__(int vid)
 	if (rte_vhost_get_ifname(vid, path, sizeof(path)) != 0)
 		return NULL;
 	for (i = 0; i < VHSW_MAX_PORTS; i++)
-		if (registry[i] != NULL && strcmp(registry[i]->socket, path) == 0)
+		if (registry[i] != NULL &&
+			strcmp(registry[i]->socket, path) == 0)
 			return registry[i];
 	return NULL;
 }
@@ -361,8 +362,8 @@ vport_describe(const struct port *p, json_t *o, bool detail)
 	uint32_t i;
 
 	json_object_set_new(o, "socket", json_string(v->socket));
-	json_object_set_new(o, "mode", json_string(v->client ? "client" :
-							       "server"));
+	json_object_set_new(
+		o, "mode", json_string(v->client ? "client" : "server"));
 	json_object_set_new(o, "queues", json_integer(v->queues));
 	json_object_set_new(o, "connected", json_boolean(v->connected));
 	json_object_set_new(o, "active_queues",
@@ -378,7 +379,8 @@ vport_describe(const struct port *p, json_t *o, bool detail)
 
 		snprintf(buf, sizeof(buf), "0x%" PRIx64, r->guest_phys_addr);
 		json_object_set_new(ro, "guest_phys_addr", json_string(buf));
-		json_object_set_new(ro, "size", json_integer((json_int_t)r->size));
+		json_object_set_new(
+			ro, "size", json_integer((json_int_t)r->size));
 		snprintf(buf, sizeof(buf), "0x%" PRIx64, r->userspace_addr);
 		json_object_set_new(ro, "userspace_addr", json_string(buf));
 		json_object_set_new(ro, "mmap_offset",
@@ -407,8 +409,8 @@ vport_save(const struct port *p, json_t *o)
 	char buf[32];
 
 	json_object_set_new(o, "socket", json_string(v->socket));
-	json_object_set_new(o, "mode", json_string(v->client ? "client" :
-							       "server"));
+	json_object_set_new(
+		o, "mode", json_string(v->client ? "client" : "server"));
 	json_object_set_new(o, "queues", json_integer(v->queues));
 	if (v->set_owner) {
 		if (v->gid == (gid_t)-1)
@@ -486,7 +488,8 @@ vport_check_socket(const char *path, bool client, char *err, size_t errlen)
 	}
 	if (strlen(path) > VPORT_SOCKET_MAX) {
 		snprintf(err, errlen,
-			"socket path longer than %d bytes (%zu), the unix socket limit; use a shorter path than %s",
+			"socket path longer than %d bytes (%zu), the unix "
+			"socket limit; use a shorter path than %s",
 			VPORT_SOCKET_MAX, strlen(path), path);
 		return -ENAMETOOLONG;
 	}
@@ -496,7 +499,8 @@ vport_check_socket(const char *path, bool client, char *err, size_t errlen)
 		return 0;
 	if (!S_ISSOCK(st.st_mode)) {
 		snprintf(err, errlen,
-			"%s exists and is not a socket; remove it or choose another path",
+			"%s exists and is not a socket; remove it or choose "
+			"another path",
 			path);
 		return -EEXIST;
 	}
@@ -515,8 +519,8 @@ vport_check_socket(const char *path, bool client, char *err, size_t errlen)
 		return -EADDRINUSE;
 	}
 	if (unlink(path) != 0) {
-		snprintf(err, errlen, "cannot remove stale socket %s: %s",
-			path, strerror(errno));
+		snprintf(err, errlen, "cannot remove stale socket %s: %s", path,
+			strerror(errno));
 		return -errno;
 	}
 	return 0;
@@ -533,7 +537,8 @@ registry_add(struct vport *v, char *err, size_t errlen)
 			if (slot < 0)
 				slot = i;
 		} else if (strcmp(registry[i]->socket, v->socket) == 0) {
-			snprintf(err, errlen, "socket %s is already used by port %s",
+			snprintf(err, errlen,
+				"socket %s is already used by port %s",
 				v->socket, registry[i]->port.name);
 			ret = -EEXIST;
 			goto out;
@@ -597,15 +602,16 @@ vport_create(const struct vport_params *pr, char *err, size_t errlen)
 	if (pr->queues == 1)
 		disable |= 1ULL << VIRTIO_NET_F_MQ;
 	if (rte_vhost_driver_disable_features(v->socket, disable) != 0 ||
-		rte_vhost_driver_callback_register(v->socket,
-			&vport_vhost_ops) != 0) {
+		rte_vhost_driver_callback_register(
+			v->socket, &vport_vhost_ops) != 0) {
 		snprintf(err, errlen, "cannot configure vhost-user socket %s",
 			v->socket);
 		goto fail;
 	}
 	if (rte_vhost_driver_start(v->socket) != 0) {
 		snprintf(err, errlen,
-			"cannot %s %s: check that the directory exists and is writable",
+			"cannot %s %s: check that the directory exists and is "
+			"writable",
 			v->client ? "start connecting to" : "listen on",
 			v->socket);
 		goto fail;

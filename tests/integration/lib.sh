@@ -362,24 +362,29 @@ tp_pingpong_start() {
     tp_cmd "$a" "start tx_first $n" > /dev/null
 }
 
-# _tp_pp_drained A B RXA0 TXB0: true once A received everything B sent since the baseline.
-_tp_pp_drained() {
+# _tp_pp_balanced A B RXA0 TXA0 RXB0 TXB0: true when, since the baseline, A got all B sent and B got all A sent.
+_tp_pp_balanced() {
     local sa sb
     sa=$(tp_stats "$1"); sb=$(tp_stats "$2")
-    (( ${sa% *} - $3 == ${sb#* } - $4 ))
+    (( ${sa% *} - $3 == ${sb#* } - $6 && ${sb% *} - $5 == ${sa#* } - $4 ))
 }
 
-# tp_pingpong_stop A B [TIMEOUT_S=10]: end the loop without loss: A -> rxonly, B stopped, wait until A got all B sent; both end in rxonly.
-# Only valid while A and B are the only senders towards A.
+# tp_pingpong_stop A B [TIMEOUT_S=10]: end the loop without loss; both end in rxonly.
+# A switches to rxonly (a sink) while B keeps reflecting until nothing is in
+# flight, then B switches to rxonly.  Fails if packets were lost.  Only valid
+# while A and B exchange traffic with nobody else.
 tp_pingpong_stop() {
     local a=$1 b=$2 t=${3:-10} base
-    base=${_TP_PP0[$a,$b]:-} ; [[ -n $base ]] || die "tp_pingpong_stop: no tp_pingpong_start $a $b"
-    local -a v=($base)     # rxA txA rxB txB at start
-    tp_rxonly "$a"                      # A now sinks everything
-    tp_cmd "$b" stop > /dev/null        # returns after B's lcore stopped: B sends no more
-    wait_until "$t" _tp_pp_drained "$a" "$b" "${v[0]}" "${v[3]}" ||
+    base=${_TP_PP0[$a,$b]:-}
+    [[ -n $base ]] || die "tp_pingpong_stop: no tp_pingpong_start $a $b"
+    local -a v
+    read -r -a v <<<"$base"     # rxA txA rxB txB at start
+    tp_rxonly "$a"
+    wait_until "$t" _tp_pp_balanced "$a" "$b" "${v[@]}" ||
         tp_fail "$a" "ping-pong did not drain: A=$(tp_stats "$a") B=$(tp_stats "$b") base=$base"
-    tp_rxonly "$b"
+    tp_rxonly "$b"     # `stop` returns once B's lcore finished its last burst
+    wait_until "$t" _tp_pp_balanced "$a" "$b" "${v[@]}" ||
+        tp_fail "$a" "ping-pong lost packets: A=$(tp_stats "$a") B=$(tp_stats "$b") base=$base"
     unset "_TP_PP0[$a,$b]"
 }
 
@@ -422,14 +427,14 @@ tp_stop() {
     return $rc
 }
 
-# tp_stop_all: stop every running instance, newest first (graceful, then SIGKILL).
+# tp_stop_all: stop every running instance, newest first; returns 1 if any needed SIGKILL.
 tp_stop_all() {
-    local i name
+    local i name rc=0
     for (( i = ${#_TP_ORDER[@]} - 1; i >= 0; i-- )); do
         name=${_TP_ORDER[$i]}
-        [[ -n ${_TP_PID[$name]:-} ]] && { tp_stop "$name" || true; }
+        [[ -n ${_TP_PID[$name]:-} ]] && { tp_stop "$name" || rc=1; }
     done
-    return 0
+    return $rc
 }
 
 # tp_kill_all: SIGKILL every running instance.

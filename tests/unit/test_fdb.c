@@ -23,8 +23,8 @@ static struct fdb_key
 key(uint32_t n, uint16_t vlan)
 {
 	struct fdb_key k = {
-		.mac = {{0x52, 0x54, 0x00, (uint8_t)(n >> 16), (uint8_t)(n >> 8),
-			(uint8_t)n}},
+		.mac = {{0x52, 0x54, 0x00, (uint8_t)(n >> 16),
+			(uint8_t)(n >> 8), (uint8_t)n}},
 		.vlan = vlan,
 	};
 	return k;
@@ -216,13 +216,12 @@ test_static(void **state)
 	assert_int_equal(fdb_flush(f, 5, true), 1);
 	assert_int_equal(lookup(f, k), VHSW_PORT_NONE);
 	/* A static entry replaces a learned one. */
-	assert_int_equal(fdb_add_static(f, &(struct fdb_key){key(43, 0).mac, 0},
-				 7),
-		0);
+	assert_int_equal(
+		fdb_add_static(f, &(struct fdb_key){key(43, 0).mac, 0}, 7), 0);
 	assert_int_equal(lookup(f, key(43, 0)), 7);
 	assert_int_equal(fdb_del(f, &(struct fdb_key){key(43, 0).mac, 0}), 0);
-	assert_int_equal(fdb_del(f, &(struct fdb_key){key(43, 0).mac, 0}),
-		-ENOENT);
+	assert_int_equal(
+		fdb_del(f, &(struct fdb_key){key(43, 0).mac, 0}), -ENOENT);
 }
 
 static void
@@ -289,12 +288,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_learn_lookup, setup,
-			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_learn_lookup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bulk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_move, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_vlans_are_separate, setup,
-			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_vlans_are_separate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_aging, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_limit_evicts_from_biggest_port, setup, teardown),

@@ -121,8 +121,8 @@ teardown(void **state)
 	return 0;
 }
 
-static const struct rte_ether_addr BCAST = {{0xff, 0xff, 0xff, 0xff, 0xff,
-	0xff}};
+static const struct rte_ether_addr BCAST = {
+	{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
 
 static struct rte_ether_addr
 mac(int n)
@@ -306,7 +306,8 @@ test_tx_full_drops_and_counts(void **state)
 	fwd_input(&e->ctx, &e->fp[0].port, pkts, VHSW_BURST);
 	fwd_flush(&e->ctx);
 	/* 5 per try: the first call and FWD_TX_RETRIES retries. */
-	assert_int_equal(e->fp[1].port.stats.tx_packets, 5 * (1 + FWD_TX_RETRIES));
+	assert_int_equal(
+		e->fp[1].port.stats.tx_packets, 5 * (1 + FWD_TX_RETRIES));
 	assert_int_equal(e->fp[1].port.stats.tx_dropped,
 		VHSW_BURST - 5 * (1 + FWD_TX_RETRIES));
 	/* A port that takes nothing: no endless retry, all dropped. */
@@ -389,8 +390,8 @@ main(void)
 
 	if (ut_eal_init("fwd") != 0)
 		return 1;
-	pool = rte_pktmbuf_pool_create("ut_pool", 4095, 0, 0,
-		RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+	pool = rte_pktmbuf_pool_create(
+		"ut_pool", 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
 	qsv = rte_zmalloc(NULL, rte_rcu_qsbr_get_memsize(1), 64);
 	if (pool == NULL || qsv == NULL || rte_rcu_qsbr_init(qsv, 1) != 0)
 		return 1;

@@ -16,15 +16,14 @@ ut_eal_init(const char *name)
 {
 	char prefix[64];
 	char *argv[] = {(char *)name, "--no-huge", "-m", "256", "--no-shconf",
-		"--no-pci", "--no-telemetry", "--lcores", "0@0",
-		"--log-level", "lib.*:error", prefix, NULL};
+		"--no-pci", "--no-telemetry", "--lcores", "0@0", "--log-level",
+		"lib.*:error", prefix, NULL};
 
 	snprintf(prefix, sizeof(prefix), "--file-prefix=ut-%s-%d", name,
 		(int)getpid());
-	return rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv) <
-			0 ?
-		-1 :
-		0;
+	return rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv) < 0
+		? -1
+		: 0;
 }
 
 #endif /* VHSW_UT_EAL_H */

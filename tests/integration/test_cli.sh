@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# The command-line contract: vhswctl exit codes and output modes, vhswd's
+# one-line errors for bad arguments and configs, and a live daemon that
+# survives malformed JSON-RPC.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
+. "$HERE/vhsw.sh"
+
+TEST_TMP=$(mktemp -d /tmp/vhsw-it-cli.XXXXXX)
+trap 'vhswd_cleanup; harness_cleanup' EXIT
+
+# rc CMD...: print the exit status of CMD (stdout/stderr to files).
+rc() { local r=0; "$@" > "$TEST_TMP/out" 2> "$TEST_TMP/err" || r=$?; echo $r; }
+
+# --- vhswctl without a daemon -------------------------------------------
+check "usage error exits 2" 2 "$(rc "$VHSWCTL" --ctl "$TEST_TMP/none.sock" port add)"
+check "unknown command exits 2" 2 "$(rc "$VHSWCTL" frobnicate)"
+check "bad option exits 2" 2 "$(rc "$VHSWCTL" --bogus port list)"
+check "no daemon exits 3" 3 "$(rc "$VHSWCTL" --ctl "$TEST_TMP/none.sock" port list)"
+grep -q "$TEST_TMP/none.sock" "$TEST_TMP/err" || die "exit 3 message does not name the socket"
+check "VHSW_CTL is honoured" 3 "$(VHSW_CTL=$TEST_TMP/env.sock rc "$VHSWCTL" port list)"
+grep -q "$TEST_TMP/env.sock" "$TEST_TMP/err" || die "VHSW_CTL path not used"
+check "help works offline" 0 "$(rc "$VHSWCTL" help)"
+grep -q "port add NAME vhost-user SOCKET" "$TEST_TMP/out" || die "help lacks port add"
+
+# --- vhswd: bad arguments and configs: one line, non-zero, no usage dump --
+one_line_error() { # CMD...: must fail with exactly one line on stderr
+    local r
+    r=$(rc "$@")
+    (( r != 0 )) || die "'$*' succeeded"
+    [[ $(wc -l < "$TEST_TMP/err") -eq 1 ]] ||
+        { cat "$TEST_TMP/err" >&2; die "'$*' printed more than one line"; }
+    grep -q '^vhswd: ' "$TEST_TMP/err" || die "'$*': message does not start with vhswd:"
+    log "ok: $* -> $(cat "$TEST_TMP/err")"
+}
+one_line_error "$VHSWD" --bogus
+one_line_error "$VHSWD" --ctl "$TEST_TMP/x.sock" --lcores 4096
+one_line_error "$VHSWD" --ctl "$TEST_TMP/x.sock" --mem lots
+one_line_error "$VHSWD" --ctl "$TEST_TMP/x.sock" --poll-mode sometimes
+one_line_error "$VHSWD" --ctl "$TEST_TMP/x.sock" --config "$TEST_TMP/missing.json"
+echo '{"ports": [{"name": "a", "type": "vhost-user", "socket": "/tmp/a.sock", "colour": "red"}]}' > "$TEST_TMP/bad.json"
+one_line_error "$VHSWD" --ctl "$TEST_TMP/x.sock" --lcores "$VHSW_LCORES" --config "$TEST_TMP/bad.json"
+grep -q "colour" "$TEST_TMP/err" || die "config error does not name the key"
+echo '{"ports": [{"name": "a", "type": "vhost-user", "socket": "'"$TEST_TMP"'/a.sock"},
+                 {"name": "a", "type": "vhost-user", "socket": "'"$TEST_TMP"'/b.sock"}]}' > "$TEST_TMP/dup.json"
+one_line_error "$VHSWD" --ctl "$TEST_TMP/x.sock" --lcores "$VHSW_LCORES" --config "$TEST_TMP/dup.json"
+grep -q "already exists" "$TEST_TMP/err" || die "duplicate name not reported"
+check "failed start left no sockets" "" "$(ls "$TEST_TMP" | grep '\.sock$' || true)"
+
+# --- a live daemon --------------------------------------------------------
+vhswd_start
+check "second vhswd on the same socket refused" 1 \
+    "$(rc "$VHSWD" --ctl "$VHSW_CTL_SOCK" --lcores "$VHSW_LCORES")"
+grep -q "already running" "$TEST_TMP/err" || die "no 'already running' message"
+check "refusal exits 1" 1 "$(rc ctl port del nope)"
+grep -q '^vhswctl: ' "$TEST_TMP/err" || die "refusal message lacks vhswctl: prefix"
+check "invalid value exits 1" 1 "$(rc ctl port add p1 vhost-user "$TEST_TMP/p1.sock" --vlan 5000)"
+check "port add" 0 "$(rc ctl port add p1 vhost-user "$TEST_TMP/p1.sock" --vlan 7 --perm 0660)"
+check "--json is one document" p1 "$(ctl --json port list | jq -r '.[0].name')"
+check "socket mode from --perm" 660 "$(stat -c %a "$TEST_TMP/p1.sock")"
+check "control socket mode" 660 "$(stat -c %a "$VHSW_CTL_SOCK")"
+check "fdb set aging" 0 "$(rc ctl fdb set aging 10)"
+check "fdb set limit beyond capacity" 1 "$(rc ctl fdb set limit 99999999)"
+check "uplink show without uplink" none "$(jctl .state uplink show)"
+check "version" 0 "$(rc ctl version)"
+
+# Malformed JSON-RPC on the real socket: error replies, daemon unharmed.
+fds0=$(open_fds)
+rpc() { printf '%s\n' "$1" | nc -U -N "$VHSW_CTL_SOCK" | head -n 1; }
+check "parse error" -32700 "$(rpc '{"jsonrpc": "2.0", "method":' | jq .error.code)"
+check "invalid request" -32600 "$(rpc '[1,2]' | jq .error.code)"
+check "unknown method" -32601 "$(rpc '{"jsonrpc":"2.0","method":"nope","id":1}' | jq .error.code)"
+check "bad params" -32602 "$(rpc '{"jsonrpc":"2.0","method":"port/add","params":{"name":5},"id":1}' | jq .error.code)"
+head -c 70000 /dev/zero | tr '\0' 'x' > "$TEST_TMP/big"
+check "oversized request" -32600 "$( (cat "$TEST_TMP/big"; echo) | nc -U -N "$VHSW_CTL_SOCK" | head -n 1 | jq .error.code)"
+head -c 100000 /dev/urandom > "$TEST_TMP/noise"
+nc -U -N "$VHSW_CTL_SOCK" < "$TEST_TMP/noise" > /dev/null || true
+check "still serving after garbage" p1 "$(jctl '.[0].name' port list)"
+wait_until 10 test "$(open_fds)" -eq "$fds0" ||
+    die "vhswd holds $(open_fds) fds, $fds0 before the garbage"
+log "ok: no client connections left open ($fds0 fds)"
+
+vhswd_stop
+echo "test_cli: $CHECKS checks passed"
