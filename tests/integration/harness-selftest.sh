@@ -47,7 +47,8 @@ start_switch() {
     tp_launch "$1" --lcores 0@1,1@1 \
         --vdev "net_vhost0,iface=$2,queues=1$extra" \
         --vdev "net_vhost1,iface=$3,queues=1$extra" \
-        -- --total-num-mbufs=8192 --port-topology=paired --forward-mode=io
+        -- --total-num-mbufs=8192 --port-topology=paired --forward-mode=io \
+        --disable-link-check
 }
 
 # switch_ready NAME: wait until the stand-in is ready and forwarding.

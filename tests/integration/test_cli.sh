@@ -77,7 +77,7 @@ check "oversized request" -32600 "$( (cat "$TEST_TMP/big"; echo) | nc -U -N "$VH
 head -c 100000 /dev/urandom > "$TEST_TMP/noise"
 nc -U -N "$VHSW_CTL_SOCK" < "$TEST_TMP/noise" > /dev/null || true
 check "still serving after garbage" p1 "$(jctl '.[0].name' port list)"
-wait_until 10 test "$(open_fds)" -eq "$fds0" ||
+wait_num 10 -eq "$fds0" open_fds ||
     die "vhswd holds $(open_fds) fds, $fds0 before the garbage"
 log "ok: no client connections left open ($fds0 fds)"
 

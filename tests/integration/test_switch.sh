@@ -44,7 +44,7 @@ check "port show has both vrings with eventfds" 2 \
 
 # Learning: one burst from each client.
 for i in 1 2 3; do tp_send "c$i" 1 > /dev/null; done
-wait_until 10 test "$(fdb_port $M3)" = c3 || die "M3 not learned"
+wait_str 10 c3 fdb_port $M3 || die "M3 not learned"
 check "M1 learned on c1" c1 "$(fdb_port $M1)"
 check "M2 learned on c2" c2 "$(fdb_port $M2)"
 check "M3 learned on c3" c3 "$(fdb_port $M3)"
@@ -109,7 +109,7 @@ for n in 1 2 3; do
     wait_port c2 up
 done
 check "no fds leaked after 3 more cycles" "$fds0" "$(open_fds)"
-wait_until 10 test "$(mbufs_in_use)" -eq 0 ||
+wait_num 10 -eq 0 mbufs_in_use ||
     die "packet buffers leaked: $(mbufs_in_use) still in use while idle"
 log "ok: no packet buffers in use once idle"
 

@@ -124,3 +124,36 @@ check() {
     fi
     log "ok: $1 ($3)"
 }
+
+# _num_cmp OP N CMD...: true if the number CMD prints is OP N (-eq, -ge, ...).
+_num_cmp() {
+    local op=$1 n=$2 v
+    shift 2
+    v=$("$@") || return 1
+    [[ $v =~ ^-?[0-9]+$ ]] && test "$v" "$op" "$n"
+}
+
+# wait_num TIMEOUT OP N CMD...: wait until CMD's output (re-run each poll) is OP N.
+wait_num() {
+    local t=$1
+    shift
+    wait_until "$t" _num_cmp "$@"
+}
+
+# _str_eq WANT CMD...: true if CMD prints exactly WANT.
+_str_eq() {
+    local want=$1 v
+    shift
+    v=$("$@") || return 1
+    [[ $v == "$want" ]]
+}
+
+# wait_str TIMEOUT WANT CMD...: wait until CMD's output (re-run each poll) is WANT.
+wait_str() {
+    local t=$1
+    shift
+    wait_until "$t" _str_eq "$@"
+}
+
+# learned_count: number of learned (non-static) FDB entries.
+learned_count() { jctl '[.[] | select(.static | not)] | length' fdb show; }
