@@ -2,7 +2,8 @@
 # Client-mode vhost-user ports: the DPDK client owns the socket
 # (virtio_user server=1) and vhswd connects to it.  vhswd is killed with
 # SIGKILL and restarted from the same --config: it reconnects and traffic
-# resumes without restarting the clients.  Also: config save round trip.
+# resumes without restarting the clients.  A client that restarts is
+# reconnected too.  Also: config save round trip.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
@@ -56,6 +57,16 @@ wait_port c4 up
 wait_port c5 up
 t1=${EPOCHREALTIME//[.,]/}
 log "reconnected $(( (10#$t1 - 10#$t0) / 1000 )) ms after the restart"
+exchange
+
+# The peer goes away and comes back: vhswd reconnects by itself.
+tp_kill c5
+wait_port c5 down
+rm -f "$TEST_TMP/c5.sock"   # testpmd leaves its socket behind when killed
+tp_launch_client c5 "$TEST_TMP/c5.sock" $M5 server=1 --eth-peer=0,$M4
+tp_wait_ready c5
+wait_port c5 up
+tp_rxonly c5
 exchange
 
 # config save writes what was loaded (and what was added since).
