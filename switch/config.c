@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <rte_common.h>
 #include <rte_ether.h>
 
 #include "vhsw.h"
@@ -143,10 +144,22 @@ run(struct vhsw *sw, enum ctl_cmd_id id, json_t *params, const char *path,
 	return 0;
 }
 
+/* The scalar "fdb" keys and the commands that apply them. */
+static const struct {
+	const char *key;
+	enum ctl_cmd_id cmd;
+} fdb_settings[] = {
+	{"aging", CTL_CMD_FDB_SET_AGING},
+	{"limit", CTL_CMD_FDB_SET_LIMIT},
+};
+
 int
 config_apply(struct vhsw *sw, const char *path, json_t *cfg, char *err,
 	size_t errlen)
 {
+	size_t k;
+	int ret;
+
 	json_t *fdb = json_object_get(cfg, "fdb"), *v, *params;
 	char where[64];
 	size_t i;
@@ -159,25 +172,17 @@ config_apply(struct vhsw *sw, const char *path, json_t *cfg, char *err,
 	}
 	if (fdb == NULL)
 		return 0;
-	v = json_object_get(fdb, "aging");
-	if (v != NULL) {
-		params = json_pack("{s:O}", "aging", v);
-		if (run(sw, CTL_CMD_FDB_SET_AGING, params, path, "fdb.aging",
-			    err, errlen) != 0) {
-			json_decref(params);
-			return -1;
-		}
+	for (k = 0; k < RTE_DIM(fdb_settings); k++) {
+		v = json_object_get(fdb, fdb_settings[k].key);
+		if (v == NULL)
+			continue;
+		params = json_pack("{s:O}", fdb_settings[k].key, v);
+		snprintf(where, sizeof(where), "fdb.%s", fdb_settings[k].key);
+		ret = run(sw, fdb_settings[k].cmd, params, path, where, err,
+			errlen);
 		json_decref(params);
-	}
-	v = json_object_get(fdb, "limit");
-	if (v != NULL) {
-		params = json_pack("{s:O}", "limit", v);
-		if (run(sw, CTL_CMD_FDB_SET_LIMIT, params, path, "fdb.limit",
-			    err, errlen) != 0) {
-			json_decref(params);
+		if (ret != 0)
 			return -1;
-		}
-		json_decref(params);
 	}
 	json_array_foreach(json_object_get(fdb, "static"), i, v)
 	{

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "counters.h"
 #include "rpc.h"
 #include "vhsw.h"
 
@@ -31,25 +32,14 @@ const char *const port_stat_names[PORT_STAT_COUNT] = {
 void
 port_stats_read(const struct port *p, struct port_stats *out)
 {
-	const uint64_t *cur = (const uint64_t *)&p->stats;
-	const uint64_t *base = (const uint64_t *)&p->stats_base;
-	uint64_t *o = (uint64_t *)out;
-	int i;
-
 	memset(out, 0, sizeof(*out));
-	for (i = 0; i < PORT_STAT_COUNT; i++)
-		o[i] = __atomic_load_n(&cur[i], __ATOMIC_RELAXED) - base[i];
+	counters_read(&p->stats, &p->stats_base, out, PORT_STAT_COUNT);
 }
 
 void
 port_stats_clear(struct port *p)
 {
-	const uint64_t *cur = (const uint64_t *)&p->stats;
-	uint64_t *base = (uint64_t *)&p->stats_base;
-	int i;
-
-	for (i = 0; i < PORT_STAT_COUNT; i++)
-		base[i] = __atomic_load_n(&cur[i], __ATOMIC_RELAXED);
+	counters_snapshot(&p->stats, &p->stats_base, PORT_STAT_COUNT);
 }
 
 void

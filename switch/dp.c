@@ -12,6 +12,7 @@
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
 
+#include "counters.h"
 #include "dp.h"
 
 #define DP_THREAD_ID 0 /* RCU reader id of the (single) data-plane thread */
@@ -152,25 +153,16 @@ dp_set_ports(struct dp *dp, struct port *const by_id[VHSW_MAX_PORTS])
 	dp_synchronize(dp);
 }
 
+#define DP_NSTATS (sizeof(struct dp_stats) / sizeof(uint64_t))
+
 void
 dp_get_stats(const struct dp *dp, struct dp_stats *st)
 {
-	const uint64_t *cur = (const uint64_t *)&dp->stats;
-	const uint64_t *base = (const uint64_t *)&dp->stats_base;
-	uint64_t *out = (uint64_t *)st;
-	size_t i;
-
-	for (i = 0; i < sizeof(*st) / sizeof(uint64_t); i++)
-		out[i] = __atomic_load_n(&cur[i], __ATOMIC_RELAXED) - base[i];
+	counters_read(&dp->stats, &dp->stats_base, st, DP_NSTATS);
 }
 
 void
 dp_clear_stats(struct dp *dp)
 {
-	const uint64_t *cur = (const uint64_t *)&dp->stats;
-	uint64_t *base = (uint64_t *)&dp->stats_base;
-	size_t i;
-
-	for (i = 0; i < sizeof(dp->stats) / sizeof(uint64_t); i++)
-		base[i] = __atomic_load_n(&cur[i], __ATOMIC_RELAXED);
+	counters_snapshot(&dp->stats, &dp->stats_base, DP_NSTATS);
 }
