@@ -29,6 +29,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <rte_common.h>
 #include <rte_ether.h>
@@ -162,6 +163,15 @@ struct port_table {
 	uint16_t n;                         /* entries used in 'ids' */
 	uint16_t ids[VHSW_MAX_PORTS];       /* published ports, in order */
 };
+
+/* "52:54:00:00:00:01": lower case, as `ip link` prints MACs. */
+static inline void
+port_mac_format(char *buf, size_t len, const struct rte_ether_addr *a)
+{
+	snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x", a->addr_bytes[0],
+		a->addr_bytes[1], a->addr_bytes[2], a->addr_bytes[3],
+		a->addr_bytes[4], a->addr_bytes[5]);
+}
 
 /* Counters as the user sees them: since the last clear. */
 void port_stats_read(const struct port *p, struct port_stats *out);

@@ -21,6 +21,7 @@
 #include <rte_mempool.h>
 #include <rte_version.h>
 
+#include "ethport.h"
 #include "vhsw.h"
 #include "vport.h"
 
@@ -189,7 +190,7 @@ port_json(const struct vhsw *sw, const struct port *p)
 		o, "state", json_string(port_is_ready(p) ? "up" : "down"));
 	json_object_set_new(o, "vlan", json_integer(p->vlan));
 	if (p->has_mac) {
-		rte_ether_format_addr(mac, sizeof(mac), &p->mac);
+		port_mac_format(mac, sizeof(mac), &p->mac);
 		json_object_set_new(o, "mac", json_string(mac));
 	} else {
 		json_object_set_new(o, "mac", json_null());
@@ -210,16 +211,147 @@ port_param(struct vhsw *sw, json_t *params, const char *key)
 	return name ? vhsw_port_find(sw, name) : NULL;
 }
 
+/* Checks the keys every port kind shares; fills 'base'.  0 or -1. */
+static int
+port_common(struct vhsw *sw, json_t *params, struct port *base, char *msg,
+	size_t msglen)
+{
+	const char *name = str(params, "name"), *mac = str(params, "mac");
+	json_int_t vlan = num(params, "vlan", 0);
+	json_int_t mtu = num(params, "mtu", VHSW_DEFAULT_MTU);
+
+	if (!name_ok(name)) {
+		snprintf(msg, msglen,
+			"invalid port name '%s': use 1-%d letters, digits, '_', '.' or '-'",
+			name, VHSW_NAME_MAX - 1);
+		return -1;
+	}
+	if (vhsw_port_find(sw, name) != NULL) {
+		snprintf(msg, msglen, "port %s already exists", name);
+		return -1;
+	}
+	if (strcmp(name, ETHPORT_UPLINK_NAME) == 0) {
+		snprintf(msg, msglen,
+			"the name '%s' is reserved for the uplink (vhswd --uplink)",
+			name);
+		return -1;
+	}
+	if (vlan < 0 || vlan > 4094) {
+		snprintf(msg, msglen,
+			"port %s: vlan must be 0 (trunk) or 1..4094", name);
+		return -1;
+	}
+	if (mtu < VHSW_MIN_MTU || mtu > VHSW_MAX_MTU) {
+		snprintf(msg, msglen, "port %s: mtu must be %d..%d", name,
+			VHSW_MIN_MTU, VHSW_MAX_MTU);
+		return -1;
+	}
+	if (mac != NULL && (rte_ether_unformat_addr(mac, &base->mac) != 0 ||
+				   !rte_is_valid_assigned_ether_addr(&base->mac))) {
+		snprintf(msg, msglen, "port %s: '%s' is not a unicast MAC address",
+			name, mac);
+		return -1;
+	}
+	base->has_mac = mac != NULL;
+	base->vlan = (uint16_t)vlan;
+	base->mtu = (uint32_t)mtu;
+	return 0;
+}
+
+/* Fills the vhost-user parameters.  0 or -1 with msg set. */
+static int
+vhost_params(json_t *params, struct vport_params *vp, char *msg,
+	size_t msglen)
+{
+	const char *name = str(params, "name"), *mode = str(params, "mode");
+	const char *owner = str(params, "owner");
+	json_int_t queues = num(params, "queues", 1);
+	json_t *perm = json_object_get(params, "perm");
+
+	if (str(params, "socket") == NULL) {
+		snprintf(msg, msglen,
+			"port %s: a vhost-user port needs a socket path", name);
+		return -1;
+	}
+	if (str(params, "ifname") != NULL || str(params, "netns") != NULL) {
+		snprintf(msg, msglen,
+			"port %s: ifname and netns apply to kernel ports only",
+			name);
+		return -1;
+	}
+	if (mode != NULL && strcmp(mode, "server") != 0 &&
+		strcmp(mode, "client") != 0) {
+		snprintf(msg, msglen,
+			"port %s: mode must be server or client, not '%s'", name,
+			mode);
+		return -1;
+	}
+	if (queues < 1 || queues > VPORT_MAX_QUEUES) {
+		snprintf(msg, msglen, "port %s: queues must be 1..%d", name,
+			VPORT_MAX_QUEUES);
+		return -1;
+	}
+	if (json_is_string(perm)) {
+		char *end;
+		unsigned long v = strtoul(json_string_value(perm), &end, 8);
+
+		if (*end != '\0' || end == json_string_value(perm) ||
+			v > 07777) {
+			snprintf(msg, msglen,
+				"port %s: perm must be octal like 0660", name);
+			return -1;
+		}
+		vp->perm = (mode_t)v;
+	}
+	if (owner != NULL) {
+		if (parse_owner(owner, &vp->uid, &vp->gid) != 0) {
+			snprintf(msg, msglen,
+				"port %s: owner '%s' is not UID[:GID] or a known user[:group]",
+				name, owner);
+			return -1;
+		}
+		vp->set_owner = true;
+	}
+	vp->name = name;
+	vp->socket = str(params, "socket");
+	vp->client = mode != NULL && strcmp(mode, "client") == 0;
+	vp->queues = (uint16_t)queues;
+	return 0;
+}
+
+/* Fills the kernel-port parameters.  0 or -1 with msg set. */
+static int
+kernel_params(json_t *params, struct ethport_params *ep, char *msg,
+	size_t msglen)
+{
+	static const char *const vhost_only[] = {"socket", "mode", "queues",
+		"owner", "perm", NULL};
+	const char *name = str(params, "name");
+	int i;
+
+	for (i = 0; vhost_only[i] != NULL; i++) {
+		if (json_object_get(params, vhost_only[i]) != NULL) {
+			snprintf(msg, msglen,
+				"port %s: '%s' applies to vhost-user ports only",
+				name, vhost_only[i]);
+			return -1;
+		}
+	}
+	ep->kind = ETHPORT_KERNEL;
+	ep->name = name;
+	ep->ifname = str(params, "ifname");
+	ep->netns = str(params, "netns");
+	return 0;
+}
+
 static json_t *
-act_port_add(
-	struct vhsw *sw, json_t *params, int *code, char *msg, size_t msglen)
+act_port_add(struct vhsw *sw, json_t *params, int *code, char *msg,
+	size_t msglen)
 {
 	struct vport_params vp = {.gid = (gid_t)-1};
-	const char *name, *type, *mode, *owner, *mac;
-	json_int_t queues, vlan, mtu;
-	struct rte_ether_addr ea;
-	json_t *perm;
-	struct port *p;
+	struct ethport_params ep = {0};
+	struct port base = {0}, *p;
+	const char *name, *type;
 	char err[400];
 
 	CHECK(params, {"name", JSON_STRING, true}, {"type", JSON_STRING, true},
@@ -228,104 +360,73 @@ act_port_add(
 		{"mac", JSON_STRING, false}, {"mtu", JSON_INTEGER, false},
 		{"owner", JSON_STRING, false}, {"perm", JSON_STRING, false},
 		{"ifname", JSON_STRING, false}, {"netns", JSON_STRING, false});
-	*code = CTL_ERR_INVALID_PARAMS;
 	name = str(params, "name");
 	type = str(params, "type");
-	mode = str(params, "mode");
-	mac = str(params, "mac");
-	owner = str(params, "owner");
-	queues = num(params, "queues", 1);
-	vlan = num(params, "vlan", 0);
-	mtu = num(params, "mtu", VHSW_DEFAULT_MTU);
-	if (!name_ok(name))
+	if (port_common(sw, params, &base, msg, msglen) != 0)
+		FAIL_MSG(vhsw_port_find(sw, name) ? CTL_ERR_REFUSED :
+						    CTL_ERR_INVALID_PARAMS);
+	if (strcmp(type, "vhost-user") == 0) {
+		if (vhost_params(params, &vp, msg, msglen) != 0)
+			FAIL_MSG(CTL_ERR_INVALID_PARAMS);
+		p = vport_create(&vp, err, sizeof(err));
+	} else if (strcmp(type, "kernel") == 0) {
+		if (kernel_params(params, &ep, msg, msglen) != 0)
+			FAIL_MSG(CTL_ERR_INVALID_PARAMS);
+		ep.mtu = base.mtu;
+		p = ethport_create(&ep, err, sizeof(err));
+	} else {
 		FAIL(CTL_ERR_INVALID_PARAMS,
-			"invalid port name '%s': use 1-%d letters, digits, "
-			"'_', '.' or '-'",
-			name, VHSW_NAME_MAX - 1);
-	if (vhsw_port_find(sw, name) != NULL)
-		FAIL(CTL_ERR_REFUSED, "port %s already exists", name);
-	if (strcmp(type, "kernel") == 0)
-		FAIL(CTL_ERR_REFUSED,
-			"port %s: kernel ports are not available in this "
-			"version",
-			name);
-	if (strcmp(type, "vhost-user") != 0)
-		FAIL(CTL_ERR_INVALID_PARAMS,
-			"port %s: unknown type '%s' (expected vhost-user)",
+			"port %s: unknown type '%s' (expected vhost-user or kernel)",
 			name, type);
-	if (str(params, "socket") == NULL)
-		FAIL(CTL_ERR_INVALID_PARAMS,
-			"port %s: a vhost-user port needs a socket path", name);
-	if (str(params, "ifname") != NULL || str(params, "netns") != NULL)
-		FAIL(CTL_ERR_INVALID_PARAMS,
-			"port %s: ifname and netns apply to kernel ports only",
-			name);
-	if (mode != NULL && strcmp(mode, "server") != 0 &&
-		strcmp(mode, "client") != 0)
-		FAIL(CTL_ERR_INVALID_PARAMS,
-			"port %s: mode must be server or client, not '%s'",
-			name, mode);
-	if (queues < 1 || queues > VPORT_MAX_QUEUES)
-		FAIL(CTL_ERR_INVALID_PARAMS, "port %s: queues must be 1..%d",
-			name, VPORT_MAX_QUEUES);
-	if (vlan < 0 || vlan > 4094)
-		FAIL(CTL_ERR_INVALID_PARAMS,
-			"port %s: vlan must be 0 (trunk) or 1..4094", name);
-	if (mtu < VHSW_MIN_MTU || mtu > VHSW_MAX_MTU)
-		FAIL(CTL_ERR_INVALID_PARAMS, "port %s: mtu must be %d..%d",
-			name, VHSW_MIN_MTU, VHSW_MAX_MTU);
-	if (mac != NULL &&
-		(rte_ether_unformat_addr(mac, &ea) != 0 ||
-			!rte_is_valid_assigned_ether_addr(&ea)))
-		FAIL(CTL_ERR_INVALID_PARAMS,
-			"port %s: '%s' is not a unicast MAC address", name,
-			mac);
-	perm = json_object_get(params, "perm");
-	if (json_is_string(perm)) {
-		char *end;
-		unsigned long v = strtoul(json_string_value(perm), &end, 8);
-
-		if (*end != '\0' || end == json_string_value(perm) || v > 07777)
-			FAIL(CTL_ERR_INVALID_PARAMS,
-				"port %s: perm must be octal like 0660", name);
-		vp.perm = (mode_t)v;
 	}
-	if (owner != NULL) {
-		if (parse_owner(owner, &vp.uid, &vp.gid) != 0)
-			FAIL(CTL_ERR_INVALID_PARAMS,
-				"port %s: owner '%s' is not UID[:GID] or a "
-				"known user[:group]",
-				name, owner);
-		vp.set_owner = true;
-	}
-	vp.name = name;
-	vp.socket = str(params, "socket");
-	vp.client = mode != NULL && strcmp(mode, "client") == 0;
-	vp.queues = (uint16_t)queues;
-
-	p = vport_create(&vp, err, sizeof(err));
 	if (p == NULL)
 		FAIL(CTL_ERR_REFUSED, "port %s: %s", name, err);
-	p->vlan = (uint16_t)vlan;
-	p->mtu = (uint32_t)mtu;
-	if (mac != NULL) {
-		p->has_mac = true;
-		p->mac = ea;
-	}
-	if (vhsw_port_attach(sw, p) != 0) {
-		p->cls->destroy(p);
-		FAIL(CTL_ERR_REFUSED, "port %s: too many ports (max %d)", name,
-			VHSW_MAX_PORTS);
-	}
-	if (p->has_mac) {
-		struct fdb_key k = {.mac = p->mac, .vlan = p->vlan};
-
-		if (fdb_add_static(sw->fdb, &k, p->id) != 0) {
-			vhsw_port_detach(sw, p);
-			FAIL(CTL_ERR_REFUSED, "port %s: FDB is full", name);
-		}
-	}
+	p->vlan = base.vlan;
+	p->mtu = base.mtu;
+	p->has_mac = base.has_mac;
+	p->mac = base.mac;
+	if (vhsw_port_add(sw, p, msg, msglen) != 0)
+		FAIL_MSG(CTL_ERR_REFUSED);
 	return port_json(sw, p);
+}
+
+int
+vhsw_uplink_add(struct vhsw *sw, json_t *params, char *msg, size_t msglen)
+{
+	struct ethport_params ep = {.kind = ETHPORT_UPLINK,
+		.name = ETHPORT_UPLINK_NAME};
+	static const struct param_spec spec[] = {
+		{"devargs", JSON_STRING, true},
+		{"mtu", JSON_INTEGER, false},
+		{NULL},
+	};
+	json_int_t mtu = num(params, "mtu", 0);
+	char err[400];
+	struct port *p;
+
+	if (!json_is_object(params)) {
+		snprintf(msg, msglen, "must be an object like {\"devargs\": \"...\"}");
+		return -1;
+	}
+	if (check_params(params, spec, msg, msglen) != 0)
+		return -1;
+	if (vhsw_port_find(sw, ETHPORT_UPLINK_NAME) != NULL) {
+		snprintf(msg, msglen, "there is an uplink already");
+		return -1;
+	}
+	if (mtu != 0 && (mtu < VHSW_MIN_MTU || mtu > VHSW_MAX_MTU)) {
+		snprintf(msg, msglen, "mtu must be %d..%d", VHSW_MIN_MTU,
+			VHSW_MAX_MTU);
+		return -1;
+	}
+	ep.devargs = str(params, "devargs");
+	ep.mtu = (uint32_t)mtu;
+	p = ethport_create(&ep, err, sizeof(err));
+	if (p == NULL) {
+		snprintf(msg, msglen, "uplink: %s", err);
+		return -1;
+	}
+	return vhsw_port_add(sw, p, msg, msglen);
 }
 
 static json_t *
@@ -338,6 +439,9 @@ act_port_del(
 	p = port_param(sw, params, "name");
 	if (p == NULL)
 		FAIL(CTL_ERR_REFUSED, "no port named %s", str(params, "name"));
+	if (ethport_is_uplink(p))
+		FAIL(CTL_ERR_REFUSED,
+			"the uplink cannot be removed while vhswd runs; restart without --uplink");
 	vhsw_port_detach(sw, p);
 	return json_object();
 }
@@ -382,7 +486,7 @@ fdb_entry_json(const struct fdb_entry_info *e, void *arg)
 	char mac[RTE_ETHER_ADDR_FMT_SIZE];
 	const struct port *p = d->sw->ports[e->port];
 
-	rte_ether_format_addr(mac, sizeof(mac), &e->key.mac);
+	port_mac_format(mac, sizeof(mac), &e->key.mac);
 	json_array_append_new(d->out,
 		json_pack("{s:s, s:i, s:s, s:b, s:I}", "mac", mac, "vlan",
 			e->key.vlan, "port", p ? p->name : "?", "static",
@@ -536,8 +640,15 @@ static json_t *
 act_uplink_show(
 	struct vhsw *sw, json_t *params, int *code, char *msg, size_t msglen)
 {
+	struct port *p = vhsw_port_find(sw, ETHPORT_UPLINK_NAME);
+	json_t *o;
+
 	CHECK(params, {NULL});
-	return json_pack("{s:s}", "state", "none");
+	if (p == NULL)
+		return json_pack("{s:s}", "state", "none");
+	o = ethport_uplink_json(p);
+	json_object_set_new(o, "stats", stats_json(p));
+	return o;
 }
 
 static json_t *stats_all__(struct vhsw *sw, const struct port *only);

@@ -19,6 +19,7 @@
 #include <rte_common.h>
 #include <rte_ether.h>
 
+#include "ethport.h"
 #include "vhsw.h"
 
 static const char *const top_keys[] = {"ports", "uplink", "fdb", NULL};
@@ -76,9 +77,9 @@ config_read(const char *path, char *err, size_t errlen)
 		goto fail;
 	}
 	v = json_object_get(cfg, "uplink");
-	if (v != NULL && !json_is_null(v)) {
+	if (v != NULL && !json_is_object(v) && !json_is_null(v)) {
 		snprintf(err, errlen,
-			"%s: uplink: not available in this version of vhswd",
+			"%s: uplink: must be an object like {\"devargs\": \"net_af_packet0,iface=eth1\"}",
 			path);
 		goto fail;
 	}
@@ -111,6 +112,13 @@ config_read(const char *path, char *err, size_t errlen)
 fail:
 	json_decref(cfg);
 	return NULL;
+}
+
+const char *
+config_uplink_devargs(json_t *cfg)
+{
+	return json_string_value(
+		json_object_get(json_object_get(cfg, "uplink"), "devargs"));
 }
 
 uint32_t
@@ -211,7 +219,7 @@ static_entry(const struct fdb_entry_info *e, void *arg)
 	if (p->has_mac && rte_is_same_ether_addr(&p->mac, &e->key.mac) &&
 		p->vlan == e->key.vlan)
 		return;
-	rte_ether_format_addr(mac, sizeof(mac), &e->key.mac);
+	port_mac_format(mac, sizeof(mac), &e->key.mac);
 	json_array_append_new(c->out,
 		json_pack("{s:s, s:s, s:i}", "mac", mac, "port", p->name,
 			"vlan", e->key.vlan));
@@ -224,6 +232,7 @@ config_dump(const struct vhsw *sw)
 	char mac[RTE_ETHER_ADDR_FMT_SIZE];
 	struct fdb_stats fs;
 	json_t *ports = json_array(), *o;
+	struct port *uplink;
 	int i;
 
 	for (i = 0; i < VHSW_MAX_PORTS; i++) {
@@ -237,16 +246,24 @@ config_dump(const struct vhsw *sw)
 		json_object_set_new(o, "vlan", json_integer(p->vlan));
 		json_object_set_new(o, "mtu", json_integer(p->mtu));
 		if (p->has_mac) {
-			rte_ether_format_addr(mac, sizeof(mac), &p->mac);
+			port_mac_format(mac, sizeof(mac), &p->mac);
 			json_object_set_new(o, "mac", json_string(mac));
 		}
 		json_array_append_new(ports, o);
 	}
 	fdb_dump(sw->fdb, VHSW_PORT_NONE, static_entry, &sc);
 	fdb_get_stats(sw->fdb, &fs);
-	return json_pack("{s:o, s:{s:i, s:i, s:o}}", "ports", ports, "fdb",
+	o = json_pack("{s:o, s:{s:i, s:i, s:o}}", "ports", ports, "fdb",
 		"aging", (int)sw->aging, "limit", (int)fs.limit, "static",
 		sc.out);
+	uplink = vhsw_port_find(sw, "uplink");
+	if (uplink != NULL) {
+		json_t *u = json_object();
+
+		uplink->cls->save(uplink, u);
+		json_object_set_new(o, "uplink", u);
+	}
+	return o;
 }
 
 int

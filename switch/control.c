@@ -80,6 +80,8 @@ tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	sw->clock++;
 	fdb_set_clock(sw->fdb, sw->clock);
+	/* Link state of ports whose PMD has no link interrupt. */
+	vhsw_sync_ports(sw);
 	if (sw->aging != 0)
 		fdb_age(sw->fdb, sw->aging);
 }
@@ -154,6 +156,28 @@ vhsw_port_attach(struct vhsw *sw, struct port *p)
 	p->id = (uint16_t)i;
 	sw->ports[i] = p;
 	dp_set_ports(sw->dp, sw->ports);
+	return 0;
+}
+
+int
+vhsw_port_add(struct vhsw *sw, struct port *p, char *msg, size_t msglen)
+{
+	struct fdb_key k = {.mac = p->mac, .vlan = p->vlan};
+
+	if (vhsw_port_attach(sw, p) != 0) {
+		snprintf(msg, msglen, "port %s: too many ports (max %d)",
+			p->name, VHSW_MAX_PORTS);
+		p->cls->destroy(p);
+		return -ENOSPC;
+	}
+	if (p->has_mac && fdb_add_static(sw->fdb, &k, p->id) != 0) {
+		snprintf(msg, msglen, "port %s: the FDB is full", p->name);
+		vhsw_port_detach(sw, p);
+		return -ENOSPC;
+	}
+	/* Pick up what the peer or link did meanwhile. */
+	if (p->cls->sync != NULL)
+		p->cls->sync(p);
 	return 0;
 }
 

@@ -63,6 +63,13 @@ void vhsw_sync_ports(struct vhsw *sw);
 struct port *vhsw_port_find(const struct vhsw *sw, const char *name);
 /* Places 'p' in a free slot and publishes it.  0 or -ENOSPC. */
 int vhsw_port_attach(struct vhsw *sw, struct port *p);
+/*
+ * Attaches a new port and installs its --mac static entry; on failure
+ * destroys it and returns -errno with 'msg' set.
+ */
+int vhsw_port_add(struct vhsw *sw, struct port *p, char *msg, size_t msglen);
+/* Creates the uplink from {"devargs", "mtu"}.  0 or -1 with 'msg' set. */
+int vhsw_uplink_add(struct vhsw *sw, json_t *params, char *msg, size_t msglen);
 /* Unpublishes, flushes its FDB entries and destroys 'p'. */
 void vhsw_port_detach(struct vhsw *sw, struct port *p);
 /* JSON-RPC dispatch (rpc_dispatch_fn). */
@@ -75,6 +82,8 @@ json_t *config_read(const char *path, char *err, size_t errlen);
 /* Applies a config read by config_read().  0 or -1 with 'err' set. */
 int config_apply(struct vhsw *sw, const char *path, json_t *cfg, char *err,
 	size_t errlen);
+/* The uplink devargs a config names, or NULL. */
+const char *config_uplink_devargs(json_t *cfg);
 /* The learned-entry limit a config asks for (for sizing the FDB). */
 uint32_t config_fdb_limit(json_t *cfg);
 /* The running configuration. */

@@ -94,25 +94,39 @@ print_object(const char *indent, json_t *o)
 	json_object_foreach(o, key, v) print_value(indent, key, v);
 }
 
+/* Where a port leads: its socket, kernel interface or device. */
+static const char *
+endpoint(json_t *p)
+{
+	if (json_is_string(json_object_get(p, "socket")))
+		return sv(p, "socket");
+	if (json_is_string(json_object_get(p, "ifname")))
+		return sv(p, "ifname");
+	return sv(p, "devargs");
+}
+
 static void
 print_port_list(json_t *a)
 {
-	size_t i;
 	json_t *p, *st;
+	bool in_ns;
+	size_t i;
 
-	printf("%-16s %-10s %-5s %-6s %-4s %-12s %12s %12s %10s  %s\n", "NAME",
-		"TYPE", "STATE", "MODE", "VLAN", "FEATURES", "RX_PACKETS",
-		"TX_PACKETS", "DROPPED", "SOCKET");
+	printf("%-16s %-10s %-5s %-6s %-4s %12s %12s %10s  %s\n", "NAME",
+		"TYPE", "STATE", "MODE", "VLAN", "RX_PACKETS", "TX_PACKETS",
+		"DROPPED", "ENDPOINT");
 	json_array_foreach(a, i, p)
 	{
 		st = json_object_get(p, "stats");
-		printf("%-16s %-10s %-5s %-6s %-4lld %-12s %12lld %12lld "
-		       "%10lld  %s\n",
+		in_ns = json_is_string(json_object_get(p, "netns"));
+		printf("%-16s %-10s %-5s %-6s %-4lld %12lld %12lld %10lld  "
+		       "%s%s%s\n",
 			sv(p, "name"), sv(p, "type"), sv(p, "state"),
-			sv(p, "mode"), iv(p, "vlan"), sv(p, "features"),
-			iv(st, "rx_packets"), iv(st, "tx_packets"),
+			sv(p, "mode"), iv(p, "vlan"), iv(st, "rx_packets"),
+			iv(st, "tx_packets"),
 			iv(st, "rx_dropped") + iv(st, "tx_dropped"),
-			sv(p, "socket"));
+			endpoint(p), in_ns ? " in " : "",
+			in_ns ? sv(p, "netns") : "");
 	}
 }
 

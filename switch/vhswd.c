@@ -28,6 +28,7 @@
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
 
+#include "ethport.h"
 #include "rpc.h"
 #include "vhsw.h"
 #include "vport.h"
@@ -274,6 +275,16 @@ log_level_of(const char *s)
 	return 0;
 }
 
+/* True for a PCI address, "DDDD:BB:DD.F" or "BB:DD.F" (then ",args"). */
+static bool
+is_pci_address(const char *s)
+{
+	unsigned int a, b, c, d;
+
+	return sscanf(s, "%x:%x:%x.%x", &a, &b, &c, &d) == 4 ||
+		sscanf(s, "%x:%x.%x", &a, &b, &c) == 3;
+}
+
 static int
 build_eal_args(struct options *o, char **av, char *storage, size_t storage_len)
 {
@@ -315,8 +326,12 @@ build_eal_args(struct options *o, char **av, char *storage, size_t storage_len)
 		ADD("--huge-unlink");
 	ADD("--no-shconf");
 	ADD("--file-prefix=vhsw-%d", (int)getpid());
-	if (o->uplink == NULL)
+	if (o->uplink != NULL && is_pci_address(o->uplink)) {
+		ADD("-a");
+		ADD("%.*s", (int)strcspn(o->uplink, ","), o->uplink);
+	} else {
 		ADD("--no-pci");
+	}
 	ADD("--no-telemetry");
 	/* DPDK's own chatter (vhost-user message traces) only when asked. */
 	ADD("--log-level=lib.*:%d",
@@ -400,13 +415,12 @@ main(int argc, char **argv)
 
 	parse_options(argc, argv, &o);
 	ctl = ctl_socket_path(o.ctl);
-	if (o.uplink != NULL)
-		die("--uplink: uplink ports are not available in this version "
-		    "of vhswd");
 	if (o.config != NULL) {
 		cfg = config_read(o.config, err, sizeof(err));
 		if (cfg == NULL)
 			die("%s", err);
+		if (o.uplink == NULL)
+			o.uplink = config_uplink_devargs(cfg);
 	}
 	if (strlen(ctl) > VPORT_SOCKET_MAX)
 		die("--ctl %s: longer than %d bytes; use a shorter path", ctl,
@@ -452,8 +466,9 @@ main(int argc, char **argv)
 	if (loop == NULL)
 		die("cannot create the event loop");
 	vhsw_init(&sw, loop, pool, qsv, fdb, dp);
-	if (vport_init(pool, qsv, vhsw_wake, &sw) != 0)
-		die("cannot initialise vhost-user ports");
+	if (vport_init(pool, qsv, vhsw_wake, &sw) != 0 ||
+		ethport_init(pool, vhsw_wake, &sw, NULL) != 0)
+		die("cannot initialise the port modules");
 	if (o.config != NULL)
 		snprintf(
 			sw.config_path, sizeof(sw.config_path), "%s", o.config);
@@ -463,6 +478,22 @@ main(int argc, char **argv)
 		die("%s", err);
 	if (dp_start(dp, rte_get_next_lcore(-1, 1, 0)) != 0)
 		die("cannot start the data plane on its lcore");
+	if (o.uplink != NULL) {
+		json_t *u = json_pack("{s:s}", "devargs", o.uplink);
+		json_t *cu = json_object_get(json_object_get(cfg, "uplink"),
+			"mtu");
+
+		if (cu != NULL)
+			json_object_set(u, "mtu", cu);
+		if (vhsw_uplink_add(&sw, u, err, sizeof(err)) != 0) {
+			json_decref(u);
+			vhsw_fini(&sw);
+			rpc_server_destroy(sw.rpc);
+			dp_stop(dp);
+			die("--uplink %s: %s", o.uplink, err);
+		}
+		json_decref(u);
+	}
 	if (cfg != NULL &&
 		config_apply(&sw, o.config, cfg, err, sizeof(err)) != 0) {
 		vhsw_fini(&sw);

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * ethport.h - switch ports backed by a DPDK ethdev: the uplink and the
+ * kernel exception-path ports.
+ *
+ * Uplink: any ethdev given by devargs.  On Hyper-V and WSL2 it is the
+ * netvsc PMD on a VMBus NIC bound to uio_hv_generic, named by the device's
+ * UUID; elsewhere a vdev (net_af_packet0,iface=eth1; net_tap0,iface=x) or a
+ * PCI address.  It is a trunk port named "uplink" (VLAN 0): frames of access
+ * ports leave it tagged, tagged frames arriving on it reach the ports of their
+ * VLAN.  netvsc specifics: VLAN tags it strips into the mbuf
+ * (RTE_MBUF_F_RX_VLAN_STRIPPED) are handled by the forwarding core; the
+ * promiscuous mode the switch needs is refused by Hyper-V unless the host
+ * allows MAC address spoofing, which is detected and reported.
+ *
+ * Kernel port: an interface in the Linux kernel stack, for containers that
+ * are not DPDK apps.  virtio-user on /dev/vhost-net (queue_size 1024, one
+ * vhost kthread per queue) where that device exists, a TAP (net_tap PMD)
+ * otherwise.  With a network namespace, the interface is created inside it
+ * from the start (the control thread enters the namespace for the probe), so
+ * everything the PMD later does by interface name happens there too.
+ *
+ * Link state: a link-status-change interrupt (where the PMD has one) only
+ * records the event and wakes the control thread; the control thread also
+ * polls the link once a second for PMDs without interrupts.  A port whose
+ * link goes down stops being polled and loses its learned FDB entries.
+ *
+ * Thread-safety: ethport_init/ethport_create and the class functions:
+ * control thread.  The ops: data plane.  The LSC callback: EAL interrupt
+ * thread (records and wakes only).
+ */
+#ifndef VHSW_ETHPORT_H
+#define VHSW_ETHPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "port.h"
+
+struct rte_mempool;
+
+#define ETHPORT_UPLINK_NAME "uplink"
+#define ETHPORT_VHOST_NET "/dev/vhost-net"
+#define ETHPORT_IFNAME_MAX 15 /* IFNAMSIZ - 1 */
+
+/* Host-side fix printed when Hyper-V refuses promiscuous mode. */
+#define ETHPORT_PROMISC_FIX \
+	"allow MAC address spoofing on the Hyper-V host: " \
+	"Set-VMNetworkAdapter -VMName <vm> -MacAddressSpoofing On"
+
+enum ethport_kind {
+	ETHPORT_UPLINK,
+	ETHPORT_KERNEL,
+};
+
+struct ethport_params {
+	enum ethport_kind kind;
+	const char *name;    /* switch port name */
+	const char *devargs; /* uplink: the ethdev */
+	const char *ifname;  /* kernel: interface name (default: name) */
+	const char *netns;   /* kernel: network namespace path, or NULL */
+	uint32_t mtu;	     /* 0: leave the device's */
+};
+
+/*
+ * Sets up the module: the mbuf pool, the hook that wakes the control thread
+ * (called from the EAL interrupt thread), and the vhost-net device path
+ * (ETHPORT_VHOST_NET; tests pass another).  0 or -errno.
+ */
+int ethport_init(struct rte_mempool *pool, void (*notify)(void *arg),
+	void *notify_arg, const char *vhost_net_path);
+
+/* Creates and starts the port; NULL with a message in 'err' on failure. */
+struct port *ethport_create(const struct ethport_params *params, char *err,
+	size_t errlen);
+
+/* The backend a kernel port would get here: "vhost-net" or "tap". */
+const char *ethport_kernel_backend(void);
+
+bool ethport_is(const struct port *p);
+bool ethport_is_uplink(const struct port *p);
+/* `uplink show`: devargs, driver, state, MAC, MTU, promiscuous, counters. */
+json_t *ethport_uplink_json(const struct port *p);
+
+#endif /* VHSW_ETHPORT_H */

@@ -1,0 +1,559 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * ethport.c - ethdev-backed ports: the uplink and kernel exception-path
+ * ports (see ethport.h for the design and threads).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <rte_bus.h>
+#include <rte_dev.h>
+#include <rte_ethdev.h>
+#include <rte_kvargs.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+
+#include "ethport.h"
+
+#define ETHPORT_NB_DESC 1024
+#define ETHPORT_DEVARGS_MAX 256
+
+struct ethport {
+	struct port port; /* first: a struct port * is a struct ethport * */
+
+	/* Set at creation. */
+	enum ethport_kind kind;
+	uint16_t port_id; /* ethdev */
+	char devargs[ETHPORT_DEVARGS_MAX];
+	char driver[64];
+	char ifname[ETHPORT_IFNAME_MAX + 1];
+	char netns[256];
+	/*
+	 * Uplink on a kernel interface (af_packet, "iface=" in its devargs):
+	 * that interface, whose state the PMD does not report.
+	 */
+	char host_iface[ETHPORT_IFNAME_MAX + 1];
+	const char *backend; /* kernel ports: "vhost-net" or "tap" */
+	bool mtu_set;	     /* the switch set the device's MTU */
+	bool lsc_intr;	     /* the PMD reports link changes */
+	bool promisc;	     /* promiscuous mode is on */
+	int promisc_err;     /* why enabling it failed (-errno), or 0 */
+	bool started;
+
+	/* Control thread. */
+	bool link_up;
+	uint32_t link_speed;
+	uint64_t link_changes;
+	uint32_t lsc_events; /* written by the interrupt thread (atomic) */
+};
+
+static struct rte_mempool *eth_pool;
+static void (*eth_notify)(void *);
+static void *eth_notify_arg;
+static const char *eth_vhost_net = ETHPORT_VHOST_NET;
+
+/* Data plane. */
+
+static uint16_t
+eth_rx_burst(struct port *p, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
+{
+	return rte_eth_rx_burst(((struct ethport *)p)->port_id, q, pkts, n);
+}
+
+static uint16_t
+eth_tx_burst(struct port *p, struct rte_mbuf **pkts, uint16_t n)
+{
+	return rte_eth_tx_burst(((struct ethport *)p)->port_id, 0, pkts, n);
+}
+
+static uint16_t
+eth_n_rxq(const struct port *p)
+{
+	return 1;
+}
+
+static const struct port_ops ethport_ops = {
+	.rx_burst = eth_rx_burst,
+	.tx_burst = eth_tx_burst,
+	.n_rxq = eth_n_rxq,
+};
+
+/* EAL interrupt thread: record and wake, nothing else. */
+static int
+lsc_cb(uint16_t port_id, enum rte_eth_event_type type, void *arg,
+	void *ret_param)
+{
+	struct ethport *e = arg;
+
+	__atomic_add_fetch(&e->lsc_events, 1, __ATOMIC_RELAXED);
+	eth_notify(eth_notify_arg);
+	return 0;
+}
+
+/* Control thread. */
+
+int
+ethport_init(struct rte_mempool *pool, void (*notify)(void *arg),
+	void *notify_arg, const char *vhost_net_path)
+{
+	if (pool == NULL || notify == NULL)
+		return -EINVAL;
+	eth_pool = pool;
+	eth_notify = notify;
+	eth_notify_arg = notify_arg;
+	eth_vhost_net = vhost_net_path ? vhost_net_path : ETHPORT_VHOST_NET;
+	return 0;
+}
+
+const char *
+ethport_kernel_backend(void)
+{
+	return access(eth_vhost_net, R_OK | W_OK) == 0 ? "vhost-net" : "tap";
+}
+
+/* True if interface 'ifname' (this namespace) is up with a carrier. */
+static bool
+iface_running(const char *ifname)
+{
+	struct ifreq ifr = {0};
+	bool running = false;
+	int fd;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return true; /* cannot tell: trust the PMD */
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0)
+		running = (ifr.ifr_flags & IFF_UP) && (ifr.ifr_flags & IFF_RUNNING);
+	close(fd);
+	return running;
+}
+
+/* Records the "iface=" of an af_packet uplink's devargs. */
+static void
+find_host_iface(struct ethport *e)
+{
+	const char *comma = strchr(e->devargs, ',');
+	struct rte_kvargs *kv;
+	const char *iface;
+
+	if (comma == NULL || strcmp(e->driver, "net_af_packet") != 0)
+		return;
+	kv = rte_kvargs_parse(comma + 1, NULL);
+	if (kv == NULL)
+		return;
+	iface = rte_kvargs_get(kv, "iface");
+	if (iface != NULL)
+		snprintf(e->host_iface, sizeof(e->host_iface), "%s", iface);
+	rte_kvargs_free(kv);
+}
+
+/*
+ * Reads the link and updates 'ready'.  Returns true if it went down.  Also
+ * the class's sync(), run on port events and once a second.
+ */
+static bool
+ethport_sync(struct port *p)
+{
+	struct ethport *e = (struct ethport *)p;
+	struct rte_eth_link link;
+	bool was_up = e->link_up;
+
+	__atomic_store_n(&e->lsc_events, 0, __ATOMIC_RELAXED);
+	if (!e->started || rte_eth_link_get_nowait(e->port_id, &link) != 0)
+		memset(&link, 0, sizeof(link));
+	e->link_up = link.link_status == RTE_ETH_LINK_UP;
+	if (e->host_iface[0] != '\0' && !iface_running(e->host_iface))
+		e->link_up = false;
+	e->link_speed = link.link_speed;
+	if (e->link_up != was_up)
+		e->link_changes++;
+	port_set_ready(p, e->link_up);
+	return was_up && !e->link_up;
+}
+
+static json_t *
+link_json(const struct ethport *e)
+{
+	return json_pack("{s:s, s:I, s:I}", "state",
+		e->link_up ? "up" : "down", "speed_mbps",
+		(json_int_t)e->link_speed, "changes",
+		(json_int_t)e->link_changes);
+}
+
+static void
+ethport_describe(const struct port *p, json_t *o, bool detail)
+{
+	const struct ethport *e = (const struct ethport *)p;
+
+	json_object_set_new(o, "devargs", json_string(e->devargs));
+	json_object_set_new(o, "driver", json_string(e->driver));
+	json_object_set_new(o, "link", link_json(e));
+	if (e->kind == ETHPORT_KERNEL) {
+		json_object_set_new(o, "ifname", json_string(e->ifname));
+		json_object_set_new(o, "netns",
+			e->netns[0] ? json_string(e->netns) : json_null());
+		json_object_set_new(o, "backend", json_string(e->backend));
+	}
+}
+
+static void
+ethport_save(const struct port *p, json_t *o)
+{
+	const struct ethport *e = (const struct ethport *)p;
+
+	if (e->kind == ETHPORT_UPLINK) {
+		json_object_set_new(o, "devargs", json_string(e->devargs));
+		return;
+	}
+	json_object_set_new(o, "ifname", json_string(e->ifname));
+	if (e->netns[0])
+		json_object_set_new(o, "netns", json_string(e->netns));
+}
+
+json_t *
+ethport_uplink_json(const struct port *p)
+{
+	const struct ethport *e = (const struct ethport *)p;
+	char mac[RTE_ETHER_ADDR_FMT_SIZE] = "";
+	struct rte_ether_addr ea;
+	struct rte_eth_stats es;
+	uint16_t mtu = 0;
+	json_t *o;
+
+	if (rte_eth_macaddr_get(e->port_id, &ea) == 0)
+		port_mac_format(mac, sizeof(mac), &ea);
+	rte_eth_dev_get_mtu(e->port_id, &mtu);
+	o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:o, s:b}", "devargs",
+		e->devargs, "driver", e->driver, "state",
+		e->link_up ? "up" : "down", "mac", mac, "mtu", (int)mtu, "link",
+		link_json(e), "promiscuous", e->promisc);
+	if (!e->promisc)
+		json_object_set_new(o, "promiscuous_error",
+			json_pack("{s:s, s:s}", "reason",
+				strerror(e->promisc_err ? -e->promisc_err :
+							  EPERM),
+				"fix", ETHPORT_PROMISC_FIX));
+	if (rte_eth_stats_get(e->port_id, &es) == 0)
+		json_object_set_new(o, "device_stats",
+			json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
+				"ipackets", (json_int_t)es.ipackets,
+				"opackets", (json_int_t)es.opackets, "imissed",
+				(json_int_t)es.imissed, "ierrors",
+				(json_int_t)es.ierrors, "oerrors",
+				(json_int_t)es.oerrors, "rx_nombuf",
+				(json_int_t)es.rx_nombuf));
+	return o;
+}
+
+/* Stops and removes the ethdev (and with it a kernel port's interface). */
+static void
+ethport_destroy(struct port *p)
+{
+	struct ethport *e = (struct ethport *)p;
+	struct rte_eth_dev_info info;
+	struct rte_device *dev = NULL;
+
+	if (e == NULL)
+		return;
+	if (e->lsc_intr)
+		rte_eth_dev_callback_unregister(e->port_id,
+			RTE_ETH_EVENT_INTR_LSC, lsc_cb, e);
+	if (rte_eth_dev_info_get(e->port_id, &info) == 0)
+		dev = info.device;
+	if (e->started)
+		rte_eth_dev_stop(e->port_id);
+	rte_eth_dev_close(e->port_id);
+	if (dev != NULL)
+		rte_dev_remove(dev);
+	rte_free(e);
+}
+
+static const struct port_class uplink_class = {
+	.type = "uplink",
+	.sync = ethport_sync,
+	.describe = ethport_describe,
+	.save = ethport_save,
+	.destroy = ethport_destroy,
+};
+
+static const struct port_class kernel_class = {
+	.type = "kernel",
+	.sync = ethport_sync,
+	.describe = ethport_describe,
+	.save = ethport_save,
+	.destroy = ethport_destroy,
+};
+
+bool
+ethport_is(const struct port *p)
+{
+	return p->cls == &uplink_class || p->cls == &kernel_class;
+}
+
+bool
+ethport_is_uplink(const struct port *p)
+{
+	return p->cls == &uplink_class;
+}
+
+/* Brings interface 'ifname' of the current namespace up.  0 or -errno. */
+static int
+ifup(const char *ifname)
+{
+	struct ifreq ifr = {0};
+	int fd, ret = 0;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) != 0) {
+		ret = -errno;
+	} else if (!(ifr.ifr_flags & IFF_UP)) {
+		ifr.ifr_flags |= IFF_UP;
+		if (ioctl(fd, SIOCSIFFLAGS, &ifr) != 0)
+			ret = -errno;
+	}
+	close(fd);
+	return ret;
+}
+
+/* Probes 'devargs' and finds its ethdev.  0 or -errno with 'err' set. */
+static int
+probe(const char *devargs, uint16_t *port_id, char *err, size_t errlen)
+{
+	char name[RTE_ETH_NAME_MAX_LEN];
+	int ret;
+
+	snprintf(name, sizeof(name), "%.*s", (int)strcspn(devargs, ","),
+		devargs);
+	ret = rte_dev_probe(devargs);
+	if (ret != 0 && ret != -EEXIST) {
+		snprintf(err, errlen,
+			"cannot probe device '%s': %s (check the devargs and that the device is bound to a DPDK driver)",
+			devargs, strerror(-ret));
+		return ret;
+	}
+	if (rte_eth_dev_get_port_by_name(name, port_id) != 0) {
+		snprintf(err, errlen, "device '%s' is not a network device",
+			devargs);
+		return -ENODEV;
+	}
+	return 0;
+}
+
+/* Configures one RX and one TX queue and starts the port. */
+static int
+setup(struct ethport *e, uint32_t mtu, char *err, size_t errlen)
+{
+	struct rte_eth_conf conf = {0};
+	struct rte_eth_dev_info info;
+	uint16_t nb_rxd = ETHPORT_NB_DESC, nb_txd = ETHPORT_NB_DESC;
+	int ret;
+
+	ret = rte_eth_dev_info_get(e->port_id, &info);
+	if (ret != 0)
+		goto fail;
+	snprintf(e->driver, sizeof(e->driver), "%s", info.driver_name);
+	e->lsc_intr = (*info.dev_flags & RTE_ETH_DEV_INTR_LSC) != 0;
+	conf.intr_conf.lsc = e->lsc_intr;
+	ret = rte_eth_dev_configure(e->port_id, 1, 1, &conf);
+	if (ret == 0)
+		ret = rte_eth_dev_adjust_nb_rx_tx_desc(e->port_id, &nb_rxd,
+			&nb_txd);
+	if (ret == 0)
+		ret = rte_eth_rx_queue_setup(e->port_id, 0, nb_rxd,
+			rte_eth_dev_socket_id(e->port_id), NULL, eth_pool);
+	if (ret == 0)
+		ret = rte_eth_tx_queue_setup(e->port_id, 0, nb_txd,
+			rte_eth_dev_socket_id(e->port_id), NULL);
+	if (ret != 0)
+		goto fail;
+	if (mtu != 0) {
+		ret = rte_eth_dev_set_mtu(e->port_id, (uint16_t)mtu);
+		if (ret != 0 && ret != -ENOTSUP) {
+			snprintf(err, errlen, "%s: cannot set MTU %u: %s",
+				e->devargs, mtu, strerror(-ret));
+			return ret;
+		}
+		e->mtu_set = ret == 0;
+	}
+	if (e->lsc_intr)
+		rte_eth_dev_callback_register(e->port_id,
+			RTE_ETH_EVENT_INTR_LSC, lsc_cb, e);
+	ret = rte_eth_dev_start(e->port_id);
+	if (ret != 0)
+		goto fail;
+	e->started = true;
+	return 0;
+fail:
+	snprintf(err, errlen, "%s: cannot configure and start the device: %s",
+		e->devargs, strerror(ret < 0 ? -ret : ret));
+	return ret < 0 ? ret : -EIO;
+}
+
+/*
+ * Turns promiscuous (and all-multicast) mode on.  Hyper-V refuses it unless
+ * the host allows MAC address spoofing; then only frames for the NIC's own
+ * MAC arrive, and the uplink says so (ethport_uplink_json).
+ */
+static void
+enable_promisc(struct ethport *e)
+{
+	e->promisc_err = rte_eth_promiscuous_enable(e->port_id);
+	e->promisc = e->promisc_err == 0 &&
+		rte_eth_promiscuous_get(e->port_id) == 1;
+	if (e->promisc_err == 0 && !e->promisc)
+		e->promisc_err = -EPERM;
+	rte_eth_allmulticast_enable(e->port_id);
+}
+
+/* Enters the network namespace at 'path'; *saved gets the old one. */
+static int
+enter_netns(const char *path, int *saved, char *err, size_t errlen)
+{
+	int fd;
+
+	*saved = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*saved < 0 || fd < 0 || setns(fd, CLONE_NEWNET) != 0) {
+		snprintf(err, errlen,
+			"cannot enter network namespace %s: %s (give a path like /run/netns/NAME or /proc/PID/ns/net)",
+			path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		if (*saved >= 0)
+			close(*saved);
+		*saved = -1;
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static void
+leave_netns(int saved)
+{
+	if (saved < 0)
+		return;
+	if (setns(saved, CLONE_NEWNET) != 0)
+		rte_exit(EXIT_FAILURE, "cannot return to the original netns\n");
+	close(saved);
+}
+
+/* Builds the devargs of a kernel port.  0 or -1 with 'err' set. */
+static int
+kernel_devargs(struct ethport *e, const char *name, char *err, size_t errlen)
+{
+	int n;
+
+	e->backend = ethport_kernel_backend();
+	if (strcmp(e->backend, "vhost-net") == 0)
+		n = snprintf(e->devargs, sizeof(e->devargs),
+			"virtio_user_vhsw_%s,path=%s,queues=1,queue_size=1024,iface=%s",
+			name, eth_vhost_net, e->ifname);
+	else
+		n = snprintf(e->devargs, sizeof(e->devargs),
+			"net_tap_vhsw_%s,iface=%s", name, e->ifname);
+	if (n >= (int)sizeof(e->devargs)) {
+		snprintf(err, errlen, "port name too long");
+		return -1;
+	}
+	return 0;
+}
+
+struct port *
+ethport_create(const struct ethport_params *pr, char *err, size_t errlen)
+{
+	const char *ifname = pr->ifname ? pr->ifname : pr->name;
+	struct ethport *e;
+	int saved = -1;
+
+	if (eth_pool == NULL) {
+		snprintf(err, errlen, "ethdev ports are not initialised");
+		return NULL;
+	}
+	e = rte_zmalloc("ethport", sizeof(*e), RTE_CACHE_LINE_SIZE);
+	if (e == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	e->kind = pr->kind;
+	e->port.ops = &ethport_ops;
+	e->port.cls = pr->kind == ETHPORT_UPLINK ? &uplink_class :
+						   &kernel_class;
+	e->port.priv = e;
+	e->port.mtu = pr->mtu;
+	snprintf(e->port.name, sizeof(e->port.name), "%s", pr->name);
+	e->port_id = RTE_MAX_ETHPORTS;
+
+	if (pr->kind == ETHPORT_KERNEL) {
+		if (strlen(ifname) > ETHPORT_IFNAME_MAX || ifname[0] == '\0' ||
+			strpbrk(ifname, "/: \t,=") != NULL) {
+			snprintf(err, errlen,
+				"interface name '%s' is invalid: use 1-%d characters without '/', ':', ',', '=' or spaces",
+				ifname, ETHPORT_IFNAME_MAX);
+			goto fail;
+		}
+		snprintf(e->ifname, sizeof(e->ifname), "%s", ifname);
+		if (pr->netns != NULL)
+			snprintf(e->netns, sizeof(e->netns), "%s", pr->netns);
+		if (kernel_devargs(e, pr->name, err, errlen) != 0)
+			goto fail;
+		if (pr->netns != NULL &&
+			enter_netns(pr->netns, &saved, err, errlen) != 0)
+			goto fail;
+		if (if_nametoindex(e->ifname) != 0) {
+			snprintf(err, errlen,
+				"an interface named %s already exists%s%s",
+				e->ifname, e->netns[0] ? " in " : "", e->netns);
+			goto fail_ns;
+		}
+	} else {
+		snprintf(e->devargs, sizeof(e->devargs), "%s", pr->devargs);
+	}
+
+	if (probe(e->devargs, &e->port_id, err, errlen) != 0)
+		goto fail_ns;
+	if (setup(e, pr->kind == ETHPORT_KERNEL ? pr->mtu : 0, err, errlen) !=
+		0)
+		goto fail_ns;
+	if (pr->kind == ETHPORT_KERNEL) {
+		/* In its namespace, by name: up, whatever the backend did. */
+		ifup(e->ifname);
+	} else {
+		find_host_iface(e);
+		enable_promisc(e);
+		if (pr->mtu != 0 &&
+			rte_eth_dev_set_mtu(e->port_id, (uint16_t)pr->mtu) == 0)
+			e->mtu_set = true;
+	}
+	leave_netns(saved);
+	if (e->port.mtu == 0) {
+		uint16_t mtu = 1500;
+
+		rte_eth_dev_get_mtu(e->port_id, &mtu);
+		e->port.mtu = mtu;
+	}
+	ethport_sync(&e->port);
+	return &e->port;
+fail_ns:
+	if (e->port_id != RTE_MAX_ETHPORTS) {
+		ethport_destroy(&e->port);
+		leave_netns(saved);
+		return NULL;
+	}
+	leave_netns(saved);
+fail:
+	rte_free(e);
+	return NULL;
+}
