@@ -275,6 +275,40 @@ test_vlan_separation(void **state)
 	assert_int_equal(e->fp[1].n, 1);
 }
 
+/* netvsc strips VLAN tags into the mbuf (RTE_MBUF_F_RX_VLAN_STRIPPED). */
+static void
+test_stripped_vlan_from_trunk(void **state)
+{
+	struct env *e = *state;
+	struct rte_mbuf *m;
+
+	e->fp[0].port.vlan = 10;
+	e->fp[1].port.vlan = 20;
+	/* fp[2] is the uplink-like trunk the frame arrives on; fp[3] a trunk. */
+	m = frame(mac(7), BCAST, 0, 64);
+	m->ol_flags |= RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_VLAN_STRIPPED;
+	m->vlan_tci = 10;
+	send1(e, 2, m);
+	assert_int_equal(e->fp[0].n, 1); /* VLAN 10 access port, untagged */
+	assert_int_equal(tag_of(e->fp[0].got[0]), -1);
+	assert_int_equal(e->fp[1].n, 0); /* not VLAN 20 */
+	assert_int_equal(e->fp[3].n, 1); /* the other trunk: tag restored */
+	assert_int_equal(tag_of(e->fp[3].got[0]), 10);
+	/* Learned in VLAN 10: the reply from the access port is unicast. */
+	send1(e, 0, frame(mac(1), mac(7), 0, 64));
+	assert_int_equal(e->fp[2].n, 1);
+	assert_int_equal(tag_of(e->fp[2].got[0]), 10);
+	assert_int_equal(e->fp[3].n, 1);
+	/* A stripped priority tag (VLAN 0) is untagged traffic. */
+	m = frame(mac(8), BCAST, 0, 64);
+	m->ol_flags |= RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_VLAN_STRIPPED;
+	m->vlan_tci = 0x2000; /* PCP 1, VID 0 */
+	send1(e, 2, m);
+	assert_int_equal(e->fp[0].n, 1);
+	assert_int_equal(e->fp[3].n, 2);
+	assert_int_equal(tag_of(e->fp[3].got[1]), -1);
+}
+
 static void
 test_runts_dropped(void **state)
 {
@@ -380,6 +414,7 @@ main(void)
 		T(test_broadcast_and_multicast_flood),
 		T(test_no_hairpin),
 		T(test_vlan_separation),
+		T(test_stripped_vlan_from_trunk),
 		T(test_runts_dropped),
 		T(test_tx_full_drops_and_counts),
 		T(test_down_port_not_flooded),
