@@ -17,7 +17,7 @@ vhsw_build
 . "$TOP/tests/integration/lib.sh"
 . "$TOP/tests/integration/vhsw.sh"
 TEST_TMP=$(mktemp -d /tmp/vhsw-demo.XXXXXX)
-trap 'tp_stop_all; vhswd_stop 2>/dev/null || vhswd_cleanup; rm -rf "$TEST_TMP"' EXIT
+trap 'set +e; tp_stop_all; vhswd_stop; rm -rf "$TEST_TMP"' EXIT
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
@@ -26,7 +26,7 @@ run() { printf '$ %s\n' "$*"; "$@"; }
 say "starting vhswd (no arguments but the CPUs: control on 0, data plane on 1)"
 VHSWD_N=1
 VHSW_CTL_SOCK=/run/vhsw/vhswd.sock
-"$VHSWD" --lcores "$VHSW_LCORES" > "$TEST_TMP/vhswd.1.log" 2>&1 &
+( tp_close_fds; exec "$VHSWD" --lcores "$VHSW_LCORES" ) > "$TEST_TMP/vhswd.1.log" 2>&1 &
 VHSWD_PID=$!
 wait_until 30 _vhswd_ready_or_dead
 _tp_alive "$VHSWD_PID" || { cat "$TEST_TMP/vhswd.1.log"; exit 1; }

@@ -1,20 +1,40 @@
 # shellcheck shell=bash
 # Integration-test harness: drives dpdk-testpmd processes (virtio_user
 # "container clients", or stand-ins such as a net_vhost "switch") through a
-# FIFO on their stdin.  Source this file from a test script that uses
-# `set -euo pipefail`, set TEST_TMP to a private directory (e.g. from mktemp -d)
-# and install `trap harness_cleanup EXIT`.
+# FIFO on their stdin.  Typical use (bash, `set -euo pipefail`):
+#
+#   source tests/integration/lib.sh
+#   harness_init my-test             # TEST_TMP=$(mktemp -d ...), EXIT/INT/TERM traps
+#   tp_start c1 "$SOCK1" 52:54:00:00:00:01 "" --eth-peer=0,52:54:00:00:00:02
+#   tp_start c2 "$SOCK2" 52:54:00:00:00:02 "" --eth-peer=0,52:54:00:00:00:01
+#   tp_rxonly c1; tp_rxonly c2
+#   tp_send c1 3                     # 96 packets c1 -> c2
+#   tp_wait_rx c2 96
+#   [[ $(tp_stats c2) == "96 0" ]]
+#
+# Every testpmd runs in its own dir $TEST_TMP/tp-NAME (testpmd.log, stdin
+# FIFO, pid, cmdline), with --file-prefix vhsw-<test pid>-NAME.  Instance
+# state lives in shell variables: call tp_launch/tp_start/tp_stop/tp_kill
+# from the main shell, not from $(...) or ( ) subshells.
 #
 # How command completion is detected (deterministic, no sleeps):
-#   testpmd's cmdline library processes stdin one line at a time on its main
-#   thread and echoes every input character back to stdout.  tp_cmd writes the
-#   command followed by a unique comment line ("# vhsw-mark ...", which the
-#   cmdline parser ignores).  The echo of the marker can only be written after
-#   the command's handler has returned, so once the marker shows up in the log
-#   everything the command printed precedes it.  This requires testpmd's stdout
-#   to be unbuffered (glibc fully buffers stdout when it is a file, while the
-#   cmdline echo uses write(2) directly); processes are therefore started under
-#   `stdbuf -o0 -e0`.
+#   testpmd's cmdline library handles stdin one line at a time on the main
+#   thread.  tp_cmd writes the command followed by `load mNONCE`, where mNONCE
+#   is an empty file (relative to testpmd's cwd, the instance dir) with a
+#   unique name.  That second command only runs after the first one returned,
+#   and prints "Read CLI commands from mNONCE" with a single printf, i.e. a
+#   single write(2).  Once that line is in the log, everything the command
+#   printed precedes it.
+#   Why not wait for the "testpmd> " prompt or an echoed "# comment" marker:
+#   cmdline echoes input and prints the prompt one byte per write(2), so lines
+#   logged concurrently by other threads (VHOST_CONFIG messages, link events,
+#   verbose packet dumps) can land in the middle of them ("testpmdVHOST_...").
+#   This has been observed for the initial prompt of a net_vhost client=1
+#   testpmd whose peers were already listening.
+#   Output must be unbuffered: glibc fully buffers stdout when it is a file,
+#   so command output would sit in the buffer (until exit) while the cmdline
+#   echo, which uses write(2), appears at once.  Processes are therefore run
+#   under `stdbuf -o0 -e0`.
 
 # --- tunables (override before or after sourcing) ---------------------------
 : "${TESTPMD:=dpdk-testpmd}"          # testpmd binary
@@ -24,7 +44,7 @@
 : "${TP_QUEUE_SIZE:=1024}"            # virtio_user queue_size
 : "${TP_RXD:=$TP_QUEUE_SIZE}"         # client --rxd: RX buffers posted (testpmd default 512)
 : "${TP_TXD:=$TP_QUEUE_SIZE}"         # client --txd
-: "${TP_START_TIMEOUT:=30}"           # seconds for a testpmd to reach its prompt
+: "${TP_START_TIMEOUT:=30}"           # seconds for a testpmd to accept commands
 : "${TP_CMD_TIMEOUT:=30}"             # seconds for one command to complete
 : "${TP_STOP_TIMEOUT:=10}"            # seconds for `quit` before SIGKILL
 : "${TP_POLL:=0.1}"                   # poll interval of wait loops
@@ -42,7 +62,7 @@ die() { printf '[%(%H:%M:%S)T] FATAL: %s\n' -1 "$*" >&2; exit 1; }
 # _tp_now_us: current time in microseconds (bash builtin clock, no fork).
 _tp_now_us() { local t=${EPOCHREALTIME//[.,]/}; printf '%s\n' "$((10#$t))"; }
 
-# wait_until TIMEOUT_S CMD...: run CMD every $TP_POLL s until it succeeds; 1 on timeout (integer seconds).
+# wait_until TIMEOUT_S CMD...: run CMD every $TP_POLL s until it succeeds; 1 on timeout (TIMEOUT_S: integer).
 wait_until() {
     local timeout=$1; shift
     local t=${EPOCHREALTIME//[.,]/}
@@ -129,16 +149,16 @@ tp_launch() {
     local fd
     # Read-write open never blocks and keeps a writer alive for testpmd's stdin.
     exec {fd}<>"$dir/stdin"
-    local -a cmd=(stdbuf -o0 -e0 "$TESTPMD" "${eal[@]}" --no-huge -m "$TP_MEM_MB"
+    local -a argv=(stdbuf -o0 -e0 "$TESTPMD" "${eal[@]}" --no-huge -m "$TP_MEM_MB"
                   --no-shconf --no-pci --file-prefix "$prefix"
                   -- -i "${app[@]}")
-    printf '%q ' "${cmd[@]}" > "$dir/cmdline"; echo >> "$dir/cmdline"
+    printf '%q ' "${argv[@]}" > "$dir/cmdline"; echo >> "$dir/cmdline"
     # exec: the recorded PID is testpmd's own (stdbuf execs it).
     # The child must not inherit the FIFO fds of this or other instances.
     (
-        local f
-        for f in "${_TP_FD[@]}" "$fd"; do [[ -n $f ]] && exec {f}>&-; done
-        cd "$dir" && exec "${cmd[@]}" <"$dir/stdin" >"$dir/testpmd.log" 2>&1
+        tp_close_fds
+        exec {fd}>&-
+        cd "$dir" && exec "${argv[@]}" <"$dir/stdin" >"$dir/testpmd.log" 2>&1
     ) &
     local pid=$!
     _TP_PID[$name]=$pid
@@ -154,23 +174,43 @@ tp_launch() {
 # _tp_log_has NAME ERE: true if NAME's log matches the extended regex.
 _tp_log_has() { grep -qE -- "$2" "${_TP_DIR[$1]}/testpmd.log"; }
 
-# _tp_ready_or_dead NAME: true once the prompt is printed or the process died.
-_tp_ready_or_dead() {
-    _tp_log_has "$1" 'testpmd> ' || ! tp_running "$1"
+# _tp_sync NAME COMMAND TIMEOUT_S: send COMMAND plus a completion marker, wait for the marker; sets _TP_OFF and _TP_MARK.
+# Fails (with the log tail) if testpmd dies or the marker does not show up in time.
+_tp_sync() {
+    local name=$1 cmd=$2 timeout=$3
+    local dir=${_TP_DIR[$name]} seq=$(( ${_TP_SEQ[$name]:-0} + 1 ))
+    _TP_SEQ[$name]=$seq
+    # Unique even when called from $(...) subshells, whose _TP_SEQ update is lost.
+    local mfile="m${BASHPID}-${EPOCHREALTIME//[.,]/}-$seq"
+    local logf=$dir/testpmd.log
+    : > "$dir/$mfile"
+    _TP_MARK="Read CLI commands from $mfile"
+    _TP_OFF=$(stat -c %s -- "$logf")
+    printf '%s\nload %s\n' "$cmd" "$mfile" >&"${_TP_FD[$name]}"
+    local t=${EPOCHREALTIME//[.,]/}
+    local deadline=$(( 10#$t + timeout * 1000000 ))
+    until tail -c "+$(( _TP_OFF + 1 ))" -- "$logf" | grep -qF -- "$_TP_MARK"; do
+        tp_running "$name" || tp_fail "$name" "testpmd exited while running '$cmd'"
+        t=${EPOCHREALTIME//[.,]/}
+        (( 10#$t < deadline )) ||
+            tp_fail "$name" "'$cmd' did not complete within ${timeout}s (no '$_TP_MARK' in log)"
+        sleep 0.02
+    done
+    rm -f -- "$dir/$mfile"
 }
 
-# tp_wait_ready NAME [NB_PORTS=1]: wait for the prompt, prove the command channel works, check ports.
+# tp_wait_ready NAME [NB_PORTS=1]: wait until NAME executes commands (bounded by $TP_START_TIMEOUT) and has NB_PORTS ports.
+# Does not look for the prompt (see the header): the completion marker is
+# queued in the FIFO and runs as soon as the interactive cmdline starts.
 tp_wait_ready() {
     local name=$1 nb_ports=${2:-1}
     _tp_need "$name"
-    wait_until "$TP_START_TIMEOUT" _tp_ready_or_dead "$name" ||
-        tp_fail "$name" "no testpmd prompt within ${TP_START_TIMEOUT}s"
-    tp_running "$name" || tp_fail "$name" "testpmd exited during startup"
-    tp_cmd "$name" "" > /dev/null       # marker round trip: stdin is being read
+    tp_running "$name" || tp_fail "$name" "testpmd is not running"
+    _tp_sync "$name" "" "$TP_START_TIMEOUT"
     local p
     for (( p = 0; p < nb_ports; p++ )); do
-        _tp_log_has "$name" "^Port $p: ([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}" ||
-            tp_fail "$name" "port $p was not created (vdev probe failed?)"
+        _tp_log_has "$name" "Port $p: ([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}" ||
+            tp_fail "$name" "port $p did not come up (no 'Port $p: <MAC>' line; vdev probe or port start failed)"
     done
     _TP_READY_MS[$name]=$(( ($(_tp_now_us) - ${_TP_START_T[$name]}) / 1000 ))
     echo "${_TP_READY_MS[$name]}" > "${_TP_DIR[$name]}/startup_ms"
@@ -207,37 +247,22 @@ tp_send_raw() {
     printf '%s\n' "$2" >&"${_TP_FD[$1]}"
 }
 
-# _tp_has_mark LOG OFFSET MARK: true if MARK appears in LOG after byte OFFSET.
-_tp_has_mark() { tail -c "+$(( $2 + 1 ))" -- "$1" | grep -qF -- "$3"; }
-
-# tp_cmd NAME COMMAND: run one testpmd command, wait for it to finish, print its output.
-# The echoed command line and the prompts are stripped; output printed by other
-# threads meanwhile (link events, verbose packet dumps) may be interleaved.
+# tp_cmd NAME COMMAND: run one testpmd command, wait until it finished (bounded by $TP_CMD_TIMEOUT), print its output.
+# Prompts and the echoed command/marker lines are stripped; whole lines printed
+# by other threads meanwhile (link events, verbose packet dumps) may be mixed in.
 tp_cmd() {
     local name=$1 cmd=$2
     _tp_need "$name"
     [[ $cmd != *$'\n'* ]] || die "tp_cmd: one command per call"
     tp_running "$name" || tp_fail "$name" "tp_cmd '$cmd': testpmd is not running"
-    local logf=${_TP_DIR[$name]}/testpmd.log
-    local seq=$(( ${_TP_SEQ[$name]} + 1 ))
-    _TP_SEQ[$name]=$seq
-    # Unique even when called from $(...) subshells, whose _TP_SEQ update is lost.
-    local mark="# vhsw-mark $name $BASHPID ${EPOCHREALTIME//[.,]/} $seq #"
-    local off
-    off=$(stat -c %s -- "$logf")
-    printf '%s\n%s\n' "$cmd" "$mark" >&"${_TP_FD[$name]}"
-    local deadline=$((SECONDS + TP_CMD_TIMEOUT + 1))
-    until _tp_has_mark "$logf" "$off" "$mark"; do
-        tp_running "$name" || tp_fail "$name" "testpmd died while running '$cmd'"
-        (( SECONDS <= deadline )) || tp_fail "$name" "command '$cmd' did not complete within ${TP_CMD_TIMEOUT}s"
-        sleep 0.02
-    done
-    # Slice [off, marker): drop CRs, prompts, the echoed command and the marker line.
-    tail -c "+$(( off + 1 ))" -- "$logf" | tr -d '\r' |
-        awk -v mark="$mark" -v cmd="$cmd" '
+    local _TP_OFF _TP_MARK
+    _tp_sync "$name" "$cmd" "$TP_CMD_TIMEOUT"
+    tail -c "+$(( _TP_OFF + 1 ))" -- "${_TP_DIR[$name]}/testpmd.log" | tr -d '\r' |
+        awk -v mark="$_TP_MARK" -v cmd="$cmd" -v load="load ${_TP_MARK#Read CLI commands from }" '
             index($0, mark) { exit }
             { gsub(/testpmd> /, "") }
             !seen && cmd != "" && $0 == cmd { seen = 1; next }
+            $0 == load { next }
             { print }'
 }
 
@@ -264,7 +289,7 @@ tp_clear_stats() { tp_cmd "$1" "clear port stats all" > /dev/null; }
 # _tp_counter_ge NAME WHICH(rx|tx) N [PORT]: true if the counter is >= N.
 _tp_counter_ge() {
     local v
-    v=$("tp_$2" "$1" "${4:-0}")
+    v=$("tp_$2" "$1" "${4:-0}") || exit 1     # query failed: error already printed
     (( v >= $3 ))
 }
 
@@ -289,7 +314,11 @@ tp_link() {
 }
 
 # _tp_link_is NAME STATE PORT: true if the link status equals STATE.
-_tp_link_is() { [[ $(tp_link "$1" "$3") == "$2" ]]; }
+_tp_link_is() {
+    local st
+    st=$(tp_link "$1" "$3") || exit 1
+    [[ $st == "$2" ]]
+}
 
 # tp_wait_link NAME up|down [TIMEOUT_S=10] [PORT=0]: wait for a link status.
 tp_wait_link() {
@@ -365,7 +394,8 @@ tp_pingpong_start() {
 # _tp_pp_balanced A B RXA0 TXA0 RXB0 TXB0: true when, since the baseline, A got all B sent and B got all A sent.
 _tp_pp_balanced() {
     local sa sb
-    sa=$(tp_stats "$1"); sb=$(tp_stats "$2")
+    sa=$(tp_stats "$1") || exit 1
+    sb=$(tp_stats "$2") || exit 1
     (( ${sa% *} - $3 == ${sb#* } - $6 && ${sb% *} - $5 == ${sa#* } - $4 ))
 }
 
@@ -415,7 +445,7 @@ tp_stop() {
     _tp_need "$name"
     [[ -n $pid ]] || return 0
     if _tp_alive "$pid"; then
-        printf 'quit\n' >&"${_TP_FD[$name]}" 2>/dev/null || true
+        { printf 'quit\n' >&"${_TP_FD[$name]}"; } 2>/dev/null || true
         if ! wait_until "$TP_STOP_TIMEOUT" _tp_dead "$pid"; then
             log "[$name] did not quit within ${TP_STOP_TIMEOUT}s, sending SIGKILL"
             kill -KILL "$pid" 2>/dev/null || true
@@ -444,6 +474,27 @@ tp_kill_all() {
         [[ -n ${_TP_PID[$name]:-} ]] && tp_kill "$name"
     done
     return 0
+}
+
+# tp_close_fds: close the harness FIFO fds in the current (sub)shell; use as `( tp_close_fds; exec DAEMON ... ) &`.
+# Otherwise a long-lived process started by the test inherits them, and the
+# testpmds would not see EOF (and quit by themselves) if the test shell is
+# SIGKILLed.
+tp_close_fds() {
+    local f
+    for f in "${_TP_FD[@]}"; do [[ -n $f ]] && { exec {f}>&- || true; }; done
+    return 0
+}
+
+# harness_init [TAG]: create TEST_TMP (unless already set) and install the EXIT/INT/TERM traps.
+harness_init() {
+    if [[ -z ${TEST_TMP:-} ]]; then
+        TEST_TMP=$(mktemp -d "/tmp/vhsw-${1:-test}.XXXXXX")
+    fi
+    mkdir -p -- "$TEST_TMP"
+    trap harness_cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
 }
 
 # harness_cleanup: EXIT-trap handler: stop all testpmds by PID, remove $TEST_TMP unless KEEP_TMP=1.

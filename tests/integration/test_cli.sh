@@ -7,8 +7,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 . "$HERE/vhsw.sh"
 
-TEST_TMP=$(mktemp -d /tmp/vhsw-it-cli.XXXXXX)
-trap 'vhswd_cleanup; harness_cleanup' EXIT
+vhsw_test_init cli
 
 # rc CMD...: print the exit status of CMD (stdout/stderr to files).
 rc() { local r=0; "$@" > "$TEST_TMP/out" 2> "$TEST_TMP/err" || r=$?; echo $r; }

@@ -9,8 +9,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 . "$HERE/vhsw.sh"
 
-TEST_TMP=$(mktemp -d /tmp/vhsw-it-client.XXXXXX)
-trap 'vhswd_cleanup; harness_cleanup' EXIT
+vhsw_test_init client
 
 M4=52:54:00:00:00:04 M5=52:54:00:00:00:05
 CFG=$TEST_TMP/vhsw.json

@@ -7,8 +7,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 . "$HERE/vhsw.sh"
 
-TEST_TMP=$(mktemp -d /tmp/vhsw-it-feat.XXXXXX)
-trap 'vhswd_cleanup; harness_cleanup' EXIT
+vhsw_test_init feat
 
 M1=52:54:00:00:00:11 M2=52:54:00:00:00:12 M3=52:54:00:00:00:13
 M4=52:54:00:00:00:14 BCAST=ff:ff:ff:ff:ff:ff

@@ -7,8 +7,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 . "$HERE/vhsw.sh"
 
-TEST_TMP=$(mktemp -d /tmp/vhsw-it-switch.XXXXXX)
-trap 'vhswd_cleanup; harness_cleanup' EXIT
+vhsw_test_init switch
 
 M1=52:54:00:00:00:01 M2=52:54:00:00:00:02 M3=52:54:00:00:00:03
 

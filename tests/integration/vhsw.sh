@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Integration-test helpers for vhswd itself: start/stop by PID, vhswctl
 # wrappers, JSON queries (jq) and conditions to wait on.  Source after
-# lib.sh; uses TEST_TMP.  vhswd_cleanup belongs in the test's EXIT trap.
+# lib.sh, then call vhsw_test_init TAG [CLEANUP_FN...] (TEST_TMP, traps).
 
 : "${VHSW_BUILD:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}"
 : "${VHSWD:=$VHSW_BUILD/vhswd}"
@@ -17,7 +17,8 @@ vhswd_start() {
     VHSWD_N=$((VHSWD_N + 1))
     VHSW_CTL_SOCK=$TEST_TMP/ctl.sock
     local logf=$TEST_TMP/vhswd.$VHSWD_N.log
-    "$VHSWD" --ctl "$VHSW_CTL_SOCK" --lcores "$VHSW_LCORES" "$@" > "$logf" 2>&1 &
+    # Not holding the testpmds' stdin FIFOs (they quit when the test dies).
+    ( tp_close_fds; exec "$VHSWD" --ctl "$VHSW_CTL_SOCK" --lcores "$VHSW_LCORES" "$@" ) > "$logf" 2>&1 &
     VHSWD_PID=$!
     echo "$VHSWD_PID" > "$TEST_TMP/vhswd.pid"
     wait_until "$VHSWD_START_TIMEOUT" _vhswd_ready_or_dead ||
@@ -58,10 +59,32 @@ vhswd_kill() {
     VHSWD_PID=""
 }
 
-# vhswd_cleanup: EXIT-trap part: on failure show the switch's counters and
-# log; kill vhswd if still running.  Keeps $? for harness_cleanup.
+# vhsw_test_init TAG [CLEANUP_FN...]: TEST_TMP and the traps of a test.
+# On exit (success, failure, Ctrl-C): vhswd is stopped, the CLEANUP_FNs
+# run, every testpmd is stopped and TEST_TMP removed; the exit status is
+# the test's.
+vhsw_test_init() {
+    TEST_TMP=$(mktemp -d "/tmp/vhsw-it-$1.XXXXXX")
+    shift
+    VHSW_CLEANUPS=("$@")
+    trap vhsw_exit_trap EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
+
+vhsw_exit_trap() {
+    local rc=$? f
+    set +e   # a failing cleanup step must not skip the others
+    vhswd_cleanup "$rc"
+    for f in "${VHSW_CLEANUPS[@]}"; do "$f"; done
+    (exit "$rc")
+    harness_cleanup
+}
+
+# vhswd_cleanup [RC]: on failure show the switch's counters and log; kill
+# vhswd if still running.
 vhswd_cleanup() {
-    local rc=$?
+    local rc=${1:-0}
     if (( rc != 0 )) && [[ -n $VHSWD_PID ]] && _tp_alive "$VHSWD_PID"; then
         echo "----- vhswctl stats at failure -----" >&2
         ctl stats >&2 2>&1 || true
@@ -72,7 +95,7 @@ vhswd_cleanup() {
         kill -KILL "$VHSWD_PID" 2>/dev/null || true
         wait "$VHSWD_PID" 2>/dev/null || true
     fi
-    return $rc
+    return 0
 }
 
 # ctl ARGS...: vhswctl against this test's daemon.
