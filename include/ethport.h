@@ -45,7 +45,7 @@ struct rte_mempool;
 #define ETHPORT_IFNAME_MAX 15 /* IFNAMSIZ - 1 */
 
 /* Host-side fix printed when Hyper-V refuses promiscuous mode. */
-#define ETHPORT_PROMISC_FIX \
+#define ETHPORT_PROMISC_FIX                                \
 	"allow MAC address spoofing on the Hyper-V host: " \
 	"Set-VMNetworkAdapter -VMName <vm> -MacAddressSpoofing On"
 
@@ -60,7 +60,7 @@ struct ethport_params {
 	const char *devargs; /* uplink: the ethdev */
 	const char *ifname;  /* kernel: interface name (default: name) */
 	const char *netns;   /* kernel: network namespace path, or NULL */
-	uint32_t mtu;	     /* 0: leave the device's */
+	uint32_t mtu;        /* 0: leave the device's */
 };
 
 /*
@@ -72,11 +72,22 @@ int ethport_init(struct rte_mempool *pool, void (*notify)(void *arg),
 	void *notify_arg, const char *vhost_net_path);
 
 /* Creates and starts the port; NULL with a message in 'err' on failure. */
-struct port *ethport_create(const struct ethport_params *params, char *err,
-	size_t errlen);
+struct port *ethport_create(
+	const struct ethport_params *params, char *err, size_t errlen);
 
 /* The backend a kernel port would get here: "vhost-net" or "tap". */
 const char *ethport_kernel_backend(void);
+
+/* True for a VMBus device UUID (optionally "vmbus:UUID"), with or without
+ * ",args".  Those are given to EAL at start (-a) instead of hot-plugged. */
+bool ethport_devargs_is_vmbus(const char *devargs);
+
+/*
+ * Sees every line DPDK logs (vhswd routes its log stream here).  netvsc
+ * reports success for promiscuous mode even when the Hyper-V host refuses
+ * it; the only sign is its "set RX filter ... failed" log line.  Any thread.
+ */
+void ethport_log_line(const char *line, size_t len);
 
 bool ethport_is(const struct port *p);
 bool ethport_is_uplink(const struct port *p);

@@ -332,6 +332,17 @@ build_eal_args(struct options *o, char **av, char *storage, size_t storage_len)
 	} else {
 		ADD("--no-pci");
 	}
+	if (o->uplink != NULL && ethport_devargs_is_vmbus(o->uplink)) {
+		/* No vmbus hot-plug in DPDK 22.11: EAL probes it at start. */
+		ADD("-a");
+		ADD("%s",
+			strncmp(o->uplink, "vmbus:", 6) == 0 ? o->uplink + 6
+							     : o->uplink);
+	}
+	if (access("/sys/bus/vmbus/devices", F_OK) == 0) {
+		/* Keep vdev_netvsc from taking over route-less NetVSC NICs. */
+		ADD("--vdev=net_vdev_netvsc0,ignore=1");
+	}
 	ADD("--no-telemetry");
 	/* DPDK's own chatter (vhost-user message traces) only when asked. */
 	ADD("--log-level=lib.*:%d",
@@ -370,6 +381,36 @@ ensure_ctl_dir(const char *path)
 		    "or use --ctl PATH)",
 			dir, strerror(errno));
 	free(copy);
+}
+
+/*
+ * DPDK's log stream: stderr, with every line also shown to the port
+ * modules that watch for PMD messages (ethport_log_line).  While vhswd
+ * starts (EAL, uplink, --config) DPDK's lines are held back unless
+ * --log-level is debug: a failure there is reported as one line naming the
+ * problem and the fix.
+ */
+static bool log_quiet; /* startup: vhswd reports failures itself */
+
+static ssize_t
+log_write(void *cookie, const char *buf, size_t len)
+{
+	ethport_log_line(buf, len);
+	if (log_quiet)
+		return (ssize_t)len;
+	return (ssize_t)fwrite(buf, 1, len, stderr);
+}
+
+static void
+open_log_stream(void)
+{
+	static const cookie_io_functions_t io = {.write = log_write};
+	FILE *f = fopencookie(NULL, "w", io);
+
+	if (f == NULL)
+		return;
+	setvbuf(f, NULL, _IOLBF, 0);
+	rte_openlog_stream(f);
 }
 
 static int
@@ -430,6 +471,8 @@ main(int argc, char **argv)
 
 	eal_argc =
 		build_eal_args(&o, eal_argv, eal_storage, sizeof(eal_storage));
+	open_log_stream();
+	log_quiet = log_level_of(o.log_level) < (int)RTE_LOG_DEBUG;
 	vhsw_logtype =
 		rte_log_register_type_and_pick_level("vhsw", RTE_LOG_INFO);
 	if (eal_init_quiet(eal_argc, eal_argv) < 0)
@@ -480,8 +523,8 @@ main(int argc, char **argv)
 		die("cannot start the data plane on its lcore");
 	if (o.uplink != NULL) {
 		json_t *u = json_pack("{s:s}", "devargs", o.uplink);
-		json_t *cu = json_object_get(json_object_get(cfg, "uplink"),
-			"mtu");
+		json_t *cu =
+			json_object_get(json_object_get(cfg, "uplink"), "mtu");
 
 		if (cu != NULL)
 			json_object_set(u, "mtu", cu);
@@ -502,6 +545,7 @@ main(int argc, char **argv)
 		die("%s", err);
 	}
 	json_decref(cfg);
+	log_quiet = false;
 
 	VLOG(INFO,
 		"vhswd %s running: control socket %s, data plane on lcore %u, "

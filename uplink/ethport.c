@@ -3,6 +3,7 @@
  * ethport.c - ethdev-backed ports: the uplink and kernel exception-path
  * ports (see ethport.h for the design and threads).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -42,9 +43,9 @@ struct ethport {
 	 */
 	char host_iface[ETHPORT_IFNAME_MAX + 1];
 	const char *backend; /* kernel ports: "vhost-net" or "tap" */
-	bool mtu_set;	     /* the switch set the device's MTU */
-	bool lsc_intr;	     /* the PMD reports link changes */
-	bool promisc;	     /* promiscuous mode is on */
+	bool mtu_set;        /* the switch set the device's MTU */
+	bool lsc_intr;       /* the PMD reports link changes */
+	bool promisc;        /* promiscuous mode is on */
 	int promisc_err;     /* why enabling it failed (-errno), or 0 */
 	bool started;
 
@@ -56,6 +57,8 @@ struct ethport {
 };
 
 static struct rte_mempool *eth_pool;
+/* netvsc logged that the host refused an RX filter (see enable_promisc). */
+static uint32_t rxfilter_refused;
 static void (*eth_notify)(void *);
 static void *eth_notify_arg;
 static const char *eth_vhost_net = ETHPORT_VHOST_NET;
@@ -132,7 +135,8 @@ iface_running(const char *ifname)
 		return true; /* cannot tell: trust the PMD */
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
 	if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0)
-		running = (ifr.ifr_flags & IFF_UP) && (ifr.ifr_flags & IFF_RUNNING);
+		running = (ifr.ifr_flags & IFF_UP) &&
+			(ifr.ifr_flags & IFF_RUNNING);
 	close(fd);
 	return running;
 }
@@ -183,9 +187,8 @@ ethport_sync(struct port *p)
 static json_t *
 link_json(const struct ethport *e)
 {
-	return json_pack("{s:s, s:I, s:I}", "state",
-		e->link_up ? "up" : "down", "speed_mbps",
-		(json_int_t)e->link_speed, "changes",
+	return json_pack("{s:s, s:I, s:I}", "state", e->link_up ? "up" : "down",
+		"speed_mbps", (json_int_t)e->link_speed, "changes",
 		(json_int_t)e->link_changes);
 }
 
@@ -239,14 +242,14 @@ ethport_uplink_json(const struct port *p)
 	if (!e->promisc)
 		json_object_set_new(o, "promiscuous_error",
 			json_pack("{s:s, s:s}", "reason",
-				strerror(e->promisc_err ? -e->promisc_err :
-							  EPERM),
+				strerror(e->promisc_err ? -e->promisc_err
+							: EPERM),
 				"fix", ETHPORT_PROMISC_FIX));
 	if (rte_eth_stats_get(e->port_id, &es) == 0)
 		json_object_set_new(o, "device_stats",
-			json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
-				"ipackets", (json_int_t)es.ipackets,
-				"opackets", (json_int_t)es.opackets, "imissed",
+			json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "ipackets",
+				(json_int_t)es.ipackets, "opackets",
+				(json_int_t)es.opackets, "imissed",
 				(json_int_t)es.imissed, "ierrors",
 				(json_int_t)es.ierrors, "oerrors",
 				(json_int_t)es.oerrors, "rx_nombuf",
@@ -265,8 +268,8 @@ ethport_destroy(struct port *p)
 	if (e == NULL)
 		return;
 	if (e->lsc_intr)
-		rte_eth_dev_callback_unregister(e->port_id,
-			RTE_ETH_EVENT_INTR_LSC, lsc_cb, e);
+		rte_eth_dev_callback_unregister(
+			e->port_id, RTE_ETH_EVENT_INTR_LSC, lsc_cb, e);
 	if (rte_eth_dev_info_get(e->port_id, &info) == 0)
 		dev = info.device;
 	if (e->started)
@@ -327,19 +330,57 @@ ifup(const char *ifname)
 	return ret;
 }
 
-/* Probes 'devargs' and finds its ethdev.  0 or -errno with 'err' set. */
+bool
+ethport_devargs_is_vmbus(const char *devargs)
+{
+	static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+	size_t i;
+
+	if (strncmp(devargs, "vmbus:", 6) == 0)
+		devargs += 6;
+	for (i = 0; i < sizeof(shape) - 1; i++) {
+		if (shape[i] == '-' ? devargs[i] != '-'
+				    : !isxdigit((unsigned char)devargs[i]))
+			return false;
+	}
+	return devargs[i] == '\0' || devargs[i] == ',';
+}
+
+/*
+ * Finds the ethdev of 'devargs', probing it first unless it is a VMBus
+ * device: DPDK 22.11's vmbus bus cannot hot-plug, so vhswd passes those to
+ * EAL (-a UUID,args) and netvsc probes them at start, naming the port after
+ * the device's UUID in lower case.  0 or -errno with 'err' set.
+ */
 static int
 probe(const char *devargs, uint16_t *port_id, char *err, size_t errlen)
 {
 	char name[RTE_ETH_NAME_MAX_LEN];
+	bool vmbus = ethport_devargs_is_vmbus(devargs);
+	size_t i;
 	int ret;
 
+	if (vmbus && strncmp(devargs, "vmbus:", 6) == 0)
+		devargs += 6;
 	snprintf(name, sizeof(name), "%.*s", (int)strcspn(devargs, ","),
 		devargs);
+	if (vmbus) {
+		for (i = 0; name[i] != '\0'; i++)
+			name[i] = (char)tolower((unsigned char)name[i]);
+		if (rte_eth_dev_get_port_by_name(name, port_id) == 0)
+			return 0;
+		snprintf(err, errlen,
+			"VMBus device %s has no DPDK port: bind it to "
+			"uio_hv_generic first (uplink/vmbus-bind bind IFNAME; "
+			"see docs/wsl2.md)",
+			name);
+		return -ENODEV;
+	}
 	ret = rte_dev_probe(devargs);
 	if (ret != 0 && ret != -EEXIST) {
 		snprintf(err, errlen,
-			"cannot probe device '%s': %s (check the devargs and that the device is bound to a DPDK driver)",
+			"cannot probe device '%s': %s (check the devargs and "
+			"that the device is bound to a DPDK driver)",
 			devargs, strerror(-ret));
 		return ret;
 	}
@@ -368,8 +409,8 @@ setup(struct ethport *e, uint32_t mtu, char *err, size_t errlen)
 	conf.intr_conf.lsc = e->lsc_intr;
 	ret = rte_eth_dev_configure(e->port_id, 1, 1, &conf);
 	if (ret == 0)
-		ret = rte_eth_dev_adjust_nb_rx_tx_desc(e->port_id, &nb_rxd,
-			&nb_txd);
+		ret = rte_eth_dev_adjust_nb_rx_tx_desc(
+			e->port_id, &nb_rxd, &nb_txd);
 	if (ret == 0)
 		ret = rte_eth_rx_queue_setup(e->port_id, 0, nb_rxd,
 			rte_eth_dev_socket_id(e->port_id), NULL, eth_pool);
@@ -388,8 +429,8 @@ setup(struct ethport *e, uint32_t mtu, char *err, size_t errlen)
 		e->mtu_set = ret == 0;
 	}
 	if (e->lsc_intr)
-		rte_eth_dev_callback_register(e->port_id,
-			RTE_ETH_EVENT_INTR_LSC, lsc_cb, e);
+		rte_eth_dev_callback_register(
+			e->port_id, RTE_ETH_EVENT_INTR_LSC, lsc_cb, e);
 	ret = rte_eth_dev_start(e->port_id);
 	if (ret != 0)
 		goto fail;
@@ -409,12 +450,31 @@ fail:
 static void
 enable_promisc(struct ethport *e)
 {
+	__atomic_store_n(&rxfilter_refused, 0, __ATOMIC_RELAXED);
 	e->promisc_err = rte_eth_promiscuous_enable(e->port_id);
 	e->promisc = e->promisc_err == 0 &&
-		rte_eth_promiscuous_get(e->port_id) == 1;
+		rte_eth_promiscuous_get(e->port_id) == 1 &&
+		!__atomic_load_n(&rxfilter_refused, __ATOMIC_RELAXED);
 	if (e->promisc_err == 0 && !e->promisc)
 		e->promisc_err = -EPERM;
 	rte_eth_allmulticast_enable(e->port_id);
+	if (!e->promisc)
+		RTE_LOG(WARNING, USER1,
+			"uplink %s: promiscuous mode refused (%s); only frames "
+			"for the NIC's own MAC will arrive: %s\n",
+			e->devargs, strerror(-e->promisc_err),
+			ETHPORT_PROMISC_FIX);
+}
+
+void
+ethport_log_line(const char *line, size_t len)
+{
+	/* netvsc 22.11: "hn_rndis_set_rxfilter(): set RX filter 0x20 failed" */
+	static const char what[] = "set RX filter";
+	const char *p = memmem(line, len, what, sizeof(what) - 1);
+
+	if (p != NULL && memmem(p, len - (size_t)(p - line), "failed", 6))
+		__atomic_store_n(&rxfilter_refused, 1, __ATOMIC_RELAXED);
 }
 
 /* Enters the network namespace at 'path'; *saved gets the old one. */
@@ -427,7 +487,8 @@ enter_netns(const char *path, int *saved, char *err, size_t errlen)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (*saved < 0 || fd < 0 || setns(fd, CLONE_NEWNET) != 0) {
 		snprintf(err, errlen,
-			"cannot enter network namespace %s: %s (give a path like /run/netns/NAME or /proc/PID/ns/net)",
+			"cannot enter network namespace %s: %s (give a path "
+			"like /run/netns/NAME or /proc/PID/ns/net)",
 			path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -459,7 +520,8 @@ kernel_devargs(struct ethport *e, const char *name, char *err, size_t errlen)
 	e->backend = ethport_kernel_backend();
 	if (strcmp(e->backend, "vhost-net") == 0)
 		n = snprintf(e->devargs, sizeof(e->devargs),
-			"virtio_user_vhsw_%s,path=%s,queues=1,queue_size=1024,iface=%s",
+			"virtio_user_vhsw_%s,path=%s,queues=1,queue_size=1024,"
+			"iface=%s",
 			name, eth_vhost_net, e->ifname);
 	else
 		n = snprintf(e->devargs, sizeof(e->devargs),
@@ -489,8 +551,8 @@ ethport_create(const struct ethport_params *pr, char *err, size_t errlen)
 	}
 	e->kind = pr->kind;
 	e->port.ops = &ethport_ops;
-	e->port.cls = pr->kind == ETHPORT_UPLINK ? &uplink_class :
-						   &kernel_class;
+	e->port.cls =
+		pr->kind == ETHPORT_UPLINK ? &uplink_class : &kernel_class;
 	e->port.priv = e;
 	e->port.mtu = pr->mtu;
 	snprintf(e->port.name, sizeof(e->port.name), "%s", pr->name);
@@ -500,7 +562,9 @@ ethport_create(const struct ethport_params *pr, char *err, size_t errlen)
 		if (strlen(ifname) > ETHPORT_IFNAME_MAX || ifname[0] == '\0' ||
 			strpbrk(ifname, "/: \t,=") != NULL) {
 			snprintf(err, errlen,
-				"interface name '%s' is invalid: use 1-%d characters without '/', ':', ',', '=' or spaces",
+				"interface name '%s' is invalid: use 1-%d "
+				"characters without '/', ':', ',', '=' or "
+				"spaces",
 				ifname, ETHPORT_IFNAME_MAX);
 			goto fail;
 		}

@@ -45,6 +45,9 @@ echo '{"ports": [{"name": "a", "type": "vhost-user", "socket": "'"$TEST_TMP"'/a.
                  {"name": "a", "type": "vhost-user", "socket": "'"$TEST_TMP"'/b.sock"}]}' > "$TEST_TMP/dup.json"
 one_line_error "$VHSWD" --ctl "$TEST_TMP/x.sock" --lcores "$VHSW_LCORES" --config "$TEST_TMP/dup.json"
 grep -q "already exists" "$TEST_TMP/err" || die "duplicate name not reported"
+one_line_error "$VHSWD" --ctl "$TEST_TMP/x.sock" --lcores "$VHSW_LCORES" --uplink net_nosuchpmd0
+one_line_error "$VHSWD" --ctl "$TEST_TMP/x.sock" --lcores "$VHSW_LCORES" --uplink f8615163-0000-1000-2000-000d3a1b2c3d
+grep -q uio_hv_generic "$TEST_TMP/err" || die "unbound VMBus uplink: no hint to bind it"
 check "failed start left no sockets" "" "$(ls "$TEST_TMP" | grep '\.sock$' || true)"
 
 # --- a live daemon --------------------------------------------------------

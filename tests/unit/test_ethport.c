@@ -30,6 +30,7 @@ static int wakes;
 
 /* Seams: what the "host" answers. */
 static int promisc_enable_ret;  /* rte_eth_promiscuous_enable() */
+static const char *promisc_log; /* what the PMD logs meanwhile */
 static int promisc_get_ret = 1; /* rte_eth_promiscuous_get() */
 static bool report_lsc_capable; /* dev_flags has RTE_ETH_DEV_INTR_LSC */
 static int link_status = RTE_ETH_LINK_UP;
@@ -48,6 +49,9 @@ int __real_rte_eth_dev_callback_register(uint16_t port_id,
 int
 __wrap_rte_eth_promiscuous_enable(uint16_t port_id)
 {
+	/* vhswd's log stream shows every DPDK log line to ethport. */
+	if (promisc_log != NULL)
+		ethport_log_line(promisc_log, strlen(promisc_log));
 	return promisc_enable_ret;
 }
 
@@ -111,6 +115,7 @@ setup(void **state)
 {
 	promisc_enable_ret = 0;
 	promisc_get_ret = 1;
+	promisc_log = NULL;
 	report_lsc_capable = false;
 	link_status = RTE_ETH_LINK_UP;
 	lsc_fn = NULL;
@@ -174,6 +179,60 @@ test_promiscuous_refused_by_host(void **state)
 	assert_non_null(json_object_get(o, "promiscuous_error"));
 	json_decref(o);
 	p->cls->destroy(p);
+}
+
+/*
+ * What netvsc 22.11 really does on a host without MAC spoofing: reports
+ * success (and promiscuous_get() says 1) but logs the refused RX filter.
+ */
+static void
+test_promiscuous_refused_netvsc_style(void **state)
+{
+	struct port *p;
+	json_t *o;
+
+	promisc_log =
+		"hn_rndis_set_rxfilter(): set RX filter 0x20 failed: -1\n";
+	p = make_uplink();
+	o = ethport_uplink_json(p);
+	assert_true(json_is_false(json_object_get(o, "promiscuous")));
+	assert_non_null(
+		strstr(json_string_value(json_object_get(
+			       json_object_get(o, "promiscuous_error"), "fix")),
+			"MacAddressSpoofing"));
+	json_decref(o);
+	p->cls->destroy(p);
+	/* Other log lines do not count. */
+	promisc_log = "hn_rndis_set_rxfilter(): set RX filter 0x20\n";
+	p = make_uplink();
+	o = ethport_uplink_json(p);
+	assert_true(json_is_true(json_object_get(o, "promiscuous")));
+	json_decref(o);
+	p->cls->destroy(p);
+}
+
+static void
+test_vmbus_devargs(void **state)
+{
+	struct ethport_params ep = {.kind = ETHPORT_UPLINK,
+		.name = ETHPORT_UPLINK_NAME,
+		.devargs = "F8615163-0000-1000-2000-000D3A1B2C3D,latency=10"};
+	char err[256] = "";
+
+	assert_true(ethport_devargs_is_vmbus(
+		"f8615163-0000-1000-2000-000d3a1b2c3d"));
+	assert_true(ethport_devargs_is_vmbus(
+		"vmbus:f8615163-0000-1000-2000-000d3a1b2c3d,latency=10"));
+	assert_false(ethport_devargs_is_vmbus("net_af_packet0,iface=eth1"));
+	assert_false(ethport_devargs_is_vmbus("0000:00:04.0"));
+	assert_false(ethport_devargs_is_vmbus(
+		"f8615163-0000-1000-2000-000d3a1b2c3"));
+	assert_false(ethport_devargs_is_vmbus(
+		"f8615163-0000-1000-2000-000d3a1b2c3dx"));
+	/* Not bound to uio_hv_generic (no port): say how to fix it. */
+	assert_null(ethport_create(&ep, err, sizeof(err)));
+	assert_non_null(strstr(err, "uio_hv_generic"));
+	assert_non_null(strstr(err, "f8615163-0000-1000-2000-000d3a1b2c3d"));
 }
 
 static void
@@ -245,6 +304,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_promiscuous_accepted),
 		T(test_promiscuous_refused_by_host),
+		T(test_promiscuous_refused_netvsc_style),
+		T(test_vmbus_devargs),
 		T(test_link_events),
 		T(test_bad_devargs),
 		T(test_kernel_backend_choice),
