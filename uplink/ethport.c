@@ -511,26 +511,24 @@ leave_netns(int saved)
 	close(saved);
 }
 
-/* Builds the devargs of a kernel port.  0 or -1 with 'err' set. */
-static int
-kernel_devargs(struct ethport *e, const char *name, char *err, size_t errlen)
+/*
+ * Builds the devargs of a kernel port.  The vdev gets a short name of its
+ * own (the net_tap PMD fails on long ones), unique for the process's life.
+ */
+static void
+kernel_devargs(struct ethport *e)
 {
-	int n;
+	static unsigned int seq;
 
 	e->backend = ethport_kernel_backend();
 	if (strcmp(e->backend, "vhost-net") == 0)
-		n = snprintf(e->devargs, sizeof(e->devargs),
-			"virtio_user_vhsw_%s,path=%s,queues=1,queue_size=1024,"
+		snprintf(e->devargs, sizeof(e->devargs),
+			"virtio_user_vhsw%u,path=%s,queues=1,queue_size=1024,"
 			"iface=%s",
-			name, eth_vhost_net, e->ifname);
+			seq++, eth_vhost_net, e->ifname);
 	else
-		n = snprintf(e->devargs, sizeof(e->devargs),
-			"net_tap_vhsw_%s,iface=%s", name, e->ifname);
-	if (n >= (int)sizeof(e->devargs)) {
-		snprintf(err, errlen, "port name too long");
-		return -1;
-	}
-	return 0;
+		snprintf(e->devargs, sizeof(e->devargs),
+			"net_tap_vhsw%u,iface=%s", seq++, e->ifname);
 }
 
 struct port *
@@ -571,8 +569,7 @@ ethport_create(const struct ethport_params *pr, char *err, size_t errlen)
 		snprintf(e->ifname, sizeof(e->ifname), "%s", ifname);
 		if (pr->netns != NULL)
 			snprintf(e->netns, sizeof(e->netns), "%s", pr->netns);
-		if (kernel_devargs(e, pr->name, err, errlen) != 0)
-			goto fail;
+		kernel_devargs(e);
 		if (pr->netns != NULL &&
 			enter_netns(pr->netns, &saved, err, errlen) != 0)
 			goto fail;

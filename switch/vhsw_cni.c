@@ -1,0 +1,764 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * vhsw_cni.c - vhsw-cni, the CNI plugin (CNI spec 1.0.0; 0.3.x and 0.4.0
+ * configs accepted) that attaches containers to vhswd.
+ *
+ * A container runtime runs it once per operation: the network config on
+ * stdin, CNI_COMMAND (ADD, DEL, CHECK, VERSION), CNI_CONTAINERID, CNI_NETNS,
+ * CNI_IFNAME, CNI_PATH in the environment; the result or a CNI error object
+ * on stdout.  It talks to vhswd with the shared management client (ctl.h),
+ * exactly as vhswctl does.
+ *
+ * Modes ("mode" in the config):
+ *  - "kernel" (default): a kernel port whose interface is created inside
+ *    CNI_NETNS as CNI_IFNAME; the "ipam" plugin named in the config (found
+ *    in CNI_PATH) is run and its addresses and routes are configured in the
+ *    namespace with iproute2.
+ *  - "vhost-user": a server port whose socket is
+ *    "socketDir"/<container id prefix>/<ifname>.sock, for the runtime to
+ *    bind-mount; the container runs its DPDK app with
+ *    --vdev virtio_user0,path=<socket>,mac=<mac from the result>.
+ *
+ * The switch port is named from a hash of (container id, ifname), so ports
+ * of different containers, or of two interfaces of one, never collide and
+ * DEL finds the port ADD made.  DEL is idempotent: a port, namespace or
+ * daemon already gone is not an error.  ADD that fails leaves nothing behind.
+ *
+ * Single-threaded; exits with 0 on success, 1 with a CNI error on stdout.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ctl.h"
+
+/* CNI error codes (spec 1.0.0, "Error"). */
+enum {
+	CNI_ERR_VERSION = 1,
+	CNI_ERR_FIELD = 2,
+	CNI_ERR_CONTAINER = 3,
+	CNI_ERR_ENV = 4,
+	CNI_ERR_IO = 5,
+	CNI_ERR_DECODE = 6,
+	CNI_ERR_CONFIG = 7,
+	CNI_ERR_TRY_AGAIN = 11,
+};
+
+#define CNI_DEFAULT_SOCKET_DIR "/run/vhsw/containers"
+#define CNI_SOCKET_MAX 107
+#define CNI_MAX_STDIN (1u << 20)
+
+static const char *const cni_versions[] = {
+	"0.3.0", "0.3.1", "0.4.0", "1.0.0", NULL};
+
+struct cni {
+	/* Environment. */
+	const char *command;
+	const char *containerid;
+	const char *netns;
+	const char *ifname;
+	const char *path;
+
+	/* Network config. */
+	json_t *conf;
+	char *conf_text;
+	const char *version;
+	const char *ctl;
+	const char *mode;
+	const char *socket_dir;
+	const char *socket_owner;
+	const char *socket_perm;
+	json_int_t mtu;
+	json_int_t vlan;
+	json_t *ipam;
+
+	/* Derived. */
+	bool vhost;
+	char port[32];
+	char mac[18];
+	char sock_dir[256];
+	char sock[256];
+};
+
+/* Prints a CNI error object and returns the exit status 1. */
+static int __attribute__((format(printf, 4, 5))) cni_error(const struct cni *c,
+	int code, const char *details, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	json_t *e;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	e = json_pack("{s:s, s:i, s:s}", "cniVersion",
+		c->version ? c->version : "1.0.0", "code", code, "msg", msg);
+	if (details != NULL)
+		json_object_set_new(e, "details", json_string(details));
+	json_dumpf(e, stdout, JSON_INDENT(2));
+	fputc('\n', stdout);
+	json_decref(e);
+	return 1;
+}
+
+static bool
+version_supported(const char *v)
+{
+	int i;
+
+	for (i = 0; cni_versions[i] != NULL; i++)
+		if (strcmp(cni_versions[i], v) == 0)
+			return true;
+	return false;
+}
+
+/* FNV-1a: a stable short name for (container id, ifname). */
+static uint64_t
+name_hash(const char *a, const char *b)
+{
+	uint64_t h = 14695981039346656037ULL;
+	const char *p;
+
+	for (p = a; *p; p++)
+		h = (h ^ (uint8_t)*p) * 1099511628211ULL;
+	h = (h ^ '/') * 1099511628211ULL;
+	for (p = b; *p; p++)
+		h = (h ^ (uint8_t)*p) * 1099511628211ULL;
+	return h;
+}
+
+static int
+read_stdin(struct cni *c)
+{
+	size_t len = 0, cap = 65536;
+	char *buf = malloc(cap + 1);
+	ssize_t n;
+
+	if (buf == NULL)
+		return -1;
+	while ((n = read(STDIN_FILENO, buf + len, cap - len)) > 0) {
+		len += (size_t)n;
+		if (len == cap) {
+			char *b;
+
+			if (cap >= CNI_MAX_STDIN ||
+				(b = realloc(buf, cap * 2 + 1)) == NULL) {
+				free(buf);
+				return -1;
+			}
+			buf = b;
+			cap *= 2;
+		}
+	}
+	buf[len] = '\0';
+	c->conf_text = buf;
+	return 0;
+}
+
+static const char *
+conf_str(const struct cni *c, const char *key)
+{
+	return json_string_value(json_object_get(c->conf, key));
+}
+
+/* Reads and checks the network config.  0, or a printed error's status. */
+static int
+parse_conf(struct cni *c)
+{
+	static const char *const strs[] = {"ctl", "mode", "socketDir",
+		"socketOwner", "socketPerm", "name", "type", NULL};
+	json_error_t jerr;
+	json_t *v;
+	int i;
+
+	if (read_stdin(c) != 0)
+		return cni_error(c, CNI_ERR_IO, NULL,
+			"cannot read the network configuration from stdin");
+	c->conf = json_loads(c->conf_text, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(c->conf))
+		return cni_error(c, CNI_ERR_DECODE, jerr.text,
+			"the network configuration is not a JSON object");
+	v = json_object_get(c->conf, "cniVersion");
+	if (!json_is_string(v))
+		return cni_error(c, CNI_ERR_CONFIG, NULL,
+			"cniVersion is missing or not a string");
+	c->version = json_string_value(v);
+	if (!version_supported(c->version)) {
+		const char *bad = c->version;
+
+		c->version = "1.0.0";
+		return cni_error(c, CNI_ERR_VERSION, NULL,
+			"cniVersion %s is not supported (supported: 0.3.0, "
+			"0.3.1, 0.4.0, 1.0.0)",
+			bad);
+	}
+	for (i = 0; strs[i] != NULL; i++) {
+		v = json_object_get(c->conf, strs[i]);
+		if (v != NULL && !json_is_string(v))
+			return cni_error(c, CNI_ERR_CONFIG, NULL,
+				"config key \"%s\" must be a string", strs[i]);
+	}
+	if (conf_str(c, "name") == NULL || conf_str(c, "type") == NULL)
+		return cni_error(c, CNI_ERR_CONFIG, NULL,
+			"config keys \"name\" and \"type\" are required");
+	c->ctl = ctl_socket_path(conf_str(c, "ctl"));
+	c->mode = conf_str(c, "mode") ? conf_str(c, "mode") : "kernel";
+	if (strcmp(c->mode, "kernel") != 0 &&
+		strcmp(c->mode, "vhost-user") != 0)
+		return cni_error(c, CNI_ERR_CONFIG, NULL,
+			"config key \"mode\" must be \"kernel\" or "
+			"\"vhost-user\", not \"%s\"",
+			c->mode);
+	c->vhost = strcmp(c->mode, "vhost-user") == 0;
+	c->socket_dir = conf_str(c, "socketDir") ? conf_str(c, "socketDir")
+						 : CNI_DEFAULT_SOCKET_DIR;
+	c->socket_owner = conf_str(c, "socketOwner");
+	c->socket_perm = conf_str(c, "socketPerm");
+	v = json_object_get(c->conf, "mtu");
+	if (v != NULL && !json_is_integer(v))
+		return cni_error(c, CNI_ERR_CONFIG, NULL,
+			"config key \"mtu\" must be an integer");
+	c->mtu = json_integer_value(v);
+	v = json_object_get(c->conf, "vlan");
+	if (v != NULL && !json_is_integer(v))
+		return cni_error(c, CNI_ERR_CONFIG, NULL,
+			"config key \"vlan\" must be an integer");
+	c->vlan = json_integer_value(v);
+	c->ipam = json_object_get(c->conf, "ipam");
+	if (c->ipam != NULL &&
+		(!json_is_object(c->ipam) ||
+			!json_is_string(json_object_get(c->ipam, "type"))))
+		return cni_error(c, CNI_ERR_CONFIG, NULL,
+			"config key \"ipam\" must be an object with a "
+			"\"type\"");
+	if (c->socket_dir[0] != '/')
+		return cni_error(c, CNI_ERR_CONFIG, NULL,
+			"socketDir must be an absolute path");
+	return 0;
+}
+
+/* Reads the environment.  0, or a printed error's status. */
+static int
+parse_env(struct cni *c)
+{
+	uint64_t h;
+	size_t room, pfx;
+
+	c->containerid = getenv("CNI_CONTAINERID");
+	c->netns = getenv("CNI_NETNS");
+	c->ifname = getenv("CNI_IFNAME");
+	c->path = getenv("CNI_PATH");
+	if (c->containerid == NULL || c->containerid[0] == '\0')
+		return cni_error(
+			c, CNI_ERR_ENV, NULL, "CNI_CONTAINERID is not set");
+	if (c->ifname == NULL || c->ifname[0] == '\0')
+		return cni_error(c, CNI_ERR_ENV, NULL, "CNI_IFNAME is not set");
+	if (strlen(c->ifname) >= IFNAMSIZ ||
+		strpbrk(c->ifname, "/: ,=") != NULL)
+		return cni_error(c, CNI_ERR_ENV, NULL,
+			"CNI_IFNAME '%s' is not a valid interface name",
+			c->ifname);
+	if (strpbrk(c->containerid, "/\n") != NULL)
+		return cni_error(c, CNI_ERR_ENV, NULL,
+			"CNI_CONTAINERID contains '/' or a newline");
+	if (c->netns != NULL && c->netns[0] == '\0')
+		c->netns = NULL;
+	if (strcmp(c->command, "DEL") != 0 && c->netns == NULL)
+		return cni_error(c, CNI_ERR_ENV, NULL, "CNI_NETNS is not set");
+
+	h = name_hash(c->containerid, c->ifname);
+	snprintf(
+		c->port, sizeof(c->port), "cni-%016llx", (unsigned long long)h);
+	/* Locally administered unicast MAC from the same hash. */
+	snprintf(c->mac, sizeof(c->mac), "02:%02x:%02x:%02x:%02x:%02x",
+		(unsigned)(h >> 8) & 0xff, (unsigned)(h >> 16) & 0xff,
+		(unsigned)(h >> 24) & 0xff, (unsigned)(h >> 32) & 0xff,
+		(unsigned)(h >> 40) & 0xff);
+	/* <socketDir>/<id prefix>/<ifname>.sock, under 108 bytes in all. */
+	room = CNI_SOCKET_MAX - strlen(c->socket_dir) - 2 - strlen(c->ifname) -
+		strlen(".sock");
+	if ((ssize_t)room < 8 || strlen(c->socket_dir) > CNI_SOCKET_MAX)
+		return cni_error(c, CNI_ERR_CONFIG, NULL,
+			"socketDir %s is too long for unix socket paths (107 "
+			"bytes)",
+			c->socket_dir);
+	pfx = strlen(c->containerid) < 12 ? strlen(c->containerid) : 12;
+	if (pfx > room)
+		pfx = room;
+	snprintf(c->sock_dir, sizeof(c->sock_dir), "%s/%.*s", c->socket_dir,
+		(int)pfx, c->containerid);
+	if (snprintf(c->sock, sizeof(c->sock), "%s/%s.sock", c->sock_dir,
+		    c->ifname) >= (int)sizeof(c->sock))
+		return cni_error(
+			c, CNI_ERR_CONFIG, NULL, "socket path too long");
+	return 0;
+}
+
+/* One management call.  Returns the result, or NULL with *status set. */
+static json_t *
+call(struct cni *c, const char *method, json_t *params, int *code, char *err,
+	size_t errlen, bool *unreachable)
+{
+	struct ctl_client *cl = ctl_connect(c->ctl, err, errlen);
+	enum ctl_call_status st;
+	json_t *res = NULL;
+
+	*unreachable = cl == NULL;
+	*code = 0;
+	if (cl == NULL)
+		return NULL;
+	st = ctl_call(cl, method, params, &res, code, err, errlen);
+	ctl_close(cl);
+	if (st == CTL_IO_ERROR)
+		*unreachable = true;
+	return st == CTL_OK ? res : NULL;
+}
+
+/*
+ * Runs the IPAM plugin with 'command'.  Returns its result (ADD) or an empty
+ * object; NULL with 'err' set (and *cni_code if the plugin gave one).
+ */
+static json_t *
+run_ipam(struct cni *c, const char *command, int *cni_code, char *err,
+	size_t errlen)
+{
+	const char *type = json_string_value(json_object_get(c->ipam, "type"));
+	char exe[512], out[65536];
+	int in_pipe[2], out_pipe[2], status;
+	char *path, *dir, *save;
+	size_t len = 0;
+	json_t *res;
+	ssize_t n;
+	pid_t pid;
+
+	*cni_code = CNI_ERR_IO;
+	exe[0] = '\0';
+	path = strdup(c->path ? c->path : "");
+	for (dir = strtok_r(path, ":", &save); dir != NULL;
+		dir = strtok_r(NULL, ":", &save)) {
+		snprintf(exe, sizeof(exe), "%s/%s", dir, type);
+		if (access(exe, X_OK) == 0)
+			break;
+		exe[0] = '\0';
+	}
+	free(path);
+	if (exe[0] == '\0' || strchr(type, '/') != NULL) {
+		snprintf(err, errlen,
+			"IPAM plugin \"%s\" not found in CNI_PATH", type);
+		*cni_code = CNI_ERR_CONFIG;
+		return NULL;
+	}
+	if (pipe2(in_pipe, O_CLOEXEC) != 0 || pipe2(out_pipe, O_CLOEXEC) != 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return NULL;
+	}
+	pid = fork();
+	if (pid == 0) {
+		dup2(in_pipe[0], STDIN_FILENO);
+		dup2(out_pipe[1], STDOUT_FILENO);
+		setenv("CNI_COMMAND", command, 1);
+		execl(exe, type, (char *)NULL);
+		_exit(127);
+	}
+	close(in_pipe[0]);
+	close(out_pipe[1]);
+	if (pid < 0) {
+		close(in_pipe[1]);
+		close(out_pipe[0]);
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		return NULL;
+	}
+	if (write(in_pipe[1], c->conf_text, strlen(c->conf_text)) < 0)
+		(void)0; /* the plugin's answer says what went wrong */
+	close(in_pipe[1]);
+	while ((n = read(out_pipe[0], out + len, sizeof(out) - 1 - len)) > 0)
+		len += (size_t)n;
+	close(out_pipe[0]);
+	out[len] = '\0';
+	waitpid(pid, &status, 0);
+	res = len ? json_loads(out, 0, NULL) : json_object();
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		json_t *m = json_object_get(res, "msg");
+
+		if (json_is_integer(json_object_get(res, "code")))
+			*cni_code = (int)json_integer_value(
+				json_object_get(res, "code"));
+		snprintf(err, errlen, "IPAM plugin %s %s failed: %.500s", type,
+			command,
+			json_is_string(m) ? json_string_value(m) : out);
+		json_decref(res);
+		return NULL;
+	}
+	if (res == NULL) {
+		snprintf(err, errlen, "IPAM plugin %s gave no JSON result",
+			type);
+		*cni_code = CNI_ERR_DECODE;
+	}
+	return res;
+}
+
+/* Runs argv (iproute2) and waits.  0 or -1. */
+static int
+run_cmd(char *const argv[])
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0)
+		return -1;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+static int
+enter_netns(const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || setns(fd, CLONE_NEWNET) != 0) {
+		snprintf(err, errlen, "cannot enter network namespace %s: %s",
+			path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* The interface's MAC in the current namespace, or "" */
+static void
+read_mac(const char *ifname, char *mac, size_t len)
+{
+	struct ifreq ifr = {0};
+	unsigned char *a;
+	int fd;
+
+	mac[0] = '\0';
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr) == 0) {
+		a = (unsigned char *)ifr.ifr_hwaddr.sa_data;
+		snprintf(mac, len, "%02x:%02x:%02x:%02x:%02x:%02x", a[0], a[1],
+			a[2], a[3], a[4], a[5]);
+	}
+	close(fd);
+}
+
+/*
+ * In the container's namespace: addresses and routes from the IPAM result,
+ * and the interface's MAC.  0 or -1 with 'err' set.
+ */
+static int
+configure_netns(struct cni *c, json_t *ipam_res, char *err, size_t errlen)
+{
+	json_t *ip, *rt;
+	size_t i;
+
+	if (enter_netns(c->netns, err, errlen) != 0)
+		return -1;
+	read_mac(c->ifname, c->mac, sizeof(c->mac));
+	json_array_foreach(json_object_get(ipam_res, "ips"), i, ip)
+	{
+		const char *addr =
+			json_string_value(json_object_get(ip, "address"));
+		char *argv[] = {"ip", "addr", "add", (char *)addr, "dev",
+			(char *)c->ifname, NULL};
+
+		if (addr == NULL || run_cmd(argv) != 0) {
+			snprintf(err, errlen, "cannot add address %s to %s",
+				addr ? addr : "?", c->ifname);
+			return -1;
+		}
+	}
+	{
+		char *argv[] = {
+			"ip", "link", "set", (char *)c->ifname, "up", NULL};
+
+		run_cmd(argv);
+	}
+	json_array_foreach(json_object_get(ipam_res, "routes"), i, rt)
+	{
+		const char *dst = json_string_value(json_object_get(rt, "dst"));
+		const char *gw = json_string_value(json_object_get(rt, "gw"));
+
+		/* No "gw": through the interface's gateway, as the bridge
+		 * plugin does. */
+		if (gw == NULL)
+			gw = json_string_value(json_object_get(
+				json_array_get(
+					json_object_get(ipam_res, "ips"), 0),
+				"gateway"));
+		char *argv[] = {"ip", "route", "add", (char *)dst, "dev",
+			(char *)c->ifname, gw ? "via" : NULL, (char *)gw, NULL};
+
+		if (dst == NULL || run_cmd(argv) != 0) {
+			snprintf(err, errlen, "cannot add route to %s",
+				dst ? dst : "?");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Builds the result in the config's CNI version. */
+static json_t *
+result(const struct cni *c, json_t *ipam_res)
+{
+	json_t *iface, *ips = json_array(), *ip, *r;
+	bool old = strcmp(c->version, "1.0.0") != 0;
+	size_t i;
+
+	iface = json_pack("{s:s, s:s}", "name", c->ifname, "mac", c->mac);
+	if (c->netns != NULL)
+		json_object_set_new(iface, "sandbox", json_string(c->netns));
+	if (c->vhost)
+		json_object_set_new(iface, "socketPath", json_string(c->sock));
+	json_array_foreach(json_object_get(ipam_res, "ips"), i, ip)
+	{
+		json_t *o = json_deep_copy(ip);
+
+		json_object_set_new(o, "interface", json_integer(0));
+		if (old) {
+			const char *a = json_string_value(
+				json_object_get(o, "address"));
+
+			json_object_set_new(o, "version",
+				json_string(a && strchr(a, ':') ? "6" : "4"));
+		} else {
+			json_object_del(o, "version");
+		}
+		json_array_append_new(ips, o);
+	}
+	r = json_pack("{s:s, s:[o], s:o}", "cniVersion", c->version,
+		"interfaces", iface, "ips", ips);
+	if (json_object_get(ipam_res, "routes") != NULL)
+		json_object_set(
+			r, "routes", json_object_get(ipam_res, "routes"));
+	json_object_set(r, "dns",
+		json_object_get(ipam_res, "dns")
+			? json_object_get(ipam_res, "dns")
+			: json_object());
+	json_object_set_new(r, "vhsw",
+		json_pack("{s:s, s:s}", "port", c->port, "mode", c->mode));
+	if (c->vhost) {
+		json_object_set_new(json_object_get(r, "vhsw"), "socket",
+			json_string(c->sock));
+		json_object_set_new(json_object_get(r, "vhsw"), "socketDir",
+			json_string(c->sock_dir));
+	}
+	return r;
+}
+
+static void
+del_port(struct cni *c)
+{
+	json_t *p = json_pack("{s:s}", "name", c->port), *r;
+	char err[512];
+	bool unreachable;
+	int code;
+
+	r = call(c, "port/del", p, &code, err, sizeof(err), &unreachable);
+	json_decref(r);
+	json_decref(p);
+}
+
+static int
+make_sock_dir(struct cni *c, char *err, size_t errlen)
+{
+	if (mkdir(c->socket_dir, 0755) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create %s: %s", c->socket_dir,
+			strerror(errno));
+		return -1;
+	}
+	if (mkdir(c->sock_dir, 0755) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create %s: %s", c->sock_dir,
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+cmd_add(struct cni *c)
+{
+	json_t *params, *res, *ipam_res = NULL, *out;
+	char err[1024];
+	bool unreachable;
+	int code, ipam_code;
+
+	params = json_pack("{s:s, s:s}", "name", c->port, "type", c->mode);
+	if (c->mtu)
+		json_object_set_new(params, "mtu", json_integer(c->mtu));
+	if (c->vlan)
+		json_object_set_new(params, "vlan", json_integer(c->vlan));
+	if (c->vhost) {
+		if (make_sock_dir(c, err, sizeof(err)) != 0) {
+			json_decref(params);
+			return cni_error(c, CNI_ERR_IO, NULL, "%s", err);
+		}
+		json_object_set_new(params, "socket", json_string(c->sock));
+		json_object_set_new(params, "mac", json_string(c->mac));
+		if (c->socket_owner)
+			json_object_set_new(
+				params, "owner", json_string(c->socket_owner));
+		if (c->socket_perm)
+			json_object_set_new(
+				params, "perm", json_string(c->socket_perm));
+	} else {
+		json_object_set_new(params, "ifname", json_string(c->ifname));
+		json_object_set_new(params, "netns", json_string(c->netns));
+	}
+	res = call(
+		c, "port/add", params, &code, err, sizeof(err), &unreachable);
+	json_decref(params);
+	if (res == NULL) {
+		if (c->vhost)
+			rmdir(c->sock_dir);
+		if (unreachable)
+			return cni_error(c, CNI_ERR_TRY_AGAIN, err,
+				"vhswd is not reachable at %s", c->ctl);
+		return cni_error(c, CNI_ERR_IO, NULL, "vhswd refused: %s", err);
+	}
+	json_decref(res);
+	if (c->ipam != NULL) {
+		ipam_res = run_ipam(c, "ADD", &ipam_code, err, sizeof(err));
+		if (ipam_res == NULL) {
+			del_port(c);
+			if (c->vhost)
+				rmdir(c->sock_dir);
+			return cni_error(c, ipam_code, NULL, "%s", err);
+		}
+	}
+	if (!c->vhost && configure_netns(c, ipam_res, err, sizeof(err)) != 0) {
+		if (c->ipam != NULL)
+			json_decref(run_ipam(c, "DEL", &ipam_code, err, 0));
+		del_port(c);
+		json_decref(ipam_res);
+		return cni_error(c, CNI_ERR_IO, NULL, "%s", err);
+	}
+	out = result(c, ipam_res);
+	json_dumpf(out, stdout, JSON_INDENT(2));
+	fputc('\n', stdout);
+	json_decref(out);
+	json_decref(ipam_res);
+	return 0;
+}
+
+static int
+cmd_del(struct cni *c)
+{
+	char err[1024];
+	int ipam_code;
+
+	/* Idempotent: a port, namespace or daemon already gone is fine. */
+	del_port(c);
+	if (c->ipam != NULL) {
+		json_t *r = run_ipam(c, "DEL", &ipam_code, err, sizeof(err));
+
+		if (r == NULL)
+			return cni_error(c, ipam_code, NULL, "%s", err);
+		json_decref(r);
+	}
+	if (c->vhost) {
+		unlink(c->sock);
+		rmdir(c->sock_dir);
+	}
+	return 0;
+}
+
+static int
+cmd_check(struct cni *c)
+{
+	json_t *p = json_pack("{s:s}", "name", c->port), *r;
+	char err[1024];
+	bool unreachable;
+	int code;
+
+	r = call(c, "port/show", p, &code, err, sizeof(err), &unreachable);
+	json_decref(p);
+	if (r == NULL)
+		return cni_error(c,
+			unreachable ? CNI_ERR_TRY_AGAIN : CNI_ERR_IO, err,
+			"port %s of container %s is missing", c->port,
+			c->containerid);
+	if (strcmp(json_string_value(json_object_get(r, "state")), "up") != 0) {
+		json_decref(r);
+		return cni_error(
+			c, CNI_ERR_IO, NULL, "port %s is down", c->port);
+	}
+	json_decref(r);
+	if (!c->vhost) {
+		if (enter_netns(c->netns, err, sizeof(err)) != 0)
+			return cni_error(c, CNI_ERR_IO, NULL, "%s", err);
+		if (if_nametoindex(c->ifname) == 0)
+			return cni_error(c, CNI_ERR_IO, NULL,
+				"interface %s is missing in %s", c->ifname,
+				c->netns);
+	}
+	return 0;
+}
+
+static int
+cmd_version(struct cni *c)
+{
+	json_t *v = json_pack("{s:s, s:[s, s, s, s]}", "cniVersion", "1.0.0",
+		"supportedVersions", cni_versions[0], cni_versions[1],
+		cni_versions[2], cni_versions[3]);
+
+	json_dumpf(v, stdout, JSON_INDENT(2));
+	fputc('\n', stdout);
+	json_decref(v);
+	return 0;
+}
+
+int
+main(void)
+{
+	struct cni c = {0};
+	int ret;
+
+	c.command = getenv("CNI_COMMAND");
+	if (c.command == NULL)
+		return cni_error(&c, CNI_ERR_ENV, NULL,
+			"CNI_COMMAND is not set: vhsw-cni is a CNI plugin, run "
+			"by a container runtime");
+	if (strcmp(c.command, "VERSION") == 0)
+		return cmd_version(&c);
+	if (strcmp(c.command, "ADD") != 0 && strcmp(c.command, "DEL") != 0 &&
+		strcmp(c.command, "CHECK") != 0)
+		return cni_error(&c, CNI_ERR_ENV, NULL,
+			"CNI_COMMAND %s is not ADD, DEL, CHECK or VERSION",
+			c.command);
+	ret = parse_conf(&c);
+	if (ret == 0)
+		ret = parse_env(&c);
+	if (ret == 0) {
+		if (strcmp(c.command, "ADD") == 0)
+			ret = cmd_add(&c);
+		else if (strcmp(c.command, "DEL") == 0)
+			ret = cmd_del(&c);
+		else
+			ret = cmd_check(&c);
+	}
+	json_decref(c.conf);
+	free(c.conf_text);
+	return ret;
+}
