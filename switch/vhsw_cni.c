@@ -506,7 +506,7 @@ configure_netns(struct cni *c, json_t *ipam_res, char *err, size_t errlen)
 				json_array_get(
 					json_object_get(ipam_res, "ips"), 0),
 				"gateway"));
-		char *argv[] = {"ip", "route", "add", (char *)dst, "dev",
+		char *argv[] = {"ip", "route", "append", (char *)dst, "dev",
 			(char *)c->ifname, gw ? "via" : NULL, (char *)gw, NULL};
 
 		if (dst == NULL || run_cmd(argv) != 0) {

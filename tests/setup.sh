@@ -13,6 +13,7 @@ VHSW_PACKAGES=(
 	build-essential meson ninja-build pkg-config
 	dpdk dpdk-dev libdpdk-dev libev-dev libjansson-dev libcmocka-dev
 	iproute2 iputils-ping procps jq netcat-openbsd tcpdump
+	containernetworking-plugins podman runc
 )
 
 vhsw_install_deps() {
