@@ -14,11 +14,20 @@
  * period, after which the previous table is unused (and becomes the spare)
  * and any port the caller left out is no longer touched by the data plane.
  * dp_synchronize() waits for one grace period (a few microseconds while the
- * loop runs; immediate when it is stopped or offline).
+ * loop runs; immediate when it is stopped).
+ *
+ * Adaptive polling (the default): after DP_IDLE_US without a frame on any
+ * port, the loop asks the vhost-user peers to kick (guest notifications on,
+ * rte_vhost_enable_guest_notification), polls once more to close the race,
+ * and blocks in epoll on their kick eventfds, its own wake eventfd and a
+ * timeout (1 ms when a port has no such signal, such as an ethdev; 100 ms
+ * otherwise).  The first kick returns it to busy polling.  It stays
+ * RCU-online while it sleeps: dp_synchronize() wakes it before waiting, so
+ * grace periods stay short and nothing it armed can be freed under it.
  *
  * Thread-safety: dp_create/dp_start/dp_stop/dp_set_ports/dp_destroy: control
  * thread only.  dp_synchronize(): any thread that is not a data-plane
- * reader (control, vhost events).  dp_get_stats(): any thread.
+ * reader (control, vhost events).  dp_wake(), dp_get_stats(): any thread.
  */
 #ifndef VHSW_DP_H
 #define VHSW_DP_H
@@ -58,6 +67,8 @@ struct dp {
 	enum dp_poll_mode poll_mode;
 	unsigned int lcore;
 	uint32_t stop; /* atomic */
+	int epfd;      /* adaptive polling: kick fds and wakefd */
+	int wakefd;    /* eventfd: dp_wake() */
 	bool running;
 	struct dp_stats stats;
 	struct dp_stats stats_base; /* control thread: last clear */
@@ -81,7 +92,12 @@ void dp_destroy(struct dp *dp);
  * period.  Never fails.
  */
 void dp_set_ports(struct dp *dp, struct port *const by_id[VHSW_MAX_PORTS]);
+/* Wakes the loop and waits for a grace period. */
 void dp_synchronize(struct dp *dp);
+/* dp_synchronize() with a void * argument, for hooks (vport_init). */
+void dp_synchronize_cb(void *dp);
+/* Wakes the loop if it sleeps (adaptive polling).  Any thread. */
+void dp_wake(struct dp *dp);
 /* One loop iteration; returns the number of frames received.  For tests. */
 uint32_t dp_poll_once(struct dp *dp);
 /* Counters since the last dp_clear_stats(). */

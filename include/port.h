@@ -100,6 +100,13 @@ struct port_ops {
 		struct port *p, struct rte_mbuf **pkts, uint16_t n);
 	/* Number of receive queues the data plane should poll now. */
 	uint16_t (*n_rxq)(const struct port *p);
+	/*
+	 * Optional, for adaptive polling: 'arm' makes the peer signal new
+	 * frames on fds added to the epoll set 'epfd' (EPOLLIN, data.fd =
+	 * the fd, drained by the caller); '!arm' undoes it.  0, or -ENOTSUP
+	 * when the port has no such signal (the loop then wakes on a timer).
+	 */
+	int (*intr_arm)(struct port *p, int epfd, bool arm);
 };
 
 /*

@@ -42,7 +42,6 @@
 #include "port.h"
 
 struct rte_mempool;
-struct rte_rcu_qsbr;
 
 #define VPORT_MAX_QUEUES 16
 #define VPORT_SOCKET_MAX 107 /* sizeof(sun_path) - 1 */
@@ -59,13 +58,13 @@ struct vport_params {
 };
 
 /*
- * Sets up the module: the mbuf pool received frames are built in, the RCU
- * variable the data plane reports to, and the hook that wakes the control
- * thread (called from librte_vhost's thread; must be async-signal-light,
- * e.g. ev_async_send).  0 or -errno.
+ * Sets up the module: the mbuf pool received frames are built in, the hook
+ * that waits for an RCU grace period of the data plane (dp_synchronize;
+ * destroy_device needs it), and the hook that wakes the control thread
+ * (called from librte_vhost's thread, e.g. ev_async_send).  0 or -errno.
  */
-int vport_init(struct rte_mempool *pool, struct rte_rcu_qsbr *qsv,
-	void (*notify)(void *arg), void *notify_arg);
+int vport_init(struct rte_mempool *pool, void (*grace)(void *arg),
+	void *grace_arg, void (*notify)(void *arg), void *notify_arg);
 
 /*
  * Checks that 'path' can serve as a vhost-user socket: not too long, and,

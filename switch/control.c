@@ -70,6 +70,8 @@ wake_cb(struct ev_loop *loop, ev_async *w, int revents)
 		(struct vhsw *)((char *)w - offsetof(struct vhsw, wake));
 
 	vhsw_sync_ports(sw);
+	/* A port may have come up: a sleeping data plane must poll it. */
+	dp_wake(sw->dp);
 }
 
 static void

@@ -4,6 +4,9 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <rte_cycles.h>
 #include <rte_launch.h>
@@ -15,7 +18,11 @@
 #include "counters.h"
 #include "dp.h"
 
-#define DP_THREAD_ID 0 /* RCU reader id of the (single) data-plane thread */
+#define DP_THREAD_ID 0  /* RCU reader id of the (single) data-plane thread */
+#define DP_IDLE_US 1000 /* idle this long before sleeping (adaptive) */
+#define DP_SLEEP_MAX_MS 100  /* sleep bound when every port can signal */
+#define DP_SLEEP_NOINTR_MS 1 /* ... and when one cannot (ethdev ports) */
+#define DP_MAX_EVENTS 64
 
 const char *
 dp_poll_mode_name(enum dp_poll_mode mode)
@@ -29,9 +36,22 @@ dp_create(struct fdb *fdb, struct rte_mempool *pool, struct rte_rcu_qsbr *qsv,
 {
 	struct dp *dp = rte_zmalloc("dp", sizeof(*dp), RTE_CACHE_LINE_SIZE);
 
+	if (dp != NULL)
+		dp->epfd = dp->wakefd = -1;
+
+	struct epoll_event ev = {.events = EPOLLIN};
+
 	if (dp == NULL)
 		return NULL;
 	dp->table = &dp->tables[0];
+	dp->epfd = epoll_create1(EPOLL_CLOEXEC);
+	dp->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ev.data.fd = dp->wakefd;
+	if (dp->epfd < 0 || dp->wakefd < 0 ||
+		epoll_ctl(dp->epfd, EPOLL_CTL_ADD, dp->wakefd, &ev) != 0) {
+		dp_destroy(dp);
+		return NULL;
+	}
 	dp->qsv = qsv;
 	dp->fdb = fdb;
 	dp->pool = pool;
@@ -46,6 +66,10 @@ dp_destroy(struct dp *dp)
 	if (dp == NULL)
 		return;
 	dp_stop(dp);
+	if (dp->epfd >= 0)
+		close(dp->epfd);
+	if (dp->wakefd >= 0)
+		close(dp->wakefd);
 	rte_free(dp);
 }
 
@@ -77,16 +101,68 @@ dp_poll_once(struct dp *dp)
 	return moved;
 }
 
+/* Reads an eventfd (kick or wake) the loop was told is readable. */
+static void
+drain(int fd)
+{
+	uint64_t v;
+
+	/* Kick eventfds are non-blocking on the peers' side (virtio_user,
+	 * QEMU) and so here: this read cannot hang the loop. */
+	if (read(fd, &v, sizeof(v)) < 0)
+		return;
+}
+
+/*
+ * Adaptive polling: every port has been idle for a while.  Arm the ports'
+ * signals, poll once more (a frame may have come before the peer saw the
+ * request), then block until a kick, a wake (dp_wake: port table change,
+ * grace period wanted, stop) or a timeout for ports without signals.
+ * The thread stays RCU-online: whoever waits for a grace period wakes it
+ * first (dp_synchronize), so no port or kick fd goes away while it sleeps.
+ */
+static void
+dp_sleep(struct dp *dp)
+{
+	const struct port_table *tbl =
+		__atomic_load_n(&dp->table, __ATOMIC_ACQUIRE);
+	struct epoll_event ev[DP_MAX_EVENTS];
+	struct port *armed[VHSW_MAX_PORTS];
+	int n_armed = 0, timeout = DP_SLEEP_MAX_MS, n, i;
+	struct port *p;
+
+	for (i = 0; i < tbl->n; i++) {
+		p = tbl->by_id[tbl->ids[i]];
+		if (!port_is_ready(p))
+			continue;
+		if (p->ops->intr_arm != NULL &&
+			p->ops->intr_arm(p, dp->epfd, true) == 0)
+			armed[n_armed++] = p;
+		else
+			timeout = DP_SLEEP_NOINTR_MS;
+	}
+	if (dp_poll_once(dp) == 0 &&
+		!__atomic_load_n(&dp->stop, __ATOMIC_RELAXED)) {
+		dp->stats.sleeps++;
+		n = epoll_wait(dp->epfd, ev, DP_MAX_EVENTS, timeout);
+		for (i = 0; i < n; i++)
+			drain(ev[i].data.fd);
+	}
+	for (i = 0; i < n_armed; i++)
+		armed[i]->ops->intr_arm(armed[i], dp->epfd, false);
+}
+
 static int
 dp_main(void *arg)
 {
 	struct dp *dp = arg;
-	uint64_t t0, t1;
+	uint64_t t0, t1, last_busy, idle_tsc;
 	uint32_t moved;
 
+	idle_tsc = rte_get_tsc_hz() / 1000000 * DP_IDLE_US;
 	rte_rcu_qsbr_thread_register(dp->qsv, DP_THREAD_ID);
 	rte_rcu_qsbr_thread_online(dp->qsv, DP_THREAD_ID);
-	t0 = rte_rdtsc();
+	t0 = last_busy = rte_rdtsc();
 	while (!__atomic_load_n(&dp->stop, __ATOMIC_RELAXED)) {
 		moved = dp_poll_once(dp);
 		rte_rcu_qsbr_quiescent(dp->qsv, DP_THREAD_ID);
@@ -94,15 +170,32 @@ dp_main(void *arg)
 		if (moved) {
 			dp->stats.packets += moved;
 			dp->stats.busy_cycles += t1 - t0;
+			last_busy = t1;
 		} else {
 			dp->stats.idle_cycles += t1 - t0;
 		}
 		dp->stats.iterations++;
+		if (!moved && dp->poll_mode == DP_POLL_ADAPTIVE &&
+			t1 - last_busy > idle_tsc) {
+			dp_sleep(dp);
+			rte_rcu_qsbr_quiescent(dp->qsv, DP_THREAD_ID);
+			t1 = last_busy =
+				rte_rdtsc(); /* sleep time is neither */
+		}
 		t0 = t1;
 	}
 	rte_rcu_qsbr_thread_offline(dp->qsv, DP_THREAD_ID);
 	rte_rcu_qsbr_thread_unregister(dp->qsv, DP_THREAD_ID);
 	return 0;
+}
+
+void
+dp_wake(struct dp *dp)
+{
+	uint64_t one = 1;
+
+	if (write(dp->wakefd, &one, sizeof(one)) < 0)
+		return; /* counter full: a wake is pending anyway */
 }
 
 int
@@ -125,6 +218,7 @@ dp_stop(struct dp *dp)
 	if (!dp->running)
 		return;
 	__atomic_store_n(&dp->stop, 1, __ATOMIC_RELAXED);
+	dp_wake(dp);
 	rte_eal_wait_lcore(dp->lcore);
 	dp->running = false;
 }
@@ -132,7 +226,14 @@ dp_stop(struct dp *dp)
 void
 dp_synchronize(struct dp *dp)
 {
+	dp_wake(dp); /* a sleeping loop reports its quiescent state at once */
 	rte_rcu_qsbr_synchronize(dp->qsv, RTE_QSBR_THRID_INVALID);
+}
+
+void
+dp_synchronize_cb(void *dp)
+{
+	dp_synchronize(dp);
 }
 
 void

@@ -509,7 +509,7 @@ main(int argc, char **argv)
 	if (loop == NULL)
 		die("cannot create the event loop");
 	vhsw_init(&sw, loop, pool, qsv, fdb, dp);
-	if (vport_init(pool, qsv, vhsw_wake, &sw) != 0 ||
+	if (vport_init(pool, dp_synchronize_cb, dp, vhsw_wake, &sw) != 0 ||
 		ethport_init(pool, vhsw_wake, &sw, NULL) != 0)
 		die("cannot initialise the port modules");
 	if (o.config != NULL)

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -23,7 +24,6 @@
 #include <jansson.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
-#include <rte_rcu_qsbr.h>
 #include <rte_vhost.h>
 
 #include "vport.h"
@@ -99,7 +99,8 @@ struct vport {
 static pthread_mutex_t vport_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct vport *registry[VHSW_MAX_PORTS];
 static struct rte_mempool *vport_pool;
-static struct rte_rcu_qsbr *vport_qsv;
+static void (*vport_grace)(void *); /* waits for an RCU grace period */
+static void *vport_grace_arg;
 static void (*vport_notify)(void *);
 static void *vport_notify_arg;
 
@@ -135,10 +136,39 @@ vport_n_rxq(const struct port *p)
 	return ((const struct vport *)p)->nr_qp;
 }
 
+/*
+ * Adaptive polling: with 'arm', asks the peer to kick when it adds frames
+ * to its TX queues and watches their kick eventfds in 'epfd'; without,
+ * undoes it.  The kick fds come fresh from librte_vhost each time: a device
+ * cannot be destroyed while the (RCU-online) data plane runs this.
+ */
+static int
+vport_intr_arm(struct port *p, int epfd, bool arm)
+{
+	struct vport *v = (struct vport *)p;
+	struct rte_vhost_vring vr;
+	struct epoll_event ev;
+	uint16_t q, vq;
+
+	for (q = 0; q < v->nr_qp; q++) {
+		vq = (uint16_t)(q * 2 + 1);
+		rte_vhost_enable_guest_notification(v->vid, vq, arm);
+		if (rte_vhost_get_vhost_vring(v->vid, vq, &vr) != 0 ||
+			vr.kickfd < 0)
+			continue;
+		ev.events = EPOLLIN;
+		ev.data.fd = vr.kickfd;
+		epoll_ctl(epfd, arm ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, vr.kickfd,
+			&ev);
+	}
+	return 0;
+}
+
 static const struct port_ops vport_ops = {
 	.rx_burst = vport_rx_burst,
 	.tx_burst = vport_tx_burst,
 	.n_rxq = vport_n_rxq,
+	.intr_arm = vport_intr_arm,
 };
 
 /* librte_vhost callbacks (vhost-events thread). */
@@ -203,7 +233,7 @@ on_destroy_device(int vid)
 	 * librte_vhost frees the vrings when we return: wait until the data
 	 * plane has finished any burst it started on this device.
 	 */
-	rte_rcu_qsbr_synchronize(vport_qsv, RTE_QSBR_THRID_INVALID);
+	vport_grace(vport_grace_arg);
 	if (v != NULL)
 		vport_notify(vport_notify_arg);
 }
@@ -270,13 +300,14 @@ static const struct rte_vhost_device_ops vport_vhost_ops = {
 /* Control thread. */
 
 int
-vport_init(struct rte_mempool *pool, struct rte_rcu_qsbr *qsv,
+vport_init(struct rte_mempool *pool, void (*grace)(void *arg), void *grace_arg,
 	void (*notify)(void *arg), void *notify_arg)
 {
-	if (pool == NULL || qsv == NULL || notify == NULL)
+	if (pool == NULL || grace == NULL || notify == NULL)
 		return -EINVAL;
 	vport_pool = pool;
-	vport_qsv = qsv;
+	vport_grace = grace;
+	vport_grace_arg = grace_arg;
 	vport_notify = notify;
 	vport_notify_arg = notify_arg;
 	return 0;

@@ -37,6 +37,9 @@
 #                                      command is interrupted with ^C); fails the test if QEMU died
 #   guest_send_raw NAME TEXT           write TEXT + newline to the console, no wait
 #   guest_ping NAME IP [COUNT=3] [DEADLINE=20]   ping from the guest; guest's exit status
+#   guest_nc_listen NAME PORT FILE     background `nc -l -p PORT > FILE`, returns once listening
+#   guest_nc_wait NAME PORT [TIMEOUT]  wait until that listener got EOF and exited
+#                                      (send with: guest_cmd G "nc IP PORT < FILE")
 #   guest_stat NAME COUNTER [IF=eth0]  one /sys/class/net/IF/statistics counter
 #   guest_queues NAME                  number of RX queues eth0 uses
 #   guest_reboot NAME                  guest-initiated reboot (reboot -f); waits until ready again
@@ -215,14 +218,57 @@ for f in *; do echo "$f $(cat "$f")"; done
 EOF
 }
 
+# _guest_vmlinux KERNEL: print the path of KERNEL (a bzImage) uncompressed
+# to an ELF vmlinux (cached), or nothing when that is not possible.
+# QEMU boots an ELF vmlinux through its PVH entry point (CONFIG_PVH):
+# no firmware-side xz decompression, which takes ~3 s under TCG.
+_guest_vmlinux() {
+    local img=$1 sum out off magic
+    sum=$(sha256sum < "$img"); sum=${sum:0:16}
+    out=$GUEST_CACHE/vmlinux-$sum
+    [[ -s $out ]] && { printf '%s\n' "$out"; return 0; }
+    mkdir -p -- "$GUEST_CACHE"
+    for magic in xz zstd gzip; do
+        case $magic in
+        xz) off=$(LC_ALL=C grep -abo $'\xfd7zXZ' "$img" | head -n1) ;;
+        zstd) off=$(LC_ALL=C grep -abo $'\x28\xb5\x2f\xfd' "$img" | head -n1) ;;
+        gzip) off=$(LC_ALL=C grep -abo $'\x1f\x8b\x08' "$img" | head -n1) ;;
+        esac
+        [[ -n $off ]] || continue
+        off=${off%%:*}
+        case $magic in
+        xz) tail -c "+$((off + 1))" -- "$img" | xz -dc --single-stream ;;
+        zstd) tail -c "+$((off + 1))" -- "$img" | zstd -qdc ;;
+        gzip) tail -c "+$((off + 1))" -- "$img" | gzip -dc ;;
+        esac > "$out.tmp.$$" 2>/dev/null
+        if [[ $(head -c 4 -- "$out.tmp.$$" 2>/dev/null) == $'\x7fELF' ]]; then
+            mv -f -- "$out.tmp.$$" "$out"
+            printf '%s\n' "$out"
+            return 0
+        fi
+    done
+    rm -f -- "$out.tmp.$$"
+    return 0
+}
+
 # guest_build_initramfs: build the test initramfs (once; cached) and set
-# GUEST_KVER, GUEST_KERNEL (/boot/vmlinuz-KVER) and GUEST_INITRD.
+# GUEST_KVER, GUEST_KERNEL and GUEST_INITRD.  GUEST_KERNEL (if not set by
+# the caller) is an uncompressed copy of /boot/vmlinuz-KVER booted through
+# PVH when the kernel has CONFIG_PVH and GUEST_PVH=1 (default), else the
+# vmlinuz itself.
 guest_build_initramfs() {
-    local kver bb key out stage m f a ldd_out
+    local kver bb key out stage m f a ldd_out img
     kver=$(guest_kver)
     GUEST_KVER=$kver
-    GUEST_KERNEL=/boot/vmlinuz-$kver
-    [[ -r $GUEST_KERNEL ]] || die "guest: cannot read $GUEST_KERNEL"
+    if [[ -z $GUEST_KERNEL ]]; then
+        img=/boot/vmlinuz-$kver
+        [[ -r $img ]] || die "guest: cannot read $img"
+        GUEST_KERNEL=$img
+        if [[ ${GUEST_PVH:-1} == 1 ]] && grep -qx 'CONFIG_PVH=y' "/boot/config-$kver" 2>/dev/null; then
+            f=$(_guest_vmlinux "$img")
+            [[ -z $f ]] || GUEST_KERNEL=$f
+        fi
+    fi
     bb=$(command -v busybox 2>/dev/null || true)
     [[ -n $bb ]] || die "guest: busybox missing (apt-get install busybox-static)"
     bb=$(readlink -f "$bb")
@@ -230,8 +276,12 @@ guest_build_initramfs() {
     ldd_out=$(LC_ALL=C ldd "$bb" 2>&1 || true)
     [[ $ldd_out == *"not a dynamic executable"* || $ldd_out == *"statically linked"* ]] ||
         die "guest: $bb is not statically linked (apt-get install busybox-static)"
+    # Keyed by the kernel version and everything that goes in.
     key=$( { _guest_init_script; _guest_shell_script; _guest_ifstats_script
-             printf '%s\n' "${GUEST_MODULES[@]}"; sha256sum < "$bb"; } | sha256sum)
+             printf '%s\n' "${GUEST_MODULES[@]}"; sha256sum < "$bb"
+             for m in "${GUEST_MODULES[@]}"; do
+                 find "/lib/modules/$kver/kernel" -name "$m.ko*" -exec sha256sum {} + 2>/dev/null
+             done; } | sha256sum)
     key=${key:0:16}
     out=$GUEST_CACHE/initramfs-$kver-$key.cpio.gz
     GUEST_INITRD=$out
@@ -505,6 +555,26 @@ guest_cmd() {
 guest_ping() {
     local c=${3:-3} w=${4:-20}
     guest_cmd "$1" "ping -c $c -w $w $2" $(( w + 30 ))
+}
+
+# guest_nc_listen NAME PORT FILE: in the background, receive one TCP
+# connection on PORT into FILE (busybox nc -l); returns once it listens.
+# Its stdin is a FIFO that never ends: busybox nc half-closes when its stdin
+# ends, and a sending busybox nc exits as soon as its peer half-closes,
+# i.e. before it sent everything.
+guest_nc_listen() {
+    local name=$1 port=$2 file=$3
+    guest_cmd "$name" "rm -f /tmp/nc-$port.in; mkfifo /tmp/nc-$port.in
+nc -l -p $port <> /tmp/nc-$port.in > $file & echo \$! > /tmp/nc-$port.pid" 10 > /dev/null ||
+        guest_fail "$name" "cannot start nc -l -p $port"
+    wait_until 20 guest_cmd "$name" "netstat -ltn | grep -q ':$port '" ||
+        guest_fail "$name" "nc -l -p $port does not listen"
+}
+
+# guest_nc_wait NAME PORT [TIMEOUT=30]: wait until the guest_nc_listen on PORT got its connection's EOF.
+guest_nc_wait() {
+    wait_until "${3:-30}" guest_cmd "$1" "! kill -0 \$(cat /tmp/nc-$2.pid) 2>/dev/null" 10 ||
+        guest_fail "$1" "nc -l -p $2 still running after ${3:-30}s"
 }
 
 # guest_stat NAME COUNTER [IF=eth0]: one interface counter of the guest.

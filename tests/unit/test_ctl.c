@@ -386,7 +386,7 @@ sw_setup(void **state)
 	if (e->fdb == NULL || e->dp == NULL)
 		return -1;
 	vhsw_init(&e->sw, e->loop, pool, qsv, e->fdb, e->dp);
-	vport_init(pool, qsv, vhsw_wake, &e->sw);
+	vport_init(pool, dp_synchronize_cb, e->dp, vhsw_wake, &e->sw);
 	*state = e;
 	return 0;
 }

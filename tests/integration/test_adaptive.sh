@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Adaptive polling frees the CPU when idle and wakes on the first frame:
+# with connected but idle clients, vhswd in adaptive mode uses a fraction
+# of the CPU busy mode uses (measured side by side in this run, as a ratio),
+# and frames sent after an idle period are all forwarded.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
+. "$HERE/vhsw.sh"
+vhsw_test_init adaptive
+
+# cpu_ticks PID: user+system clock ticks of all its threads so far.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# idle_cpu_share: vhswd's CPU use over a 2 s window, in percent of one CPU.
+# (The sleep is the measurement window, not a wait for a condition.)
+idle_cpu_share() {
+    local hz t0 c0 t1 c1
+    hz=$(getconf CLK_TCK)
+    c0=$(cpu_ticks "$VHSWD_PID"); t0=${EPOCHREALTIME/./}
+    sleep 2
+    c1=$(cpu_ticks "$VHSWD_PID"); t1=${EPOCHREALTIME/./}
+    echo $(( (c1 - c0) * 100 * 1000000 / hz / (t1 - t0) ))
+}
+
+run_mode() { # MODE: start vhswd, two idle connected clients; CPU % in $CPU
+    vhswd_start --poll-mode "$1"
+    ctl port add c1 vhost-user "$TEST_TMP/c1.sock" > /dev/null
+    ctl port add c2 vhost-user "$TEST_TMP/c2.sock" > /dev/null
+    tp_start c1 "$TEST_TMP/c1.sock" 52:54:00:00:0c:01 "" --eth-peer=0,52:54:00:00:0c:02
+    tp_start c2 "$TEST_TMP/c2.sock" 52:54:00:00:0c:02 "" --eth-peer=0,52:54:00:00:0c:01
+    wait_port c1 up; wait_port c2 up
+    tp_rxonly c1; tp_rxonly c2
+    CPU=$(idle_cpu_share)
+}
+
+run_mode busy
+busy=$CPU
+log "busy mode, idle ports: vhswd uses ${busy}% of a CPU"
+tp_stop_all; vhswd_stop
+run_mode adaptive
+adaptive=$CPU
+log "adaptive mode, idle ports: vhswd uses ${adaptive}% of a CPU"
+check "adaptive uses under a quarter of busy mode's CPU when idle" 1 \
+    "$(( adaptive * 4 < busy ))"
+check "the loop slept" 1 "$(( $(jctl .dataplane.sleeps stats) > 0 ))"
+check "poll mode shown" adaptive "$(jctl .dataplane.poll_mode stats)"
+
+# Frames after an idle period wake the loop and are all forwarded.
+for round in 1 2 3; do
+    s0=$(jctl .dataplane.sleeps stats)
+    wait_num 10 -gt "$s0" jctl .dataplane.sleeps stats || die "the loop does not sleep"
+    rx=$(tp_rx c2)
+    tp_send c1 2 > /dev/null
+    tp_wait_rx c2 $((rx + 64))
+    check "round $round: all 64 frames after idle forwarded" $((rx + 64)) "$(tp_rx c2)"
+done
+tp_stop_all
+vhswd_stop
+echo "test_adaptive: $CHECKS checks passed"
