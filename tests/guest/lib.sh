@@ -91,6 +91,7 @@
 : "${GUEST_CPUS:=0}"                    # taskset CPU list for QEMU
 : "${GUEST_MEM_MB:=256}"
 : "${GUEST_MACHINE:=pc}"
+: "${GUEST_TCG_VECTORS=0}"              # MSI-X vectors of the NIC under TCG ("" = QEMU's default)
 : "${GUEST_BOOT_TIMEOUT:=120}"          # launch -> shell answers (TCG)
 : "${GUEST_LINK_TIMEOUT:=30}"           # shell answers -> eth0 operstate up
 : "${GUEST_CMD_TIMEOUT:=60}"            # default guest_cmd timeout
@@ -415,7 +416,8 @@ guest_launch() {
 
     local accel=$GUEST_ACCEL cpu=() vectors=()
     case $accel in
-    tcg) vectors=(,vectors=0) ;;   # QEMU 7.2 TCG + vhost-user + MSI-X segfaults
+    tcg) # QEMU 7.2 TCG + vhost-user + MSI-X segfaults: INTx instead
+         [[ -z $GUEST_TCG_VECTORS ]] || vectors=(",vectors=$GUEST_TCG_VECTORS") ;;
     kvm) _guest_kvm_usable || die "guest: GUEST_ACCEL=kvm but /dev/kvm is not usable"
          cpu=(-cpu host) ;;
     *) die "guest: GUEST_ACCEL must be tcg or kvm, not '$accel'" ;;
