@@ -422,14 +422,26 @@ vport_describe(const struct port *p, json_t *o, bool detail)
 	}
 	json_object_set_new(o, "mem_regions", a);
 	a = json_array();
+	pthread_mutex_lock(&vport_lock); /* the device stays while we read */
 	for (i = 0; i < v->n_vrings; i++) {
-		json_array_append_new(a,
-			json_pack("{s:i, s:i, s:i, s:i, s:b}", "index", (int)i,
-				"size", v->vrings[i].size, "kickfd",
-				v->vrings[i].kickfd, "callfd",
-				v->vrings[i].callfd, "enabled",
-				v->vrings[i].enabled));
+		uint16_t avail = 0, used = 0;
+		json_t *vo = json_pack("{s:i, s:i, s:i, s:i, s:b}", "index",
+			(int)i, "size", v->vrings[i].size, "kickfd",
+			v->vrings[i].kickfd, "callfd", v->vrings[i].callfd,
+			"enabled", v->vrings[i].enabled);
+
+		/* Ring positions: how far each queue has moved (live). */
+		if (v->alive &&
+			rte_vhost_get_vring_base(
+				v->vid, (uint16_t)i, &avail, &used) == 0) {
+			json_object_set_new(
+				vo, "last_avail_idx", json_integer(avail));
+			json_object_set_new(
+				vo, "last_used_idx", json_integer(used));
+		}
+		json_array_append_new(a, vo);
 	}
+	pthread_mutex_unlock(&vport_lock);
 	json_object_set_new(o, "vrings", a);
 }
 

@@ -51,6 +51,8 @@ check "b1 received all of mq's frames" 256 "$(tp_rx b1)"
 q1=$(tp_cmd mq "show port xstats 0" | awk '/tx_q1_good_packets:/ { print $2 }')
 (( q1 > 0 )) || die "mq did not transmit on queue 1 (tx_q1_good_packets=$q1)"
 log "ok: mq transmitted $q1 frames on queue 1"
+check "the switch consumed queue 1's frames (vring 3 moved)" "$q1" \
+    "$(jctl '.vrings[3].last_avail_idx' port show mq)"
 
 # --- Static entries, flush, aging ----------------------------------------
 ctl fdb add 52:54:00:00:00:99 a2 > /dev/null

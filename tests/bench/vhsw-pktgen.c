@@ -1,0 +1,817 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * vhsw-pktgen - a small traffic generator for benchmarking vhost-user
+ * switches from the client side.
+ *
+ *   vhsw-pktgen [EAL ARGS] -- [OPTIONS]
+ *
+ * It drives two DPDK ports (normally two virtio_user vdevs attached to the
+ * switch under test) from ONE lcore: it transmits on port 0 (at a given rate
+ * or as fast as the port takes frames) and receives on port 1 in the same
+ * loop.  Every frame is Ethernet/IPv4/UDP and carries a magic number, a
+ * sequence number and the TSC at transmission, so the receiver counts loss,
+ * reordering and one-way latency (same core, same TSC).
+ *
+ * Before the run, port 1 sends a few broadcast frames from its own MAC so a
+ * learning switch knows where that MAC lives (the default destination MAC of
+ * the traffic).  Frames sent during --warmup are not counted; the
+ * measurement window is --duration seconds of transmission, followed by a
+ * short drain (--drain) for frames still in flight.
+ *
+ * Frame sizes follow RFC 2544: --size is the Ethernet frame length on the
+ * wire including the 4-byte FCS, so the mbuf carries size - 4 bytes (64 B
+ * frames are 60-byte mbufs; 1518 B frames are 1514-byte mbufs, the largest
+ * a 1500-byte MTU allows).  Sizes above 1518 need jumbo frames on the path
+ * (mergeable RX buffers on the virtio side, a larger port MTU on the switch).
+ *
+ * Output: one JSON object on one line on stdout (see print_summary()).
+ * Progress and errors go to stderr.  Exit status: 0 done (even if nothing
+ * was received: look at rx_packets), 1 runtime failure (ports do not come
+ * up, out of memory), 2 bad arguments (application or EAL).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_common.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_udp.h>
+
+#define PROG "vhsw-pktgen"
+#define PG_MAGIC 0x76687367u /* "vhsg" */
+#define PG_LEARN_MAGIC 0x76686c6eu /* "vhln": learning frames, not counted */
+#define PG_MAX_BURST 64
+#define PG_NB_MBUFS 8191
+#define PG_MBUF_CACHE 256
+#define PG_RING 1024
+#define PG_FCS 4
+#define PG_MIN_SIZE 64
+#define PG_MAX_SIZE 9600
+#define PG_MAX_SRC_MACS (1u << 24)
+#define PG_LINK_TIMEOUT_S 10
+
+/* Latency histogram: log-linear buckets of TSC cycles, 64 per power of two
+ * (< 1.6 % relative error).  Values < 64 cycles have exact buckets. */
+#define HIST_SUB_BITS 6
+#define HIST_SUB (1u << HIST_SUB_BITS)
+#define HIST_BUCKETS ((64 - HIST_SUB_BITS + 1) * HIST_SUB)
+
+struct pg_payload {
+	uint32_t magic;
+	uint32_t seq;
+	uint64_t tsc;
+} __rte_packed;
+
+#define PG_HDR_LEN                                                        \
+	(sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr) +     \
+		sizeof(struct rte_udp_hdr))
+_Static_assert(PG_HDR_LEN + sizeof(struct pg_payload) <= PG_MIN_SIZE - PG_FCS,
+	"the payload must fit a 64-byte frame");
+
+struct pg_opts {
+	double rate_mpps; /* 0: as fast as possible */
+	double duration_s;
+	double warmup_s;
+	double drain_s;
+	uint32_t size; /* frame size incl. FCS */
+	uint32_t src_macs;
+	uint16_t burst;
+	bool dst_set;
+	bool learn;
+	struct rte_ether_addr dst_mac;
+	struct rte_ether_addr src_base;
+};
+
+static volatile sig_atomic_t pg_stop;
+
+static uint64_t hist[HIST_BUCKETS];
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	pg_stop = 1;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: " PROG " [EAL ARGS] -- [OPTIONS]\n"
+		"\n"
+		"Transmits on port 0 and receives on port 1 (two DPDK ports, e.g.\n"
+		"--vdev virtio_user0,path=SOCK0 --vdev virtio_user1,path=SOCK1) on one\n"
+		"lcore, and prints one JSON line: offered_mpps, rx_mpps, loss,\n"
+		"reordered, lat_p50_us, lat_p99_us, lat_p999_us, ...\n"
+		"\n"
+		"  --rate-mpps R    offered rate in Mpps; 0 = as fast as port 0 takes\n"
+		"                   frames (default 0)\n"
+		"  --duration S     measurement window in seconds (default 5)\n"
+		"  --warmup S       traffic before the window, not counted (default 1)\n"
+		"  --drain S        wait for frames in flight after the window (default 0.2)\n"
+		"  --size B         frame size incl. 4-byte FCS, %d..%d (default 64)\n"
+		"  --src-macs N     vary the source MAC over N addresses, 1..%u\n"
+		"                   (default 1)\n"
+		"  --src-mac MAC    first source MAC (default 02:00:00:00:00:00 + N)\n"
+		"  --dst-mac MAC    destination MAC (default: port 1's MAC)\n"
+		"  --burst N        TX/RX burst size, 1..%d (default 32)\n"
+		"  --no-learn       do not send learning frames from port 1 first\n"
+		"  --help           this text\n"
+		"\n"
+		"Exit status: 0 done, 1 runtime failure, 2 bad arguments.\n",
+		PG_MIN_SIZE, PG_MAX_SIZE, PG_MAX_SRC_MACS, PG_MAX_BURST);
+}
+
+static void __rte_noreturn
+bad_arg(const char *fmt, const char *opt, const char *val)
+{
+	fprintf(stderr, PROG ": ");
+	fprintf(stderr, fmt, opt, val);
+	fprintf(stderr, " (try '" PROG " -- --help')\n");
+	exit(2);
+}
+
+static double
+parse_double(const char *opt, const char *s, double lo, double hi)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (*s == '\0' || *end != '\0' || errno != 0 || !isfinite(v))
+		bad_arg("%s: '%s' is not a number", opt, s);
+	if (v < lo || v > hi) {
+		char range[96];
+
+		snprintf(range, sizeof(range), "%s (allowed %g..%g)", s, lo,
+			hi);
+		bad_arg("%s: %s out of range", opt, range);
+	}
+	return v;
+}
+
+static uint32_t
+parse_uint(const char *opt, const char *s, uint32_t lo, uint32_t hi)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	if (*s == '\0' || *s == '-' || *s == '+')
+		bad_arg("%s: '%s' is not a positive integer", opt, s);
+	v = strtoull(s, &end, 10);
+	/* Accept k/M suffixes (1k = 1000, 1M = 1000000) for --src-macs. */
+	if (*end == 'k' && end[1] == '\0') {
+		v *= 1000;
+		end++;
+	} else if (*end == 'M' && end[1] == '\0') {
+		v *= 1000000;
+		end++;
+	}
+	if (*end != '\0' || errno != 0)
+		bad_arg("%s: '%s' is not a positive integer", opt, s);
+	if (v < lo || v > hi) {
+		char range[96];
+
+		snprintf(range, sizeof(range), "%s (allowed %u..%u)", s, lo,
+			hi);
+		bad_arg("%s: %s out of range", opt, range);
+	}
+	return (uint32_t)v;
+}
+
+static void
+parse_mac(const char *opt, const char *s, struct rte_ether_addr *mac)
+{
+	if (strlen(s) != 17 || rte_ether_unformat_addr(s, mac) != 0)
+		bad_arg("%s: '%s' is not a MAC address (xx:xx:xx:xx:xx:xx)",
+			opt, s);
+}
+
+enum {
+	OPT_RATE = 256,
+	OPT_DURATION,
+	OPT_WARMUP,
+	OPT_DRAIN,
+	OPT_SIZE,
+	OPT_SRC_MACS,
+	OPT_SRC_MAC,
+	OPT_DST_MAC,
+	OPT_BURST,
+	OPT_NO_LEARN,
+	OPT_HELP,
+};
+
+static void
+parse_app_args(int argc, char **argv, struct pg_opts *o)
+{
+	static const struct option longopts[] = {
+		{"rate-mpps", required_argument, NULL, OPT_RATE},
+		{"duration", required_argument, NULL, OPT_DURATION},
+		{"warmup", required_argument, NULL, OPT_WARMUP},
+		{"drain", required_argument, NULL, OPT_DRAIN},
+		{"size", required_argument, NULL, OPT_SIZE},
+		{"src-macs", required_argument, NULL, OPT_SRC_MACS},
+		{"src-mac", required_argument, NULL, OPT_SRC_MAC},
+		{"dst-mac", required_argument, NULL, OPT_DST_MAC},
+		{"burst", required_argument, NULL, OPT_BURST},
+		{"no-learn", no_argument, NULL, OPT_NO_LEARN},
+		{"help", no_argument, NULL, OPT_HELP},
+		{NULL, 0, NULL, 0},
+	};
+	int c, idx;
+
+	*o = (struct pg_opts){
+		.duration_s = 5,
+		.warmup_s = 1,
+		.drain_s = 0.2,
+		.size = 64,
+		.src_macs = 1,
+		.burst = 32,
+		.learn = true,
+		.src_base = {{0x02, 0, 0, 0, 0, 0}},
+	};
+	optind = 1;
+	opterr = 0;
+	while ((idx = -1, c = getopt_long(argc, argv, ":", longopts, &idx)) !=
+		-1) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "--%s",
+			idx >= 0 ? longopts[idx].name : "?");
+
+		switch (c) {
+		case OPT_RATE:
+			o->rate_mpps = parse_double(name, optarg, 0, 1000);
+			break;
+		case OPT_DURATION:
+			o->duration_s = parse_double(name, optarg, 0.001, 86400);
+			break;
+		case OPT_WARMUP:
+			o->warmup_s = parse_double(name, optarg, 0, 3600);
+			break;
+		case OPT_DRAIN:
+			o->drain_s = parse_double(name, optarg, 0, 60);
+			break;
+		case OPT_SIZE:
+			o->size = parse_uint(name, optarg, PG_MIN_SIZE,
+				PG_MAX_SIZE);
+			break;
+		case OPT_SRC_MACS:
+			o->src_macs = parse_uint(name, optarg, 1,
+				PG_MAX_SRC_MACS);
+			break;
+		case OPT_SRC_MAC:
+			parse_mac(name, optarg, &o->src_base);
+			if (!rte_is_unicast_ether_addr(&o->src_base))
+				bad_arg("%s: '%s' is not a unicast MAC", name,
+					optarg);
+			break;
+		case OPT_DST_MAC:
+			parse_mac(name, optarg, &o->dst_mac);
+			o->dst_set = true;
+			break;
+		case OPT_BURST:
+			o->burst = (uint16_t)parse_uint(name, optarg, 1,
+				PG_MAX_BURST);
+			break;
+		case OPT_NO_LEARN:
+			o->learn = false;
+			break;
+		case OPT_HELP:
+			usage(stdout);
+			exit(0);
+		case ':':
+			bad_arg("%s%s: missing value", argv[optind - 1], "");
+			break;
+		default:
+			bad_arg("unknown option '%s'%s",
+				optind > 1 && optind <= argc ? argv[optind - 1]
+							      : "?",
+				"");
+		}
+	}
+	if (optind < argc)
+		bad_arg("unexpected argument '%s'%s", argv[optind], "");
+}
+
+/* --- latency histogram -------------------------------------------------- */
+
+static inline unsigned int
+hist_index(uint64_t v)
+{
+	unsigned int b;
+
+	if (v < HIST_SUB)
+		return (unsigned int)v;
+	b = 63u - (unsigned int)__builtin_clzll(v); /* >= HIST_SUB_BITS */
+	return (b - HIST_SUB_BITS + 1) * HIST_SUB +
+		(unsigned int)((v >> (b - HIST_SUB_BITS)) & (HIST_SUB - 1));
+}
+
+/* Midpoint (cycles) of bucket 'i'. */
+static double
+hist_value(unsigned int i)
+{
+	unsigned int blk = i / HIST_SUB, sub = i % HIST_SUB, b;
+	double lo, width;
+
+	if (blk == 0)
+		return i;
+	b = blk + HIST_SUB_BITS - 1;
+	width = ldexp(1.0, (int)(b - HIST_SUB_BITS));
+	lo = ldexp(1.0, (int)b) + sub * width;
+	return lo + width / 2;
+}
+
+/* Value (cycles) at quantile q (0..1) of 'n' samples. */
+static double
+hist_quantile(uint64_t n, double q)
+{
+	uint64_t want = (uint64_t)ceil(q * (double)n), acc = 0;
+	unsigned int i;
+
+	if (want == 0)
+		want = 1;
+	for (i = 0; i < HIST_BUCKETS; i++) {
+		acc += hist[i];
+		if (acc >= want)
+			return hist_value(i);
+	}
+	return 0;
+}
+
+/* --- ports -------------------------------------------------------------- */
+
+static int
+port_setup(uint16_t port, struct rte_mempool *mp, uint32_t size)
+{
+	struct rte_eth_conf conf;
+	struct rte_eth_dev_info info;
+	uint32_t mtu = size - PG_FCS - RTE_ETHER_HDR_LEN;
+	int ret;
+
+	memset(&conf, 0, sizeof(conf));
+	ret = rte_eth_dev_info_get(port, &info);
+	if (ret != 0)
+		return ret;
+	if (mtu > RTE_ETHER_MTU) {
+		if (mtu > info.max_mtu) {
+			fprintf(stderr,
+				PROG ": port %u: frames of %u bytes need MTU %u, "
+				     "the port allows %u\n",
+				port, size, mtu, info.max_mtu);
+			return -EINVAL;
+		}
+		conf.rxmode.mtu = mtu;
+		if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER)
+			conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
+		if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
+			conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	}
+	ret = rte_eth_dev_configure(port, 1, 1, &conf);
+	if (ret != 0)
+		return ret;
+	ret = rte_eth_rx_queue_setup(port, 0, PG_RING,
+		rte_eth_dev_socket_id(port), NULL, mp);
+	if (ret != 0)
+		return ret;
+	ret = rte_eth_tx_queue_setup(port, 0, PG_RING,
+		rte_eth_dev_socket_id(port), NULL);
+	if (ret != 0)
+		return ret;
+	return rte_eth_dev_start(port);
+}
+
+static bool
+links_up(uint16_t p0, uint16_t p1)
+{
+	struct rte_eth_link l0, l1;
+
+	if (rte_eth_link_get_nowait(p0, &l0) != 0 ||
+		rte_eth_link_get_nowait(p1, &l1) != 0)
+		return false;
+	return l0.link_status == RTE_ETH_LINK_UP &&
+		l1.link_status == RTE_ETH_LINK_UP;
+}
+
+/* --- frames ------------------------------------------------------------- */
+
+struct pg_template {
+	uint8_t hdr[PG_HDR_LEN];
+	uint32_t len; /* mbuf length: size - FCS */
+};
+
+static void
+build_template(struct pg_template *t, const struct rte_ether_addr *src,
+	const struct rte_ether_addr *dst, uint32_t size)
+{
+	struct rte_ether_hdr *eh = (struct rte_ether_hdr *)t->hdr;
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eh + 1);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+	uint32_t len = size - PG_FCS;
+
+	memset(t, 0, sizeof(*t));
+	t->len = len;
+	eh->dst_addr = *dst;
+	eh->src_addr = *src;
+	eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->total_length =
+		rte_cpu_to_be_16((uint16_t)(len - sizeof(struct rte_ether_hdr)));
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_UDP;
+	ip->src_addr = rte_cpu_to_be_32(RTE_IPV4(198, 18, 0, 1));
+	ip->dst_addr = rte_cpu_to_be_32(RTE_IPV4(198, 19, 0, 1));
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	udp->src_port = rte_cpu_to_be_16(1024);
+	udp->dst_port = rte_cpu_to_be_16(1025);
+	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(len -
+		sizeof(struct rte_ether_hdr) - sizeof(struct rte_ipv4_hdr)));
+}
+
+static inline void
+fill(struct rte_mbuf *m, const struct pg_template *t,
+	const struct rte_ether_addr *src, uint32_t magic, uint32_t seq,
+	uint64_t tsc)
+{
+	uint8_t *d = rte_pktmbuf_mtod(m, uint8_t *);
+	struct pg_payload *pl = (struct pg_payload *)(d + PG_HDR_LEN);
+
+	memcpy(d, t->hdr, PG_HDR_LEN);
+	if (src != NULL)
+		memcpy(d + RTE_ETHER_ADDR_LEN, src, RTE_ETHER_ADDR_LEN);
+	pl->magic = magic;
+	pl->seq = seq;
+	pl->tsc = tsc;
+	m->data_len = (uint16_t)t->len;
+	m->pkt_len = t->len;
+}
+
+/* i-th source MAC: the base plus i in the low 3 bytes. */
+static inline void
+src_mac(const struct rte_ether_addr *base, uint32_t i,
+	struct rte_ether_addr *out)
+{
+	uint32_t low = ((uint32_t)base->addr_bytes[3] << 16 |
+			       (uint32_t)base->addr_bytes[4] << 8 |
+			       base->addr_bytes[5]) +
+		i;
+
+	*out = *base;
+	out->addr_bytes[3] = (uint8_t)(low >> 16);
+	out->addr_bytes[4] = (uint8_t)(low >> 8);
+	out->addr_bytes[5] = (uint8_t)low;
+	if (low >> 24) /* carry into byte 2 */
+		out->addr_bytes[2] = (uint8_t)(out->addr_bytes[2] + 1);
+}
+
+/* --- the run ------------------------------------------------------------ */
+
+struct pg_result {
+	uint64_t tx;       /* frames sent in the window */
+	uint64_t rx;       /* of those, received */
+	uint64_t reordered;
+	uint64_t tx_refused; /* frames port 0 did not take (max rate) */
+	uint64_t rx_other;   /* frames on port 1 not from the window */
+	uint64_t lat_min, lat_max;
+	uint64_t max_gap; /* longest loop iteration: this process was
+			   * preempted (a busy neighbour) if large */
+	double lat_sum;
+	double window_s;
+};
+
+static void
+send_learning_frames(uint16_t port, struct rte_mempool *mp,
+	const struct rte_ether_addr *mac, uint32_t size)
+{
+	struct rte_ether_addr bcast = {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
+	struct rte_mbuf *m[4];
+	struct pg_template t;
+	uint16_t i, sent;
+
+	build_template(&t, mac, &bcast, size);
+	if (rte_pktmbuf_alloc_bulk(mp, m, RTE_DIM(m)) != 0)
+		return;
+	for (i = 0; i < RTE_DIM(m); i++)
+		fill(m[i], &t, NULL, PG_LEARN_MAGIC, i, 0);
+	sent = rte_eth_tx_burst(port, 0, m, RTE_DIM(m));
+	if (sent < RTE_DIM(m))
+		rte_pktmbuf_free_bulk(m + sent, RTE_DIM(m) - sent);
+}
+
+static void
+drain_port(uint16_t port, uint16_t burst)
+{
+	struct rte_mbuf *m[PG_MAX_BURST];
+	uint16_t n;
+
+	n = rte_eth_rx_burst(port, 0, m, burst);
+	if (n)
+		rte_pktmbuf_free_bulk(m, n);
+}
+
+static void
+run(const struct pg_opts *o, uint16_t txp, uint16_t rxp,
+	struct rte_mempool *mp, const struct pg_template *t,
+	struct pg_result *r)
+{
+	const uint64_t hz = rte_get_tsc_hz();
+	const double pps = o->rate_mpps * 1e6;
+	struct rte_mbuf *txm[PG_MAX_BURST], *rxm[PG_MAX_BURST];
+	struct rte_ether_addr src;
+	uint64_t t_start, t_window, t_end, t_drain_end = 0, now;
+	uint64_t t_win_start = 0, t_last;
+	uint64_t sent_total = 0, due;
+	uint32_t seq = 0, seq0 = 0, max_seq = 0, mac_i = 0;
+	bool in_window = false, tx_done = false, any_rx = false;
+	uint16_t n, k, i;
+
+	memset(r, 0, sizeof(*r));
+	r->lat_min = UINT64_MAX;
+	t_start = rte_rdtsc();
+	t_window = t_start + (uint64_t)(o->warmup_s * (double)hz);
+	t_end = t_window + (uint64_t)(o->duration_s * (double)hz);
+	t_last = t_start;
+
+	for (;;) {
+		now = rte_rdtsc();
+		if (pg_stop && !tx_done && now < t_end)
+			t_end = now; /* SIGINT/SIGTERM: report what we have */
+		if (now - t_last > r->max_gap)
+			r->max_gap = now - t_last;
+		t_last = now;
+		if (!in_window && !tx_done && now >= t_window) {
+			in_window = true;
+			seq0 = seq;
+			t_win_start = now;
+		}
+		if (!tx_done && now >= t_end) {
+			tx_done = true;
+			if (in_window)
+				r->window_s = (double)(now - t_win_start) /
+					(double)hz;
+			else /* stopped during warm-up */
+				seq0 = seq;
+			t_drain_end = now + (uint64_t)(o->drain_s * (double)hz);
+		}
+		if (tx_done && now >= t_drain_end)
+			break;
+
+		if (!tx_done) {
+			n = o->burst;
+			if (pps > 0) {
+				due = (uint64_t)((double)(now - t_start) *
+					pps / (double)hz);
+				due = due > sent_total ? due - sent_total : 0;
+				n = (uint16_t)RTE_MIN(due, (uint64_t)o->burst);
+			}
+			if (n > 0 && rte_pktmbuf_alloc_bulk(mp, txm, n) == 0) {
+				for (i = 0; i < n; i++) {
+					const struct rte_ether_addr *s = NULL;
+
+					if (o->src_macs > 1) {
+						src_mac(&o->src_base, mac_i,
+							&src);
+						s = &src;
+						if (++mac_i == o->src_macs)
+							mac_i = 0;
+					}
+					fill(txm[i], t, s, PG_MAGIC,
+						seq + i, now);
+				}
+				k = rte_eth_tx_burst(txp, 0, txm, n);
+				if (k < n) {
+					rte_pktmbuf_free_bulk(txm + k, n - k);
+					/* Those MACs come again next time. */
+					if (o->src_macs > 1)
+						mac_i = (uint32_t)(((uint64_t)mac_i +
+							o->src_macs - (n - k)) %
+							o->src_macs);
+					if (in_window)
+						r->tx_refused += n - k;
+				}
+				seq += k;
+				sent_total += k;
+				if (in_window)
+					r->tx += k;
+			}
+		}
+
+		n = rte_eth_rx_burst(rxp, 0, rxm, o->burst);
+		if (n > 0) {
+			now = rte_rdtsc();
+			for (i = 0; i < n; i++) {
+				const struct pg_payload *pl;
+				uint64_t lat;
+
+				if (rte_pktmbuf_data_len(rxm[i]) <
+					PG_HDR_LEN + sizeof(*pl)) {
+					r->rx_other++;
+					continue;
+				}
+				pl = rte_pktmbuf_mtod_offset(rxm[i],
+					const struct pg_payload *, PG_HDR_LEN);
+				if (pl->magic != PG_MAGIC || !in_window ||
+					(int32_t)(pl->seq - seq0) < 0) {
+					r->rx_other++;
+					continue;
+				}
+				r->rx++;
+				if (any_rx &&
+					(int32_t)(pl->seq - max_seq) < 0) {
+					r->reordered++;
+				} else {
+					max_seq = pl->seq;
+					any_rx = true;
+				}
+				lat = now - pl->tsc;
+				hist[hist_index(lat)]++;
+				r->lat_sum += (double)lat;
+				if (lat < r->lat_min)
+					r->lat_min = lat;
+				if (lat > r->lat_max)
+					r->lat_max = lat;
+			}
+			rte_pktmbuf_free_bulk(rxm, n);
+		}
+		/* Anything coming back on the TX port (flooded learning
+		 * frames, a switch flooding unknown unicast): discard. */
+		drain_port(txp, o->burst);
+	}
+}
+
+static void
+print_summary(const struct pg_opts *o, const struct pg_result *r)
+{
+	const double us = 1e6 / (double)rte_get_tsc_hz();
+	const double w = r->window_s > 0 ? r->window_s : 1;
+	uint64_t loss = r->tx >= r->rx ? r->tx - r->rx : 0;
+	char dst[RTE_ETHER_ADDR_FMT_SIZE];
+
+	rte_ether_format_addr(dst, sizeof(dst), &o->dst_mac);
+	printf("{\"tool\":\"" PROG "\",\"size\":%u,\"src_macs\":%u,"
+	       "\"dst_mac\":\"%s\",\"rate_mpps_target\":%.6f,"
+	       "\"duration_s\":%.3f,\"tx_packets\":%" PRIu64
+	       ",\"rx_packets\":%" PRIu64 ",\"offered_mpps\":%.4f,"
+	       "\"rx_mpps\":%.4f,\"loss\":%" PRIu64 ",\"loss_ratio\":%.6f,"
+	       "\"reordered\":%" PRIu64 ",\"tx_refused\":%" PRIu64
+	       ",\"rx_other\":%" PRIu64 ",\"max_loop_gap_us\":%.1f",
+		o->size, o->src_macs, dst, o->rate_mpps, r->window_s, r->tx,
+		r->rx, (double)r->tx / w / 1e6, (double)r->rx / w / 1e6, loss,
+		r->tx ? (double)loss / (double)r->tx : 0.0, r->reordered,
+		r->tx_refused, r->rx_other, (double)r->max_gap * us);
+	if (r->rx > 0)
+		printf(",\"lat_min_us\":%.3f,\"lat_mean_us\":%.3f,"
+		       "\"lat_p50_us\":%.3f,\"lat_p99_us\":%.3f,"
+		       "\"lat_p999_us\":%.3f,\"lat_max_us\":%.3f}\n",
+			(double)r->lat_min * us,
+			r->lat_sum / (double)r->rx * us,
+			hist_quantile(r->rx, 0.50) * us,
+			hist_quantile(r->rx, 0.99) * us,
+			hist_quantile(r->rx, 0.999) * us,
+			(double)r->lat_max * us);
+	else
+		printf(",\"lat_min_us\":null,\"lat_mean_us\":null,"
+		       "\"lat_p50_us\":null,\"lat_p99_us\":null,"
+		       "\"lat_p999_us\":null,\"lat_max_us\":null}\n");
+	fflush(stdout);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct rte_ether_addr rx_mac, tx_mac;
+	struct rte_mempool *mp;
+	struct pg_template t;
+	struct pg_result res;
+	struct pg_opts o;
+	char *app_argv[argc + 1];
+	int app_argc = 0, eal_argc = argc, i, ret;
+	uint16_t txp = 0, rxp = 1, nports;
+	uint32_t data_room;
+	uint64_t deadline;
+
+	/* Application options first, so a bad one never starts EAL. */
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			eal_argc = i;
+			break;
+		}
+	}
+	app_argv[app_argc++] = argv[0];
+	for (i = eal_argc + 1; i < argc; i++)
+		app_argv[app_argc++] = argv[i];
+	app_argv[app_argc] = NULL;
+	for (i = 1; i < eal_argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 ||
+			strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return 0;
+		}
+	}
+	parse_app_args(app_argc, app_argv, &o);
+
+	argv[eal_argc] = NULL; /* EAL sees only its own arguments */
+	ret = rte_eal_init(eal_argc, argv);
+	if (ret < 0) {
+		fprintf(stderr,
+			PROG ": EAL initialisation failed: %s (check the EAL "
+			     "arguments before '--')\n",
+			rte_strerror(rte_errno));
+		return 2;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+
+	nports = rte_eth_dev_count_avail();
+	if (nports < 2) {
+		fprintf(stderr,
+			PROG ": needs two ports (TX = port 0, RX = port 1), "
+			     "found %u: give two --vdev "
+			     "virtio_user<N>,path=SOCKET arguments\n",
+			nports);
+		rte_eal_cleanup();
+		return 2;
+	}
+
+	data_room = RTE_MAX((uint32_t)RTE_MBUF_DEFAULT_BUF_SIZE,
+		o.size + RTE_PKTMBUF_HEADROOM);
+	mp = rte_pktmbuf_pool_create("pg_pool", PG_NB_MBUFS, PG_MBUF_CACHE, 0,
+		(uint16_t)data_room, rte_socket_id());
+	if (mp == NULL) {
+		fprintf(stderr,
+			PROG ": cannot create %u mbufs of %u bytes: %s "
+			     "(raise EAL -m)\n",
+			PG_NB_MBUFS, data_room, rte_strerror(rte_errno));
+		rte_eal_cleanup();
+		return 1;
+	}
+	for (i = 0; i < 2; i++) {
+		ret = port_setup((uint16_t)i, mp, o.size);
+		if (ret != 0) {
+			fprintf(stderr, PROG ": port %d setup failed: %s\n", i,
+				rte_strerror(-ret));
+			rte_eal_cleanup();
+			return 1;
+		}
+	}
+	deadline = rte_get_timer_cycles() +
+		PG_LINK_TIMEOUT_S * rte_get_timer_hz();
+	while (!links_up(txp, rxp)) {
+		if (pg_stop || rte_get_timer_cycles() > deadline) {
+			fprintf(stderr,
+				PROG ": links of ports 0 and 1 not up within "
+				     "%d s (is the switch serving both "
+				     "sockets?)\n",
+				PG_LINK_TIMEOUT_S);
+			rte_eal_cleanup();
+			return 1;
+		}
+		rte_delay_ms(10);
+	}
+	rte_eth_macaddr_get(txp, &tx_mac);
+	rte_eth_macaddr_get(rxp, &rx_mac);
+	if (!o.dst_set)
+		o.dst_mac = rx_mac;
+	if (o.src_macs == 1)
+		o.src_base = tx_mac;
+
+	/* Let a learning switch know where the destination MAC lives, and
+	 * discard what comes back (the switch floods the broadcast). */
+	if (o.learn) {
+		send_learning_frames(rxp, mp, &rx_mac, 64);
+		deadline = rte_get_timer_cycles() + rte_get_timer_hz() / 20;
+		while (rte_get_timer_cycles() < deadline) {
+			drain_port(txp, PG_MAX_BURST);
+			drain_port(rxp, PG_MAX_BURST);
+		}
+	}
+
+	build_template(&t, &o.src_base, &o.dst_mac, o.size);
+	run(&o, txp, rxp, mp, &t, &res);
+	print_summary(&o, &res);
+
+	for (i = 0; i < 2; i++) {
+		rte_eth_dev_stop((uint16_t)i);
+		rte_eth_dev_close((uint16_t)i);
+	}
+	rte_eal_cleanup();
+	return 0;
+}
