@@ -94,6 +94,7 @@ struct vport {
 	uint16_t n_vrings;
 	struct vport_vring vrings[VPORT_MAX_VRINGS];
 	uint16_t peer_mtu;
+	uint64_t resets; /* times the device stopped (peer gone or reset) */
 };
 
 static pthread_mutex_t vport_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -375,6 +376,7 @@ vport_sync(struct port *p)
 		port_set_ready(p, true);
 	} else {
 		went_down = (ev & VEV_DESTROY) != 0;
+		v->resets += went_down;
 		v->n_regions = 0;
 		v->n_vrings = 0;
 		v->features = 0;
@@ -397,6 +399,7 @@ vport_describe(const struct port *p, json_t *o, bool detail)
 		o, "mode", json_string(v->client ? "client" : "server"));
 	json_object_set_new(o, "queues", json_integer(v->queues));
 	json_object_set_new(o, "connected", json_boolean(v->connected));
+	json_object_set_new(o, "resets", json_integer((json_int_t)v->resets));
 	json_object_set_new(o, "active_queues",
 		json_integer(port_is_ready(p) ? v->nr_qp : 0));
 	snprintf(buf, sizeof(buf), "0x%" PRIx64, v->features);

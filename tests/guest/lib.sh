@@ -53,37 +53,50 @@
 #
 # Each guest lives in $TEST_TMP/guest-NAME: console.out (everything the
 # serial console printed), console.in (FIFO: the harness writes commands),
-# qemu.log, cmdline, pid, qmp.sock (QMP, for ad-hoc use).  Call the
-# start/stop functions from the main shell, not from $(...) (state lives
-# in shell variables); guest_cmd works from $(...).
+# qemu.log, cmdline, pid, boot_ms, qmp.sock (QMP, for ad-hoc use).  Call
+# the start/stop functions from the main shell, not from $(...) (state
+# lives in shell variables); guest_cmd works from $(...).
 #
-# The guest: one TCG vCPU (GUEST_ACCEL=kvm to use KVM), QEMU pinned to
-# $GUEST_CPUS (CPU 0: the switch's data plane owns CPU 1), RAM a shared
-# memfd (vhost-user maps it), `-kernel/-initrd/-append`.  Its /init mounts
-# proc/sys/dev, loads the virtio modules, reads vhsw.name=, vhsw.ip=,
-# vhsw.mtu=, vhsw.ipv6= from the kernel command line, configures lo and
-# eth0 (IPv6 off unless vhsw.ipv6=1, so the only frames on the wire are the
-# test's), sets the kernel console log level to 1 and runs an interactive
-# busybox sh on ttyS0 with echo off and empty prompts.  Busybox provides sh,
-# ip, ping, nc (-l), sha256sum, dd, head, cat, poweroff/reboot ...;
-# `ifstats [IF]` prints every counter of /sys/class/net/IF/statistics.
+# The guest: one TCG vCPU (GUEST_ACCEL=kvm for KVM, GUEST_CPU for -cpu),
+# QEMU pinned to $GUEST_CPUS (CPU 0: the switch's data plane owns CPU 1),
+# RAM a shared memfd (vhost-user maps it), -kernel/-initrd/-append, no
+# firmware option ROM.  Its /init mounts proc/sys/dev, loads the virtio
+# modules, reads vhsw.name=, vhsw.ip=, vhsw.mtu=, vhsw.ipv6= (and
+# vhsw.interactive=1: echo and a prompt, for a human) from the kernel
+# command line, configures lo and eth0 (IPv6 off unless vhsw.ipv6=1, so the
+# only frames on the wire are the test's), sets the kernel console log
+# level to 1 (dmesg has everything) and runs an interactive busybox sh on
+# ttyS0 with echo off and empty prompts.  Busybox provides sh, ip, ping, nc
+# (-l), netstat, sha256sum, dd, head, cat, poweroff/reboot ...; `ifstats
+# [IF]` prints every counter of /sys/class/net/IF/statistics.
 #
-# How command completion is detected: guest_cmd writes one line
+# How command completion is detected: guest_cmd writes
 #   printf "@B%s@\n" NONCE; { CMD
 #   } </dev/null; printf "@E%s:%d@\n" NONCE $?
 # The console has echo off, and even an echoed line would not contain the
 # expanded markers "@BNONCE@" / "@ENONCE:RC@", so the output is what lies
-# between them in console.out and RC is the exit status.
+# between them in console.out and RC is the exit status.  Lines reach the
+# shell through the tty in canonical mode: at most 4095 bytes per line.
 #
-# QEMU 7.2 pitfalls handled here:
+# Pitfalls (QEMU 7.2, Debian 12), handled here:
 #   - TCG + vhost-user segfaults in msix_set_vector_notifiers when the device
-#     starts: under TCG the NIC gets vectors=0 (INTx, no MSI-X).  That also
-#     works with mq=on.
-#   - virtio_net enables min(queue pairs, online CPUs) queues and busybox
-#     has no ethtool -L, so --queues N boots N vCPUs (all on $GUEST_CPUS).
+#     starts, whatever the number of vectors: under TCG the NIC gets
+#     vectors=0 (INTx, no MSI-X).  Multiqueue works with it.
+#   - virtio_net enables min(queue pairs, online CPUs) queue pairs and
+#     busybox has no ethtool -L, so --queues N boots N vCPUs (all on
+#     $GUEST_CPUS); with 1 vCPU the extra vrings stay disabled.
 #   - vhost-user netdev init blocks until the socket is connected: a client
-#     QEMU retries every second (reconnect=1), a server QEMU waits for vhswd.
-#   - no iPXE option ROM (romfile=), it only slows a -kernel boot down.
+#     QEMU retries every second (reconnect=1), a server QEMU waits for vhswd
+#     before it even starts the guest.
+#   - Debian's vmlinuz is xz-compressed; its decompression takes ~3 s of a
+#     TCG boot.  The kernel is decompressed once here into an ELF vmlinux
+#     (cached) that QEMU boots through the PVH entry point (GUEST_PVH=0: the
+#     vmlinuz).
+#   - eth0's operstate turns up ~1 s after the carrier (the kernel's
+#     linkwatch rate limit); before that the qdisc drops what is sent, so
+#     guest_wait_ready waits for operstate "up", not the carrier.
+#   - busybox nc exits when the peer half-closes: a listener whose stdin
+#     ends makes the sender quit early (guest_nc_listen gives it a FIFO).
 #   - QEMU gets PR_SET_PDEATHSIG=SIGKILL: it dies with the test shell.
 
 : "${QEMU:=qemu-system-x86_64}"
@@ -91,6 +104,7 @@
 : "${GUEST_CPUS:=0}"                    # taskset CPU list for QEMU
 : "${GUEST_MEM_MB:=256}"
 : "${GUEST_MACHINE:=pc}"
+: "${GUEST_CPU:=}"                      # -cpu MODEL ("": QEMU's default under TCG, host under KVM)
 : "${GUEST_TCG_VECTORS=0}"              # MSI-X vectors of the NIC under TCG ("" = QEMU's default)
 : "${GUEST_BOOT_TIMEOUT:=120}"          # launch -> shell answers (TCG)
 : "${GUEST_LINK_TIMEOUT:=30}"           # shell answers -> eth0 operstate up
@@ -138,7 +152,7 @@ guest_kver() {
     if [[ -n $dep && -f /boot/vmlinuz-$dep && -d /lib/modules/$dep ]]; then
         printf '%s\n' "$dep"; return 0
     fi
-    for k in $(ls -1v /boot/vmlinuz-* 2>/dev/null | tac); do
+    for k in $(printf '%s\n' /boot/vmlinuz-* | sort -rV); do
         k=${k#/boot/vmlinuz-}
         [[ -d /lib/modules/$k ]] && { printf '%s\n' "$k"; return 0; }
     done
@@ -203,8 +217,12 @@ _guest_shell_script() {
 #!/bin/sh
 # Interactive shell on the console for the harness: no echo, no prompts
 # (busybox line editing falls back to plain line reads when echo is off).
-stty -echo 2>/dev/null
-export PS1= PS2= ENV=
+# vhsw.interactive=1 on the kernel command line (examples/qemu-guest.sh):
+# echo and a prompt, for a human.
+case " $(cat /proc/cmdline) " in
+*" vhsw.interactive=1 "*) export PS1='\h:\w# ' ENV= ;;
+*) stty -echo 2>/dev/null; export PS1= PS2= ENV= ;;
+esac
 echo "vhsw-guest: ready"
 exec sh -i
 EOF
@@ -241,9 +259,11 @@ _guest_vmlinux() {
         xz) tail -c "+$((off + 1))" -- "$img" | xz -dc --single-stream ;;
         zstd) tail -c "+$((off + 1))" -- "$img" | zstd -qdc ;;
         gzip) tail -c "+$((off + 1))" -- "$img" | gzip -dc ;;
-        esac > "$out.tmp.$$" 2>/dev/null
+        esac > "$out.tmp.$$" 2>/dev/null || true   # trailing data after the stream: harmless
         if [[ $(head -c 4 -- "$out.tmp.$$" 2>/dev/null) == $'\x7fELF' ]]; then
             mv -f -- "$out.tmp.$$" "$out"
+            find "$GUEST_CACHE" -maxdepth 1 -name 'vmlinux-*' ! -name "${out##*/}" \
+                -mmin +60 -delete 2>/dev/null || true
             printf '%s\n' "$out"
             return 0
         fi
@@ -326,6 +346,9 @@ guest_build_initramfs() {
         { rm -rf -- "$stage" "$out.tmp.$$"; die "guest: building the initramfs failed"; }
     mv -f -- "$out.tmp.$$" "$out"    # atomic: concurrent builders agree on the content
     rm -rf -- "$stage"
+    # Older builds for this kernel (another init script or busybox) are stale.
+    find "$GUEST_CACHE" -maxdepth 1 -name "initramfs-$kver-*.cpio.gz" ! -name "${out##*/}" \
+        -mmin +60 -delete 2>/dev/null || true
     log "guest: built $out ($(( $(stat -c %s "$out") / 1024 )) KiB, kernel $kver)"
 }
 
@@ -415,11 +438,12 @@ guest_launch() {
     : > "$dir/console.out"     # a regular file: QEMU's pipe chardev writes the console here
 
     local accel=$GUEST_ACCEL cpu=() vectors=()
+    [[ -z $GUEST_CPU ]] || cpu=(-cpu "$GUEST_CPU")
     case $accel in
     tcg) # QEMU 7.2 TCG + vhost-user + MSI-X segfaults: INTx instead
          [[ -z $GUEST_TCG_VECTORS ]] || vectors=(",vectors=$GUEST_TCG_VECTORS") ;;
     kvm) _guest_kvm_usable || die "guest: GUEST_ACCEL=kvm but /dev/kvm is not usable"
-         cpu=(-cpu host) ;;
+         [[ -n $GUEST_CPU ]] || cpu=(-cpu host) ;;
     *) die "guest: GUEST_ACCEL must be tcg or kvm, not '$accel'" ;;
     esac
     local chardev="socket,id=vu0,path=$sock" netdev="vhost-user,id=net0,chardev=vu0"
@@ -432,6 +456,7 @@ guest_launch() {
     [[ -z $mtu ]] || cmdline+=" vhsw.mtu=$mtu"
     [[ -z $append ]] || cmdline+=" $append"
 
+    # shellcheck disable=SC2054  # commas inside QEMU option values
     local -a argv=(taskset -c "$GUEST_CPUS" setpriv --pdeathsig KILL
         "$QEMU" -name "vhsw-$name" -nodefaults -no-user-config -display none
         -machine "$GUEST_MACHINE" -accel "$accel" "${cpu[@]}" -smp "$smp" -m "${mem}M"
@@ -492,8 +517,13 @@ guest_wait_ready() {
     local name=$1 link=1 now
     [[ ${2:-} == --no-link ]] && link=0
     _guest_need "$name"
-    wait_until "$GUEST_BOOT_TIMEOUT" _guest_banner_or_dead "$name" ||
+    if ! wait_until "$GUEST_BOOT_TIMEOUT" _guest_banner_or_dead "$name"; then
+        if grep -q "waiting for connection" "${_G_DIR[$name]}/qemu.log" 2>/dev/null; then
+            guest_fail "$name" "no shell within ${GUEST_BOOT_TIMEOUT}s: QEMU (--server) is still" \
+                "waiting for vhswd to connect to ${_G_SOCK[$name]} (vhswctl port add ... --client)"
+        fi
         guest_fail "$name" "no shell within ${GUEST_BOOT_TIMEOUT}s"
+    fi
     _guest_alive "$name" || guest_fail "$name" "QEMU exited during boot"
     now=$(_tp_now_us)
     _G_BOOT_MS[$name]=$(( (now - ${_G_T0[$name]}) / 1000 ))

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Two QEMU guests (Debian kernel, busybox initramfs, virtio-net over
 # vhost-user, TCG) on two vhost-user server ports of a real vhswd: both
 # boot, their ports come up with memory regions and vrings, they ping each
@@ -9,8 +10,11 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
+# shellcheck source=../integration/lib.sh
 . "$TOP/tests/integration/lib.sh"
+# shellcheck source=../integration/vhsw.sh
 . "$TOP/tests/integration/vhsw.sh"
+# shellcheck source=lib.sh
 . "$HERE/lib.sh"
 
 T0=$(_tp_now_us)

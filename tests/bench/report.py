@@ -1,0 +1,445 @@
+#!/usr/bin/python3
+"""Builds docs/performance.md (and its PNG plot) from the JSON lines that
+tests/bench/run.sh writes.  Standard library only; the plot is drawn by
+gnuplot.
+
+  report.py --results OUT/results.jsonl --doc docs/performance.md \
+            --png docs/performance.png [--analysis tests/bench/analysis.md] \
+            [--command "tests/bench/run.sh"]
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+SYS_NAMES = {
+    "baseline": "testpmd io (net_vhost)",
+    "vhswd": "vhswd (adaptive)",
+    "vhswd-busy": "vhswd --poll-mode busy",
+    "ovs": "OVS-DPDK 3.1 (NORMAL)",
+}
+
+
+def load(path):
+    rows = []
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line:
+                rows.append(json.loads(line))
+    return rows
+
+
+def mmm(values):
+    """(min, median, max) of the non-None values, or None."""
+    v = [x for x in values if x is not None]
+    if not v:
+        return None
+    return (min(v), statistics.median(v), max(v))
+
+
+def fmt(t, digits=2, unit=""):
+    if t is None:
+        return "–"
+    lo, med, hi = t
+    f = "{:.%df}" % digits
+    return "**%s**%s (%s–%s)" % (f.format(med), unit, f.format(lo), f.format(hi))
+
+
+def fmt_plain(x, digits=2):
+    return "–" if x is None else ("{:.%df}" % digits).format(x)
+
+
+def sel(rows, **kw):
+    return [r for r in rows if all(r.get(k) == v for k, v in kw.items())]
+
+
+def by_round(rows, key):
+    return {r["round"]: r.get(key) for r in rows}
+
+
+def paired_ratios(num_rows, den_rows, key):
+    """Per-round ratios num/den (same round), for rounds both have."""
+    a, b = by_round(num_rows, key), by_round(den_rows, key)
+    out = []
+    for rnd in sorted(set(a) & set(b)):
+        if a[rnd] is not None and b[rnd]:
+            out.append(a[rnd] / b[rnd])
+    return out
+
+
+class Doc:
+    def __init__(self):
+        self.lines = []
+
+    def add(self, *lines):
+        self.lines.extend(lines)
+
+    def table(self, header, rows):
+        self.add("| " + " | ".join(header) + " |",
+                 "|" + "|".join("---" for _ in header) + "|")
+        for r in rows:
+            self.add("| " + " | ".join(str(c) for c in r) + " |")
+        self.add("")
+
+
+def target_row(name, target, values, ok_fn, digits=3, unit=""):
+    t = mmm(values)
+    if t is None:
+        return [name, target, "not measured", "–"]
+    return [name, target, fmt(t, digits, unit), "met" if ok_fn(t[1]) else "**missed**"]
+
+
+def plot(rows, png, sizes, systems):
+    """Two panels: loopback Mpps and cycles/packet per frame size, median
+    with min-max error bars."""
+    loop = sel(rows, section="loopback")
+    with tempfile.TemporaryDirectory() as d:
+        dat = os.path.join(d, "loop.dat")
+        with open(dat, "w") as f:
+            f.write("size " + " ".join(
+                "%s_mpps %s_lo %s_hi %s_cyc %s_clo %s_chi" % ((s,) * 6) for s in systems) + "\n")
+            for size in sizes:
+                cols = [str(size)]
+                for s in systems:
+                    r = sel(loop, system=s, size=size)
+                    m = mmm([x["mpps"] for x in r]) or (0, 0, 0)
+                    c = mmm([x.get("cycles_per_packet") for x in r]) or (0, 0, 0)
+                    cols += ["%.4f %.4f %.4f" % (m[1], m[0], m[2]),
+                             "%.1f %.1f %.1f" % (c[1], c[0], c[2])]
+                f.write(" ".join(cols) + "\n")
+        n = len(systems)
+        gp = [
+            'set terminal pngcairo size 1200,480 font "sans,10"',
+            'set output "%s"' % png,
+            "set multiplot layout 1,2",
+            "set style data histogram",
+            "set style histogram errorbars gap 1 lw 1",
+            "set style fill solid 0.7 border -1",
+            "set key top right",
+            "set grid ytics",
+            "set yrange [0:*]",
+            'set xlabel "frame size (bytes)"',
+            'set title "Loopback throughput (median, min-max; both directions)"',
+            'set ylabel "Mpps"',
+        ]
+        plots = []
+        for i, s in enumerate(systems):
+            c = 2 + 6 * i
+            plots.append('"%s" using %d:%d:%d:xtic(1) title "%s"' % (
+                dat, c, c + 1, c + 2, SYS_NAMES.get(s, s)))
+        gp.append("plot " + ", ".join(plots))
+        gp += ['set title "Switch core: processing cycles per packet"',
+               'set ylabel "cycles/packet"']
+        plots = []
+        for i, s in enumerate(systems):
+            c = 5 + 6 * i
+            plots.append('"%s" using %d:%d:%d:xtic(1) title "%s"' % (
+                dat, c, c + 1, c + 2, SYS_NAMES.get(s, s)))
+        gp.append("plot " + ", ".join(plots))
+        gp.append("unset multiplot")
+        script = os.path.join(d, "plot.gp")
+        with open(script, "w") as f:
+            f.write("\n".join(gp) + "\n")
+        del n
+        subprocess.run(["gnuplot", script], check=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--results", required=True)
+    ap.add_argument("--doc", required=True)
+    ap.add_argument("--png")
+    ap.add_argument("--analysis")
+    ap.add_argument("--command", default="tests/bench/run.sh")
+    a = ap.parse_args()
+
+    rows = load(a.results)
+    meta = (sel(rows, section="meta") or [{}])[0]
+    loop = sel(rows, section="loopback")
+    sizes = sorted({r["size"] for r in loop})
+    order = ["baseline", "vhswd", "vhswd-busy", "ovs"]
+    systems = [s for s in order if any(r["system"] == s for r in loop)]
+    main_systems = [s for s in systems if s != "vhswd-busy"]
+
+    d = Doc()
+    d.add("# vhsw performance",
+          "",
+          "Generated by `tests/bench/report.py` from the raw results of one run of",
+          "`tests/bench/run.sh` (%s, commit `%s`, DPDK %s, Open vSwitch %s, kernel %s, %s)."
+          % (meta.get("date", "?"), meta.get("commit", "?"), meta.get("dpdk", "?"),
+             meta.get("ovs", "?"), meta.get("kernel", "?"), meta.get("cpu", "?")),
+          "Every number is **median** (min–max) over %s interleaved rounds unless noted."
+          % meta.get("rounds", "?"),
+          "",
+          "Reproduce (as root, on the 2-CPU Debian 12 machine; ~20 minutes):",
+          "",
+          "```sh",
+          a.command,
+          "```",
+          "",
+          "Raw results: one JSON object per measurement in `tests/out/bench/results.jsonl`",
+          "(`section` = loopback, pktgen_max, latency, wakeup, fdb, idle, callgrind).",
+          "")
+
+    # ---------------------------------------------------------------- method
+    d.add("## Method",
+          "",
+          "- **Pinning.** The switch's data-plane core is CPU 1 (vhswd `--lcores 0,1`;",
+          "  testpmd `--lcores 0@0,1@1`; OVS `pmd-cpu-mask=0x2` with its other threads on",
+          "  CPU 0 by `taskset`). Every traffic client runs on CPU 0. No hugepages: all",
+          "  processes use `--no-huge` memfd memory (OVS: `--no-huge -m 2048 --legacy-mem",
+          "  --no-shconf`), each with its own `--file-prefix`.",
+          "- **Systems.** (1) *baseline*: `dpdk-testpmd` io forwarding between two",
+          "  `net_vhost` ports: the cost of vhost alone, no switching; (2) *vhswd* with two",
+          "  vhost-user ports (default adaptive polling; also `--poll-mode busy`); (3) *OVS*:",
+          "  Debian's `ovs-vswitchd-dpdk` 3.1, bridge `datapath_type=netdev`, NORMAL action,",
+          "  two `dpdkvhostuser` ports, in a private run directory started and stopped by",
+          "  the script.",
+          "- **Loopback throughput** (the DPDK test suite's vhost loopback): one",
+          "  `dpdk-testpmd` client with two virtio-user ports (queue size 1024) in `mac`",
+          "  forwarding, `--eth-peer` set so each port sends to the other's MAC through the",
+          "  switch, `start tx_first 32`; after a 3 s warm-up, frames received by both",
+          "  client ports are counted over a %d s window (64 B; %d s for 512/1518 B) from"
+          % (meta.get("window_s", 20), meta.get("window_large_s", 10)),
+          "  `show port stats all`. **Mpps = both directions together** (= frames the",
+          "  switch forwarded per second). Frame sizes include the 4-byte FCS (RFC 2544),",
+          "  so 64 B frames are 60-byte mbufs and 1518 B frames 1514-byte mbufs.",
+          "  The loop is capped by the client, hence:",
+          "- **Cycles/packet** on the switch core over the same window: testpmd",
+          "  `--record-core-cycles` (cycles of bursts that received frames / frames received),",
+          "  OVS `dpif-netdev/pmd-stats-show` (processing cycles / packets received), vhswd",
+          "  `vhswctl --json stats` `.dataplane.busy_cycles / .packets` (cycles of loop",
+          "  iterations that moved frames / frames received), each cleared at the start of",
+          "  the window.",
+          "- **Noise.** The machine is shared and the host moves the two vCPUs between",
+          "  near and far placements every few tens of seconds, so systems are interleaved",
+          "  (A, B, C, A, B, C, ...) in every round and ratios are formed **per round**",
+          "  (systems measured back to back) before taking the median. A loopback window in",
+          "  which the switch's or the client's polling thread got less than 90 % of its",
+          "  CPU (another process ran there) is recorded as disturbed and measured again",
+          "  once.",
+          "- **vhsw-pktgen** (`tests/bench/vhsw-pktgen.c`): one lcore on CPU 0 transmits on",
+          "  one virtio-user port and receives on another; frames carry a sequence number",
+          "  and the TSC, so it reports offered/received Mpps, loss, reordering and",
+          "  one-way latency percentiles. Used for latency, wake-up latency and FDB scale.",
+          "")
+
+    # ------------------------------------------------------------ loopback
+    tgt = []
+    if loop:
+        d.add("## Loopback throughput and cycles per packet", "")
+        hdr = ["frame", "metric"] + [SYS_NAMES[s] for s in systems]
+        trs = []
+        for size in sizes:
+            cells = ["%d B" % size, "Mpps"]
+            for s in systems:
+                cells.append(fmt(mmm([r["mpps"] for r in sel(loop, system=s, size=size)]), 2))
+            trs.append(cells)
+            cells = ["", "cycles/packet"]
+            for s in systems:
+                cells.append(fmt(mmm([r.get("cycles_per_packet") for r in sel(loop, system=s, size=size)]), 0))
+            trs.append(cells)
+        d.table(hdr, trs)
+
+        d.add("vhswd's ratios (per round, then median (min–max)):", "")
+        hdr = ["frame", "Mpps vhswd / baseline", "Mpps vhswd / OVS",
+               "cycles/pkt vhswd / baseline", "cycles/pkt vhswd / OVS"]
+        trs = []
+        for size in sizes:
+            v = sel(loop, system="vhswd", size=size)
+            b = sel(loop, system="baseline", size=size)
+            o = sel(loop, system="ovs", size=size)
+            trs.append(["%d B" % size,
+                        fmt(mmm(paired_ratios(v, b, "mpps")), 3),
+                        fmt(mmm(paired_ratios(v, o, "mpps")), 3),
+                        fmt(mmm(paired_ratios(v, b, "cycles_per_packet")), 3),
+                        fmt(mmm(paired_ratios(v, o, "cycles_per_packet")), 3)])
+        d.table(hdr, trs)
+        busy = sel(loop, system="vhswd-busy", size=64)
+        if busy:
+            d.add("Adaptive versus busy polling under load (64 B loopback): vhswd adaptive / "
+                  "busy = %s." % fmt(mmm(paired_ratios(sel(loop, system="vhswd", size=64), busy, "mpps")), 3),
+                  "")
+        dist = sel(rows, section="loopback_disturbed")
+        if dist:
+            d.add("%d window(s) were disturbed (switch or client thread below 90 %% of its CPU) "
+                  "and measured again; the repeated window is the one counted." % len(dist), "")
+        if any(r.get("samples_mpps") for r in loop):
+            d.add("Per-second samples inside each window (median of the 1 s Mpps samples, "
+                  "then min/median/max over rounds), less sensitive to short stalls:", "")
+            trs = []
+            for size in sizes:
+                cells = ["%d B" % size]
+                for s in systems:
+                    meds = [statistics.median(r["samples_mpps"]) for r in sel(loop, system=s, size=size)
+                            if r.get("samples_mpps")]
+                    cells.append(fmt(mmm(meds), 2))
+                trs.append(cells)
+            d.table(["frame"] + [SYS_NAMES[s] for s in systems], trs)
+        if a.png:
+            d.add("![loopback throughput and cycles per packet](%s)" % os.path.basename(a.png), "")
+
+        v64 = sel(loop, system="vhswd", size=64)
+        tgt.append(target_row("64 B loopback, vhswd / testpmd baseline", "≥ 0.97",
+                              paired_ratios(v64, sel(loop, system="baseline", size=64), "mpps"),
+                              lambda x: x >= 0.97))
+        for size in sizes:
+            v = sel(loop, system="vhswd", size=size)
+            tgt.append(target_row("%d B cycles/packet, vhswd / testpmd io" % size, "≤ 1.1",
+                                  paired_ratios(v, sel(loop, system="baseline", size=size), "cycles_per_packet"),
+                                  lambda x: x <= 1.1))
+            tgt.append(target_row("%d B cycles/packet, vhswd / OVS-DPDK" % size, "≤ 0.67",
+                                  paired_ratios(v, sel(loop, system="ovs", size=size), "cycles_per_packet"),
+                                  lambda x: x <= 0.67))
+        if busy:
+            tgt.append(target_row("64 B loopback, adaptive / busy polling", "≥ 0.98",
+                                  paired_ratios(v64, busy, "mpps"), lambda x: x >= 0.98))
+
+    # ------------------------------------------------------------- latency
+    lat = sel(rows, section="latency")
+    pmax = sel(rows, section="pktgen_max")
+    if lat:
+        rate = lat[0].get("rate_mpps_target")
+        d.add("## Latency at 10 % load (vhsw-pktgen)", "",
+              "vhswd's maximum one-way rate with vhsw-pktgen (64 B, one port to the other, "
+              "3 runs of 3 s): %s Mpps; latency is measured at 10 %% of its median, "
+              "**%.3f Mpps**, 64 B frames, 5 s, for every system (one-way, TX timestamp to "
+              "RX on the same core, so it includes both virtio-user ports and the switch)."
+              % (fmt(mmm([r["rx_mpps"] for r in pmax]), 3), rate or 0), "")
+        lsys = [s for s in order if sel(lat, system=s)]
+        trs = []
+        for s in lsys:
+            r = sel(lat, system=s)
+            trs.append([SYS_NAMES[s],
+                        fmt(mmm([x.get("lat_p50_us") for x in r]), 1),
+                        fmt(mmm([x.get("lat_p99_us") for x in r]), 1),
+                        fmt(mmm([x.get("lat_p999_us") for x in r]), 1),
+                        fmt(mmm([x.get("loss_ratio") for x in r]), 5),
+                        fmt(mmm([x.get("cycles_per_packet") for x in r]), 0)])
+        d.table(["system", "p50 µs", "p99 µs", "p99.9 µs", "loss ratio",
+                 "switch cycles/packet at this load"], trs)
+    wake = sel(rows, section="wakeup")
+    if wake:
+        d.add("### Wake-up latency (first frame after idle)", "",
+              "Single 64 B frames 5 ms apart (200 frames/s, 3 s): an adaptive vhswd has "
+              "gone to sleep before each one (it sleeps after 1 ms without traffic), so "
+              "every frame wakes it through the kick eventfd. The busy-polling systems "
+              "give the floor.", "")
+        trs = []
+        for s in [s for s in order if sel(wake, system=s)]:
+            r = sel(wake, system=s)
+            trs.append([SYS_NAMES[s],
+                        fmt(mmm([x.get("lat_p50_us") for x in r]), 1),
+                        fmt(mmm([x.get("lat_p99_us") for x in r]), 1),
+                        fmt(mmm([x.get("lat_max_us") for x in r]), 1),
+                        "%d" % sum(x.get("rx_packets", 0) for x in r)])
+        d.table(["system", "p50 µs", "p99 µs", "max µs", "frames"], trs)
+
+    # ----------------------------------------------------------------- fdb
+    fdb = sel(rows, section="fdb")
+    if fdb:
+        d.add("## FDB scale", "",
+              "vhswd with `{\"fdb\": {\"limit\": 1100000}}` in `--config`; vhsw-pktgen at full "
+              "rate (64 B, one way) varying the source MAC over N addresses, 3 s warm-up "
+              "(learning) then 5 s measured; the FDB is flushed before each run. "
+              "Cycles/packet are taken inside the window, after learning.", "")
+        one = sel(fdb, macs=1)
+        trs = []
+        for n in sorted({r["macs"] for r in fdb}):
+            r = sel(fdb, macs=n)
+            trs.append(["{:,}".format(n),
+                        fmt(mmm([x["rx_mpps"] for x in r]), 3),
+                        fmt(mmm(paired_ratios(r, one, "rx_mpps")), 3),
+                        fmt(mmm([x.get("cycles_per_packet") for x in r]), 0),
+                        fmt(mmm([x.get("fdb_entries") for x in r]), 0),
+                        fmt(mmm([x.get("loss_ratio") for x in r]), 4)])
+        d.table(["source MACs", "Mpps", "ratio to 1 MAC", "cycles/packet",
+                 "FDB entries", "loss ratio"], trs)
+        tgt.append(target_row("1M source MACs, throughput / 1 MAC", "≥ 0.90",
+                              paired_ratios(sel(fdb, macs=1000000), one, "rx_mpps"),
+                              lambda x: x >= 0.90))
+
+    # ---------------------------------------------------------------- idle
+    idle = sel(rows, section="idle")
+    if idle:
+        d.add("## Idle CPU and memory", "",
+              "vhswd with 64 vhost-user ports, 4 of them connected to two idle testpmd "
+              "clients (2 ports each, not forwarding); CPU of the whole vhswd process from "
+              "`/proc/PID/stat` over 5 s; resident memory from `/proc/PID/status` at the "
+              "same moment (`--no-huge`, default `--mem 512`).", "")
+        trs = []
+        for s in ["vhswd-adaptive", "vhswd-busy"]:
+            r = sel(idle, system=s)
+            if not r:
+                continue
+            trs.append([s.replace("vhswd-", "vhswd --poll-mode "),
+                        fmt(mmm([x["cpu_percent"] for x in r]), 2, " %"),
+                        fmt(mmm([x.get("VmRSS_kib", 0) / 1024 for x in r]), 1, " MiB"),
+                        fmt(mmm([x.get("RssAnon_kib", 0) / 1024 for x in r]), 1),
+                        fmt(mmm([x.get("RssShmem_kib", 0) / 1024 for x in r]), 1),
+                        fmt(mmm([x.get("RssFile_kib", 0) / 1024 for x in r]), 1),
+                        fmt(mmm([x.get("rss_no_ports_kib", 0) / 1024 for x in r]), 1, " MiB")])
+        d.table(["mode", "CPU (4 idle ports)", "RSS, 64 ports", "anon MiB", "shmem MiB",
+                 "file MiB", "RSS before ports"], trs)
+        ad = sel(idle, system="vhswd-adaptive")
+        tgt.append(target_row("idle CPU, adaptive, 4 idle connected ports", "≤ 5 %",
+                              [x["cpu_percent"] for x in ad], lambda x: x <= 5, 2, " %"))
+        tgt.append(target_row("resident memory with 64 ports (no hugepages)", "≤ 256 MiB",
+                              [x.get("VmRSS_kib", 0) / 1024 for x in ad], lambda x: x <= 256, 1, " MiB"))
+
+    # ----------------------------------------------------------- callgrind
+    cg = sel(rows, section="callgrind")
+    if cg:
+        d.add("## Instructions per packet (callgrind)", "",
+              "`valgrind --tool=callgrind` on the switch process while vhsw-pktgen sends at "
+              "full rate for 8 s (a few hundred thousand frames under valgrind); inclusive "
+              "instruction counts (Ir) of the data-plane functions divided by the frames the "
+              "switch received. Instruction counts are exact and unaffected by the noise "
+              "above, but they ignore cache misses (the cross-CPU cache-line transfers of "
+              "the virtio rings).", "")
+        fns = ["dp_poll_once", "fwd_input", "fdb_learn_bulk", "fdb_lookup_bulk",
+               "fwd_flush", "rte_vhost_dequeue_burst", "rte_vhost_enqueue_burst",
+               "rte_pktmbuf_free_bulk", "pkt_burst_io_forward", "run_pkt_fwd_on_lcore"]
+        trs = []
+        for fn in fns:
+            cells = ["`%s`" % fn]
+            seen = False
+            for s in ["vhswd", "baseline"]:
+                r = sel(cg, system=s)
+                v = r[0]["ir_per_packet"].get(fn) if r else None
+                if v:
+                    seen = True
+                cells.append(fmt_plain(v, 0) if v else "–")
+            if seen:
+                trs.append(cells)
+        trs.append(["frames received"] + [str(sel(cg, system=s)[0]["packets"]) if sel(cg, system=s) else "–"
+                                          for s in ["vhswd", "baseline"]])
+        d.table(["function (inclusive)", "vhswd Ir/packet", "testpmd io Ir/packet"], trs)
+
+    # ------------------------------------------------------------- targets
+    if tgt:
+        d.add("## Targets", "",
+              "Ratios are per round (systems measured back to back), then median "
+              "(min–max); a target is judged on the median.", "")
+        d.table(["target", "wanted", "measured", "result"], tgt)
+
+    if a.analysis and os.path.exists(a.analysis):
+        with open(a.analysis) as f:
+            d.add(f.read().rstrip(), "")
+
+    text = "\n".join(d.lines).rstrip() + "\n"
+    with open(a.doc, "w") as f:
+        f.write(text)
+    if a.png and loop:
+        try:
+            plot(rows, a.png, sizes, main_systems)
+        except (OSError, subprocess.CalledProcessError) as e:
+            print("report.py: plot failed: %s" % e, file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

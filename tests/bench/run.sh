@@ -1,0 +1,684 @@
+#!/usr/bin/env bash
+# vhsw performance benchmark (method and results: docs/performance.md).
+#
+#   tests/bench/run.sh            the full benchmark (~20 min): vhswd against
+#                                 a testpmd vhost baseline and OVS-DPDK; raw
+#                                 results as JSON lines in OUT/results.jsonl,
+#                                 the report in docs/performance.md + .png
+#   tests/bench/run.sh --quick    one short round, baseline vs vhswd, 64 B:
+#                                 checks that the harness works, prints the
+#                                 ratio, asserts only that both forwarded
+#
+# Options:
+#   --rounds N        rounds of every comparison (default 3; --quick: 1)
+#   --out DIR         raw results and logs (default tests/out/bench)
+#   --window S        loopback measurement window for 64 B (default 20)
+#   --window-large S  ... for 512 and 1518 B (default 10)
+#   --sections LIST   comma-separated subset of
+#                     loopback,latency,fdb,idle,callgrind (default: all)
+#   --no-ovs          leave Open vSwitch out
+#   --no-doc          do not write docs/performance.md
+#   --doc FILE        write the report there instead
+#
+# Pinning (2 CPUs): every switch's data plane on CPU 1, its control threads
+# and every traffic client on CPU 0.  Systems are interleaved within each
+# round (A, B, C, A, B, C, ...) and the report gives min/median/max over the
+# rounds: this machine is shared and noisy, so only ratios measured side by
+# side mean anything, and nothing here asserts a timing.
+#
+# Needs root.  Installs what is missing (Debian packages: DPDK, Open vSwitch
+# with DPDK, gnuplot, valgrind, python3), builds vhswd and vhsw-pktgen.
+set -euo pipefail
+BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOP=$(cd "$BENCH/../.." && pwd)
+cd "$TOP"
+
+QUICK=0 ROUNDS="" OUT=$TOP/tests/out/bench WINDOW=20 WINDOW_LARGE=10
+SECTIONS=loopback,latency,fdb,idle,callgrind WITH_OVS=1 WRITE_DOC=1
+DOC=$TOP/docs/performance.md
+ARGS_GIVEN="$*"
+usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
+while (( $# )); do
+	case $1 in
+	--quick) QUICK=1 ;;
+	--rounds) ROUNDS=${2:?}; shift ;;
+	--out) OUT=${2:?}; shift ;;
+	--window) WINDOW=${2:?}; shift ;;
+	--window-large) WINDOW_LARGE=${2:?}; shift ;;
+	--sections) SECTIONS=${2:?}; shift ;;
+	--no-ovs) WITH_OVS=0 ;;
+	--no-doc) WRITE_DOC=0 ;;
+	--doc) DOC=${2:?}; shift ;;
+	-h|--help) usage ;;
+	*) echo "run.sh: unknown argument '$1'" >&2; usage ;;
+	esac
+	shift
+done
+[[ $ROUNDS =~ ^[0-9]*$ && $WINDOW =~ ^[0-9]+$ && $WINDOW_LARGE =~ ^[0-9]+$ ]] ||
+	{ echo "run.sh: --rounds/--window take integers" >&2; exit 2; }
+if (( QUICK )); then
+	: "${ROUNDS:=1}"
+	SECTIONS=loopback WITH_OVS=0 WRITE_DOC=0 WINDOW=5
+else
+	: "${ROUNDS:=3}"
+fi
+if [[ $(id -u) -ne 0 ]]; then
+	echo "run.sh: run as root (DPDK, /run, /proc of other processes)" >&2
+	exit 2
+fi
+
+# --- packages and build -----------------------------------------------------
+. "$TOP/tests/setup.sh"
+BENCH_PACKAGES=(openvswitch-switch-dpdk gnuplot-nox valgrind python3)
+bench_install_deps() {
+	local missing=() p
+	for p in "${BENCH_PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+			grep -q "install ok installed" || missing+=("$p")
+	done
+	(( ${#missing[@]} == 0 )) && return 0
+	echo "bench: installing ${missing[*]}" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# policy-rc.d-less hosts would start the system OVS: keep it stopped.
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+vhsw_install_deps
+(( QUICK )) || bench_install_deps
+vhsw_build
+# vhsw-pktgen: from the meson build when tests/meson.build has
+# subdir('bench'), else compiled here.
+PKTGEN=$VHSW_BUILD/tests/bench/vhsw-pktgen
+if [[ ! -x $PKTGEN ]]; then
+	PKTGEN=$VHSW_BUILD/bench/vhsw-pktgen
+	if [[ ! -x $PKTGEN || $BENCH/vhsw-pktgen.c -nt $PKTGEN ]]; then
+		mkdir -p "$(dirname "$PKTGEN")"
+		# shellcheck disable=SC2046
+		cc -O2 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
+			-o "$PKTGEN" "$BENCH/vhsw-pktgen.c" \
+			$(pkg-config --cflags --libs libdpdk) -lm
+	fi
+fi
+OVS_VSWITCHD=/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk
+OVS_SCHEMA=/usr/share/openvswitch/vswitch.ovsschema
+if (( WITH_OVS )) && [[ ! -x $OVS_VSWITCHD ]]; then
+	echo "bench: $OVS_VSWITCHD missing: leaving OVS out" >&2
+	WITH_OVS=0
+fi
+
+# --- harness -----------------------------------------------------------------
+. "$TOP/tests/integration/lib.sh"
+. "$TOP/tests/integration/vhsw.sh"
+: "${KEEP_TMP_ON_FAIL:=1}"
+TP_STOP_TIMEOUT=10
+vhsw_test_init bench bench_cleanup
+
+mkdir -p "$OUT"
+RESULTS=$OUT/results.jsonl
+LOGS=$OUT/logs
+rm -rf "$LOGS"; mkdir -p "$LOGS"
+: > "$RESULTS"
+MAC0=52:54:00:be:00:01 MAC1=52:54:00:be:00:02      # loopback client ports
+PGMAC0=52:54:00:5a:00:01 PGMAC1=52:54:00:5a:00:02  # vhsw-pktgen ports
+SW_SYS="" SW_SOCK0="" SW_SOCK1="" SW_N=0
+OVS_DIR="" OVSDB_PID="" OVSVS_PID="" OVS_PREFIX=""
+PG_PID="" PG_N=0 PG_PREFIX=""
+T_START=$SECONDS
+
+has_section() { [[ ,$SECTIONS, == *,$1,* ]]; }
+now_us() { local t=${EPOCHREALTIME//[.,]/}; echo $((10#$t)); }
+record() { jq -nc "$@" >> "$RESULTS"; }
+# progress goes to stderr with the elapsed time
+say() { log "[+$((SECONDS - T_START))s] $*"; }
+
+# kill_pid PID [TIMEOUT]: SIGTERM, then SIGKILL; reaps it if it is our child.
+kill_pid() {
+	local pid=$1 t=${2:-10}
+	[[ -n $pid ]] || return 0
+	if _tp_alive "$pid"; then
+		kill -TERM "$pid" 2>/dev/null || true
+		wait_until "$t" _tp_dead "$pid" || {
+			log "pid $pid did not exit on SIGTERM: SIGKILL"
+			kill -KILL "$pid" 2>/dev/null || true
+			wait_until 5 _tp_dead "$pid" || true
+		}
+	fi
+	wait "$pid" 2>/dev/null || true
+}
+
+bench_cleanup() {
+	set +e
+	if [[ -n $PG_PID ]]; then kill -KILL "$PG_PID" 2>/dev/null; wait "$PG_PID" 2>/dev/null; fi
+	[[ -n $PG_PREFIX ]] && rm -rf "/var/run/dpdk/$PG_PREFIX"
+	ovs_stop
+	# save what explains a failure before harness_cleanup removes TEST_TMP
+	[[ -d ${TEST_TMP:-} ]] && cp -r "$TEST_TMP" "$LOGS/tmp" 2>/dev/null
+	return 0
+}
+
+# --- switches ---------------------------------------------------------------
+# start_switch SYS: baseline | vhswd | vhswd-busy | vhswd-fdb | ovs, with two
+# vhost-user ports whose sockets are SW_SOCK0 and SW_SOCK1.
+start_switch() {
+	SW_SYS=$1 SW_N=$((SW_N + 1))
+	case $1 in
+	baseline)
+		SW_SOCK0=$TEST_TMP/b$SW_N-0.sock SW_SOCK1=$TEST_TMP/b$SW_N-1.sock
+		rm -f "$SW_SOCK0" "$SW_SOCK1"
+		TP_MEM_MB=1024 tp_launch sw --lcores 0@0,1@1 \
+			--vdev "net_vhost0,iface=$SW_SOCK0,queues=1" \
+			--vdev "net_vhost1,iface=$SW_SOCK1,queues=1" -- \
+			--forward-mode=io --record-core-cycles --nb-cores=1 \
+			--total-num-mbufs=16384
+		tp_wait_ready sw 2
+		tp_cmd sw start > /dev/null
+		;;
+	vhswd|vhswd-busy|vhswd-fdb)
+		local mode=adaptive
+		local -a extra=()
+		[[ $1 == vhswd-busy ]] && mode=busy
+		if [[ $1 == vhswd-fdb ]]; then
+			echo '{"fdb": {"limit": 1100000}}' > "$TEST_TMP/fdb.json"
+			extra=(--config "$TEST_TMP/fdb.json")
+		fi
+		vhswd_start --poll-mode "$mode" "${extra[@]}"
+		SW_SOCK0=$TEST_TMP/v$SW_N-0.sock SW_SOCK1=$TEST_TMP/v$SW_N-1.sock
+		ctl port add p0 vhost-user "$SW_SOCK0" > /dev/null
+		ctl port add p1 vhost-user "$SW_SOCK1" > /dev/null
+		;;
+	ovs) ovs_start ;;
+	*) die "unknown system $1" ;;
+	esac
+}
+
+stop_switch() {
+	case $SW_SYS in
+	baseline) tp_stop sw || true ;;
+	vhswd*)
+		local pid=$VHSWD_PID
+		cp "$(vhswd_log)" "$LOGS/vhswd.$VHSWD_N.log" 2>/dev/null || true
+		vhswd_stop
+		rm -rf "/var/run/dpdk/vhsw-$pid"
+		;;
+	ovs) ovs_stop ;;
+	esac
+	SW_SYS=""
+}
+
+# switch_up: wait until the switch sees both ports connected (vhswd only;
+# the others are checked through the client's link state).
+switch_up() {
+	case $SW_SYS in
+	vhswd*) wait_port p0 up 20; wait_port p1 up 20 ;;
+	esac
+}
+
+ovs_ctl() { ovs-appctl -t "$OVS_DIR/ovs-vswitchd.ctl" "$@"; }
+ovs_vsctl() { ovs-vsctl --db="unix:$OVS_DIR/db.sock" --timeout=30 "$@"; }
+
+# ovs_start: ovsdb-server + ovs-vswitchd (DPDK) in a private directory; bridge
+# br0 (netdev datapath, NORMAL) with vhost-user ports vh0 and vh1.
+ovs_start() {
+	OVS_DIR=$TEST_TMP/ovs$SW_N
+	OVS_PREFIX=vhsw-$$-ovs$SW_N
+	mkdir -p "$OVS_DIR"
+	export OVS_RUNDIR=$OVS_DIR OVS_DBDIR=$OVS_DIR OVS_LOGDIR=$OVS_DIR \
+		OVS_SYSCONFDIR=$OVS_DIR
+	ovsdb-tool create "$OVS_DIR/conf.db" "$OVS_SCHEMA"
+	( tp_close_fds; exec taskset -c 0 ovsdb-server "$OVS_DIR/conf.db" \
+		--remote="punix:$OVS_DIR/db.sock" \
+		--pidfile="$OVS_DIR/ovsdb-server.pid" \
+		--unixctl="$OVS_DIR/ovsdb-server.ctl" \
+		--log-file="$OVS_DIR/ovsdb-server.log" -vconsole:off ) \
+		> "$OVS_DIR/ovsdb-server.out" 2>&1 &
+	OVSDB_PID=$!
+	wait_until 10 test -S "$OVS_DIR/db.sock" || die "ovsdb-server did not start"
+	ovs_vsctl --no-wait init
+	ovs_vsctl --no-wait set Open_vSwitch . other_config:dpdk-init=true \
+		"other_config:dpdk-extra=--no-huge -m 2048 --legacy-mem --no-shconf --no-pci --file-prefix $OVS_PREFIX" \
+		other_config:pmd-cpu-mask=0x2
+	# The main thread and its helpers on CPU 0; the PMD thread pins itself
+	# to CPU 1 (pmd-cpu-mask).
+	( tp_close_fds; exec taskset -c 0 "$OVS_VSWITCHD" "unix:$OVS_DIR/db.sock" \
+		--pidfile="$OVS_DIR/ovs-vswitchd.pid" \
+		--unixctl="$OVS_DIR/ovs-vswitchd.ctl" \
+		--log-file="$OVS_DIR/ovs-vswitchd.log" -vconsole:off ) \
+		> "$OVS_DIR/ovs-vswitchd.out" 2>&1 &
+	OVSVS_PID=$!
+	ovs_vsctl add-br br0 -- set bridge br0 datapath_type=netdev \
+		-- add-port br0 vh0 -- set Interface vh0 type=dpdkvhostuser \
+		-- add-port br0 vh1 -- set Interface vh1 type=dpdkvhostuser ||
+		{ tail -20 "$OVS_DIR/ovs-vswitchd.log" >&2; die "OVS bridge setup failed"; }
+	SW_SOCK0=$OVS_DIR/vh0 SW_SOCK1=$OVS_DIR/vh1
+	[[ -S $SW_SOCK0 && -S $SW_SOCK1 ]] ||
+		{ tail -20 "$OVS_DIR/ovs-vswitchd.log" >&2; die "OVS did not create its vhost-user sockets"; }
+}
+
+ovs_stop() {
+	[[ -n $OVSVS_PID ]] && kill_pid "$OVSVS_PID" 15
+	[[ -n $OVSDB_PID ]] && kill_pid "$OVSDB_PID" 5
+	OVSVS_PID="" OVSDB_PID=""
+	if [[ -n $OVS_DIR && -d $OVS_DIR ]]; then
+		cp "$OVS_DIR/ovs-vswitchd.log" "$LOGS/ovs-vswitchd.${OVS_DIR##*/ovs}.log" 2>/dev/null || true
+	fi
+	[[ -n $OVS_PREFIX ]] && rm -rf "/var/run/dpdk/$OVS_PREFIX"
+	return 0
+}
+
+# cyc_begin / cyc_end: processing cycles and packets of the switch's
+# data-plane core over a window; cyc_end prints "CYCLES PACKETS".
+cyc_begin() {
+	case $SW_SYS in
+	baseline) tp_cmd sw "clear fwd stats all" > /dev/null ;;
+	vhswd*) ctl stats --clear > /dev/null ;;
+	ovs) ovs_ctl dpif-netdev/pmd-stats-clear > /dev/null ;;
+	esac
+}
+cyc_end() {
+	case $SW_SYS in
+	baseline)
+		# testpmd --record-core-cycles: cycles of bursts that received
+		# frames / frames received
+		tp_cmd sw "show fwd stats all" | sed -nE \
+			's/.*CPU cycles\/packet=.*\(total cycles=([0-9]+) \/ total [a-z]+ packets=([0-9]+)\).*/\1 \2/p' |
+			tail -n1 | grep . || echo "0 0"
+		;;
+	vhswd*) jctl '.dataplane | "\(.busy_cycles) \(.packets)"' stats ;;
+	ovs)
+		ovs_ctl dpif-netdev/pmd-stats-show | awk '
+			/^pmd thread/ { pmd = 1 } /^main thread/ { pmd = 0 }
+			pmd && /packets received:/ { p += $3 }
+			pmd && /processing cycles:/ { c += $3 }
+			END { printf "%.0f %.0f\n", c, p }'
+		;;
+	esac
+}
+
+# --- the loopback client (DTS vhost loopback) ---------------------------------
+# client_start SIZE: one testpmd, two virtio-user ports on CPU 0, mac
+# forwarding, each port sending to the other's MAC through the switch.
+client_start() {
+	local len=$(( $1 - 4 ))   # frame size incl. FCS -> mbuf length
+	tp_launch cl \
+		--vdev "virtio_user0,path=$SW_SOCK0,queue_size=1024,mac=$MAC0" \
+		--vdev "virtio_user1,path=$SW_SOCK1,queue_size=1024,mac=$MAC1" -- \
+		--total-num-mbufs=16384 --rxd=1024 --txd=1024 --nb-cores=1 \
+		--forward-mode=mac --eth-peer="0,$MAC1" --eth-peer="1,$MAC0" \
+		--txpkts="$len"
+	tp_wait_ready cl 2
+	tp_wait_link cl up 20 0
+	tp_wait_link cl up 20 1
+	switch_up
+}
+
+# client_rx: "RX0 RX1", frames received by each client port so far.
+client_rx() {
+	tp_cmd cl "show port stats all" | awk '/RX-packets:/ { printf "%.0f ", $2 } END { print "" }'
+}
+
+# loop_kick: start the loop (tx_first 32: each port injects 1024 frames, one
+# loop per direction); inject again while a direction does not move (a
+# switch that was not ready yet dropped the first bursts).
+loop_kick() {
+	local try a b
+	tp_cmd cl "start tx_first 32" > /dev/null
+	for try in 1 2 3 4; do
+		read -r -a a <<<"$(client_rx)"; sleep 1; read -r -a b <<<"$(client_rx)"
+		(( b[0] > a[0] && b[1] > a[1] )) && return 0
+		(( try == 4 )) && break
+		log "loopback: a direction does not move (port RX ${a[*]} -> ${b[*]}): injecting again"
+		tp_cmd cl stop > /dev/null
+		tp_cmd cl "start tx_first 32" > /dev/null
+	done
+	return 1
+}
+
+# dp_ticks PID: CPU ticks so far of PID's polling threads (DPDK lcore
+# workers, OVS PMD threads).
+dp_ticks() {
+	local t=0 d c
+	for d in /proc/"$1"/task/*; do
+		c=$(cat "$d/comm" 2>/dev/null) || continue
+		[[ $c == lcore-worker* || $c == rte-worker* || $c == pmd-c* ]] || continue
+		t=$(( t + $(awk '{ print $14 + $15 }' "$d/stat" 2>/dev/null || echo 0) ))
+	done
+	echo "$t"
+}
+switch_pid() {
+	case $SW_SYS in
+	baseline) tp_pid sw ;;
+	vhswd*) echo "$VHSWD_PID" ;;
+	ovs) echo "$OVSVS_PID" ;;
+	esac
+}
+HZ=$(getconf CLK_TCK)
+
+# window SECONDS: measure the running loop; sets W_MPPS (frames received by
+# both client ports / time), W_SAMPLES (per-second Mpps), W_CYC, W_PK (switch
+# cycles and packets), W_SW_CPU, W_CL_CPU (share of a CPU the switch's and
+# the client's polling threads got: below 0.9 another process took CPU time).
+window() {
+	local win=$1 i out t0 t1 n0 n1 sw cl s0 s1 c0 c1 pps
+	sw=$(switch_pid) cl=$(tp_pid cl)
+	W_SAMPLES=()
+	cyc_begin
+	s0=$(dp_ticks "$sw") c0=$(dp_ticks "$cl")
+	out=$(tp_cmd cl "show port stats all"); t0=$(now_us)
+	local -a p0 p1
+	read -r -a p0 <<<"$(awk '/RX-packets:/ { printf "%.0f ", $2 } END { print "" }' <<<"$out")"
+	n0=$(( p0[0] + p0[1] ))
+	for (( i = 0; i < win; i++ )); do
+		sleep 1
+		out=$(tp_cmd cl "show port stats all")
+		pps=$(awk '/Rx-pps:/ { s += $2 } END { printf "%.3f", s / 1e6 }' <<<"$out")
+		W_SAMPLES+=("$pps")
+	done
+	t1=$(now_us)
+	read -r -a p1 <<<"$(awk '/RX-packets:/ { printf "%.0f ", $2 } END { print "" }' <<<"$out")"
+	n1=$(( p1[0] + p1[1] ))
+	# direction balance: frames of the smaller direction / the larger
+	W_BAL=$(awk -v a=$(( p1[0] - p0[0] )) -v b=$(( p1[1] - p0[1] )) \
+		'BEGIN { lo = a < b ? a : b; hi = a < b ? b : a; printf "%.3f", hi > 0 ? lo / hi : 0 }')
+	s1=$(dp_ticks "$sw") c1=$(dp_ticks "$cl")
+	local c; c=$(cyc_end)
+	W_CYC=${c% *} W_PK=${c#* }
+	W_MPPS=$(awk -v n=$((n1 - n0)) -v us=$((t1 - t0)) 'BEGIN { printf "%.4f", n / us }')
+	W_SW_CPU=$(awk -v t=$((s1 - s0)) -v hz="$HZ" -v us=$((t1 - t0)) 'BEGIN { printf "%.3f", t / hz * 1e6 / us }')
+	W_CL_CPU=$(awk -v t=$((c1 - c0)) -v hz="$HZ" -v us=$((t1 - t0)) 'BEGIN { printf "%.3f", t / hz * 1e6 / us }')
+}
+
+# loopback SYS SIZE ROUND: one throughput + cycles/packet measurement.  A
+# window in which the switch or the client did not get its CPU (another
+# process ran there) is recorded as disturbed and measured again, once.
+loopback() {
+	local sys=$1 size=$2 round=$3 win=$WINDOW attempt
+	(( size == 64 )) || win=$WINDOW_LARGE
+	start_switch "$sys"
+	client_start "$size"
+	if ! loop_kick; then
+		W_MPPS=0 W_CYC=0 W_PK=0 W_SW_CPU=0 W_CL_CPU=0 W_BAL=0 W_SAMPLES=()
+		attempt=1
+	else
+		sleep 2   # warm-up (plus the second of loop_kick)
+		for attempt in 1 2; do
+			window "$win"
+			awk -v a="$W_SW_CPU" -v b="$W_CL_CPU" 'BEGIN { exit !(a >= 0.9 && b >= 0.9) }' && break
+			(( attempt == 2 )) && break
+			log "loopback $sys ${size}B: disturbed window (switch ${W_SW_CPU}, client ${W_CL_CPU} of a CPU): measuring again"
+			record --arg sys "$sys" --argjson size "$size" --argjson round "$round" \
+				--argjson mpps "$W_MPPS" --argjson sw "$W_SW_CPU" --argjson cl "$W_CL_CPU" \
+				'{section: "loopback_disturbed", system: $sys, size: $size, round: $round,
+				  mpps: $mpps, switch_cpu: $sw, client_cpu: $cl}'
+		done
+	fi
+	tp_stop cl || true
+	stop_switch
+	local samples
+	samples=$(printf '%s\n' "${W_SAMPLES[@]}" | jq -sc 'map(select(. != null))')
+	record --arg sys "$sys" --argjson size "$size" --argjson round "$round" \
+		--argjson mpps "$W_MPPS" --argjson cycles "$W_CYC" --argjson packets "$W_PK" \
+		--argjson window "$win" --argjson samples "$samples" --argjson attempt "$attempt" \
+		--argjson sw "$W_SW_CPU" --argjson cl "$W_CL_CPU" --argjson bal "$W_BAL" \
+		'{section: "loopback", system: $sys, size: $size, round: $round, mpps: $mpps,
+		  window_s: $window, samples_mpps: $samples, attempt: $attempt, direction_balance: $bal,
+		  switch_cpu: $sw, client_cpu: $cl, sw_cycles: $cycles, sw_packets: $packets,
+		  cycles_per_packet: (if $packets > 0 then ($cycles / $packets) else null end)}'
+	say "loopback r$round ${size}B $sys: $W_MPPS Mpps, $(awk -v c="$W_CYC" -v p="$W_PK" 'BEGIN { if (p) printf "%.1f", c / p; else print "-" }') cycles/packet (CPU: switch $W_SW_CPU, client $W_CL_CPU; directions $W_BAL)"
+}
+
+# --- vhsw-pktgen -------------------------------------------------------------
+# pktgen_start OUTFILE ARGS...: run vhsw-pktgen against SW_SOCK0/1 in the
+# background (CPU 0); pktgen_wait waits and checks its JSON line.
+pktgen_start() {
+	local out=$1; shift
+	PG_N=$((PG_N + 1)) PG_PREFIX=vhsw-$$-pg$PG_N
+	( tp_close_fds; exec "$PKTGEN" --lcores 0@0 --no-huge -m 512 --no-pci \
+		--no-shconf --file-prefix "$PG_PREFIX" \
+		--vdev "virtio_user0,path=$SW_SOCK0,queue_size=1024,mac=$PGMAC0" \
+		--vdev "virtio_user1,path=$SW_SOCK1,queue_size=1024,mac=$PGMAC1" \
+		-- "$@" ) > "$out" 2> "$out.log" &
+	PG_PID=$!
+}
+pktgen_wait() {
+	local out=$1 rc=0 pid=$PG_PID
+	wait "$pid" || rc=$?
+	PG_PID=""
+	rm -rf "/var/run/dpdk/$PG_PREFIX"
+	if (( rc != 0 )) || ! jq -e .rx_packets "$out" > /dev/null 2>&1; then
+		tail -5 "$out.log" >&2
+		die "vhsw-pktgen failed (exit $rc), see $out.log"
+	fi
+}
+pktgen() { pktgen_start "$@"; pktgen_wait "$1"; }
+
+# --- sections ----------------------------------------------------------------
+SIZES=(64 512 1518)
+SYSTEMS=(baseline vhswd ovs)
+(( WITH_OVS )) || SYSTEMS=(baseline vhswd)
+(( QUICK )) && SIZES=(64)
+
+section_loopback() {
+	local r size sys
+	for (( r = 1; r <= ROUNDS; r++ )); do
+		for size in "${SIZES[@]}"; do
+			local -a systems=("${SYSTEMS[@]}")
+			# busy polling for comparison (adaptive vs busy under load)
+			(( size == 64 && ! QUICK )) && systems+=(vhswd-busy)
+			for sys in "${systems[@]}"; do
+				loopback "$sys" "$size" "$r"
+			done
+		done
+	done
+}
+
+# Latency with vhsw-pktgen at 10 % of vhswd's maximum rate (measured first
+# with vhsw-pktgen at full rate), and wake-up latency: single frames 5 ms
+# apart, so an adaptive loop has gone to sleep before each (it sleeps after
+# 1 ms without traffic).
+section_latency() {
+	local r sys i f rate max
+	start_switch vhswd
+	for i in 1 2 3; do
+		f=$LOGS/pg-max-$i.json
+		pktgen "$f" --duration 3 --warmup 1
+		record --slurpfile p "$f" --argjson round "$i" \
+			'{section: "pktgen_max", system: "vhswd", round: $round} + $p[0]'
+		say "vhswd max rate (vhsw-pktgen, 64 B, one way): $(jq .rx_mpps "$f") Mpps"
+	done
+	stop_switch
+	max=$(jq -s '[.[] | select(.section == "pktgen_max") | .rx_mpps] | sort | .[length / 2 | floor]' "$RESULTS")
+	rate=$(awk -v m="$max" 'BEGIN { printf "%.4f", m / 10 }')
+	say "latency at $rate Mpps (10 % of $max)"
+	local -a systems=("${SYSTEMS[@]}" vhswd-busy)
+	for (( r = 1; r <= ROUNDS; r++ )); do
+		for sys in "${systems[@]}"; do
+			start_switch "$sys"
+			f=$LOGS/pg-lat-$sys-$r.json
+			cyc_begin
+			pktgen "$f" --rate-mpps "$rate" --duration 5 --warmup 1
+			local c; c=$(cyc_end)
+			record --slurpfile p "$f" --arg sys "$sys" --argjson round "$r" \
+				--argjson cycles "${c% *}" --argjson packets "${c#* }" \
+				'{section: "latency", system: $sys, round: $round, sw_cycles: $cycles,
+				  sw_packets: $packets,
+				  cycles_per_packet: (if $packets > 0 then ($cycles / $packets) else null end)} + $p[0]'
+			f=$LOGS/pg-wake-$sys-$r.json
+			pktgen "$f" --rate-mpps 0.0002 --duration 3 --warmup 0.1 --drain 0.1
+			record --slurpfile p "$f" --arg sys "$sys" --argjson round "$r" \
+				'{section: "wakeup", system: $sys, round: $round} + $p[0]'
+			stop_switch
+			say "latency r$r $sys: p50/p99 $(jq -r '"\(.lat_p50_us)/\(.lat_p99_us)"' "$LOGS/pg-lat-$sys-$r.json") us at $rate Mpps; wake-up $(jq -r '"\(.lat_p50_us)/\(.lat_p99_us)"' "$f") us"
+		done
+	done
+}
+
+# FDB scale: vhswd with room for 1.1 M learned entries; vhsw-pktgen at full
+# rate varying the source MAC over N addresses.  Cycles/packet are taken
+# inside the window, after learning.
+section_fdb() {
+	local r n f c entries
+	start_switch vhswd-fdb
+	for (( r = 1; r <= ROUNDS; r++ )); do
+		for n in 1 1000 65536 1000000; do
+			ctl fdb flush > /dev/null
+			f=$LOGS/pg-fdb-$n-$r.json
+			pktgen_start "$f" --src-macs "$n" --warmup 3 --duration 5
+			sleep 3.5; cyc_begin; sleep 4
+			c=$(cyc_end)
+			entries=$(jctl .fdb.entries stats)
+			pktgen_wait "$f"
+			record --slurpfile p "$f" --argjson n "$n" --argjson round "$r" \
+				--argjson cycles "${c% *}" --argjson packets "${c#* }" \
+				--argjson entries "$entries" \
+				'{section: "fdb", system: "vhswd", macs: $n, round: $round,
+				  fdb_entries: $entries, sw_cycles: $cycles, sw_packets: $packets,
+				  cycles_per_packet: (if $packets > 0 then ($cycles / $packets) else null end)} + $p[0]'
+			say "fdb r$r $n MACs: $(jq .rx_mpps "$f") Mpps, $entries entries, $(awk -v c="${c% *}" -v p="${c#* }" 'BEGIN { if (p) printf "%.1f", c / p }') cycles/packet"
+		done
+	done
+	stop_switch
+}
+
+# cpu_ticks PID: user + system clock ticks of all its threads so far.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# Idle CPU (4 connected idle ports) and resident memory (64 ports), in
+# adaptive and busy poll mode.
+section_idle() {
+	local r mode i hz c0 c1 t0 t1 cpu rss
+	hz=$(getconf CLK_TCK)
+	for (( r = 1; r <= ROUNDS; r++ )); do
+		for mode in adaptive busy; do
+			vhswd_start --poll-mode "$mode"
+			local rss0; rss0=$(awk '/^VmRSS:/ { print $2 }' "/proc/$VHSWD_PID/status")
+			for (( i = 0; i < 64; i++ )); do
+				ctl port add "q$i" vhost-user "$TEST_TMP/q$i.sock" > /dev/null
+			done
+			for i in 0 1; do
+				tp_launch "idle$i" \
+					--vdev "virtio_user0,path=$TEST_TMP/q$((2 * i)).sock,queue_size=1024" \
+					--vdev "virtio_user1,path=$TEST_TMP/q$((2 * i + 1)).sock,queue_size=1024" -- \
+					--total-num-mbufs=8192 --rxd=1024 --txd=1024
+				tp_wait_ready "idle$i" 2
+			done
+			for i in 0 1 2 3; do wait_port "q$i" up 20; done
+			sleep 1
+			c0=$(cpu_ticks "$VHSWD_PID"); t0=$(now_us)
+			sleep 5
+			c1=$(cpu_ticks "$VHSWD_PID"); t1=$(now_us)
+			cpu=$(awk -v c=$((c1 - c0)) -v hz="$hz" -v us=$((t1 - t0)) \
+				'BEGIN { printf "%.2f", c / hz * 1e6 / us * 100 }')
+			rss=$(grep -E '^(VmRSS|RssAnon|RssFile|RssShmem):' "/proc/$VHSWD_PID/status" |
+				jq -Rnc '[inputs | capture("^(?<k>[A-Za-z]+):\\s+(?<v>[0-9]+)")
+					| {(.k + "_kib"): (.v | tonumber)}] | add')
+			record --arg mode "$mode" --argjson round "$r" --argjson cpu "$cpu" \
+				--argjson rss "$rss" --argjson rss0 "$rss0" \
+				--argjson sleeps "$(jctl .dataplane.sleeps stats)" \
+				'{section: "idle", system: ("vhswd-" + $mode), round: $round,
+				  cpu_percent: $cpu, ports: 64, connected: 4, sleeps: $sleeps,
+				  rss_no_ports_kib: $rss0} + $rss'
+			say "idle r$r $mode: vhswd ${cpu}% CPU, RSS $(jq -r .VmRSS_kib <<<"$rss") KiB with 64 ports"
+			tp_stop idle0 || true; tp_stop idle1 || true
+			local pid=$VHSWD_PID; vhswd_stop; rm -rf "/var/run/dpdk/vhsw-$pid"
+		done
+	done
+}
+
+# Instruction counts per packet (valgrind callgrind): vhswd's data plane
+# against the testpmd io baseline, at full rate for a few seconds.
+section_callgrind() {
+	command -v valgrind > /dev/null || { log "no valgrind: skipping callgrind"; return 0; }
+	local sys out f
+	for sys in vhswd baseline; do
+		out=$LOGS/callgrind.$sys.out
+		rm -f "$out"
+		# valgrind in front of the binary the harness starts
+		printf '#!/bin/sh\nexec valgrind --tool=callgrind --callgrind-out-file=%s --dump-instr=no %s "$@"\n' \
+			"$out" "$([[ $sys == vhswd ]] && echo "$VHSWD" || echo "$TESTPMD")" > "$TEST_TMP/cg-$sys.sh"
+		chmod +x "$TEST_TMP/cg-$sys.sh"
+		if [[ $sys == vhswd ]]; then
+			SW_SYS=vhswd SW_N=$((SW_N + 1))
+			VHSWD=$TEST_TMP/cg-$sys.sh VHSWD_START_TIMEOUT=120 vhswd_start --poll-mode busy
+			SW_SOCK0=$TEST_TMP/v$SW_N-0.sock SW_SOCK1=$TEST_TMP/v$SW_N-1.sock
+			ctl port add p0 vhost-user "$SW_SOCK0" > /dev/null
+			ctl port add p1 vhost-user "$SW_SOCK1" > /dev/null
+		else
+			SW_SYS=baseline SW_N=$((SW_N + 1))
+			SW_SOCK0=$TEST_TMP/b$SW_N-0.sock SW_SOCK1=$TEST_TMP/b$SW_N-1.sock
+			TESTPMD=$TEST_TMP/cg-$sys.sh TP_START_TIMEOUT=120 TP_CMD_TIMEOUT=60 TP_MEM_MB=1024 tp_launch sw --lcores 0@0,1@1 \
+				--vdev "net_vhost0,iface=$SW_SOCK0,queues=1" \
+				--vdev "net_vhost1,iface=$SW_SOCK1,queues=1" -- \
+				--forward-mode=io --nb-cores=1 --total-num-mbufs=16384
+			TP_START_TIMEOUT=120 tp_wait_ready sw 2
+			TP_CMD_TIMEOUT=60 tp_cmd sw start > /dev/null
+		fi
+		f=$LOGS/pg-callgrind-$sys.json
+		pktgen "$f" --duration 8 --warmup 1 --drain 1
+		local pk
+		if [[ $sys == vhswd ]]; then
+			pk=$(jctl .dataplane.packets stats)
+			local pid=$VHSWD_PID; vhswd_stop; rm -rf "/var/run/dpdk/vhsw-$pid"
+		else
+			pk=$(TP_CMD_TIMEOUT=60 tp_cmd sw "show port stats 0" | awk '/RX-packets:/ { print $2; exit }')
+			TP_STOP_TIMEOUT=60 tp_stop sw || true
+		fi
+		SW_SYS=""
+		[[ -s $out ]] || { log "callgrind wrote nothing for $sys"; continue; }
+		callgrind_annotate --inclusive=yes --threshold=100 "$out" > "$out.txt" 2>/dev/null || true
+		# inclusive Ir of the functions that matter, per packet
+		local fn ir js="{}"
+		for fn in dp_poll_once fwd_input fdb_learn_bulk fdb_lookup_bulk fwd_flush \
+			rte_vhost_dequeue_burst rte_vhost_enqueue_burst rte_pktmbuf_free_bulk \
+			rte_hash_lookup_bulk rte_hash_lookup_bulk_data run_pkt_fwd_on_lcore \
+			pkt_burst_io_forward; do
+			ir=$(awk -v fn="$fn" '
+				{ gsub(",", "", $1) }
+				$1 ~ /^[0-9]+$/ && ($0 ~ (":" fn " ") || $0 ~ (":" fn "$") || $0 ~ (":" fn "'"'"'")) { s += $1 }
+				END { printf "%.0f\n", s }' "$out.txt")
+			js=$(jq -c --arg fn "$fn" --argjson ir "$ir" '. + {($fn): $ir}' <<<"$js")
+		done
+		record --arg sys "$sys" --argjson packets "${pk:-0}" --argjson ir "$js" \
+			--slurpfile p "$f" \
+			'{section: "callgrind", system: $sys, packets: $packets, inclusive_ir: $ir,
+			  pktgen: $p[0],
+			  ir_per_packet: ($ir | with_entries(.value = (if $packets > 0 then .value / $packets else null end)))}'
+		say "callgrind $sys: $pk packets; per packet: $(jq -c '.ir_per_packet | with_entries(select(.value > 0)) | map_values(floor)' <<<"$(tail -n1 "$RESULTS")")"
+	done
+}
+
+# --- main --------------------------------------------------------------------
+record --arg args "$ARGS_GIVEN" --arg kernel "$(uname -r)" \
+	--arg cpu "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)" \
+	--arg dpdk "$(dpkg-query -W -f='${Version}' dpdk 2>/dev/null)" \
+	--arg ovs "$(dpkg-query -W -f='${Version}' openvswitch-switch-dpdk 2>/dev/null)" \
+	--arg commit "$(git -C "$TOP" describe --always --dirty 2>/dev/null)" \
+	--arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --argjson rounds "$ROUNDS" \
+	--argjson quick "$QUICK" --argjson window "$WINDOW" --argjson window_large "$WINDOW_LARGE" \
+	'{section: "meta", args: $args, kernel: $kernel, cpu: $cpu, dpdk: $dpdk, ovs: $ovs,
+	  commit: $commit, date: $date, rounds: $rounds, quick: $quick,
+	  window_s: $window, window_large_s: $window_large}'
+
+say "bench: rounds=$ROUNDS sections=$SECTIONS ovs=$WITH_OVS -> $RESULTS"
+for s in loopback latency fdb idle callgrind; do
+	has_section "$s" && "section_$s"
+done
+
+if (( QUICK )); then
+	base=$(jq -s '[.[] | select(.section == "loopback" and .system == "baseline") | .mpps] | max' "$RESULTS")
+	vh=$(jq -s '[.[] | select(.section == "loopback" and .system == "vhswd") | .mpps] | max' "$RESULTS")
+	echo "quick: 64 B loopback: baseline $base Mpps, vhswd $vh Mpps, ratio $(awk -v a="$vh" -v b="$base" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }') (no target asserted)"
+	check "baseline forwarded frames" 1 "$(awk -v x="$base" 'BEGIN { print (x > 0) }')"
+	check "vhswd forwarded frames" 1 "$(awk -v x="$vh" 'BEGIN { print (x > 0) }')"
+	echo "bench quick: 2 passed, 0 failed"
+	exit 0
+fi
+
+if (( WRITE_DOC )); then
+	/usr/bin/python3 "$BENCH/report.py" --results "$RESULTS" --doc "$DOC" \
+		--png "${DOC%.md}.png" --analysis "$BENCH/analysis.md" \
+		--command "tests/bench/run.sh${ARGS_GIVEN:+ $ARGS_GIVEN}"
+	say "report: $DOC"
+else
+	/usr/bin/python3 "$BENCH/report.py" --results "$RESULTS" --doc /dev/stdout --png "$OUT/performance.png"
+fi
+say "done in $((SECONDS - T_START)) s"
