@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every vhsw test: installs what is missing (Debian packages), builds
 # with warnings as errors, runs the cmocka unit tests and the integration
-# tests (real dpdk-testpmd clients against a real vhswd).  Needs root.
+# tests (real dpdk-testpmd clients, network namespaces, podman) and the
+# QEMU guest tests (Linux virtio-net guests) against a real vhswd.  Needs root.
 #
 #   tests/run.sh                 everything
 #   tests/run.sh unit            unit tests only
@@ -50,12 +51,14 @@ if [ -z "$filter" ] || [ "$filter" = unit ]; then
 	done
 fi
 
-# Integration tests.
+# Integration tests, then QEMU guest tests.
 if [ "$filter" != unit ]; then
-	for t in tests/integration/test_*.sh; do
+	for t in tests/integration/test_*.sh tests/guest/test_*.sh; do
 		name=$(basename "$t" .sh)
 		if [ -n "$filter" ] && [[ $name != *$filter* ]]; then continue; fi
-		mkdir -p "$OUT/integration"; run_one "integration/$name" timeout 900 bash "$t"
+		dir=$(basename "$(dirname "$t")")
+		mkdir -p "$OUT/$dir"
+		run_one "$dir/$name" timeout 900 bash "$t"
 	done
 fi
 
