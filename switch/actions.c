@@ -222,7 +222,8 @@ port_common(struct vhsw *sw, json_t *params, struct port *base, char *msg,
 
 	if (!name_ok(name)) {
 		snprintf(msg, msglen,
-			"invalid port name '%s': use 1-%d letters, digits, '_', '.' or '-'",
+			"invalid port name '%s': use 1-%d letters, digits, "
+			"'_', '.' or '-'",
 			name, VHSW_NAME_MAX - 1);
 		return -1;
 	}
@@ -232,7 +233,8 @@ port_common(struct vhsw *sw, json_t *params, struct port *base, char *msg,
 	}
 	if (strcmp(name, ETHPORT_UPLINK_NAME) == 0) {
 		snprintf(msg, msglen,
-			"the name '%s' is reserved for the uplink (vhswd --uplink)",
+			"the name '%s' is reserved for the uplink (vhswd "
+			"--uplink)",
 			name);
 		return -1;
 	}
@@ -246,10 +248,12 @@ port_common(struct vhsw *sw, json_t *params, struct port *base, char *msg,
 			VHSW_MIN_MTU, VHSW_MAX_MTU);
 		return -1;
 	}
-	if (mac != NULL && (rte_ether_unformat_addr(mac, &base->mac) != 0 ||
-				   !rte_is_valid_assigned_ether_addr(&base->mac))) {
-		snprintf(msg, msglen, "port %s: '%s' is not a unicast MAC address",
-			name, mac);
+	if (mac != NULL &&
+		(rte_ether_unformat_addr(mac, &base->mac) != 0 ||
+			!rte_is_valid_assigned_ether_addr(&base->mac))) {
+		snprintf(msg, msglen,
+			"port %s: '%s' is not a unicast MAC address", name,
+			mac);
 		return -1;
 	}
 	base->has_mac = mac != NULL;
@@ -260,8 +264,7 @@ port_common(struct vhsw *sw, json_t *params, struct port *base, char *msg,
 
 /* Fills the vhost-user parameters.  0 or -1 with msg set. */
 static int
-vhost_params(json_t *params, struct vport_params *vp, char *msg,
-	size_t msglen)
+vhost_params(json_t *params, struct vport_params *vp, char *msg, size_t msglen)
 {
 	const char *name = str(params, "name"), *mode = str(params, "mode");
 	const char *owner = str(params, "owner");
@@ -282,8 +285,8 @@ vhost_params(json_t *params, struct vport_params *vp, char *msg,
 	if (mode != NULL && strcmp(mode, "server") != 0 &&
 		strcmp(mode, "client") != 0) {
 		snprintf(msg, msglen,
-			"port %s: mode must be server or client, not '%s'", name,
-			mode);
+			"port %s: mode must be server or client, not '%s'",
+			name, mode);
 		return -1;
 	}
 	if (queues < 1 || queues > VPORT_MAX_QUEUES) {
@@ -306,7 +309,8 @@ vhost_params(json_t *params, struct vport_params *vp, char *msg,
 	if (owner != NULL) {
 		if (parse_owner(owner, &vp->uid, &vp->gid) != 0) {
 			snprintf(msg, msglen,
-				"port %s: owner '%s' is not UID[:GID] or a known user[:group]",
+				"port %s: owner '%s' is not UID[:GID] or a "
+				"known user[:group]",
 				name, owner);
 			return -1;
 		}
@@ -321,18 +325,19 @@ vhost_params(json_t *params, struct vport_params *vp, char *msg,
 
 /* Fills the kernel-port parameters.  0 or -1 with msg set. */
 static int
-kernel_params(json_t *params, struct ethport_params *ep, char *msg,
-	size_t msglen)
+kernel_params(
+	json_t *params, struct ethport_params *ep, char *msg, size_t msglen)
 {
-	static const char *const vhost_only[] = {"socket", "mode", "queues",
-		"owner", "perm", NULL};
+	static const char *const vhost_only[] = {
+		"socket", "mode", "queues", "owner", "perm", NULL};
 	const char *name = str(params, "name");
 	int i;
 
 	for (i = 0; vhost_only[i] != NULL; i++) {
 		if (json_object_get(params, vhost_only[i]) != NULL) {
 			snprintf(msg, msglen,
-				"port %s: '%s' applies to vhost-user ports only",
+				"port %s: '%s' applies to vhost-user ports "
+				"only",
 				name, vhost_only[i]);
 			return -1;
 		}
@@ -345,8 +350,8 @@ kernel_params(json_t *params, struct ethport_params *ep, char *msg,
 }
 
 static json_t *
-act_port_add(struct vhsw *sw, json_t *params, int *code, char *msg,
-	size_t msglen)
+act_port_add(
+	struct vhsw *sw, json_t *params, int *code, char *msg, size_t msglen)
 {
 	struct vport_params vp = {.gid = (gid_t)-1};
 	struct ethport_params ep = {0};
@@ -363,8 +368,8 @@ act_port_add(struct vhsw *sw, json_t *params, int *code, char *msg,
 	name = str(params, "name");
 	type = str(params, "type");
 	if (port_common(sw, params, &base, msg, msglen) != 0)
-		FAIL_MSG(vhsw_port_find(sw, name) ? CTL_ERR_REFUSED :
-						    CTL_ERR_INVALID_PARAMS);
+		FAIL_MSG(vhsw_port_find(sw, name) ? CTL_ERR_REFUSED
+						  : CTL_ERR_INVALID_PARAMS);
 	if (strcmp(type, "vhost-user") == 0) {
 		if (vhost_params(params, &vp, msg, msglen) != 0)
 			FAIL_MSG(CTL_ERR_INVALID_PARAMS);
@@ -376,7 +381,8 @@ act_port_add(struct vhsw *sw, json_t *params, int *code, char *msg,
 		p = ethport_create(&ep, err, sizeof(err));
 	} else {
 		FAIL(CTL_ERR_INVALID_PARAMS,
-			"port %s: unknown type '%s' (expected vhost-user or kernel)",
+			"port %s: unknown type '%s' (expected vhost-user or "
+			"kernel)",
 			name, type);
 	}
 	if (p == NULL)
@@ -393,8 +399,8 @@ act_port_add(struct vhsw *sw, json_t *params, int *code, char *msg,
 int
 vhsw_uplink_add(struct vhsw *sw, json_t *params, char *msg, size_t msglen)
 {
-	struct ethport_params ep = {.kind = ETHPORT_UPLINK,
-		.name = ETHPORT_UPLINK_NAME};
+	struct ethport_params ep = {
+		.kind = ETHPORT_UPLINK, .name = ETHPORT_UPLINK_NAME};
 	static const struct param_spec spec[] = {
 		{"devargs", JSON_STRING, true},
 		{"mtu", JSON_INTEGER, false},
@@ -405,7 +411,8 @@ vhsw_uplink_add(struct vhsw *sw, json_t *params, char *msg, size_t msglen)
 	struct port *p;
 
 	if (!json_is_object(params)) {
-		snprintf(msg, msglen, "must be an object like {\"devargs\": \"...\"}");
+		snprintf(msg, msglen,
+			"must be an object like {\"devargs\": \"...\"}");
 		return -1;
 	}
 	if (check_params(params, spec, msg, msglen) != 0)
@@ -441,7 +448,8 @@ act_port_del(
 		FAIL(CTL_ERR_REFUSED, "no port named %s", str(params, "name"));
 	if (ethport_is_uplink(p))
 		FAIL(CTL_ERR_REFUSED,
-			"the uplink cannot be removed while vhswd runs; restart without --uplink");
+			"the uplink cannot be removed while vhswd runs; "
+			"restart without --uplink");
 	vhsw_port_detach(sw, p);
 	return json_object();
 }

@@ -79,7 +79,8 @@ config_read(const char *path, char *err, size_t errlen)
 	v = json_object_get(cfg, "uplink");
 	if (v != NULL && !json_is_object(v) && !json_is_null(v)) {
 		snprintf(err, errlen,
-			"%s: uplink: must be an object like {\"devargs\": \"net_af_packet0,iface=eth1\"}",
+			"%s: uplink: must be an object like {\"devargs\": "
+			"\"net_af_packet0,iface=eth1\"}",
 			path);
 		goto fail;
 	}
