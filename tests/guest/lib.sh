@@ -644,13 +644,9 @@ _guest_reap() {
 
 # guest_kill NAME: SIGKILL QEMU (simulated crash) and reap it.
 guest_kill() {
-    local name=$1 pid=${_G_PID[$1]:-}
-    _guest_need "$name"
-    if [[ -n $pid ]]; then
-        kill -KILL "$pid" 2>/dev/null || true
-        wait_until 10 _tp_dead "$pid" || die "QEMU pid $pid (guest $name) survived SIGKILL"
-    fi
-    _guest_reap "$name"
+    _guest_need "$1"
+    proc_kill "${_G_PID[$1]:-}" "QEMU of guest $1"
+    _guest_reap "$1"
 }
 
 # guest_stop NAME: poweroff from inside; SIGKILL after $GUEST_STOP_TIMEOUT s. Returns 1 if it had to kill.
@@ -658,15 +654,7 @@ guest_stop() {
     local name=$1 pid=${_G_PID[$1]:-} rc=0
     _guest_need "$name"
     [[ -n $pid ]] || return 0
-    if _guest_alive "$name"; then
-        { printf 'poweroff -f\n' >&"${_G_FD[$name]}"; } 2>/dev/null || true
-        if ! wait_until "$GUEST_STOP_TIMEOUT" _tp_dead "$pid"; then
-            log "[guest $name] did not power off within ${GUEST_STOP_TIMEOUT}s, sending SIGKILL"
-            kill -KILL "$pid" 2>/dev/null || true
-            wait_until 10 _tp_dead "$pid" || true
-            rc=1
-        fi
-    fi
+    proc_quit "$pid" "${_G_FD[$name]}" "poweroff -f" "$GUEST_STOP_TIMEOUT" "guest $name" || rc=1
     _guest_reap "$name"
     return $rc
 }

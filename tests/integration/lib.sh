@@ -428,15 +428,32 @@ _tp_reap() {
     _TP_FD[$name]=""
 }
 
+# proc_kill PID WHAT: SIGKILL PID and wait until it is gone (dies if it is not).
+proc_kill() {
+    [[ -n $1 ]] || return 0
+    kill -KILL "$1" 2>/dev/null || true
+    wait_until 10 _tp_dead "$1" || die "$2 (pid $1) survived SIGKILL"
+}
+
+# proc_quit PID FD LINE TIMEOUT WHAT: write LINE to FD (the process's
+# console or stdin), wait TIMEOUT s for PID to exit, then SIGKILL it.
+# Returns 1 if it had to kill.
+proc_quit() {
+    local pid=$1 fd=$2 line=$3 timeout=$4 what=$5
+    _tp_alive "$pid" || return 0
+    { printf '%s\n' "$line" >&"$fd"; } 2>/dev/null || true
+    wait_until "$timeout" _tp_dead "$pid" && return 0
+    log "[$what] did not exit within ${timeout}s of '$line', sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    wait_until 10 _tp_dead "$pid" || true
+    return 1
+}
+
 # tp_kill NAME: SIGKILL NAME (simulated crash) and reap it.
 tp_kill() {
-    local name=$1 pid=${_TP_PID[$1]:-}
-    _tp_need "$name"
-    if [[ -n $pid ]]; then
-        kill -KILL "$pid" 2>/dev/null || true
-        wait_until 10 _tp_dead "$pid" || die "pid $pid ($name) survived SIGKILL"
-    fi
-    _tp_reap "$name"
+    _tp_need "$1"
+    proc_kill "${_TP_PID[$1]:-}" "testpmd $1"
+    _tp_reap "$1"
 }
 
 # tp_stop NAME: `quit` gracefully; SIGKILL after $TP_STOP_TIMEOUT s. Returns 1 if it had to kill.
@@ -444,15 +461,7 @@ tp_stop() {
     local name=$1 pid=${_TP_PID[$1]:-} rc=0
     _tp_need "$name"
     [[ -n $pid ]] || return 0
-    if _tp_alive "$pid"; then
-        { printf 'quit\n' >&"${_TP_FD[$name]}"; } 2>/dev/null || true
-        if ! wait_until "$TP_STOP_TIMEOUT" _tp_dead "$pid"; then
-            log "[$name] did not quit within ${TP_STOP_TIMEOUT}s, sending SIGKILL"
-            kill -KILL "$pid" 2>/dev/null || true
-            wait_until 10 _tp_dead "$pid" || true
-            rc=1
-        fi
-    fi
+    proc_quit "$pid" "${_TP_FD[$name]}" quit "$TP_STOP_TIMEOUT" "$name" || rc=1
     _tp_reap "$name"
     return $rc
 }
