@@ -115,6 +115,8 @@ uint32_t fdb_age(struct fdb *fdb, uint32_t aging);
 /* Entries of 'port' (learned + static). */
 uint32_t fdb_port_entries(const struct fdb *fdb, uint16_t port);
 void fdb_get_stats(const struct fdb *fdb, struct fdb_stats *st);
+/* Zeroes the event counters (learned, aged, moves, evicted, learn_fails). */
+void fdb_clear_stats(struct fdb *fdb);
 /*
  * Calls 'cb' for each entry (of 'port' only, unless VHSW_PORT_NONE).  The
  * callback must not modify the table.

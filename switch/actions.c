@@ -727,8 +727,10 @@ act_stats(struct vhsw *sw, json_t *params, int *code, char *msg, size_t msglen)
 			if (sw->ports[i] != NULL &&
 				(p == NULL || sw->ports[i] == p))
 				port_stats_clear(sw->ports[i]);
-		if (p == NULL)
+		if (p == NULL) {
 			dp_clear_stats(sw->dp);
+			fdb_clear_stats(sw->fdb);
+		}
 	}
 	return stats_all(sw, p);
 }

@@ -489,6 +489,14 @@ fdb_get_stats(const struct fdb *fdb, struct fdb_stats *st)
 }
 
 void
+fdb_clear_stats(struct fdb *fdb)
+{
+	rte_spinlock_lock(&fdb->wlock);
+	memset(&fdb->st, 0, sizeof(fdb->st));
+	rte_spinlock_unlock(&fdb->wlock);
+}
+
+void
 fdb_dump(struct fdb *fdb, uint16_t port,
 	void (*cb)(const struct fdb_entry_info *e, void *arg), void *arg)
 {

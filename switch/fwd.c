@@ -222,18 +222,34 @@ classify(const struct port *in, struct rte_mbuf *m, struct frame_info *fi)
 	return true;
 }
 
+/* The 8 bytes of a key as one word, for cheap equality. */
+static inline uint64_t
+key_word(const struct fdb_key *k)
+{
+	uint64_t w;
+
+	memcpy(&w, k, sizeof(w));
+	return w;
+}
+
+/*
+ * Learning and lookup are done once per run of equal keys in the burst:
+ * frames of one flow arrive together, and a hash lookup per frame was a
+ * third of the per-frame instructions (callgrind, 64-byte loopback).
+ */
 void
 fwd_input(struct fwd_ctx *ctx, struct port *in, struct rte_mbuf **pkts,
 	uint16_t n)
 {
-	struct fdb_key skey[VHSW_BURST], dkey[VHSW_BURST];
-	const struct fdb_key *sk[VHSW_BURST], *dk[VHSW_BURST];
+	struct fdb_key skey[VHSW_BURST], ukey[VHSW_BURST], key;
+	const struct fdb_key *sk[VHSW_BURST], *uk[VHSW_BURST];
 	struct rte_mbuf *keep[VHSW_BURST];
 	struct frame_info fi[VHSW_BURST];
-	uint16_t dport[VHSW_BURST];
+	uint16_t uport[VHSW_BURST];
+	uint8_t dmap[VHSW_BURST]; /* frame -> its destination key in ukey */
 	const struct rte_ether_hdr *eh;
-	uint16_t i, nk = 0, ns = 0;
-	uint64_t bytes = 0;
+	uint16_t i, nk = 0, ns = 0, nu = 0;
+	uint64_t bytes = 0, w, last_d = 0, last_s = 0;
 	struct port *out;
 
 	while (n > VHSW_BURST) {
@@ -258,15 +274,25 @@ fwd_input(struct fwd_ctx *ctx, struct port *in, struct rte_mbuf **pkts,
 			continue;
 		}
 		eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
-		dkey[nk].mac = eh->dst_addr;
-		dkey[nk].vlan = fi[nk].vlan;
-		dk[nk] = &dkey[nk];
-		if (likely(rte_is_unicast_ether_addr(&eh->src_addr) &&
-			    !rte_is_zero_ether_addr(&eh->src_addr))) {
-			skey[ns].mac = eh->src_addr;
-			skey[ns].vlan = fi[nk].vlan;
+		key.mac = eh->dst_addr;
+		key.vlan = fi[nk].vlan;
+		w = key_word(&key);
+		if (nu == 0 || w != last_d) {
+			ukey[nu] = key;
+			uk[nu] = &ukey[nu];
+			nu++;
+			last_d = w;
+		}
+		dmap[nk] = (uint8_t)(nu - 1);
+		key.mac = eh->src_addr;
+		w = key_word(&key);
+		if ((ns == 0 || w != last_s) &&
+			likely(rte_is_unicast_ether_addr(&key.mac) &&
+				!rte_is_zero_ether_addr(&key.mac))) {
+			skey[ns] = key;
 			sk[ns] = &skey[ns];
 			ns++;
+			last_s = w;
 		}
 		keep[nk++] = m;
 	}
@@ -274,14 +300,15 @@ fwd_input(struct fwd_ctx *ctx, struct port *in, struct rte_mbuf **pkts,
 	stat_add(in, PORT_STAT_rx_bytes, bytes);
 
 	fdb_learn_bulk(ctx->fdb, sk, ns, in->id);
-	fdb_lookup_bulk(ctx->fdb, dk, nk, dport);
+	fdb_lookup_bulk(ctx->fdb, uk, nu, uport);
 
 	for (i = 0; i < nk; i++) {
 		struct rte_mbuf *m = keep[i];
+		uint16_t d = uport[dmap[i]];
 
-		if (rte_is_multicast_ether_addr(&dkey[i].mac) ||
-			dport[i] == VHSW_PORT_NONE ||
-			(out = ctx->tbl->by_id[dport[i]]) == NULL ||
+		if (rte_is_multicast_ether_addr(&ukey[dmap[i]].mac) ||
+			d == VHSW_PORT_NONE ||
+			(out = ctx->tbl->by_id[d]) == NULL ||
 			!port_in_vlan(out, fi[i].vlan)) {
 			flood(ctx, in, m, &fi[i]);
 			continue;

@@ -62,6 +62,13 @@ if [ "$filter" != unit ]; then
 	done
 fi
 
+# Benchmark smoke: one short round, baseline vs vhswd (no targets asserted;
+# the full benchmark is tests/bench/run.sh).
+if [ -z "$filter" ] || [ "$filter" = bench ]; then
+	mkdir -p "$OUT/bench"
+	run_one bench/quick timeout 600 bash tests/bench/run.sh --quick
+fi
+
 echo
 [ $failed -eq 0 ] || echo "failed: ${failures[*]}"
 echo "$passed passed, $failed failed"

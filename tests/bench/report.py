@@ -100,8 +100,6 @@ def plot(rows, png, sizes, systems):
     with tempfile.TemporaryDirectory() as d:
         dat = os.path.join(d, "loop.dat")
         with open(dat, "w") as f:
-            f.write("size " + " ".join(
-                "%s_mpps %s_lo %s_hi %s_cyc %s_clo %s_chi" % ((s,) * 6) for s in systems) + "\n")
             for size in sizes:
                 cols = [str(size)]
                 for s in systems:
@@ -113,13 +111,13 @@ def plot(rows, png, sizes, systems):
                 f.write(" ".join(cols) + "\n")
         n = len(systems)
         gp = [
-            'set terminal pngcairo size 1200,480 font "sans,10"',
+            'set terminal pngcairo size 1200,520 font "sans,10" noenhanced',
             'set output "%s"' % png,
             "set multiplot layout 1,2",
             "set style data histogram",
             "set style histogram errorbars gap 1 lw 1",
             "set style fill solid 0.7 border -1",
-            "set key top right",
+            "set key outside bottom center horizontal",
             "set grid ytics",
             "set yrange [0:*]",
             'set xlabel "frame size (bytes)"',
@@ -395,15 +393,20 @@ def main():
     cg = sel(rows, section="callgrind")
     if cg:
         d.add("## Instructions per packet (callgrind)", "",
-              "`valgrind --tool=callgrind` on the switch process while vhsw-pktgen sends at "
-              "full rate for 8 s (a few hundred thousand frames under valgrind); inclusive "
+              "`valgrind --tool=callgrind --fair-sched=yes` on the switch process while "
+              "vhsw-pktgen sends at full rate (64 B, one way); the counters are zeroed once "
+              "traffic flows and dumped 5 s later while it still flows (`callgrind_control -z/-d`), "
+              "so set-up and idle polling are left out. Inclusive "
               "instruction counts (Ir) of the data-plane functions divided by the frames the "
-              "switch received. Instruction counts are exact and unaffected by the noise "
+              "switch received in between. Instruction counts are exact and unaffected by the noise "
               "above, but they ignore cache misses (the cross-CPU cache-line transfers of "
-              "the virtio rings).", "")
-        fns = ["dp_poll_once", "fwd_input", "fdb_learn_bulk", "fdb_lookup_bulk",
+              "the virtio rings). `start_thread` is every thread of the process (the "
+              "polling thread's share is > 90 %); Debian's `dpdk-testpmd` is stripped, so "
+              "only its library functions are named.", "")
+        fns = ["start_thread", "dp_main", "dp_poll_once", "fwd_input", "fdb_learn_bulk", "fdb_lookup_bulk",
                "fwd_flush", "rte_vhost_dequeue_burst", "rte_vhost_enqueue_burst",
-               "rte_pktmbuf_free_bulk", "pkt_burst_io_forward", "run_pkt_fwd_on_lcore"]
+               "rte_pktmbuf_free_bulk", "rte_hash_lookup_bulk", "rte_hash_lookup_bulk_data",
+               "rte_hash_hash"]
         trs = []
         for fn in fns:
             cells = ["`%s`" % fn]

@@ -53,8 +53,9 @@
 #include <rte_udp.h>
 
 #define PROG "vhsw-pktgen"
-#define PG_MAGIC 0x76687367u /* "vhsg" */
+#define PG_MAGIC 0x76687367u       /* "vhsg" */
 #define PG_LEARN_MAGIC 0x76686c6eu /* "vhln": learning frames, not counted */
+#define PG_PROBE_MAGIC 0x76687072u /* "vhpr": path probes, not counted */
 #define PG_MAX_BURST 64
 #define PG_NB_MBUFS 8191
 #define PG_MBUF_CACHE 256
@@ -77,8 +78,8 @@ struct pg_payload {
 	uint64_t tsc;
 } __rte_packed;
 
-#define PG_HDR_LEN                                                        \
-	(sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr) +     \
+#define PG_HDR_LEN                                                    \
+	(sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr) + \
 		sizeof(struct rte_udp_hdr))
 _Static_assert(PG_HDR_LEN + sizeof(struct pg_payload) <= PG_MIN_SIZE - PG_FCS,
 	"the payload must fit a 64-byte frame");
@@ -91,6 +92,7 @@ struct pg_opts {
 	uint32_t size; /* frame size incl. FCS */
 	uint32_t src_macs;
 	uint16_t burst;
+	double wait_path_s; /* wait until a frame gets through; 0: don't */
 	bool dst_set;
 	bool learn;
 	struct rte_ether_addr dst_mac;
@@ -114,23 +116,38 @@ usage(FILE *f)
 	fprintf(f,
 		"usage: " PROG " [EAL ARGS] -- [OPTIONS]\n"
 		"\n"
-		"Transmits on port 0 and receives on port 1 (two DPDK ports, e.g.\n"
-		"--vdev virtio_user0,path=SOCK0 --vdev virtio_user1,path=SOCK1) on one\n"
-		"lcore, and prints one JSON line: offered_mpps, rx_mpps, loss,\n"
+		"Transmits on port 0 and receives on port 1 (two DPDK ports, "
+		"e.g.\n"
+		"--vdev virtio_user0,path=SOCK0 --vdev "
+		"virtio_user1,path=SOCK1) on one\n"
+		"lcore, and prints one JSON line: offered_mpps, rx_mpps, "
+		"loss,\n"
 		"reordered, lat_p50_us, lat_p99_us, lat_p999_us, ...\n"
 		"\n"
-		"  --rate-mpps R    offered rate in Mpps; 0 = as fast as port 0 takes\n"
+		"  --rate-mpps R    offered rate in Mpps; 0 = as fast as port "
+		"0 takes\n"
 		"                   frames (default 0)\n"
 		"  --duration S     measurement window in seconds (default 5)\n"
-		"  --warmup S       traffic before the window, not counted (default 1)\n"
-		"  --drain S        wait for frames in flight after the window (default 0.2)\n"
-		"  --size B         frame size incl. 4-byte FCS, %d..%d (default 64)\n"
-		"  --src-macs N     vary the source MAC over N addresses, 1..%u\n"
+		"  --warmup S       traffic before the window, not counted "
+		"(default 1)\n"
+		"  --drain S        wait for frames in flight after the window "
+		"(default 0.2)\n"
+		"  --size B         frame size incl. 4-byte FCS, %d..%d "
+		"(default 64)\n"
+		"  --src-macs N     vary the source MAC over N addresses, "
+		"1..%u\n"
 		"                   (default 1)\n"
-		"  --src-mac MAC    first source MAC (default 02:00:00:00:00:00 + N)\n"
+		"  --src-mac MAC    first source MAC (default "
+		"02:00:00:00:00:00 + N)\n"
 		"  --dst-mac MAC    destination MAC (default: port 1's MAC)\n"
 		"  --burst N        TX/RX burst size, 1..%d (default 32)\n"
-		"  --no-learn       do not send learning frames from port 1 first\n"
+		"  --no-learn       do not send learning frames from port 1 "
+		"first\n"
+		"  --wait-path S    before the run, send a probe frame every "
+		"10 ms until\n"
+		"                   one arrives on port 1; fail after S s "
+		"(default 10;\n"
+		"                   0 = do not wait)\n"
 		"  --help           this text\n"
 		"\n"
 		"Exit status: 0 done, 1 runtime failure, 2 bad arguments.\n",
@@ -159,8 +176,8 @@ parse_double(const char *opt, const char *s, double lo, double hi)
 	if (v < lo || v > hi) {
 		char range[96];
 
-		snprintf(range, sizeof(range), "%s (allowed %g..%g)", s, lo,
-			hi);
+		snprintf(
+			range, sizeof(range), "%s (allowed %g..%g)", s, lo, hi);
 		bad_arg("%s: %s out of range", opt, range);
 	}
 	return v;
@@ -189,8 +206,8 @@ parse_uint(const char *opt, const char *s, uint32_t lo, uint32_t hi)
 	if (v < lo || v > hi) {
 		char range[96];
 
-		snprintf(range, sizeof(range), "%s (allowed %u..%u)", s, lo,
-			hi);
+		snprintf(
+			range, sizeof(range), "%s (allowed %u..%u)", s, lo, hi);
 		bad_arg("%s: %s out of range", opt, range);
 	}
 	return (uint32_t)v;
@@ -215,6 +232,7 @@ enum {
 	OPT_DST_MAC,
 	OPT_BURST,
 	OPT_NO_LEARN,
+	OPT_WAIT_PATH,
 	OPT_HELP,
 };
 
@@ -232,6 +250,7 @@ parse_app_args(int argc, char **argv, struct pg_opts *o)
 		{"dst-mac", required_argument, NULL, OPT_DST_MAC},
 		{"burst", required_argument, NULL, OPT_BURST},
 		{"no-learn", no_argument, NULL, OPT_NO_LEARN},
+		{"wait-path", required_argument, NULL, OPT_WAIT_PATH},
 		{"help", no_argument, NULL, OPT_HELP},
 		{NULL, 0, NULL, 0},
 	};
@@ -245,6 +264,7 @@ parse_app_args(int argc, char **argv, struct pg_opts *o)
 		.src_macs = 1,
 		.burst = 32,
 		.learn = true,
+		.wait_path_s = 10,
 		.src_base = {{0x02, 0, 0, 0, 0, 0}},
 	};
 	optind = 1;
@@ -261,7 +281,8 @@ parse_app_args(int argc, char **argv, struct pg_opts *o)
 			o->rate_mpps = parse_double(name, optarg, 0, 1000);
 			break;
 		case OPT_DURATION:
-			o->duration_s = parse_double(name, optarg, 0.001, 86400);
+			o->duration_s =
+				parse_double(name, optarg, 0.001, 86400);
 			break;
 		case OPT_WARMUP:
 			o->warmup_s = parse_double(name, optarg, 0, 3600);
@@ -270,12 +291,12 @@ parse_app_args(int argc, char **argv, struct pg_opts *o)
 			o->drain_s = parse_double(name, optarg, 0, 60);
 			break;
 		case OPT_SIZE:
-			o->size = parse_uint(name, optarg, PG_MIN_SIZE,
-				PG_MAX_SIZE);
+			o->size = parse_uint(
+				name, optarg, PG_MIN_SIZE, PG_MAX_SIZE);
 			break;
 		case OPT_SRC_MACS:
-			o->src_macs = parse_uint(name, optarg, 1,
-				PG_MAX_SRC_MACS);
+			o->src_macs =
+				parse_uint(name, optarg, 1, PG_MAX_SRC_MACS);
 			break;
 		case OPT_SRC_MAC:
 			parse_mac(name, optarg, &o->src_base);
@@ -288,11 +309,14 @@ parse_app_args(int argc, char **argv, struct pg_opts *o)
 			o->dst_set = true;
 			break;
 		case OPT_BURST:
-			o->burst = (uint16_t)parse_uint(name, optarg, 1,
-				PG_MAX_BURST);
+			o->burst = (uint16_t)parse_uint(
+				name, optarg, 1, PG_MAX_BURST);
 			break;
 		case OPT_NO_LEARN:
 			o->learn = false;
+			break;
+		case OPT_WAIT_PATH:
+			o->wait_path_s = parse_double(name, optarg, 0, 3600);
 			break;
 		case OPT_HELP:
 			usage(stdout);
@@ -303,7 +327,7 @@ parse_app_args(int argc, char **argv, struct pg_opts *o)
 		default:
 			bad_arg("unknown option '%s'%s",
 				optind > 1 && optind <= argc ? argv[optind - 1]
-							      : "?",
+							     : "?",
 				"");
 		}
 	}
@@ -374,8 +398,9 @@ port_setup(uint16_t port, struct rte_mempool *mp, uint32_t size)
 	if (mtu > RTE_ETHER_MTU) {
 		if (mtu > info.max_mtu) {
 			fprintf(stderr,
-				PROG ": port %u: frames of %u bytes need MTU %u, "
-				     "the port allows %u\n",
+				PROG
+				": port %u: frames of %u bytes need MTU %u, "
+				"the port allows %u\n",
 				port, size, mtu, info.max_mtu);
 			return -EINVAL;
 		}
@@ -388,12 +413,12 @@ port_setup(uint16_t port, struct rte_mempool *mp, uint32_t size)
 	ret = rte_eth_dev_configure(port, 1, 1, &conf);
 	if (ret != 0)
 		return ret;
-	ret = rte_eth_rx_queue_setup(port, 0, PG_RING,
-		rte_eth_dev_socket_id(port), NULL, mp);
+	ret = rte_eth_rx_queue_setup(
+		port, 0, PG_RING, rte_eth_dev_socket_id(port), NULL, mp);
 	if (ret != 0)
 		return ret;
-	ret = rte_eth_tx_queue_setup(port, 0, PG_RING,
-		rte_eth_dev_socket_id(port), NULL);
+	ret = rte_eth_tx_queue_setup(
+		port, 0, PG_RING, rte_eth_dev_socket_id(port), NULL);
 	if (ret != 0)
 		return ret;
 	return rte_eth_dev_start(port);
@@ -433,8 +458,8 @@ build_template(struct pg_template *t, const struct rte_ether_addr *src,
 	eh->src_addr = *src;
 	eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
 	ip->version_ihl = RTE_IPV4_VHL_DEF;
-	ip->total_length =
-		rte_cpu_to_be_16((uint16_t)(len - sizeof(struct rte_ether_hdr)));
+	ip->total_length = rte_cpu_to_be_16(
+		(uint16_t)(len - sizeof(struct rte_ether_hdr)));
 	ip->time_to_live = 64;
 	ip->next_proto_id = IPPROTO_UDP;
 	ip->src_addr = rte_cpu_to_be_32(RTE_IPV4(198, 18, 0, 1));
@@ -485,8 +510,8 @@ src_mac(const struct rte_ether_addr *base, uint32_t i,
 /* --- the run ------------------------------------------------------------ */
 
 struct pg_result {
-	uint64_t tx;       /* frames sent in the window */
-	uint64_t rx;       /* of those, received */
+	uint64_t tx; /* frames sent in the window */
+	uint64_t rx; /* of those, received */
 	uint64_t reordered;
 	uint64_t tx_refused; /* frames port 0 did not take (max rate) */
 	uint64_t rx_other;   /* frames on port 1 not from the window */
@@ -527,10 +552,58 @@ drain_port(uint16_t port, uint16_t burst)
 		rte_pktmbuf_free_bulk(m, n);
 }
 
+/*
+ * Sends a probe frame (port txp -> the destination MAC) every 10 ms until
+ * one arrives on rxp, or 'timeout_s' passes.  Returns the seconds it took,
+ * or -1.  A switch can accept a connection well before it forwards (ports
+ * still being set up), which would otherwise count as loss.
+ */
+static double
+wait_path(uint16_t txp, uint16_t rxp, struct rte_mempool *mp,
+	const struct pg_template *t, double timeout_s)
+{
+	const uint64_t hz = rte_get_tsc_hz();
+	uint64_t t0 = rte_rdtsc(), next = t0, now;
+	struct rte_mbuf *m[PG_MAX_BURST];
+	uint32_t probe = 0;
+	uint16_t n, i;
+
+	for (;;) {
+		now = rte_rdtsc();
+		if (pg_stop || now - t0 > (uint64_t)(timeout_s * (double)hz))
+			return -1;
+		if (now >= next) {
+			next = now + hz / 100;
+			if (rte_pktmbuf_alloc_bulk(mp, m, 1) == 0) {
+				fill(m[0], t, NULL, PG_PROBE_MAGIC, probe++,
+					now);
+				if (rte_eth_tx_burst(txp, 0, m, 1) == 0)
+					rte_pktmbuf_free(m[0]);
+			}
+		}
+		drain_port(txp, PG_MAX_BURST);
+		n = rte_eth_rx_burst(rxp, 0, m, PG_MAX_BURST);
+		for (i = 0; i < n; i++) {
+			const struct pg_payload *pl;
+
+			if (rte_pktmbuf_data_len(m[i]) <
+				PG_HDR_LEN + sizeof(*pl))
+				continue;
+			pl = rte_pktmbuf_mtod_offset(
+				m[i], const struct pg_payload *, PG_HDR_LEN);
+			if (pl->magic == PG_PROBE_MAGIC) {
+				rte_pktmbuf_free_bulk(m, n);
+				return (double)(rte_rdtsc() - t0) / (double)hz;
+			}
+		}
+		if (n)
+			rte_pktmbuf_free_bulk(m, n);
+	}
+}
+
 static void
-run(const struct pg_opts *o, uint16_t txp, uint16_t rxp,
-	struct rte_mempool *mp, const struct pg_template *t,
-	struct pg_result *r)
+run(const struct pg_opts *o, uint16_t txp, uint16_t rxp, struct rte_mempool *mp,
+	const struct pg_template *t, struct pg_result *r)
 {
 	const uint64_t hz = rte_get_tsc_hz();
 	const double pps = o->rate_mpps * 1e6;
@@ -577,8 +650,8 @@ run(const struct pg_opts *o, uint16_t txp, uint16_t rxp,
 		if (!tx_done) {
 			n = o->burst;
 			if (pps > 0) {
-				due = (uint64_t)((double)(now - t_start) *
-					pps / (double)hz);
+				due = (uint64_t)((double)(now - t_start) * pps /
+					(double)hz);
 				due = due > sent_total ? due - sent_total : 0;
 				n = (uint16_t)RTE_MIN(due, (uint64_t)o->burst);
 			}
@@ -593,8 +666,8 @@ run(const struct pg_opts *o, uint16_t txp, uint16_t rxp,
 						if (++mac_i == o->src_macs)
 							mac_i = 0;
 					}
-					fill(txm[i], t, s, PG_MAGIC,
-						seq + i, now);
+					fill(txm[i], t, s, PG_MAGIC, seq + i,
+						now);
 				}
 				k = rte_eth_tx_burst(txp, 0, txm, n);
 				if (k < n) {
@@ -602,7 +675,8 @@ run(const struct pg_opts *o, uint16_t txp, uint16_t rxp,
 					/* Those MACs come again next time. */
 					if (o->src_macs > 1)
 						mac_i = (uint32_t)(((uint64_t)mac_i +
-							o->src_macs - (n - k)) %
+									   o->src_macs -
+									   (n - k)) %
 							o->src_macs);
 					if (in_window)
 						r->tx_refused += n - k;
@@ -739,6 +813,9 @@ main(int argc, char **argv)
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	/* virtio-user writes to the vhost-user socket: a switch that goes
+	 * away must give an error, not kill us. */
+	signal(SIGPIPE, SIG_IGN);
 
 	nports = rte_eth_dev_count_avail();
 	if (nports < 2) {
@@ -772,8 +849,8 @@ main(int argc, char **argv)
 			return 1;
 		}
 	}
-	deadline = rte_get_timer_cycles() +
-		PG_LINK_TIMEOUT_S * rte_get_timer_hz();
+	deadline =
+		rte_get_timer_cycles() + PG_LINK_TIMEOUT_S * rte_get_timer_hz();
 	while (!links_up(txp, rxp)) {
 		if (pg_stop || rte_get_timer_cycles() > deadline) {
 			fprintf(stderr,
@@ -805,6 +882,20 @@ main(int argc, char **argv)
 	}
 
 	build_template(&t, &o.src_base, &o.dst_mac, o.size);
+	if (o.wait_path_s > 0) {
+		double took = wait_path(txp, rxp, mp, &t, o.wait_path_s);
+
+		if (took < 0) {
+			fprintf(stderr,
+				PROG ": no frame got from port 0 to port 1 "
+				     "within %g s (is the switch forwarding? "
+				     "--wait-path 0 to measure anyway)\n",
+				o.wait_path_s);
+			rte_eal_cleanup();
+			return 1;
+		}
+		fprintf(stderr, PROG ": path ready after %.3f s\n", took);
+	}
 	run(&o, txp, rxp, mp, &t, &res);
 	print_summary(&o, &res);
 

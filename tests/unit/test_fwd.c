@@ -405,6 +405,32 @@ test_many_bursts(void **state)
 	assert_int_equal(e->fp[2].n, 1);
 }
 
+/* Runs of equal keys are looked up once; every frame still goes right. */
+static void
+test_mixed_burst(void **state)
+{
+	struct env *e = *state;
+	struct rte_mbuf *pkts[7];
+	static const int dst[7] = {2, 2, 3, 2, 3, 3, 9};
+	int i;
+
+	send1(e, 1, frame(mac(2), BCAST, 0, 64)); /* mac(2) behind port 1 */
+	send1(e, 2, frame(mac(3), BCAST, 0, 64)); /* mac(3) behind port 2 */
+	for (i = 0; i < 7; i++)
+		pkts[i] = frame(mac(i % 2 ? 1 : 5), mac(dst[i]), 0, 64);
+	fwd_input(&e->ctx, &e->fp[0].port, pkts, 7);
+	fwd_flush(&e->ctx);
+	/* port 1: bcast from port 2, 3 unicast, 1 flood (mac(9) unknown) */
+	assert_int_equal(e->fp[1].n, 1 + 3 + 1);
+	assert_int_equal(e->fp[2].n, 1 + 3 + 1);
+	assert_int_equal(e->fp[3].n, 2 + 1);
+	/* Both alternating sources were learned on port 0. */
+	send1(e, 1, frame(mac(2), mac(1), 0, 64));
+	send1(e, 1, frame(mac(2), mac(5), 0, 64));
+	assert_int_equal(e->fp[0].n, 2 + 2); /* the two broadcasts, then these */
+	assert_int_equal(e->fp[3].n, 3);
+}
+
 int
 main(void)
 {
@@ -420,6 +446,7 @@ main(void)
 		T(test_down_port_not_flooded),
 		T(test_mtu),
 		T(test_many_bursts),
+		T(test_mixed_burst),
 	};
 #undef T
 
