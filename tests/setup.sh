@@ -16,21 +16,32 @@ VHSW_PACKAGES=(
 	containernetworking-plugins podman runc
 )
 
-vhsw_install_deps() {
-	local missing=() p
-	for p in "${VHSW_PACKAGES[@]}"; do
+# vhsw_apt_install WHO PKG...: install the packages that are missing (as
+# root; WHO names the caller in messages).  Prints apt's output on failure.
+vhsw_apt_install() {
+	local who=$1 missing=() p out
+	shift
+	for p in "$@"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
 			grep -q "install ok installed" || missing+=("$p")
 	done
 	[ ${#missing[@]} -eq 0 ] && return 0
 	if [ "$(id -u)" -ne 0 ]; then
-		echo "setup: missing packages ${missing[*]}; run as root (sudo) to install them" >&2
+		echo "$who: missing packages ${missing[*]}; run as root (sudo) to install them" >&2
 		return 1
 	fi
-	echo "setup: installing ${missing[*]}" >&2
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	echo "$who: installing ${missing[*]}" >&2
+	if ! out=$(export DEBIAN_FRONTEND=noninteractive
+		apt-get update -qq 2>&1 &&
+			apt-get install -y -qq --no-install-recommends "${missing[@]}" 2>&1); then
+		printf '%s\n' "$out" >&2
+		echo "$who: apt-get install ${missing[*]} failed" >&2
+		return 1
+	fi
+}
+
+vhsw_install_deps() {
+	vhsw_apt_install setup "${VHSW_PACKAGES[@]}"
 }
 
 vhsw_build() {

@@ -71,17 +71,7 @@ fi
 . "$TOP/tests/setup.sh"
 BENCH_PACKAGES=(openvswitch-switch-dpdk gnuplot-nox valgrind python3)
 bench_install_deps() {
-	local missing=() p
-	for p in "${BENCH_PACKAGES[@]}"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
-			grep -q "install ok installed" || missing+=("$p")
-	done
-	(( ${#missing[@]} == 0 )) && return 0
-	echo "bench: installing ${missing[*]}" >&2
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	# policy-rc.d-less hosts would start the system OVS: keep it stopped.
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	vhsw_apt_install bench "${BENCH_PACKAGES[@]}"
 }
 vhsw_install_deps
 (( QUICK )) || bench_install_deps

@@ -127,18 +127,9 @@ declare -g _G_SEQ=0
 
 # guest_install_deps: install the guest packages that are missing (quiet, idempotent).
 guest_install_deps() {
-    local missing=() p out
-    for p in "${GUEST_PACKAGES[@]}"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
-            grep -q "install ok installed" || missing+=("$p")
-    done
-    (( ${#missing[@]} )) || return 0
-    (( $(id -u) == 0 )) || die "guest: missing packages ${missing[*]}; run as root to install them"
-    log "guest: installing ${missing[*]}"
-    out=$(export DEBIAN_FRONTEND=noninteractive
-          apt-get update -qq 2>&1 &&
-          apt-get install -y -qq --no-install-recommends "${missing[@]}" 2>&1) ||
-        { printf '%s\n' "$out" >&2; die "guest: apt-get install ${missing[*]} failed"; }
+    # shellcheck source=../setup.sh
+    declare -F vhsw_apt_install > /dev/null || . "$(dirname "${BASH_SOURCE[0]}")/../setup.sh"
+    vhsw_apt_install guest "${GUEST_PACKAGES[@]}" || die "guest: cannot install ${GUEST_PACKAGES[*]}"
 }
 
 # guest_kver: the guest kernel version: $GUEST_KVER, else the one

@@ -427,7 +427,8 @@ test_mixed_burst(void **state)
 	/* Both alternating sources were learned on port 0. */
 	send1(e, 1, frame(mac(2), mac(1), 0, 64));
 	send1(e, 1, frame(mac(2), mac(5), 0, 64));
-	assert_int_equal(e->fp[0].n, 2 + 2); /* the two broadcasts, then these */
+	assert_int_equal(
+		e->fp[0].n, 2 + 2); /* the two broadcasts, then these */
 	assert_int_equal(e->fp[3].n, 3);
 }
 
