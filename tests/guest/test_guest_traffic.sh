@@ -87,16 +87,21 @@ guest_cmd g2 "rm /tmp/blob" > /dev/null
 # (busybox ping has no -M; with MTU 9000 an 8000-byte ping is one frame,
 # which the per-port frame counts below confirm.)
 ctl stats --clear > /dev/null
-tx0=$(port_stat g2 tx_packets) rx0=$(port_stat g1 tx_packets)
+tx0=$(port_stat g2 tx_packets) rx0=$(port_stat g1 tx_packets) tb0=$(port_stat g2 tx_bytes)
 guest_cmd g1 "ping -c 3 -w 20 -s 8000 $IP2" > /dev/null || die "8000-byte ping g1 -> g2 failed"
 log "ok: 8000-byte ping between two guests, unfragmented (MTU 9000 end to end)"
-check "unfragmented: 3 jumbo frames each way" "3 3" \
-    "$(( $(port_stat g2 tx_packets) - tx0 )) $(( $(port_stat g1 tx_packets) - rx0 ))"
+# 3 pings each way in single frames (fragmented, each would be 6 frames);
+# an ARP refresh may add a small frame each way.
+n2=$(( $(port_stat g2 tx_packets) - tx0 )) n1=$(( $(port_stat g1 tx_packets) - rx0 ))
+check "unfragmented: 3 jumbo frames (+ at most an ARP pair) each way" "1 1" \
+    "$(( n2 >= 3 && n2 <= 5 )) $(( n1 >= 3 && n1 <= 5 ))"
+check "jumbo bytes crossed" 1 "$(( $(port_stat g2 tx_bytes) - tb0 >= 3 * 8000 ))"
 ctl stats --clear > /dev/null
 ! guest_cmd g1 "ping -c 2 -w 4 -s 8000 $IPC" > /dev/null || die "an 8000-byte frame reached an MTU 1500 port"
 check "oversized frames dropped at the MTU 1500 port" 1 "$(( $(port_stat c1 tx_oversize) >= 2 ))"
 check "and counted as dropped" "$(port_stat c1 tx_oversize)" "$(port_stat c1 tx_dropped)"
-check "none reached the container" 0 "$(port_stat c1 tx_packets)"
+# (an ARP probe of g1's stale entry may still reach it: count bytes)
+check "no oversized frame reached the container" 1 "$(( $(port_stat c1 tx_bytes) < 1000 ))"
 guest_cmd g1 "ping -c 2 -w 10 -s 1400 $IPC" > /dev/null || die "1400-byte ping to the container failed"
 log "ok: frames within the MTU still pass"
 tp_stop c1
