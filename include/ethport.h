@@ -89,7 +89,6 @@ bool ethport_devargs_is_vmbus(const char *devargs);
  */
 void ethport_log_line(const char *line, size_t len);
 
-bool ethport_is(const struct port *p);
 bool ethport_is_uplink(const struct port *p);
 /* `uplink show`: devargs, driver, state, MAC, MTU, promiscuous, counters. */
 json_t *ethport_uplink_json(const struct port *p);

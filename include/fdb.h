@@ -97,7 +97,6 @@ void fdb_learn_bulk(struct fdb *fdb, const struct fdb_key **keys, uint32_t n,
 /* Control thread. */
 
 void fdb_set_clock(struct fdb *fdb, uint32_t now_sec);
-uint32_t fdb_clock(const struct fdb *fdb);
 uint32_t fdb_capacity(const struct fdb *fdb);
 /* 0, or -EINVAL when 'limit' is 0 or above the capacity. */
 int fdb_set_limit(struct fdb *fdb, uint32_t limit);

@@ -80,9 +80,4 @@ int vport_check_socket(const char *path, bool client, char *err, size_t errlen);
 struct port *vport_create(
 	const struct vport_params *params, char *err, size_t errlen);
 
-/* True if 'p' is a vhost-user port. */
-bool vport_is(const struct port *p);
-/* The socket path of a vhost-user port. */
-const char *vport_socket(const struct port *p);
-
 #endif /* VHSW_VPORT_H */

@@ -326,12 +326,6 @@ fdb_set_clock(struct fdb *fdb, uint32_t now_sec)
 }
 
 uint32_t
-fdb_clock(const struct fdb *fdb)
-{
-	return __atomic_load_n(&fdb->now, __ATOMIC_RELAXED);
-}
-
-uint32_t
 fdb_capacity(const struct fdb *fdb)
 {
 	return fdb->capacity;

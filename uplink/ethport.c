@@ -297,12 +297,6 @@ static const struct port_class kernel_class = {
 };
 
 bool
-ethport_is(const struct port *p)
-{
-	return p->cls == &uplink_class || p->cls == &kernel_class;
-}
-
-bool
 ethport_is_uplink(const struct port *p)
 {
 	return p->cls == &uplink_class;

@@ -509,18 +509,6 @@ static const struct port_class vport_class = {
 	.destroy = vport_destroy,
 };
 
-bool
-vport_is(const struct port *p)
-{
-	return p->cls == &vport_class;
-}
-
-const char *
-vport_socket(const struct port *p)
-{
-	return ((const struct vport *)p)->socket;
-}
-
 int
 vport_check_socket(const char *path, bool client, char *err, size_t errlen)
 {
