@@ -126,6 +126,17 @@ declare -ga _G_ORDER=()
 declare -g _G_SEQ=0
 
 # guest_install_deps: install the guest packages that are missing (quiet, idempotent).
+# guest_test_init TAG [CLEANUP_FN...]: the start of a guest test: packages,
+# the initramfs, TEST_TMP and traps (guests stopped on any exit, then the
+# CLEANUP_FNs).
+guest_test_init() {
+    local tag=$1
+    shift
+    guest_install_deps
+    guest_build_initramfs
+    vhsw_test_init "$tag" guest_stop_all "$@"
+}
+
 guest_install_deps() {
     # shellcheck source=../setup.sh
     declare -F vhsw_apt_install > /dev/null || . "$(dirname "${BASH_SOURCE[0]}")/../setup.sh"

@@ -15,9 +15,7 @@ TOP=$(cd "$HERE/../.." && pwd)
 . "$TOP/tests/integration/vhsw.sh"
 . "$HERE/lib.sh"
 
-guest_install_deps
-guest_build_initramfs
-vhsw_test_init guest-life guest_stop_all
+guest_test_init guest-life
 
 M1=52:54:00:7e:00:01 M2=52:54:00:7e:00:02
 IP1=10.80.0.1 IP2=10.80.0.2

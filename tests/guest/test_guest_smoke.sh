@@ -18,9 +18,7 @@ TOP=$(cd "$HERE/../.." && pwd)
 . "$HERE/lib.sh"
 
 T0=$(_tp_now_us)
-guest_install_deps
-guest_build_initramfs
-vhsw_test_init guest-smoke guest_stop_all
+guest_test_init guest-smoke
 
 M1=52:54:00:5e:00:01 M2=52:54:00:5e:00:02
 IP1=10.77.0.1 IP2=10.77.0.2

@@ -17,8 +17,6 @@ TOP=$(cd "$HERE/../.." && pwd)
 . "$TOP/tests/integration/vhsw.sh"
 . "$HERE/lib.sh"
 
-guest_install_deps
-guest_build_initramfs
 ID=$$
 OUT=vhsw$ID-gout UP=vh${ID}g PEER=vh${ID}q
 net_cleanup() {
@@ -26,7 +24,7 @@ net_cleanup() {
     ip link del $UP 2>/dev/null
     return 0
 }
-vhsw_test_init guest-traffic guest_stop_all net_cleanup
+guest_test_init guest-traffic net_cleanup
 
 M1=52:54:00:6e:00:01 M2=52:54:00:6e:00:02 M3=52:54:00:6e:00:03
 MC=52:54:00:6e:00:0c
