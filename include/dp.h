@@ -14,16 +14,17 @@
  * period, after which the previous table is unused (and becomes the spare)
  * and any port the caller left out is no longer touched by the data plane.
  * dp_synchronize() waits for one grace period (a few microseconds while the
- * loop runs; immediate when it is stopped).
+ * loop runs; immediate when it is stopped or asleep).
  *
  * Adaptive polling (the default): after DP_IDLE_US without a frame on any
  * port, the loop asks the vhost-user peers to kick (guest notifications on,
  * rte_vhost_enable_guest_notification), polls once more to close the race,
- * and blocks in epoll on their kick eventfds, its own wake eventfd and a
- * timeout (1 ms when a port has no such signal, such as an ethdev; 100 ms
- * otherwise).  The first kick returns it to busy polling.  It stays
- * RCU-online while it sleeps: dp_synchronize() wakes it before waiting, so
- * grace periods stay short and nothing it armed can be freed under it.
+ * goes RCU-offline and blocks in epoll on their kick eventfds, its own wake
+ * eventfd and a timeout (1 ms when a port has no such signal, such as an
+ * ethdev; 100 ms otherwise).  The first kick returns it online and to busy
+ * polling, notifications off again.  Grace periods never wait for a
+ * sleeping loop; the control thread wakes it (dp_wake) when the port table
+ * or a port's state changes, so it arms the ports it should watch.
  *
  * Thread-safety: dp_create/dp_start/dp_stop/dp_set_ports/dp_destroy: control
  * thread only.  dp_synchronize(): any thread that is not a data-plane
@@ -56,6 +57,8 @@ struct dp_stats {
 	uint64_t idle_cycles; /* TSC cycles of iterations that did not */
 	uint64_t iterations;
 	uint64_t sleeps; /* times the loop blocked waiting for work */
+	uint64_t
+		sleep_errors; /* could not set up the epoll set: kept polling */
 } __rte_cache_aligned;
 
 struct dp {
@@ -67,7 +70,6 @@ struct dp {
 	enum dp_poll_mode poll_mode;
 	unsigned int lcore;
 	uint32_t stop; /* atomic */
-	int epfd;      /* adaptive polling: kick fds and wakefd */
 	int wakefd;    /* eventfd: dp_wake() */
 	bool running;
 	struct dp_stats stats;
@@ -92,7 +94,7 @@ void dp_destroy(struct dp *dp);
  * period.  Never fails.
  */
 void dp_set_ports(struct dp *dp, struct port *const by_id[VHSW_MAX_PORTS]);
-/* Wakes the loop and waits for a grace period. */
+/* Waits for a grace period. */
 void dp_synchronize(struct dp *dp);
 /* dp_synchronize() with a void * argument, for hooks (vport_init). */
 void dp_synchronize_cb(void *dp);

@@ -102,9 +102,11 @@ struct port_ops {
 	uint16_t (*n_rxq)(const struct port *p);
 	/*
 	 * Optional, for adaptive polling: 'arm' makes the peer signal new
-	 * frames on fds added to the epoll set 'epfd' (EPOLLIN, data.fd =
-	 * the fd, drained by the caller); '!arm' undoes it.  0, or -ENOTSUP
-	 * when the port has no such signal (the loop then wakes on a timer).
+	 * frames on fds it adds to the epoll set 'epfd' (edge-triggered,
+	 * data.fd = the fd; the caller never reads them and closes the set
+	 * after one sleep); '!arm' stops the signals ('epfd' unused).  0, or
+	 * -ENOTSUP when the port has no such signal (the loop then wakes on a
+	 * timer).
 	 */
 	int (*intr_arm)(struct port *p, int epfd, bool arm);
 };

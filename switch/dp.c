@@ -22,7 +22,7 @@
 #define DP_IDLE_US 1000 /* idle this long before sleeping (adaptive) */
 #define DP_SLEEP_MAX_MS 100  /* sleep bound when every port can signal */
 #define DP_SLEEP_NOINTR_MS 1 /* ... and when one cannot (ethdev ports) */
-#define DP_MAX_EVENTS 64
+#define DP_MAX_EVENTS 64     /* more ready fds are seen by the next poll */
 
 const char *
 dp_poll_mode_name(enum dp_poll_mode mode)
@@ -36,20 +36,12 @@ dp_create(struct fdb *fdb, struct rte_mempool *pool, struct rte_rcu_qsbr *qsv,
 {
 	struct dp *dp = rte_zmalloc("dp", sizeof(*dp), RTE_CACHE_LINE_SIZE);
 
-	if (dp != NULL)
-		dp->epfd = dp->wakefd = -1;
-
-	struct epoll_event ev = {.events = EPOLLIN};
-
 	if (dp == NULL)
 		return NULL;
 	dp->table = &dp->tables[0];
-	dp->epfd = epoll_create1(EPOLL_CLOEXEC);
 	dp->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	ev.data.fd = dp->wakefd;
-	if (dp->epfd < 0 || dp->wakefd < 0 ||
-		epoll_ctl(dp->epfd, EPOLL_CTL_ADD, dp->wakefd, &ev) != 0) {
-		dp_destroy(dp);
+	if (dp->wakefd < 0) {
+		rte_free(dp);
 		return NULL;
 	}
 	dp->qsv = qsv;
@@ -66,10 +58,7 @@ dp_destroy(struct dp *dp)
 	if (dp == NULL)
 		return;
 	dp_stop(dp);
-	if (dp->epfd >= 0)
-		close(dp->epfd);
-	if (dp->wakefd >= 0)
-		close(dp->wakefd);
+	close(dp->wakefd);
 	rte_free(dp);
 }
 
@@ -101,55 +90,83 @@ dp_poll_once(struct dp *dp)
 	return moved;
 }
 
-/* Reads an eventfd (kick or wake) the loop was told is readable. */
+/* Reads an eventfd the loop was told is readable (non-blocking). */
 static void
 drain(int fd)
 {
 	uint64_t v;
 
-	/* Kick eventfds are non-blocking on the peers' side (virtio_user,
-	 * QEMU) and so here: this read cannot hang the loop. */
 	if (read(fd, &v, sizeof(v)) < 0)
-		return;
+		return; /* EAGAIN: nothing to take */
+}
+
+/* Disarms the ports of the current table (see dp_sleep). */
+static void
+dp_disarm(struct dp *dp)
+{
+	const struct port_table *tbl =
+		__atomic_load_n(&dp->table, __ATOMIC_ACQUIRE);
+	struct port *p;
+	int i;
+
+	for (i = 0; i < tbl->n; i++) {
+		p = tbl->by_id[tbl->ids[i]];
+		if (port_is_ready(p) && p->ops->intr_arm != NULL)
+			p->ops->intr_arm(p, -1, false);
+	}
 }
 
 /*
  * Adaptive polling: every port has been idle for a while.  Arm the ports'
- * signals, poll once more (a frame may have come before the peer saw the
- * request), then block until a kick, a wake (dp_wake: port table change,
- * grace period wanted, stop) or a timeout for ports without signals.
- * The thread stays RCU-online: whoever waits for a grace period wakes it
- * first (dp_synchronize), so no port or kick fd goes away while it sleeps.
+ * signals into a fresh epoll set, poll once more (a frame may have come
+ * before the peer saw the request), then go RCU-offline and block until a
+ * kick, a wake (dp_wake: port table or port state changed, stop) or a
+ * timeout for ports without signals.
+ *
+ * The epoll set lives for one sleep only.  While the loop is offline the
+ * control thread may delete a port and librte_vhost close its kick fds; a
+ * set that outlived them could keep stale entries (the peer still holds
+ * the eventfd) or meet the fd number again as another file.  Kick fds are
+ * added edge-triggered after being drained while still online, so the loop
+ * never reads a kick fd after the sleep, and after coming back online it
+ * touches only ports of the table it loads then.
  */
 static void
 dp_sleep(struct dp *dp)
 {
 	const struct port_table *tbl =
 		__atomic_load_n(&dp->table, __ATOMIC_ACQUIRE);
-	struct epoll_event ev[DP_MAX_EVENTS];
-	struct port *armed[VHSW_MAX_PORTS];
-	int n_armed = 0, timeout = DP_SLEEP_MAX_MS, n, i;
+	struct epoll_event ev[DP_MAX_EVENTS] = {{.events = EPOLLIN}};
+	int epfd, timeout = DP_SLEEP_MAX_MS, n, i;
 	struct port *p;
 
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	ev[0].data.fd = dp->wakefd;
+	if (epfd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, dp->wakefd, &ev[0])) {
+		dp->stats.sleep_errors++; /* stay busy this time */
+		if (epfd >= 0)
+			close(epfd);
+		return;
+	}
 	for (i = 0; i < tbl->n; i++) {
 		p = tbl->by_id[tbl->ids[i]];
 		if (!port_is_ready(p))
 			continue;
-		if (p->ops->intr_arm != NULL &&
-			p->ops->intr_arm(p, dp->epfd, true) == 0)
-			armed[n_armed++] = p;
-		else
+		if (p->ops->intr_arm == NULL || p->ops->intr_arm(p, epfd, true))
 			timeout = DP_SLEEP_NOINTR_MS;
 	}
 	if (dp_poll_once(dp) == 0 &&
 		!__atomic_load_n(&dp->stop, __ATOMIC_RELAXED)) {
 		dp->stats.sleeps++;
-		n = epoll_wait(dp->epfd, ev, DP_MAX_EVENTS, timeout);
+		rte_rcu_qsbr_thread_offline(dp->qsv, DP_THREAD_ID);
+		n = epoll_wait(epfd, ev, DP_MAX_EVENTS, timeout);
+		rte_rcu_qsbr_thread_online(dp->qsv, DP_THREAD_ID);
 		for (i = 0; i < n; i++)
-			drain(ev[i].data.fd);
+			if (ev[i].data.fd == dp->wakefd)
+				drain(dp->wakefd);
 	}
-	for (i = 0; i < n_armed; i++)
-		armed[i]->ops->intr_arm(armed[i], dp->epfd, false);
+	close(epfd);
+	dp_disarm(dp);
 }
 
 static int
@@ -178,7 +195,6 @@ dp_main(void *arg)
 		if (!moved && dp->poll_mode == DP_POLL_ADAPTIVE &&
 			t1 - last_busy > idle_tsc) {
 			dp_sleep(dp);
-			rte_rcu_qsbr_quiescent(dp->qsv, DP_THREAD_ID);
 			t1 = last_busy =
 				rte_rdtsc(); /* sleep time is neither */
 		}
@@ -226,7 +242,7 @@ dp_stop(struct dp *dp)
 void
 dp_synchronize(struct dp *dp)
 {
-	dp_wake(dp); /* a sleeping loop reports its quiescent state at once */
+	/* Immediate when the loop sleeps: it is RCU-offline then. */
 	rte_rcu_qsbr_synchronize(dp->qsv, RTE_QSBR_THRID_INVALID);
 }
 
@@ -252,6 +268,7 @@ dp_set_ports(struct dp *dp, struct port *const by_id[VHSW_MAX_PORTS])
 	__atomic_store_n(&dp->table, t, __ATOMIC_RELEASE);
 	/* After this the old table, and ports not in 't', are unused. */
 	dp_synchronize(dp);
+	dp_wake(dp); /* a sleeping loop arms the new table's ports */
 }
 
 #define DP_NSTATS (sizeof(struct dp_stats) / sizeof(uint64_t))

@@ -80,6 +80,11 @@ struct vport {
 	/* Read by the data plane once 'ready' is set; written before. */
 	int vid;
 	uint16_t nr_qp;
+	uint32_t ready_gen; /* atomic; bumped each time the control thread
+			     * (re)reads a running device */
+
+	/* Data plane only. */
+	uint32_t quiet_gen; /* ready_gen whose vrings were last quieted */
 
 	/* Under vport_lock. */
 	bool alive;       /* librte_vhost reports the device running */
@@ -109,11 +114,37 @@ static const struct port_class vport_class;
 
 /* Data plane. */
 
+/*
+ * Turns guest notifications off on every vring of the device: the data
+ * plane polls, and a peer asked to kick makes a system call per burst.
+ * librte_vhost keeps the setting for vrings that are not ready yet.
+ */
+static void
+vport_quiet(struct vport *v, uint32_t gen)
+{
+	int i, n = rte_vhost_get_vring_num(v->vid);
+
+	for (i = 0; i < n; i++)
+		rte_vhost_enable_guest_notification(v->vid, (uint16_t)i, 0);
+	v->quiet_gen = gen;
+}
+
+/* vport_quiet() once per device the control thread (re)read. */
+static inline void
+vport_quiet_new(struct vport *v)
+{
+	uint32_t gen = __atomic_load_n(&v->ready_gen, __ATOMIC_ACQUIRE);
+
+	if (unlikely(gen != v->quiet_gen))
+		vport_quiet(v, gen);
+}
+
 static uint16_t
 vport_rx_burst(struct port *p, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct vport *v = (struct vport *)p;
 
+	vport_quiet_new(v);
 	/* Odd virtqueues are the peer's TX queues. */
 	return rte_vhost_dequeue_burst(v->vid, q * 2 + 1, vport_pool, pkts, n);
 }
@@ -139,9 +170,11 @@ vport_n_rxq(const struct port *p)
 
 /*
  * Adaptive polling: with 'arm', asks the peer to kick when it adds frames
- * to its TX queues and watches their kick eventfds in 'epfd'; without,
- * undoes it.  The kick fds come fresh from librte_vhost each time: a device
- * cannot be destroyed while the (RCU-online) data plane runs this.
+ * to its TX queues, drains their kick eventfds and adds them to 'epfd'
+ * (edge-triggered, so the caller never reads them); without, turns the
+ * notifications off again ('epfd' unused).  The kick fds come fresh from
+ * librte_vhost each time: the device cannot be destroyed while the
+ * (RCU-online) data plane runs this.
  */
 static int
 vport_intr_arm(struct port *p, int epfd, bool arm)
@@ -149,18 +182,22 @@ vport_intr_arm(struct port *p, int epfd, bool arm)
 	struct vport *v = (struct vport *)p;
 	struct rte_vhost_vring vr;
 	struct epoll_event ev;
+	uint64_t cnt;
 	uint16_t q, vq;
 
+	vport_quiet_new(v); /* then only the TX queues kick */
 	for (q = 0; q < v->nr_qp; q++) {
 		vq = (uint16_t)(q * 2 + 1);
 		rte_vhost_enable_guest_notification(v->vid, vq, arm);
-		if (rte_vhost_get_vhost_vring(v->vid, vq, &vr) != 0 ||
+		if (!arm || rte_vhost_get_vhost_vring(v->vid, vq, &vr) != 0 ||
 			vr.kickfd < 0)
 			continue;
-		ev.events = EPOLLIN;
+		/* Kicks counted while we polled would wake the sleep at once. */
+		if (read(vr.kickfd, &cnt, sizeof(cnt)) < 0)
+			cnt = 0; /* EAGAIN: none */
+		ev.events = EPOLLIN | EPOLLET;
 		ev.data.fd = vr.kickfd;
-		epoll_ctl(epfd, arm ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, vr.kickfd,
-			&ev);
+		epoll_ctl(epfd, EPOLL_CTL_ADD, vr.kickfd, &ev);
 	}
 	return 0;
 }
@@ -373,6 +410,8 @@ vport_sync(struct port *p)
 		v->nr_qp = RTE_MIN(v->n_vrings / 2, VPORT_MAX_QUEUES);
 		if (v->nr_qp == 0)
 			v->nr_qp = 1;
+		__atomic_store_n(
+			&v->ready_gen, v->ready_gen + 1, __ATOMIC_RELEASE);
 		port_set_ready(p, true);
 	} else {
 		went_down = (ev & VEV_DESTROY) != 0;
