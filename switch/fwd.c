@@ -222,14 +222,21 @@ classify(const struct port *in, struct rte_mbuf *m, struct frame_info *fi)
 	return true;
 }
 
-/* The 8 bytes of a key as one word, for cheap equality. */
+/*
+ * A (MAC, VLAN) pair as one word, for cheap equality within a burst.  Built
+ * in registers from loads of the frame: assembling a key on the stack and
+ * reading it back as a word stalls on store forwarding (perf showed those
+ * two loads as 80% of fwd_input's cycles).
+ */
 static inline uint64_t
-key_word(const struct fdb_key *k)
+key_word(const struct rte_ether_addr *mac, uint16_t vlan)
 {
-	uint64_t w;
+	uint32_t lo;
+	uint16_t hi;
 
-	memcpy(&w, k, sizeof(w));
-	return w;
+	memcpy(&lo, mac->addr_bytes, sizeof(lo));
+	memcpy(&hi, mac->addr_bytes + sizeof(lo), sizeof(hi));
+	return (uint64_t)lo | (uint64_t)hi << 32 | (uint64_t)vlan << 48;
 }
 
 /*
@@ -241,7 +248,7 @@ void
 fwd_input(struct fwd_ctx *ctx, struct port *in, struct rte_mbuf **pkts,
 	uint16_t n)
 {
-	struct fdb_key skey[VHSW_BURST], ukey[VHSW_BURST], key;
+	struct fdb_key skey[VHSW_BURST], ukey[VHSW_BURST];
 	const struct fdb_key *sk[VHSW_BURST], *uk[VHSW_BURST];
 	struct rte_mbuf *keep[VHSW_BURST];
 	struct frame_info fi[VHSW_BURST];
@@ -274,22 +281,21 @@ fwd_input(struct fwd_ctx *ctx, struct port *in, struct rte_mbuf **pkts,
 			continue;
 		}
 		eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
-		key.mac = eh->dst_addr;
-		key.vlan = fi[nk].vlan;
-		w = key_word(&key);
+		w = key_word(&eh->dst_addr, fi[nk].vlan);
 		if (nu == 0 || w != last_d) {
-			ukey[nu] = key;
+			ukey[nu].mac = eh->dst_addr;
+			ukey[nu].vlan = fi[nk].vlan;
 			uk[nu] = &ukey[nu];
 			nu++;
 			last_d = w;
 		}
 		dmap[nk] = (uint8_t)(nu - 1);
-		key.mac = eh->src_addr;
-		w = key_word(&key);
+		w = key_word(&eh->src_addr, fi[nk].vlan);
 		if ((ns == 0 || w != last_s) &&
-			likely(rte_is_unicast_ether_addr(&key.mac) &&
-				!rte_is_zero_ether_addr(&key.mac))) {
-			skey[ns] = key;
+			likely(rte_is_unicast_ether_addr(&eh->src_addr) &&
+				!rte_is_zero_ether_addr(&eh->src_addr))) {
+			skey[ns].mac = eh->src_addr;
+			skey[ns].vlan = fi[nk].vlan;
 			sk[ns] = &skey[ns];
 			ns++;
 			last_s = w;
