@@ -20,6 +20,9 @@
 #   --no-doc          do not write docs/performance.md
 #   --doc FILE        write the report there instead
 #
+# Environment: CALLGRIND_MACS=N makes the callgrind section profile vhswd
+# alone with the source MAC varied over N addresses (FDB learning cost).
+#
 # Pinning (2 CPUs): every switch's data plane on CPU 1, its control threads
 # and every traffic client on CPU 0.  Systems are interleaved within each
 # round (A, B, C, A, B, C, ...) and the report gives min/median/max over the
@@ -596,7 +599,10 @@ sw_rx() {
 section_callgrind() {
 	command -v valgrind > /dev/null || { log "no valgrind: skipping callgrind"; return 0; }
 	local sys out f pk0 pk1 pk pid dump
-	for sys in vhswd baseline; do
+	local -a systems=(vhswd baseline)
+	# CALLGRIND_MACS=N: vary the source MAC over N addresses (vhswd only)
+	[[ ${CALLGRIND_MACS:-1} == 1 ]] || systems=(vhswd)
+	for sys in "${systems[@]}"; do
 		out=$LOGS/callgrind.$sys.out
 		rm -f "$out" "$out".*
 		printf '#!/bin/sh\nexec valgrind --tool=callgrind --callgrind-out-file=%s --dump-instr=no --fair-sched=yes %s "$@"\n' \
@@ -622,7 +628,8 @@ section_callgrind() {
 			pid=$(tp_pid sw)
 		fi
 		f=$LOGS/pg-callgrind-$sys.json
-		pktgen_start "$f" --duration 12 --warmup 1 --drain 1 --wait-path 240
+		pktgen_start "$f" --duration 12 --warmup 1 --drain 1 --wait-path 240 \
+			--src-macs "${CALLGRIND_MACS:-1}"
 		wait_until 240 grep -q "path ready" "$f.log" || die "callgrind $sys: no path"
 		sleep 2
 		callgrind_control -z "$pid" > /dev/null
@@ -662,8 +669,8 @@ section_callgrind() {
 		ir=$(awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1; exit }' "$out.txt")
 		js=$(jq -c --argjson ir "${ir:-0}" '. + {total: $ir}' <<<"$js")
 		record --arg sys "$sys" --argjson packets "$pk" --argjson ir "$js" \
-			--slurpfile p "$f" \
-			'{section: "callgrind", system: $sys, packets: $packets, inclusive_ir: $ir,
+			--slurpfile p "$f" --argjson macs "${CALLGRIND_MACS:-1}" \
+			'{section: "callgrind", system: $sys, packets: $packets, inclusive_ir: $ir, src_macs: $macs,
 			  pktgen: $p[0],
 			  ir_per_packet: ($ir | with_entries(.value = (if $packets > 0 then .value / $packets else null end)))}'
 		say "callgrind $sys: $pk packets; Ir per packet: $(tail -n1 "$RESULTS" | jq -c '.ir_per_packet | with_entries(select(.value > 0)) | map_values(floor)')"
