@@ -22,7 +22,8 @@
  * goes RCU-offline and blocks in epoll on their kick eventfds, its own wake
  * eventfd and a timeout (1 ms when a port has no such signal, such as an
  * ethdev; 100 ms otherwise).  The first kick returns it online and to busy
- * polling, notifications off again.  Grace periods never wait for a
+ * polling, notifications off again; a timeout or a wake without a kick
+ * costs one poll before it sleeps again.  Grace periods never wait for a
  * sleeping loop; the control thread wakes it (dp_wake) when the port table
  * or a port's state changes, so it arms the ports it should watch.
  *

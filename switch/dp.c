@@ -130,14 +130,17 @@ dp_disarm(struct dp *dp)
  * added edge-triggered after being drained while still online, so the loop
  * never reads a kick fd after the sleep, and after coming back online it
  * touches only ports of the table it loads then.
+ *
+ * Returns false when it slept and no kick ended the sleep (timeout, wake).
  */
-static void
+static bool
 dp_sleep(struct dp *dp)
 {
 	const struct port_table *tbl =
 		__atomic_load_n(&dp->table, __ATOMIC_ACQUIRE);
 	struct epoll_event ev[DP_MAX_EVENTS] = {{.events = EPOLLIN}};
 	int epfd, timeout = DP_SLEEP_MAX_MS, n, i;
+	bool kicked = true; /* unless it really sleeps */
 	struct port *p;
 
 	epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -146,7 +149,7 @@ dp_sleep(struct dp *dp)
 		dp->stats.sleep_errors++; /* stay busy this time */
 		if (epfd >= 0)
 			close(epfd);
-		return;
+		return true;
 	}
 	for (i = 0; i < tbl->n; i++) {
 		p = tbl->by_id[tbl->ids[i]];
@@ -161,12 +164,17 @@ dp_sleep(struct dp *dp)
 		rte_rcu_qsbr_thread_offline(dp->qsv, DP_THREAD_ID);
 		n = epoll_wait(epfd, ev, DP_MAX_EVENTS, timeout);
 		rte_rcu_qsbr_thread_online(dp->qsv, DP_THREAD_ID);
-		for (i = 0; i < n; i++)
+		kicked = false;
+		for (i = 0; i < n; i++) {
 			if (ev[i].data.fd == dp->wakefd)
 				drain(dp->wakefd);
+			else
+				kicked = true;
+		}
 	}
 	close(epfd);
 	dp_disarm(dp);
+	return kicked;
 }
 
 static int
@@ -194,9 +202,12 @@ dp_main(void *arg)
 		dp->stats.iterations++;
 		if (!moved && dp->poll_mode == DP_POLL_ADAPTIVE &&
 			t1 - last_busy > idle_tsc) {
-			dp_sleep(dp);
-			t1 = last_busy =
-				rte_rdtsc(); /* sleep time is neither */
+			/* Sleep time is neither busy nor idle.  Only a kick
+			 * (or a frame) restarts the idle period: after a timeout
+			 * or a wake the loop polls once and sleeps again. */
+			if (dp_sleep(dp))
+				last_busy = rte_rdtsc();
+			t1 = rte_rdtsc();
 		}
 		t0 = t1;
 	}

@@ -17,6 +17,7 @@
 #   --sections LIST   comma-separated subset of
 #                     loopback,latency,fdb,idle,callgrind (default: all)
 #   --no-ovs          leave Open vSwitch out
+#   --sizes LIST      loopback frame sizes, comma-separated (default 64,512,1518)
 #   --no-doc          do not write docs/performance.md
 #   --doc FILE        write the report there instead
 #
@@ -37,7 +38,7 @@ TOP=$(cd "$BENCH/../.." && pwd)
 cd "$TOP"
 
 QUICK=0 ROUNDS="" OUT=$TOP/tests/out/bench WINDOW=20 WINDOW_LARGE=10
-SECTIONS=loopback,latency,fdb,idle,callgrind WITH_OVS=1 WRITE_DOC=1
+SECTIONS=loopback,latency,fdb,idle,callgrind WITH_OVS=1 WRITE_DOC=1 SIZES_ARG=""
 DOC=$TOP/docs/performance.md
 ARGS_GIVEN="$*"
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
@@ -50,6 +51,7 @@ while (( $# )); do
 	--window-large) WINDOW_LARGE=${2:?}; shift ;;
 	--sections) SECTIONS=${2:?}; shift ;;
 	--no-ovs) WITH_OVS=0 ;;
+	--sizes) SIZES_ARG=${2:?}; shift ;;
 	--no-doc) WRITE_DOC=0 ;;
 	--doc) DOC=${2:?}; shift ;;
 	-h|--help) usage ;;
@@ -57,8 +59,8 @@ while (( $# )); do
 	esac
 	shift
 done
-[[ $ROUNDS =~ ^[0-9]*$ && $WINDOW =~ ^[0-9]+$ && $WINDOW_LARGE =~ ^[0-9]+$ ]] ||
-	{ echo "run.sh: --rounds/--window take integers" >&2; exit 2; }
+[[ $ROUNDS =~ ^[0-9]*$ && $SIZES_ARG =~ ^[0-9,]*$ && $WINDOW =~ ^[0-9]+$ && $WINDOW_LARGE =~ ^[0-9]+$ ]] ||
+	{ echo "run.sh: --rounds/--window/--sizes take integers" >&2; exit 2; }
 if (( QUICK )); then
 	: "${ROUNDS:=1}"
 	SECTIONS=loopback WITH_OVS=0 WRITE_DOC=0 WINDOW=5
@@ -449,14 +451,17 @@ SIZES=(64 512 1518)
 SYSTEMS=(baseline vhswd ovs)
 (( WITH_OVS )) || SYSTEMS=(baseline vhswd)
 (( QUICK )) && SIZES=(64)
+[[ -n $SIZES_ARG ]] && IFS=, read -r -a SIZES <<<"$SIZES_ARG"
 
 section_loopback() {
 	local r size sys
 	for (( r = 1; r <= ROUNDS; r++ )); do
 		for size in "${SIZES[@]}"; do
 			local -a systems=("${SYSTEMS[@]}")
-			# busy polling for comparison (adaptive vs busy under load)
-			(( size == 64 && ! QUICK )) && systems+=(vhswd-busy)
+			# busy polling for comparison (adaptive vs busy under load),
+			# right after adaptive so the pair shares the placement
+			(( size == 64 && ! QUICK )) &&
+				systems=(baseline vhswd vhswd-busy "${SYSTEMS[@]:2}")
 			for sys in "${systems[@]}"; do
 				loopback "$sys" "$size" "$r"
 			done
