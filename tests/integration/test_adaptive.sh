@@ -65,38 +65,41 @@ check "adaptive uses under a quarter of busy mode's CPU when idle" 1 \
 check "the loop slept" 1 "$(( $(jctl .dataplane.sleeps stats) > 0 ))"
 check "poll mode shown" adaptive "$(jctl .dataplane.poll_mode stats)"
 
-# Frames after an idle period wake the loop and are all forwarded.
-for round in 1 2 3; do
+# wait_sleep: until the loop has gone to sleep once more.
+wait_sleep() {
+    local s0
     s0=$(jctl .dataplane.sleeps stats)
     wait_num 10 -gt "$s0" jctl .dataplane.sleeps stats || die "the loop does not sleep"
+}
+
+# send_after_idle FROM WHAT: once the loop sleeps, FROM sends 64 frames;
+# all of them must reach c2.
+send_after_idle() {
+    local rx
+    wait_sleep
     rx=$(tp_rx c2)
-    tp_send c1 2 > /dev/null
+    tp_send "$1" 2 > /dev/null
     tp_wait_rx c2 $((rx + 64))
-    check "round $round: all 64 frames after idle forwarded" $((rx + 64)) "$(tp_rx c2)"
+    check "$2" $((rx + 64)) "$(tp_rx c2)"
+}
+
+# Frames after an idle period wake the loop and are all forwarded.
+for round in 1 2 3; do
+    send_after_idle c1 "round $round: all 64 frames after idle forwarded"
 done
 
 # The sleeping loop is RCU-offline: deleting a port does not wait for it,
 # and a port added while it sleeps is armed (its first frames wake it).
-wait_num 10 -gt "$(jctl .dataplane.sleeps stats)" jctl .dataplane.sleeps stats ||
-    die "the loop does not sleep"
+wait_sleep
 ctl port add c3 vhost-user "$TEST_TMP/c3.sock" > /dev/null
 tp_start c3 "$TEST_TMP/c3.sock" 52:54:00:00:0c:03 "" --eth-peer=0,52:54:00:00:0c:02
 wait_port c3 up
-s0=$(jctl .dataplane.sleeps stats)
-wait_num 10 -gt "$s0" jctl .dataplane.sleeps stats || die "the loop does not sleep"
-rx=$(tp_rx c2)
-tp_send c3 2 > /dev/null
-tp_wait_rx c2 $((rx + 64))
-check "port added while asleep: its 64 frames forwarded" $((rx + 64)) "$(tp_rx c2)"
-s0=$(jctl .dataplane.sleeps stats)
-wait_num 10 -gt "$s0" jctl .dataplane.sleeps stats || die "the loop does not sleep"
+send_after_idle c3 "port added while asleep: its 64 frames forwarded"
+wait_sleep
 ctl port del c3 > /dev/null   # its client still connected: destroy_device
 tp_stop c3
 check "port deleted while asleep" 2 "$(jctl 'length' port list)"
-rx=$(tp_rx c2)
-tp_send c1 2 > /dev/null
-tp_wait_rx c2 $((rx + 64))
-check "after the delete: 64 frames c1 -> c2" $((rx + 64)) "$(tp_rx c2)"
+send_after_idle c1 "after the delete: 64 frames c1 -> c2"
 check "no epoll set failures" 0 "$(jctl .dataplane.sleep_errors stats)"
 tp_stop_all
 vhswd_stop
