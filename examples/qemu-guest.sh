@@ -147,7 +147,6 @@ if [[ -z $kernel && -z $disk ]]; then
     test_initramfs=1
     [[ -z $initrd ]] || die "--initrd needs --kernel"
     # The tests' guest: Debian kernel + busybox initramfs (built and cached).
-    . "$TOP/tests/integration/lib.sh"
     . "$TOP/tests/guest/lib.sh"
     guest_install_deps
     guest_build_initramfs

@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # QEMU guest helpers for vhsw tests: boot small Linux guests (Debian's
 # kernel + a busybox initramfs built here) whose virtio-net NIC is a
-# vhost-user port of vhswd, and drive their serial console.  Source after
-# tests/integration/lib.sh and vhsw.sh (wait_until, log, die, TEST_TMP):
+# vhost-user port of vhswd, and drive their serial console.  Sourcing it
+# also sources tests/integration/lib.sh and vhsw.sh (wait_until, log, die,
+# TEST_TMP, vhswd_start, ...):
 #
 #   guest_install_deps; guest_build_initramfs
 #   vhsw_test_init my-test guest_stop_all        # guests stopped on any exit
@@ -114,6 +115,10 @@
 : "${GUEST_LOG_TAIL:=30}"
 : "${GUEST_APPEND:=console=ttyS0 quiet}"
 GUEST_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=../integration/lib.sh
+. "$GUEST_TOP/tests/integration/lib.sh"
+# shellcheck source=../integration/vhsw.sh
+. "$GUEST_TOP/tests/integration/vhsw.sh"
 : "${GUEST_CACHE:=${VHSW_BUILD:-$GUEST_TOP/build}/guest}"
 GUEST_PACKAGES=(qemu-system-x86 linux-image-amd64 busybox-static)
 GUEST_MODULES=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci

@@ -10,9 +10,6 @@
 #    restarting them.  The outage is measured and printed.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-TOP=$(cd "$HERE/../.." && pwd)
-. "$TOP/tests/integration/lib.sh"
-. "$TOP/tests/integration/vhsw.sh"
 . "$HERE/lib.sh"
 
 guest_test_init guest-life

@@ -9,11 +9,6 @@
 # qemu-system-x86, linux-image-amd64 and busybox-static if missing.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-TOP=$(cd "$HERE/../.." && pwd)
-# shellcheck source=../integration/lib.sh
-. "$TOP/tests/integration/lib.sh"
-# shellcheck source=../integration/vhsw.sh
-. "$TOP/tests/integration/vhsw.sh"
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
 

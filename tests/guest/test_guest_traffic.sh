@@ -12,9 +12,6 @@
 #    (one per vCPU), and every frame is forwarded.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-TOP=$(cd "$HERE/../.." && pwd)
-. "$TOP/tests/integration/lib.sh"
-. "$TOP/tests/integration/vhsw.sh"
 . "$HERE/lib.sh"
 
 ID=$$
