@@ -90,16 +90,6 @@ dp_poll_once(struct dp *dp)
 	return moved;
 }
 
-/* Reads an eventfd the loop was told is readable (non-blocking). */
-static void
-drain(int fd)
-{
-	uint64_t v;
-
-	if (read(fd, &v, sizeof(v)) < 0)
-		return; /* EAGAIN: nothing to take */
-}
-
 /* Disarms the ports of the current table (see dp_sleep). */
 static void
 dp_disarm(struct dp *dp)
@@ -141,6 +131,7 @@ dp_sleep(struct dp *dp)
 	struct epoll_event ev[DP_MAX_EVENTS] = {{.events = EPOLLIN}};
 	int epfd, timeout = DP_SLEEP_MAX_MS, n, i;
 	bool kicked = true; /* unless it really sleeps */
+	eventfd_t cnt;
 	struct port *p;
 
 	epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -166,8 +157,9 @@ dp_sleep(struct dp *dp)
 		rte_rcu_qsbr_thread_online(dp->qsv, DP_THREAD_ID);
 		kicked = false;
 		for (i = 0; i < n; i++) {
+			/* The wakefd is non-blocking; kick fds are not read. */
 			if (ev[i].data.fd == dp->wakefd)
-				drain(dp->wakefd);
+				eventfd_read(dp->wakefd, &cnt);
 			else
 				kicked = true;
 		}
@@ -219,10 +211,8 @@ dp_main(void *arg)
 void
 dp_wake(struct dp *dp)
 {
-	uint64_t one = 1;
-
-	if (write(dp->wakefd, &one, sizeof(one)) < 0)
-		return; /* counter full: a wake is pending anyway */
+	/* Fails only when the counter is full: a wake is pending anyway. */
+	eventfd_write(dp->wakefd, 1);
 }
 
 int

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -182,7 +183,7 @@ vport_intr_arm(struct port *p, int epfd, bool arm)
 	struct vport *v = (struct vport *)p;
 	struct rte_vhost_vring vr;
 	struct epoll_event ev;
-	uint64_t cnt;
+	eventfd_t cnt;
 	uint16_t q, vq;
 
 	vport_quiet_new(v); /* then only the TX queues kick */
@@ -193,8 +194,7 @@ vport_intr_arm(struct port *p, int epfd, bool arm)
 			vr.kickfd < 0)
 			continue;
 		/* Kicks counted while we polled would wake the sleep at once. */
-		if (read(vr.kickfd, &cnt, sizeof(cnt)) < 0)
-			cnt = 0; /* EAGAIN: none */
+		eventfd_read(vr.kickfd, &cnt); /* non-blocking; EAGAIN: none */
 		ev.events = EPOLLIN | EPOLLET;
 		ev.data.fd = vr.kickfd;
 		epoll_ctl(epfd, EPOLL_CTL_ADD, vr.kickfd, &ev);
