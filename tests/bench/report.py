@@ -124,20 +124,16 @@ def plot(rows, png, sizes, systems):
             'set title "Loopback throughput (median, min-max; both directions)"',
             'set ylabel "Mpps"',
         ]
-        plots = []
-        for i, s in enumerate(systems):
-            c = 2 + 6 * i
-            plots.append('"%s" using %d:%d:%d:xtic(1) title "%s"' % (
-                dat, c, c + 1, c + 2, SYS_NAMES.get(s, s)))
-        gp.append("plot " + ", ".join(plots))
+        def plot_cmd(first_col):
+            # each system has 6 columns: Mpps med/min/max, cycles med/min/max
+            return "plot " + ", ".join(
+                '"%s" using %d:%d:%d:xtic(1) title "%s"' % (
+                    dat, c, c + 1, c + 2, SYS_NAMES.get(s, s))
+                for s, c in ((s, first_col + 6 * i) for i, s in enumerate(systems)))
+        gp.append(plot_cmd(2))
         gp += ['set title "Switch core: processing cycles per packet"',
                'set ylabel "cycles/packet"']
-        plots = []
-        for i, s in enumerate(systems):
-            c = 5 + 6 * i
-            plots.append('"%s" using %d:%d:%d:xtic(1) title "%s"' % (
-                dat, c, c + 1, c + 2, SYS_NAMES.get(s, s)))
-        gp.append("plot " + ", ".join(plots))
+        gp.append(plot_cmd(5))
         gp.append("unset multiplot")
         script = os.path.join(d, "plot.gp")
         with open(script, "w") as f:
@@ -314,6 +310,20 @@ def main():
         if busy:
             tgt.append(target_row("64 B loopback, adaptive / busy polling", "≥ 0.98",
                                   paired_ratios(v64, busy, "mpps"), lambda x: x >= 0.98))
+
+    # --------------------------------------------------------------- jumbo
+    jumbo = sel(rows, section="jumbo")
+    if jumbo:
+        d.add("## Jumbo frames", "",
+              "vhswd with two MTU 9000 vhost-user ports; vhsw-pktgen at full rate with "
+              "9000-byte frames (mergeable RX buffers), 2 s. Frames lost are frames the "
+              "switch counted as `tx_dropped` toward the full receiver.", "")
+        d.table(["frames", "Mpps", "Gbit/s", "loss ratio", "reordered"],
+                [["9000 B",
+                  fmt(mmm([r["rx_mpps"] for r in jumbo]), 3),
+                  fmt(mmm([r["rx_mpps"] * 9000 * 8 / 1000 for r in jumbo]), 1),
+                  fmt(mmm([r["loss_ratio"] for r in jumbo]), 5),
+                  fmt(mmm([r["reordered"] for r in jumbo]), 0)]])
 
     # ------------------------------------------------------------- latency
     lat = sel(rows, section="latency")

@@ -163,6 +163,16 @@ bad_arg(const char *fmt, const char *opt, const char *val)
 	exit(2);
 }
 
+static void __rte_noreturn
+bad_range(const char *opt, const char *val, double lo, double hi)
+{
+	char range[128];
+
+	snprintf(
+		range, sizeof(range), "%s (allowed %.15g..%.15g)", val, lo, hi);
+	bad_arg("%s: %s out of range", opt, range);
+}
+
 static double
 parse_double(const char *opt, const char *s, double lo, double hi)
 {
@@ -173,13 +183,8 @@ parse_double(const char *opt, const char *s, double lo, double hi)
 	v = strtod(s, &end);
 	if (*s == '\0' || *end != '\0' || errno != 0 || !isfinite(v))
 		bad_arg("%s: '%s' is not a number", opt, s);
-	if (v < lo || v > hi) {
-		char range[96];
-
-		snprintf(
-			range, sizeof(range), "%s (allowed %g..%g)", s, lo, hi);
-		bad_arg("%s: %s out of range", opt, range);
-	}
+	if (v < lo || v > hi)
+		bad_range(opt, s, lo, hi);
 	return v;
 }
 
@@ -203,13 +208,8 @@ parse_uint(const char *opt, const char *s, uint32_t lo, uint32_t hi)
 	}
 	if (*end != '\0' || errno != 0)
 		bad_arg("%s: '%s' is not a positive integer", opt, s);
-	if (v < lo || v > hi) {
-		char range[96];
-
-		snprintf(
-			range, sizeof(range), "%s (allowed %u..%u)", s, lo, hi);
-		bad_arg("%s: %s out of range", opt, range);
-	}
+	if (v < lo || v > hi)
+		bad_range(opt, s, lo, hi);
 	return (uint32_t)v;
 }
 
