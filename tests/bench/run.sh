@@ -5,9 +5,11 @@
 #                                 a testpmd vhost baseline and OVS-DPDK; raw
 #                                 results as JSON lines in OUT/results.jsonl,
 #                                 the report in docs/performance.md + .png
-#   tests/bench/run.sh --quick    one short round, baseline vs vhswd, 64 B:
-#                                 checks that the harness works, prints the
-#                                 ratio, asserts only that both forwarded
+#   tests/bench/run.sh --quick    one short round, baseline vs vhswd, 64 B,
+#                                 and 9000 B jumbo frames: checks that the
+#                                 harness works, prints the ratio, asserts
+#                                 that both forwarded and that jumbo frames
+#                                 arrive in order, any loss counted
 #
 # Options:
 #   --rounds N        rounds of every comparison (default 3; --quick: 1)
@@ -15,7 +17,7 @@
 #   --window S        loopback measurement window for 64 B (default 20)
 #   --window-large S  ... for 512 and 1518 B (default 10)
 #   --sections LIST   comma-separated subset of
-#                     loopback,latency,fdb,idle,callgrind (default: all)
+#                     loopback,jumbo,latency,fdb,idle,callgrind (default: all)
 #   --no-ovs          leave Open vSwitch out
 #   --sizes LIST      loopback frame sizes, comma-separated (default 64,512,1518)
 #   --no-doc          do not write docs/performance.md
@@ -38,7 +40,7 @@ TOP=$(cd "$BENCH/../.." && pwd)
 cd "$TOP"
 
 QUICK=0 ROUNDS="" OUT=$TOP/tests/out/bench WINDOW=20 WINDOW_LARGE=10
-SECTIONS=loopback,latency,fdb,idle,callgrind WITH_OVS=1 WRITE_DOC=1 SIZES_ARG=""
+SECTIONS=loopback,jumbo,latency,fdb,idle,callgrind WITH_OVS=1 WRITE_DOC=1 SIZES_ARG=""
 DOC=$TOP/docs/performance.md
 ARGS_GIVEN="$*"
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
@@ -63,7 +65,7 @@ done
 	{ echo "run.sh: --rounds/--window/--sizes take integers" >&2; exit 2; }
 if (( QUICK )); then
 	: "${ROUNDS:=1}"
-	SECTIONS=loopback WITH_OVS=0 WRITE_DOC=0 WINDOW=5
+	SECTIONS=loopback,jumbo WITH_OVS=0 WRITE_DOC=0 WINDOW=5
 else
 	: "${ROUNDS:=3}"
 fi
@@ -537,6 +539,31 @@ section_fdb() {
 	stop_switch
 }
 
+# Jumbo frames: vhsw-pktgen at full rate with 9000-byte frames between two
+# MTU 9000 ports (virtio-user negotiates mergeable RX buffers, so each frame
+# spans several descriptors).  Frames arrive in order, and any frame lost
+# is one the switch counted as dropped toward the full receiver.
+section_jumbo() {
+	local r f d0 d1
+	SW_SYS=vhswd
+	vhswd_start
+	SW_SOCK0=$TEST_TMP/j-0.sock SW_SOCK1=$TEST_TMP/j-1.sock
+	ctl port add p0 vhost-user "$SW_SOCK0" --mtu 9000 > /dev/null
+	ctl port add p1 vhost-user "$SW_SOCK1" --mtu 9000 > /dev/null
+	for (( r = 1; r <= ROUNDS; r++ )); do
+		f=$LOGS/pg-jumbo-$r.json
+		d0=$(jctl .stats.tx_dropped port show p1)
+		pktgen "$f" --size 9000 --warmup 0.5 --duration 2
+		d1=$(jctl .stats.tx_dropped port show p1)
+		record --slurpfile p "$f" --argjson round "$r" --argjson dropped $((d1 - d0)) \
+			'{section: "jumbo", system: "vhswd", round: $round, switch_tx_dropped: $dropped} + $p[0]'
+		say "jumbo r$r 9000B: $(jq -r '"\(.rx_mpps) Mpps, \(.rx_packets) of \(.tx_packets) frames, \(.reordered) reordered"' "$f"), switch counted $((d1 - d0)) dropped"
+		jq -e --argjson d $((d1 - d0)) '.rx_packets > 0 and .reordered == 0 and .loss <= $d' "$f" > /dev/null ||
+			die "jumbo: 9000-byte frames reordered or lost without a count (see $f)"
+	done
+	stop_switch
+}
+
 # cpu_ticks PID: user + system clock ticks of all its threads so far.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
@@ -695,7 +722,7 @@ record --arg args "$ARGS_GIVEN" --arg kernel "$(uname -r)" \
 	  window_s: $window, window_large_s: $window_large}'
 
 say "bench: rounds=$ROUNDS sections=$SECTIONS ovs=$WITH_OVS -> $RESULTS"
-for s in loopback latency fdb idle callgrind; do
+for s in loopback jumbo latency fdb idle callgrind; do
 	has_section "$s" && "section_$s"
 done
 
