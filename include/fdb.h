@@ -18,6 +18,9 @@
  * others (OVS mac-learning's fairness rule).  Static entries never age, never
  * move and do not count against the limit.
  *
+ * Without EAL hugepages the tables live on a heap of transparent huge pages
+ * (thpheap.h), so a large table does not add a TLB miss to every lookup.
+ *
  * Time is a coarse seconds clock that the control thread advances with
  * fdb_set_clock(); the data plane only reads it.
  *
@@ -79,6 +82,11 @@ struct fdb_entry_info {
 struct fdb *fdb_create(
 	const char *name, uint32_t capacity, struct rte_rcu_qsbr *qsv);
 void fdb_destroy(struct fdb *fdb);
+/*
+ * What backs the tables: "hugepages" (EAL's), "transparent-hugepages" (a
+ * THP heap, used without EAL hugepages) or "4k".
+ */
+const char *fdb_pages(const struct fdb *fdb);
 
 /* Data plane. */
 

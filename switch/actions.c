@@ -671,6 +671,8 @@ stats_all(struct vhsw *sw, const struct port *only)
 		json_integer(rte_mempool_in_use_count(sw->pool)));
 	json_object_set_new(
 		json_object_get(r, "fdb"), "aging", json_integer(sw->aging));
+	json_object_set_new(json_object_get(r, "fdb"), "pages",
+		json_string(fdb_pages(sw->fdb)));
 	return r;
 }
 

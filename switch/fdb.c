@@ -11,8 +11,10 @@
  * with the hash, learning takes the lock and trusts the hash.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
+#include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
@@ -23,6 +25,7 @@
 
 #include "fdb.h"
 #include "port.h"
+#include "thpheap.h"
 
 #define FDB_NIL UINT32_MAX
 #define FDB_WALK_CHUNK 4096 /* slots walked per lock hold */
@@ -38,6 +41,7 @@ struct fdb_slot {
 
 struct fdb {
 	struct rte_hash *h;
+	struct thpheap *heap; /* where h and slots live; NULL: EAL heap */
 	struct fdb_slot *slots;
 	uint32_t n_slots;
 	uint32_t capacity;
@@ -90,6 +94,63 @@ key_hash(const void *key, uint32_t len __rte_unused, uint32_t init)
 	return rte_hash_crc_8byte(w, init);
 }
 
+/*
+ * What rte_hash 22.11 (lock-free mode, no extendable buckets, 8-byte keys)
+ * and the slot array allocate for 'capacity' keys: 8-entry buckets of 64
+ * bytes over a power of two of entries, a 4-byte free-slot ring over the
+ * next power of two, 16-byte key slots, our slots; plus room for malloc
+ * headers and alignment.  Too little only costs the huge pages (see
+ * fdb_create).
+ */
+static size_t
+table_bytes(uint32_t capacity)
+{
+	size_t keys = (size_t)capacity + 1;
+	size_t b = 12 * (size_t)rte_align32pow2(capacity + 1) +
+		keys * (16 + sizeof(struct fdb_slot));
+
+	return b + b / 16 + (2u << 20);
+}
+
+/* Creates the hash and the slot array on 'socket'.  0 or -1. */
+static int
+create_tables(struct fdb *fdb, struct rte_hash_parameters *params, int socket,
+	struct rte_rcu_qsbr *qsv)
+{
+	struct rte_hash_rcu_config rcu = {
+		.v = qsv,
+		.mode = RTE_HASH_QSBR_MODE_DQ,
+	};
+
+	params->socket_id = socket;
+	fdb->h = rte_hash_create(params);
+	if (fdb->h == NULL)
+		return -1;
+	rte_hash_set_cmp_func(fdb->h, key_cmp);
+	if (qsv != NULL && rte_hash_rcu_qsbr_add(fdb->h, &rcu) != 0)
+		return -1;
+	fdb->n_slots = (uint32_t)rte_hash_max_key_id(fdb->h) + 1;
+	fdb->slots = rte_zmalloc_socket("fdb_slots",
+		(size_t)fdb->n_slots * sizeof(*fdb->slots), RTE_CACHE_LINE_SIZE,
+		socket);
+	return fdb->slots == NULL ? -1 : 0;
+}
+
+static void
+free_tables(struct fdb *fdb)
+{
+	rte_hash_free(fdb->h);
+	rte_free(fdb->slots);
+	fdb->h = NULL;
+	fdb->slots = NULL;
+}
+
+/*
+ * Without hugepages the tables go on a heap of transparent huge pages (see
+ * thpheap.h): with a million entries, 4 KiB pages add a TLB miss to every
+ * lookup.  If that heap cannot be had or turns out too small, the EAL heap
+ * serves as before.
+ */
 struct fdb *
 fdb_create(const char *name, uint32_t capacity, struct rte_rcu_qsbr *qsv)
 {
@@ -98,13 +159,9 @@ fdb_create(const char *name, uint32_t capacity, struct rte_rcu_qsbr *qsv)
 		.entries = capacity,
 		.key_len = sizeof(struct fdb_key),
 		.hash_func = key_hash,
-		.socket_id = SOCKET_ID_ANY,
 		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF,
 	};
-	struct rte_hash_rcu_config rcu = {
-		.v = qsv,
-		.mode = RTE_HASH_QSBR_MODE_DQ,
-	};
+	char heap_name[THPHEAP_NAME_MAX];
 	struct fdb *fdb;
 	uint32_t i;
 
@@ -115,17 +172,17 @@ fdb_create(const char *name, uint32_t capacity, struct rte_rcu_qsbr *qsv)
 	fdb = rte_zmalloc("fdb", sizeof(*fdb), RTE_CACHE_LINE_SIZE);
 	if (fdb == NULL)
 		goto fail;
-	fdb->h = rte_hash_create(&params);
-	if (fdb->h == NULL)
-		goto fail;
-	rte_hash_set_cmp_func(fdb->h, key_cmp);
-	if (qsv != NULL && rte_hash_rcu_qsbr_add(fdb->h, &rcu) != 0)
-		goto fail;
-	fdb->n_slots = (uint32_t)rte_hash_max_key_id(fdb->h) + 1;
-	fdb->slots = rte_zmalloc("fdb_slots",
-		(size_t)fdb->n_slots * sizeof(*fdb->slots),
-		RTE_CACHE_LINE_SIZE);
-	if (fdb->slots == NULL)
+	snprintf(heap_name, sizeof(heap_name), "thp_%s", name);
+	fdb->heap = thpheap_create(heap_name, table_bytes(capacity));
+	if (fdb->heap != NULL &&
+		create_tables(fdb, &params, thpheap_socket(fdb->heap), qsv) !=
+			0) {
+		free_tables(fdb);
+		thpheap_destroy(fdb->heap);
+		fdb->heap = NULL;
+	}
+	if (fdb->h == NULL &&
+		create_tables(fdb, &params, SOCKET_ID_ANY, qsv) != 0)
 		goto fail;
 	fdb->capacity = capacity;
 	fdb->limit = RTE_MIN(capacity, (uint32_t)FDB_DEFAULT_LIMIT);
@@ -140,13 +197,21 @@ fail:
 	return NULL;
 }
 
+const char *
+fdb_pages(const struct fdb *fdb)
+{
+	if (rte_eal_has_hugepages())
+		return "hugepages";
+	return fdb->heap != NULL ? "transparent-hugepages" : "4k";
+}
+
 void
 fdb_destroy(struct fdb *fdb)
 {
 	if (fdb == NULL)
 		return;
-	rte_hash_free(fdb->h);
-	rte_free(fdb->slots);
+	free_tables(fdb);
+	thpheap_destroy(fdb->heap);
 	rte_free(fdb);
 }
 

@@ -513,27 +513,34 @@ section_latency() {
 }
 
 # FDB scale: vhswd with room for 1.1 M learned entries; vhsw-pktgen at full
-# rate varying the source MAC over N addresses.  Cycles/packet are taken
-# inside the window, after learning.
+# rate varying the source MAC over N addresses.  Each N is measured right
+# after its own 1-MAC reference, so the pair shares the vCPU placement (the
+# host moves the vCPUs every few tens of seconds and throughput follows).
+# Cycles/packet are taken inside the window, after learning.
 section_fdb() {
-	local r n f c entries
+	local r n m f c entries
 	start_switch vhswd-fdb
 	for (( r = 1; r <= ROUNDS; r++ )); do
-		for n in 1 1000 65536 1000000; do
-			ctl fdb flush > /dev/null
-			f=$LOGS/pg-fdb-$n-$r.json
-			pktgen_start "$f" --src-macs "$n" --warmup 3 --duration 5
-			sleep 3.5; cyc_begin; sleep 4
-			c=$(cyc_end)
-			entries=$(jctl .fdb.entries stats)
-			pktgen_wait "$f"
-			record --slurpfile p "$f" --argjson n "$n" --argjson round "$r" \
-				--argjson cycles "${c% *}" --argjson packets "${c#* }" \
-				--argjson entries "$entries" \
-				'{section: "fdb", system: "vhswd", macs: $n, round: $round,
-				  fdb_entries: $entries, sw_cycles: $cycles, sw_packets: $packets,
-				  cycles_per_packet: (if $packets > 0 then ($cycles / $packets) else null end)} + $p[0]'
-			say "fdb r$r $n MACs: $(jq .rx_mpps "$f") Mpps, $entries entries, $(awk -v c="${c% *}" -v p="${c#* }" 'BEGIN { if (p) printf "%.1f", c / p }') cycles/packet"
+		for n in 1000 65536 1000000; do
+			for m in 1 "$n"; do
+				ctl fdb flush > /dev/null
+				f=$LOGS/pg-fdb-$m-for-$n-$r.json
+				pktgen_start "$f" --src-macs "$m" --warmup 3 --duration 5
+				sleep 3.5; cyc_begin; sleep 4
+				c=$(cyc_end)
+				entries=$(jctl .fdb.entries stats)
+				pktgen_wait "$f"
+				record --slurpfile p "$f" --argjson m "$m" --argjson n "$n" \
+					--argjson round "$r" \
+					--argjson cycles "${c% *}" --argjson packets "${c#* }" \
+					--argjson entries "$entries" \
+					--arg pages "$(jctl .fdb.pages stats)" \
+					'{section: "fdb", system: "vhswd", macs: $m, pair: $n,
+					  round: $round, fdb_entries: $entries, fdb_pages: $pages,
+					  sw_cycles: $cycles, sw_packets: $packets,
+					  cycles_per_packet: (if $packets > 0 then ($cycles / $packets) else null end)} + $p[0]'
+				say "fdb r$r $m MACs (pair $n): $(jq .rx_mpps "$f") Mpps, $entries entries, $(awk -v c="${c% *}" -v p="${c#* }" 'BEGIN { if (p) printf "%.1f", c / p }') cycles/packet"
+			done
 		done
 	done
 	stop_switch

@@ -1,20 +1,24 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * test_fdb.c - FDB: learn, lookup, move, VLANs, aging, limit with fair
- * eviction, static entries, flush.
+ * eviction, static entries, flush; tables on transparent huge pages.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 #include <cmocka.h>
 
+#include <rte_eal.h>
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
 
 #include "fdb.h"
 #include "port.h"
+#include "thpheap.h"
 #include "ut_eal.h"
 
 static struct rte_rcu_qsbr *qsv;
@@ -284,6 +288,85 @@ test_dump(void **state)
 	assert_int_equal(c.n, 1);
 }
 
+/* What fdb_pages() must say here: EAL runs --no-huge in these tests. */
+static const char *
+expected_pages(void)
+{
+	char buf[128] = "";
+	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+
+	if (rte_eal_has_hugepages())
+		return "hugepages";
+	if (f != NULL) {
+		if (fgets(buf, sizeof(buf), f) == NULL)
+			buf[0] = '\0';
+		fclose(f);
+	}
+	return strstr(buf, "[always]") || strstr(buf, "[madvise]")
+		? "transparent-hugepages"
+		: "4k";
+}
+
+/*
+ * The THP heap is sized from the capacity; a table that did not fit would
+ * silently fall back to 4 KiB pages.  Small, default and benchmark sizes
+ * must all fit, and the full table must be usable.
+ */
+static void
+test_tables_on_thp(void **state)
+{
+	static const uint32_t caps[] = {8, 1024, 81920, 1375000};
+	const char *want = expected_pages();
+	unsigned int i;
+	uint32_t k, n;
+
+	(void)state;
+	for (i = 0; i < RTE_DIM(caps); i++) {
+		struct fdb *f = fdb_create("ut_fdb_thp", caps[i], qsv);
+
+		assert_non_null(f);
+		assert_string_equal(fdb_pages(f), want);
+		fdb_set_clock(f, 1);
+		n = caps[i] * 4 / 5; /* cuckoo headroom, as vhswd sizes it */
+		assert_int_equal(fdb_set_limit(f, n), 0);
+		for (k = 0; k < n; k++)
+			fdb_learn(f, &(struct fdb_key){key(k, 0).mac, 0},
+				(uint16_t)(k % 7));
+		for (k = 0; k < n; k += 97)
+			assert_int_equal(lookup(f, key(k, 0)), k % 7);
+		fdb_destroy(f); /* the heap goes too: the name is reusable */
+	}
+}
+
+static void
+test_thpheap(void **state)
+{
+	struct thpheap *t;
+	void *p;
+
+	(void)state;
+	if (strcmp(expected_pages(), "transparent-hugepages") != 0) {
+		/* EAL hugepages or THP "never": the heap refuses. */
+		assert_null(thpheap_create("ut_thp", 4u << 20));
+		return;
+	}
+	t = thpheap_create("ut_thp", 3u << 20); /* rounds up to 4 MiB */
+	assert_non_null(t);
+	/* Same name twice: DPDK refuses, we clean up. */
+	assert_null(thpheap_create("ut_thp", 4u << 20));
+	p = rte_malloc_socket("ut", 3u << 20, 64, thpheap_socket(t));
+	assert_non_null(p);
+	memset(p, 0xa5, 3u << 20);
+	/* Nothing is taken from the EAL heap, nothing beyond the size. */
+	assert_null(rte_malloc_socket("ut", 2u << 20, 64, thpheap_socket(t)));
+	rte_free(p);
+	thpheap_destroy(t);
+	t = thpheap_create("ut_thp", 4u << 20);
+	assert_non_null(t);
+	thpheap_destroy(t);
+	thpheap_destroy(NULL);
+}
+
 int
 main(void)
 {
@@ -300,6 +383,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_static, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flush, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dump, setup, teardown),
+		cmocka_unit_test(test_tables_on_thp),
+		cmocka_unit_test(test_thpheap),
 	};
 
 	if (ut_eal_init("fdb") != 0)
