@@ -5,14 +5,18 @@
  * Keys live in an rte_hash created with RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF
  * and DPDK's integrated RCU (rte_hash_rcu_qsbr_add, defer-queue mode), so the
  * data plane looks keys up without locks and a deleted key's slot is reused
- * only after every reader has passed a quiescent state.  The position that
- * rte_hash returns for a key indexes a side array of entries holding the
- * port, the last-seen time and the per-port list links; a slot of that array
- * is therefore protected by the same grace period as its key.
+ * only after every reader has passed a quiescent state.  The hash's data
+ * word holds the port, the static flag and the key's position, so the data
+ * plane needs nothing but the lookup.  The position indexes a side array of
+ * entries (last-seen time, key, per-port list links) that only the control
+ * side and learning's slow path touch, and a bitmap in which the data plane
+ * marks sources seen on their known port.
  *
- * Learning follows Linux br_fdb_update(): a hit only refreshes (port, seen)
- * with single-word stores (and only when they change); a miss, a MAC move or
- * any delete takes the writer lock.  The table holds at most 'limit' learned
+ * Learning follows Linux br_fdb_update(): each frame's source is looked up
+ * (one lookup per burst for sources and destinations together); a hit on
+ * the same port only sets the entry's seen bit, which the control thread
+ * folds into its last-seen time every second; a miss, a MAC move or any
+ * delete takes the writer lock.  The table holds at most 'limit' learned
  * entries; learning a new MAC when full evicts the oldest learned entry of the
  * port that holds the most entries, so one flooding port cannot starve the
  * others (OVS mac-learning's fairness rule).  Static entries never age, never
@@ -22,13 +26,13 @@
  * (thpheap.h), so a large table does not add a TLB miss to every lookup.
  *
  * Time is a coarse seconds clock that the control thread advances with
- * fdb_set_clock(); the data plane only reads it.
+ * fdb_set_clock(), which also folds the seen bits.
  *
  * Thread-safety:
- *  - fdb_lookup_bulk(), fdb_learn() and fdb_learn_bulk(): the data-plane
- *    thread(s), which must be registered readers of the RCU variable given to
- *    fdb_create() and report quiescent states.  fdb_learn() takes the writer
- *    lock on a miss or a move.
+ *  - fdb_input_bulk(), fdb_lookup_bulk(), fdb_learn(), fdb_learn_bulk(): the
+ *    data-plane thread(s), which must be registered readers of the RCU
+ *    variable given to fdb_create() and report quiescent states.  Learning
+ *    takes the writer lock on a miss or a move only.
  *  - Everything else: the control thread.  The functions that change the
  *    table take the writer lock themselves (walks drop it every few thousand
  *    entries so learning is never stalled for long).
@@ -40,6 +44,7 @@
 #include <stdint.h>
 
 #include <rte_ether.h>
+#include <rte_hash_crc.h>
 
 struct fdb;
 struct rte_rcu_qsbr;
@@ -90,20 +95,35 @@ const char *fdb_pages(const struct fdb *fdb);
 
 /* Data plane. */
 
+/* The hash of a key given as its 8 bytes in one word (memcpy of the key). */
+static inline uint32_t
+fdb_key_hash(uint64_t key_word)
+{
+	return rte_hash_crc_8byte(key_word, 0);
+}
+
 /*
- * Looks up 'n' keys (n <= 64).  ports[i] is the port of keys[i] or
- * VHSW_PORT_NONE.
+ * One burst's FDB work in one hash lookup.  keys[0..ns) are sources seen on
+ * 'port': each is learned (a new MAC, a move) or marked seen.
+ * keys[ns..ns+nd) are destinations: dst_ports[i] is the port of
+ * keys[ns + i] or VHSW_PORT_NONE, after this burst's learning.  hashes[i]
+ * is fdb_key_hash() of keys[i].  ns + nd <= 64.
  */
-void fdb_lookup_bulk(const struct fdb *fdb, const struct fdb_key **keys,
-	uint32_t n, uint16_t *ports);
-/* Learns that 'key' was seen on 'port'.  Never fails loudly: counts. */
+void fdb_input_bulk(struct fdb *fdb, uint16_t port, const struct fdb_key **keys,
+	uint32_t *hashes, uint32_t ns, uint32_t nd, uint16_t *dst_ports);
+/* Shorthands of fdb_input_bulk() (n <= 64), for tests and slow paths. */
+void fdb_lookup_bulk(struct fdb *fdb, const struct fdb_key **keys, uint32_t n,
+	uint16_t *ports);
 void fdb_learn(struct fdb *fdb, const struct fdb_key *key, uint16_t port);
-/* fdb_learn() for 'n' keys (n <= 64) all seen on 'port'. */
 void fdb_learn_bulk(struct fdb *fdb, const struct fdb_key **keys, uint32_t n,
 	uint16_t port);
 
 /* Control thread. */
 
+/*
+ * Advances the clock; sightings since the last call are recorded as seen
+ * at the previous value (the clock as it read when they happened).
+ */
 void fdb_set_clock(struct fdb *fdb, uint32_t now_sec);
 uint32_t fdb_capacity(const struct fdb *fdb);
 /* 0, or -EINVAL when 'limit' is 0 or above the capacity. */

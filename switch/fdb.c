@@ -2,13 +2,19 @@
 /*
  * fdb.c - forwarding database on rte_hash (see fdb.h for the design).
  *
- * The port of an entry is the hash's data word: rte_hash publishes it
- * atomically with the key, so a destination lookup can never see a key
- * without its port.  The side array 'slots' (indexed by key position) holds
- * what the hash cannot: last-seen time, the static flag and the per-port
- * list of learned entries (oldest first) that eviction takes victims from.
- * Its 'port' field is a fast-path copy used by learning; when it disagrees
- * with the hash, learning takes the lock and trusts the hash.
+ * The hash's data word of an entry carries what the data plane needs: the
+ * port, the static flag and the key's position (see DATA_*).  rte_hash
+ * publishes it atomically with the key, so one lookup answers both "where
+ * does this destination live" and "is this source where we last saw it",
+ * without touching anything else.  The side array 'slots' (indexed by
+ * position) holds what only the control side needs: the last-seen time,
+ * the key and the per-port list of learned entries (oldest first) that
+ * eviction takes victims from.
+ *
+ * A source seen where it is known only sets its bit in 'seen_bits' (one
+ * bit per position, small enough to stay in cache: 170 KiB for 1.4M
+ * entries).  The control thread folds the bits into slots[].seen once a
+ * second (fdb_set_clock), so ages are exact to that second.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -30,11 +36,23 @@
 #define FDB_NIL UINT32_MAX
 #define FDB_WALK_CHUNK 4096 /* slots walked per lock hold */
 
+/*
+ * The hash data of an entry: port in bits 0-15, static flag, position + 1
+ * in bits 24-55 (0 while an insert has not stored it yet), and a bit that
+ * is always set.
+ */
+#define DATA_PORT_MASK 0xffffull
+#define DATA_STATIC (1ull << 16)
+#define DATA_POS_SHIFT 24
+#define DATA_VALID (1ull << 63)
+_Static_assert(sizeof(void *) == 8, "the hash data word must be 64 bits");
+
+/* Only the control thread and learn_slow (under wlock) touch slots. */
 struct fdb_slot {
-	uint16_t port; /* copy of the hash data; see above */
+	uint16_t port;
 	uint8_t in_use;
 	uint8_t is_static;
-	uint32_t seen;       /* fdb clock when last seen (single-word stores) */
+	uint32_t seen;       /* fdb clock when last seen */
 	uint32_t prev, next; /* per-port list of learned entries */
 	struct fdb_key key;
 };
@@ -43,10 +61,11 @@ struct fdb {
 	struct rte_hash *h;
 	struct thpheap *heap; /* where h and slots live; NULL: EAL heap */
 	struct fdb_slot *slots;
+	uint64_t *seen_bits; /* set by the data plane, folded by control */
 	uint32_t n_slots;
 	uint32_t capacity;
 	uint32_t limit;
-	uint32_t now; /* seconds; written by control, read by data plane */
+	uint32_t now; /* seconds; control thread */
 
 	rte_spinlock_t wlock; /* serialises every writer of 'h' and 'slots' */
 	uint32_t n_learned;
@@ -58,16 +77,18 @@ struct fdb {
 	struct fdb_stats st;
 };
 
-static inline uintptr_t
-port_to_data(uint16_t port)
+static inline void *
+make_data(uint16_t port, bool is_static, int32_t pos)
 {
-	return (uintptr_t)port + 1; /* never NULL */
+	return (void *)(uintptr_t)(DATA_VALID | port |
+		(is_static ? DATA_STATIC : 0) |
+		(pos >= 0 ? (uint64_t)(pos + 1) << DATA_POS_SHIFT : 0));
 }
 
 static inline uint16_t
-data_to_port(void *data)
+data_port(uint64_t d)
 {
-	return (uint16_t)((uintptr_t)data - 1);
+	return (uint16_t)(d & DATA_PORT_MASK);
 }
 
 /*
@@ -91,7 +112,7 @@ key_hash(const void *key, uint32_t len __rte_unused, uint32_t init)
 	uint64_t w;
 
 	memcpy(&w, key, sizeof(w));
-	return rte_hash_crc_8byte(w, init);
+	return fdb_key_hash(w) ^ init; /* init is 0: rte_hash's default */
 }
 
 /*
@@ -107,7 +128,7 @@ table_bytes(uint32_t capacity)
 {
 	size_t keys = (size_t)capacity + 1;
 	size_t b = 12 * (size_t)rte_align32pow2(capacity + 1) +
-		keys * (16 + sizeof(struct fdb_slot));
+		keys * (16 + sizeof(struct fdb_slot)) + keys / 8;
 
 	return b + b / 16 + (2u << 20);
 }
@@ -133,7 +154,10 @@ create_tables(struct fdb *fdb, struct rte_hash_parameters *params, int socket,
 	fdb->slots = rte_zmalloc_socket("fdb_slots",
 		(size_t)fdb->n_slots * sizeof(*fdb->slots), RTE_CACHE_LINE_SIZE,
 		socket);
-	return fdb->slots == NULL ? -1 : 0;
+	fdb->seen_bits = rte_zmalloc_socket("fdb_seen",
+		(size_t)RTE_ALIGN_CEIL(fdb->n_slots, 64) / 8,
+		RTE_CACHE_LINE_SIZE, socket);
+	return fdb->slots == NULL || fdb->seen_bits == NULL ? -1 : 0;
 }
 
 static void
@@ -141,8 +165,10 @@ free_tables(struct fdb *fdb)
 {
 	rte_hash_free(fdb->h);
 	rte_free(fdb->slots);
+	rte_free(fdb->seen_bits);
 	fdb->h = NULL;
 	fdb->slots = NULL;
+	fdb->seen_bits = NULL;
 }
 
 /*
@@ -284,6 +310,24 @@ evict_one__(struct fdb *fdb)
 	return true;
 }
 
+/*
+ * Adds 'key' (not in the table) with its data word.  rte_hash_add_key
+ * returns the position the data word must carry; until the second call
+ * stores it, readers see a NULL data word and treat the key as absent.
+ * Caller holds wlock.  Position, or < 0 when the table is full.
+ */
+static int32_t
+add_key__(struct fdb *fdb, const struct fdb_key *key, uint16_t port,
+	bool is_static)
+{
+	int32_t pos = rte_hash_add_key(fdb->h, key);
+
+	if (pos >= 0)
+		rte_hash_add_key_data(
+			fdb->h, key, make_data(port, is_static, pos));
+	return pos;
+}
+
 /* Inserts a learned entry.  Caller holds wlock; key is not in the table. */
 static void
 insert_learned__(struct fdb *fdb, const struct fdb_key *key, uint16_t port)
@@ -295,15 +339,9 @@ insert_learned__(struct fdb *fdb, const struct fdb_key *key, uint16_t port)
 		fdb->st.learn_fails++;
 		return;
 	}
-	pos = rte_hash_add_key_data(fdb->h, key, (void *)port_to_data(port)) ==
-			0
-		? rte_hash_lookup(fdb->h, key)
-		: -ENOSPC;
+	pos = add_key__(fdb, key, port, false);
 	if (pos < 0 && evict_one__(fdb))
-		pos = rte_hash_add_key_data(
-			      fdb->h, key, (void *)port_to_data(port)) == 0
-			? rte_hash_lookup(fdb->h, key)
-			: -ENOSPC;
+		pos = add_key__(fdb, key, port, false);
 	if (pos < 0) {
 		fdb->st.learn_fails++;
 		return;
@@ -311,8 +349,8 @@ insert_learned__(struct fdb *fdb, const struct fdb_key *key, uint16_t port)
 	s = &fdb->slots[pos];
 	s->key = *key;
 	s->is_static = 0;
-	__atomic_store_n(&s->port, port, __ATOMIC_RELAXED);
-	__atomic_store_n(&s->seen, fdb->now, __ATOMIC_RELAXED);
+	s->port = port;
+	s->seen = fdb->now;
 	s->in_use = 1;
 	list_append__(fdb, (uint32_t)pos, port);
 	fdb->n_learned++;
@@ -334,90 +372,165 @@ learn_slow(struct fdb *fdb, const struct fdb_key *key, uint16_t port)
 		goto out;
 	}
 	s = &fdb->slots[pos];
-	if (s->is_static || data_to_port(data) == port)
+	if (s->is_static || s->port == port)
 		goto out;
 	/* The MAC moved to another port. */
-	rte_hash_add_key_data(fdb->h, key, (void *)port_to_data(port));
+	rte_hash_add_key_data(fdb->h, key, make_data(port, false, pos));
 	list_unlink__(fdb, (uint32_t)pos, s->port);
-	__atomic_store_n(&s->port, port, __ATOMIC_RELAXED);
+	s->port = port;
 	list_append__(fdb, (uint32_t)pos, port);
-	__atomic_store_n(&s->seen, fdb->now, __ATOMIC_RELAXED);
+	s->seen = fdb->now;
 	fdb->st.moves++;
 out:
 	rte_spinlock_unlock(&fdb->wlock);
 }
 
+/* A known source seen on its port: set its bit (a store only if unset). */
 static inline void
-learn_hit(struct fdb *fdb, const struct fdb_key *key, int32_t pos,
-	uint16_t port, uint32_t now)
+mark_seen(struct fdb *fdb, uint64_t d)
 {
-	struct fdb_slot *s = &fdb->slots[pos];
+	uint32_t pos1 = (uint32_t)(d >> DATA_POS_SHIFT);
+	uint64_t *w, bit;
 
-	if (likely(__atomic_load_n(&s->port, __ATOMIC_RELAXED) == port)) {
-		if (__atomic_load_n(&s->seen, __ATOMIC_RELAXED) != now)
-			__atomic_store_n(&s->seen, now, __ATOMIC_RELAXED);
+	if (unlikely(pos1 == 0))
+		return; /* being inserted; its seen time is now anyway */
+	w = &fdb->seen_bits[(pos1 - 1) >> 6];
+	bit = 1ull << ((pos1 - 1) & 63);
+	if (!(__atomic_load_n(w, __ATOMIC_RELAXED) & bit))
+		__atomic_fetch_or(w, bit, __ATOMIC_RELAXED);
+}
+
+void
+fdb_input_bulk(struct fdb *fdb, uint16_t port, const struct fdb_key **keys,
+	uint32_t *hashes, uint32_t ns, uint32_t nd, uint16_t *dst_ports)
+{
+	void *data[RTE_HASH_LOOKUP_BULK_MAX];
+	uint32_t n = ns + nd, i;
+	uint64_t hits = 0, more, d;
+	bool learned = false;
+
+	if (n == 0)
 		return;
+	RTE_ASSERT(n <= RTE_HASH_LOOKUP_BULK_MAX);
+	rte_hash_lookup_with_hash_bulk_data(
+		fdb->h, (const void **)keys, hashes, n, &hits, data);
+	for (i = 0; i < ns; i++) {
+		d = (uintptr_t)data[i];
+		if (likely((hits >> i) & 1) && likely(d & DATA_VALID)) {
+			if (likely(data_port(d) == port)) {
+				mark_seen(fdb, d);
+				continue;
+			}
+			if (d & DATA_STATIC)
+				continue; /* static entries never move */
+		}
+		learn_slow(fdb, keys[i], port);
+		learned = true;
 	}
-	if (s->is_static)
-		return;
-	learn_slow(fdb, key, port);
+	/* A destination may be a source just learned: look again. */
+	if (unlikely(learned) && nd > 0) {
+		rte_hash_lookup_with_hash_bulk_data(fdb->h,
+			(const void **)keys + ns, hashes + ns, nd, &more,
+			data + ns);
+		hits = (hits & ((1ull << ns) - 1)) | more << ns;
+	}
+	for (i = 0; i < nd; i++) {
+		d = (uintptr_t)data[ns + i];
+		dst_ports[i] = (hits >> (ns + i)) & 1 && (d & DATA_VALID)
+			? data_port(d)
+			: VHSW_PORT_NONE;
+	}
+}
+
+/* fdb_input_bulk() for callers that hold keys only. */
+static void
+input_keys(struct fdb *fdb, uint16_t port, const struct fdb_key **keys,
+	uint32_t ns, uint32_t nd, uint16_t *dst_ports)
+{
+	uint32_t hashes[RTE_HASH_LOOKUP_BULK_MAX];
+	uint64_t w;
+	uint32_t i;
+
+	for (i = 0; i < ns + nd; i++) {
+		memcpy(&w, keys[i], sizeof(w));
+		hashes[i] = fdb_key_hash(w);
+	}
+	fdb_input_bulk(fdb, port, keys, hashes, ns, nd, dst_ports);
 }
 
 void
 fdb_learn(struct fdb *fdb, const struct fdb_key *key, uint16_t port)
 {
-	int32_t pos = rte_hash_lookup(fdb->h, key);
-
-	if (pos >= 0)
-		learn_hit(fdb, key, pos, port,
-			__atomic_load_n(&fdb->now, __ATOMIC_RELAXED));
-	else
-		learn_slow(fdb, key, port);
+	input_keys(fdb, port, &key, 1, 0, NULL);
 }
 
 void
 fdb_learn_bulk(
 	struct fdb *fdb, const struct fdb_key **keys, uint32_t n, uint16_t port)
 {
-	uint32_t now = __atomic_load_n(&fdb->now, __ATOMIC_RELAXED);
-	int32_t pos[RTE_HASH_LOOKUP_BULK_MAX];
-	uint32_t i;
-
-	if (n == 0)
-		return;
-	rte_hash_lookup_bulk(fdb->h, (const void **)keys, n, pos);
-	/* With many MACs the slots are cache misses: start them together. */
-	for (i = 0; i < n; i++)
-		if (pos[i] >= 0)
-			rte_prefetch0(&fdb->slots[pos[i]]);
-	for (i = 0; i < n; i++) {
-		if (pos[i] >= 0)
-			learn_hit(fdb, keys[i], pos[i], port, now);
-		else
-			learn_slow(fdb, keys[i], port);
-	}
+	input_keys(fdb, port, keys, n, 0, NULL);
 }
 
 void
-fdb_lookup_bulk(const struct fdb *fdb, const struct fdb_key **keys, uint32_t n,
+fdb_lookup_bulk(struct fdb *fdb, const struct fdb_key **keys, uint32_t n,
 	uint16_t *ports)
 {
-	void *data[RTE_HASH_LOOKUP_BULK_MAX];
-	uint64_t hits = 0;
-	uint32_t i;
+	input_keys(fdb, VHSW_PORT_NONE, keys, 0, n, ports);
+}
 
-	if (n == 0)
-		return;
-	rte_hash_lookup_bulk_data(fdb->h, (const void **)keys, n, &hits, data);
-	for (i = 0; i < n; i++)
-		ports[i] = (hits >> i) & 1 ? data_to_port(data[i])
-					   : VHSW_PORT_NONE;
+/*
+ * Records the data plane's sightings of slots [base, end) (base a multiple
+ * of 64) as seen at 'now'.  Caller holds wlock.
+ */
+static void
+fold_seen__(struct fdb *fdb, uint32_t base, uint32_t end, uint32_t now)
+{
+	uint32_t k, pos;
+	uint64_t bits;
+
+	for (k = base / 64; k < (end + 63) / 64; k++) {
+		if (__atomic_load_n(&fdb->seen_bits[k], __ATOMIC_RELAXED) == 0)
+			continue;
+		bits = __atomic_exchange_n(
+			&fdb->seen_bits[k], 0, __ATOMIC_RELAXED);
+		while (bits != 0) {
+			pos = k * 64 + (uint32_t)__builtin_ctzll(bits);
+			bits &= bits - 1;
+			if (pos < fdb->n_slots && fdb->slots[pos].in_use)
+				fdb->slots[pos].seen = now;
+		}
+	}
+}
+
+/* When the entry of 's' was last seen, counting sightings not yet folded. */
+static uint32_t
+slot_seen(const struct fdb *fdb, const struct fdb_slot *s)
+{
+	uint32_t pos = (uint32_t)(s - fdb->slots);
+
+	if (__atomic_load_n(&fdb->seen_bits[pos / 64], __ATOMIC_RELAXED) &
+		(1ull << (pos % 64)))
+		return fdb->now;
+	return s->seen;
 }
 
 void
 fdb_set_clock(struct fdb *fdb, uint32_t now_sec)
 {
-	__atomic_store_n(&fdb->now, now_sec, __ATOMIC_RELAXED);
+	uint32_t base, end;
+
+	/*
+	 * A bit set since the last call stands for a frame seen while the
+	 * clock read 'now' (the data plane used to store that value itself).
+	 */
+	for (base = 0; base < fdb->n_slots; base += FDB_WALK_CHUNK) {
+		end = RTE_MIN(base + FDB_WALK_CHUNK, fdb->n_slots);
+		rte_spinlock_lock(&fdb->wlock);
+		fold_seen__(fdb, base, end, fdb->now);
+		if (end == fdb->n_slots)
+			fdb->now = now_sec;
+		rte_spinlock_unlock(&fdb->wlock);
+	}
 }
 
 uint32_t
@@ -455,16 +568,15 @@ fdb_add_static(struct fdb *fdb, const struct fdb_key *key, uint16_t port)
 		ret = -ENOSPC;
 		goto out;
 	}
-	if (rte_hash_add_key_data(fdb->h, key, (void *)port_to_data(port)) !=
-		0) {
+	pos = add_key__(fdb, key, port, true);
+	if (pos < 0) {
 		ret = -ENOSPC;
 		goto out;
 	}
-	pos = rte_hash_lookup(fdb->h, key);
 	s = &fdb->slots[pos];
 	s->key = *key;
 	s->is_static = 1;
-	__atomic_store_n(&s->port, port, __ATOMIC_RELAXED);
+	s->port = port;
 	s->seen = fdb->now;
 	s->prev = s->next = FDB_NIL;
 	s->in_use = 1;
@@ -544,9 +656,8 @@ static bool
 age_pred(const struct fdb *fdb, const struct fdb_slot *s, const void *arg)
 {
 	uint32_t aging = *(const uint32_t *)arg;
-	uint32_t seen = __atomic_load_n(&s->seen, __ATOMIC_RELAXED);
 
-	return !s->is_static && fdb->now - seen >= aging;
+	return !s->is_static && fdb->now - slot_seen(fdb, s) >= aging;
 }
 
 uint32_t
@@ -604,7 +715,8 @@ fdb_dump(struct fdb *fdb, uint16_t port,
 			info.key = s->key;
 			info.port = s->port;
 			info.is_static = s->is_static;
-			info.age = s->is_static ? 0 : fdb->now - s->seen;
+			info.age =
+				s->is_static ? 0 : fdb->now - slot_seen(fdb, s);
 			cb(&info, arg);
 		}
 		rte_spinlock_unlock(&fdb->wlock);

@@ -100,6 +100,60 @@ test_bulk(void **state)
 		assert_int_equal(ports[i], i < 20 ? 7 : VHSW_PORT_NONE);
 }
 
+/* Hashes as the data plane gives them. */
+static void
+hash_keys(const struct fdb_key **kp, uint32_t *h, uint32_t n)
+{
+	uint64_t w;
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		memcpy(&w, kp[i], sizeof(w));
+		h[i] = fdb_key_hash(w);
+	}
+}
+
+/*
+ * One burst: 32 sources and 32 destinations (64, the most one lookup
+ * takes).  Destinations learned as sources in the same call are found, as
+ * when learning ran before the lookup.
+ */
+static void
+test_input_bulk(void **state)
+{
+	struct fdb *f = *state;
+	struct fdb_key k[64];
+	const struct fdb_key *kp[64];
+	uint32_t h[64];
+	uint16_t ports[32];
+	int i;
+
+	for (i = 0; i < 32; i++) {
+		k[i] = key((uint32_t)i + 100, 0); /* sources */
+		k[32 + i] =
+			key((uint32_t)i * 2 + 100, 0); /* half are sources */
+	}
+	for (i = 0; i < 64; i++)
+		kp[i] = &k[i];
+	fdb_learn(f, &(struct fdb_key){key(200, 0).mac, 0}, 2);
+	k[63] = key(200, 0);
+	hash_keys(kp, h, 64);
+	fdb_input_bulk(f, 5, kp, h, 32, 32, ports);
+	for (i = 0; i < 31; i++)
+		assert_int_equal(ports[i], i < 16 ? 5 : VHSW_PORT_NONE);
+	assert_int_equal(ports[31], 2);
+	/* Again: all sources known now, nothing is learned twice. */
+	fdb_input_bulk(f, 5, kp, h, 32, 32, ports);
+	assert_int_equal(ports[0], 5);
+	assert_int_equal(fdb_port_entries(f, 5), 32);
+	/* Sources only, destinations only. */
+	fdb_input_bulk(f, 6, kp, h, 1, 0, NULL);
+	assert_int_equal(lookup(f, k[0]), 6);
+	fdb_input_bulk(f, 6, kp + 32, h + 32, 0, 32, ports);
+	assert_int_equal(ports[0], 6);
+	assert_int_equal(ports[1], 5);
+}
+
 static void
 test_move(void **state)
 {
@@ -288,6 +342,34 @@ test_dump(void **state)
 	assert_int_equal(c.n, 1);
 }
 
+/*
+ * A source seen on its port only sets a bit; aging and dump count it as
+ * seen now before the clock folds it, and the clock folds it as seen at
+ * the time it had when the frame came.
+ */
+static void
+test_seen_between_ticks(void **state)
+{
+	struct fdb *f = *state;
+	struct fdb_key k = key(1, 0);
+	struct dump_count c = {0};
+
+	fdb_learn(f, &k, 1); /* inserted at 100 */
+	fdb_set_clock(f, 130);
+	fdb_learn(f, &k, 1); /* seen at 130: a bit only */
+	assert_int_equal(fdb_age(f, 30), 0);
+	fdb_dump(f, VHSW_PORT_NONE, count_cb, &c);
+	assert_int_equal(c.max_age, 0);
+	fdb_set_clock(f, 140); /* folds: seen = 130 */
+	memset(&c, 0, sizeof(c));
+	fdb_dump(f, VHSW_PORT_NONE, count_cb, &c);
+	assert_int_equal(c.max_age, 10);
+	fdb_set_clock(f, 159);
+	assert_int_equal(fdb_age(f, 30), 0);
+	fdb_set_clock(f, 160);
+	assert_int_equal(fdb_age(f, 30), 1);
+}
+
 /* What fdb_pages() must say here: EAL runs --no-huge in these tests. */
 static const char *
 expected_pages(void)
@@ -374,6 +456,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 			test_learn_lookup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bulk, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_input_bulk, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_seen_between_ticks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_move, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_vlans_are_separate, setup, teardown),
