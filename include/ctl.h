@@ -69,6 +69,9 @@
 		"SECONDS", "set the aging time of learned entries (0: never)") \
 	X(FDB_SET_LIMIT, "fdb/set/limit", CTL_ARGS("limit#"), CTL_NOARGS, "N", \
 		"set the maximum number of learned entries")                   \
+	X(DATAPLANE_SET_POLL_MODE, "dataplane/set/poll-mode",                  \
+		CTL_ARGS("mode"), CTL_NOARGS, "busy|adaptive",                 \
+		"switch the data plane's polling mode at run time")            \
 	X(UPLINK_SHOW, "uplink/show", CTL_NOARGS, CTL_NOARGS, "",              \
 		"show the uplink's driver, link, MAC, MTU and counters")       \
 	X(STATS, "stats", CTL_ARGS("port?"), CTL_ARGS("--clear=clear!"),       \

@@ -16,8 +16,8 @@
  * dp_synchronize() waits for one grace period (a few microseconds while the
  * loop runs; immediate when it is stopped or asleep).
  *
- * Adaptive polling (the default): after DP_IDLE_US without a frame on any
- * port, the loop asks the vhost-user peers to kick (guest notifications on,
+ * Adaptive polling (the default): after an idle period without a frame on
+ * any port (1 ms, adapted to the traffic: see dp_next_idle_us), the loop asks the vhost-user peers to kick (guest notifications on,
  * rte_vhost_enable_guest_notification), polls once more to close the race,
  * goes RCU-offline and blocks in epoll on their kick eventfds, its own wake
  * eventfd and a timeout (1 ms when a port has no such signal, such as an
@@ -51,6 +51,20 @@ enum dp_poll_mode {
 	DP_POLL_BUSY,
 };
 
+/*
+ * The idle period before an adaptive sleep.  A sleep that a kick ends
+ * within DP_IDLE_SHORT periods was a gap in running traffic (a peer that
+ * was preempted, say): it cost a wake-up, and the frames behind the gap
+ * waited for it, so the period doubles, up to DP_IDLE_MAX_US.  A sleep of
+ * DP_IDLE_LONG periods or more, or one no kick ended, halves it again, down
+ * to DP_IDLE_MIN_US.  So a switch under load rides out its peers' short
+ * stalls, and an idle one still sleeps 1 ms after its last frame.
+ */
+#define DP_IDLE_MIN_US 1000
+#define DP_IDLE_MAX_US 16000
+#define DP_IDLE_SHORT 4
+#define DP_IDLE_LONG 16
+
 /* Loop counters, written by the data-plane thread only. */
 struct dp_stats {
 	uint64_t packets;     /* frames received and processed */
@@ -68,7 +82,8 @@ struct dp {
 	struct rte_mempool *pool;
 	struct port_table *table;    /* published; RCU */
 	struct port_table tables[2]; /* 'table' points at one of these */
-	enum dp_poll_mode poll_mode;
+	enum dp_poll_mode poll_mode; /* atomic: dp_set_poll_mode() */
+	uint32_t idle_us;            /* atomic: the current idle period */
 	unsigned int lcore;
 	uint32_t stop; /* atomic */
 	int wakefd;    /* eventfd: dp_wake() */
@@ -107,5 +122,17 @@ uint32_t dp_poll_once(struct dp *dp);
 void dp_get_stats(const struct dp *dp, struct dp_stats *st);
 void dp_clear_stats(struct dp *dp);
 const char *dp_poll_mode_name(enum dp_poll_mode mode);
+/* "busy" / "adaptive" -> mode; -1 if neither. */
+int dp_poll_mode_parse(const char *name);
+/*
+ * Switches the polling mode of a running loop (control thread).  A loop
+ * asleep when busy polling is chosen is woken.
+ */
+void dp_set_poll_mode(struct dp *dp, enum dp_poll_mode mode);
+enum dp_poll_mode dp_get_poll_mode(const struct dp *dp);
+/* The next idle period after a sleep of 'slept_us' (see DP_IDLE_*). */
+uint32_t dp_next_idle_us(uint32_t idle_us, uint64_t slept_us, bool kicked);
+/* The current idle period (any thread). */
+uint32_t dp_get_idle_us(const struct dp *dp);
 
 #endif /* VHSW_DP_H */

@@ -645,6 +645,21 @@ act_fdb_set_limit(
 }
 
 static json_t *
+act_dataplane_set_poll_mode(
+	struct vhsw *sw, json_t *params, int *code, char *msg, size_t msglen)
+{
+	int mode;
+
+	CHECK(params, {"mode", JSON_STRING, true});
+	mode = dp_poll_mode_parse(str(params, "mode"));
+	if (mode < 0)
+		FAIL(CTL_ERR_INVALID_PARAMS,
+			"mode must be \"busy\" or \"adaptive\"");
+	dp_set_poll_mode(sw->dp, (enum dp_poll_mode)mode);
+	return json_object();
+}
+
+static json_t *
 act_uplink_show(
 	struct vhsw *sw, json_t *params, int *code, char *msg, size_t msglen)
 {
@@ -673,6 +688,8 @@ stats_all(struct vhsw *sw, const struct port *only)
 		json_object_get(r, "fdb"), "aging", json_integer(sw->aging));
 	json_object_set_new(json_object_get(r, "fdb"), "pages",
 		json_string(fdb_pages(sw->fdb)));
+	json_object_set_new(json_object_get(r, "dataplane"), "idle_us",
+		json_integer(dp_get_idle_us(sw->dp)));
 	return r;
 }
 
@@ -699,7 +716,7 @@ stats_all__(struct vhsw *sw, const struct port *only)
 		(json_int_t)fs.aged, "moves", (json_int_t)fs.moves, "evicted",
 		(json_int_t)fs.evicted, "learn_fails",
 		(json_int_t)fs.learn_fails, "dataplane", "poll_mode",
-		dp_poll_mode_name(sw->dp->poll_mode), "packets",
+		dp_poll_mode_name(dp_get_poll_mode(sw->dp)), "packets",
 		(json_int_t)ds.packets, "busy_cycles",
 		(json_int_t)ds.busy_cycles, "idle_cycles",
 		(json_int_t)ds.idle_cycles, "cycles_per_packet",
@@ -793,6 +810,7 @@ const vhsw_action_fn vhsw_actions[CTL_CMD_COUNT] = {
 	[CTL_CMD_FDB_DEL] = act_fdb_del,
 	[CTL_CMD_FDB_SET_AGING] = act_fdb_set_aging,
 	[CTL_CMD_FDB_SET_LIMIT] = act_fdb_set_limit,
+	[CTL_CMD_DATAPLANE_SET_POLL_MODE] = act_dataplane_set_poll_mode,
 	[CTL_CMD_UPLINK_SHOW] = act_uplink_show,
 	[CTL_CMD_STATS] = act_stats,
 	[CTL_CMD_CONFIG_SAVE] = act_config_save,

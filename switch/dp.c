@@ -18,8 +18,7 @@
 #include "counters.h"
 #include "dp.h"
 
-#define DP_THREAD_ID 0  /* RCU reader id of the (single) data-plane thread */
-#define DP_IDLE_US 1000 /* idle this long before sleeping (adaptive) */
+#define DP_THREAD_ID 0 /* RCU reader id of the (single) data-plane thread */
 #define DP_SLEEP_MAX_MS 100  /* sleep bound when every port can signal */
 #define DP_SLEEP_NOINTR_MS 1 /* ... and when one cannot (ethdev ports) */
 #define DP_MAX_EVENTS 64     /* more ready fds are seen by the next poll */
@@ -48,6 +47,7 @@ dp_create(struct fdb *fdb, struct rte_mempool *pool, struct rte_rcu_qsbr *qsv,
 	dp->fdb = fdb;
 	dp->pool = pool;
 	dp->poll_mode = mode;
+	dp->idle_us = DP_IDLE_MIN_US;
 	fwd_init(&dp->fwd, fdb, pool);
 	return dp;
 }
@@ -121,16 +121,22 @@ dp_disarm(struct dp *dp)
  * never reads a kick fd after the sleep, and after coming back online it
  * touches only ports of the table it loads then.
  *
- * Returns false when it slept and no kick ended the sleep (timeout, wake).
+ * Says whether it slept and what ended the sleep.
  */
-static bool
+enum dp_slept {
+	DP_NOT_SLEPT, /* a frame came before it could, or no epoll set */
+	DP_SLEPT_KICK,
+	DP_SLEPT_QUIET, /* timeout or wake */
+};
+
+static enum dp_slept
 dp_sleep(struct dp *dp)
 {
 	const struct port_table *tbl =
 		__atomic_load_n(&dp->table, __ATOMIC_ACQUIRE);
 	struct epoll_event ev[DP_MAX_EVENTS] = {{.events = EPOLLIN}};
 	int epfd, timeout = DP_SLEEP_MAX_MS, n, i;
-	bool kicked = true; /* unless it really sleeps */
+	enum dp_slept ret = DP_NOT_SLEPT;
 	eventfd_t cnt;
 	struct port *p;
 
@@ -140,7 +146,7 @@ dp_sleep(struct dp *dp)
 		dp->stats.sleep_errors++; /* stay busy this time */
 		if (epfd >= 0)
 			close(epfd);
-		return true;
+		return DP_NOT_SLEPT;
 	}
 	for (i = 0; i < tbl->n; i++) {
 		p = tbl->by_id[tbl->ids[i]];
@@ -155,28 +161,40 @@ dp_sleep(struct dp *dp)
 		rte_rcu_qsbr_thread_offline(dp->qsv, DP_THREAD_ID);
 		n = epoll_wait(epfd, ev, DP_MAX_EVENTS, timeout);
 		rte_rcu_qsbr_thread_online(dp->qsv, DP_THREAD_ID);
-		kicked = false;
+		ret = DP_SLEPT_QUIET;
 		for (i = 0; i < n; i++) {
 			/* The wakefd is non-blocking; kick fds are not read. */
 			if (ev[i].data.fd == dp->wakefd)
 				eventfd_read(dp->wakefd, &cnt);
 			else
-				kicked = true;
+				ret = DP_SLEPT_KICK;
 		}
 	}
 	close(epfd);
 	dp_disarm(dp);
-	return kicked;
+	return ret;
+}
+
+uint32_t
+dp_next_idle_us(uint32_t idle_us, uint64_t slept_us, bool kicked)
+{
+	if (kicked && slept_us < DP_IDLE_SHORT * (uint64_t)idle_us)
+		return RTE_MIN(idle_us * 2, (uint32_t)DP_IDLE_MAX_US);
+	if (!kicked || slept_us >= DP_IDLE_LONG * (uint64_t)idle_us)
+		return RTE_MAX(idle_us / 2, (uint32_t)DP_IDLE_MIN_US);
+	return idle_us;
 }
 
 static int
 dp_main(void *arg)
 {
 	struct dp *dp = arg;
-	uint64_t t0, t1, last_busy, idle_tsc;
-	uint32_t moved;
+	uint64_t t0, t1, last_busy, idle_tsc, us_tsc;
+	uint32_t moved, idle_us = DP_IDLE_MIN_US;
+	enum dp_slept slept;
 
-	idle_tsc = rte_get_tsc_hz() / 1000000 * DP_IDLE_US;
+	us_tsc = rte_get_tsc_hz() / 1000000;
+	idle_tsc = us_tsc * idle_us;
 	rte_rcu_qsbr_thread_register(dp->qsv, DP_THREAD_ID);
 	rte_rcu_qsbr_thread_online(dp->qsv, DP_THREAD_ID);
 	t0 = last_busy = rte_rdtsc();
@@ -192,20 +210,61 @@ dp_main(void *arg)
 			dp->stats.idle_cycles += t1 - t0;
 		}
 		dp->stats.iterations++;
-		if (!moved && dp->poll_mode == DP_POLL_ADAPTIVE &&
+		if (!moved &&
+			__atomic_load_n(&dp->poll_mode, __ATOMIC_RELAXED) ==
+				DP_POLL_ADAPTIVE &&
 			t1 - last_busy > idle_tsc) {
 			/* Sleep time is neither busy nor idle.  Only a kick
 			 * (or a frame) restarts the idle period: after a timeout
 			 * or a wake the loop polls once and sleeps again. */
-			if (dp_sleep(dp))
-				last_busy = rte_rdtsc();
+			slept = dp_sleep(dp);
+			t0 = t1;
 			t1 = rte_rdtsc();
+			if (slept != DP_NOT_SLEPT) {
+				idle_us = dp_next_idle_us(idle_us,
+					(t1 - t0) / us_tsc,
+					slept == DP_SLEPT_KICK);
+				idle_tsc = us_tsc * idle_us;
+				__atomic_store_n(&dp->idle_us, idle_us,
+					__ATOMIC_RELAXED);
+			}
+			if (slept != DP_SLEPT_QUIET)
+				last_busy = t1;
 		}
 		t0 = t1;
 	}
 	rte_rcu_qsbr_thread_offline(dp->qsv, DP_THREAD_ID);
 	rte_rcu_qsbr_thread_unregister(dp->qsv, DP_THREAD_ID);
 	return 0;
+}
+
+int
+dp_poll_mode_parse(const char *name)
+{
+	if (strcmp(name, "busy") == 0)
+		return DP_POLL_BUSY;
+	if (strcmp(name, "adaptive") == 0)
+		return DP_POLL_ADAPTIVE;
+	return -1;
+}
+
+void
+dp_set_poll_mode(struct dp *dp, enum dp_poll_mode mode)
+{
+	__atomic_store_n(&dp->poll_mode, mode, __ATOMIC_RELAXED);
+	dp_wake(dp);
+}
+
+uint32_t
+dp_get_idle_us(const struct dp *dp)
+{
+	return __atomic_load_n(&dp->idle_us, __ATOMIC_RELAXED);
+}
+
+enum dp_poll_mode
+dp_get_poll_mode(const struct dp *dp)
+{
+	return __atomic_load_n(&dp->poll_mode, __ATOMIC_RELAXED);
 }
 
 void

@@ -140,13 +140,11 @@ parse_options(int argc, char **argv, struct options *o)
 			o->huge = HUGE_OFF;
 			break;
 		case 'p':
-			if (strcmp(optarg, "busy") == 0)
-				o->poll_mode = DP_POLL_BUSY;
-			else if (strcmp(optarg, "adaptive") == 0)
-				o->poll_mode = DP_POLL_ADAPTIVE;
-			else
+			if (dp_poll_mode_parse(optarg) < 0)
 				die("--poll-mode %s: use busy or adaptive",
 					optarg);
+			o->poll_mode =
+				(enum dp_poll_mode)dp_poll_mode_parse(optarg);
 			break;
 		case 'L':
 			o->log_level = optarg;

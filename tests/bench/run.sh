@@ -17,7 +17,8 @@
 #   --window S        loopback measurement window for 64 B (default 20)
 #   --window-large S  ... for 512 and 1518 B (default 10)
 #   --sections LIST   comma-separated subset of
-#                     loopback,jumbo,latency,fdb,idle,callgrind (default: all)
+#                     loopback,polling,jumbo,latency,fdb,idle,callgrind
+#                     (default: all; --quick: loopback,jumbo)
 #   --no-ovs          leave Open vSwitch out
 #   --sizes LIST      loopback frame sizes, comma-separated (default 64,512,1518)
 #   --no-doc          do not write docs/performance.md
@@ -40,7 +41,7 @@ TOP=$(cd "$BENCH/../.." && pwd)
 cd "$TOP"
 
 QUICK=0 ROUNDS="" OUT=$TOP/tests/out/bench WINDOW=20 WINDOW_LARGE=10
-SECTIONS=loopback,jumbo,latency,fdb,idle,callgrind WITH_OVS=1 WRITE_DOC=1 SIZES_ARG=""
+SECTIONS=loopback,polling,jumbo,latency,fdb,idle,callgrind POLL_PAIRS=8 POLL_WINDOW=2 WITH_OVS=1 WRITE_DOC=1 SIZES_ARG=""
 DOC=$TOP/docs/performance.md
 ARGS_GIVEN="$*"
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
@@ -512,6 +513,42 @@ section_latency() {
 	done
 }
 
+# Adaptive versus busy polling under load, in one vhswd process and one
+# 64 B loop: the mode is switched at run time (vhswctl dataplane set
+# poll-mode) between windows, in the order A B, B A, A B, B A, so each pair
+# shares the vCPU placement and a drift within a pair cancels over two.
+section_polling() {
+	local r k m sleeps
+	for (( r = 1; r <= ROUNDS; r++ )); do
+		start_switch vhswd
+		client_start 64
+		if loop_kick; then
+			sleep 2
+			for (( k = 1; k <= POLL_PAIRS; k++ )); do
+				local -a order=(adaptive busy)
+				(( k % 2 == 0 )) && order=(busy adaptive)
+				for m in "${order[@]}"; do
+					ctl dataplane set poll-mode "$m" > /dev/null
+					window "$POLL_WINDOW"
+					sleeps=$(jctl .dataplane.sleeps stats)
+					record --arg mode "$m" --argjson round "$r" --argjson pair "$k" \
+						--argjson mpps "$W_MPPS" --argjson sleeps "$sleeps" \
+						--argjson window "$POLL_WINDOW" \
+						--argjson cycles "$W_CYC" --argjson packets "$W_PK" \
+						--argjson sw "$W_SW_CPU" --argjson cl "$W_CL_CPU" \
+						'{section: "polling", system: "vhswd", size: 64, mode: $mode,
+						  round: $round, pair: $pair, mpps: $mpps, sleeps: $sleeps,
+						  window_s: $window, switch_cpu: $sw, client_cpu: $cl,
+						  cycles_per_packet: (if $packets > 0 then ($cycles / $packets) else null end)}'
+					say "polling r$r pair $k $m: $W_MPPS Mpps, $sleeps sleeps"
+				done
+			done
+		fi
+		tp_stop cl || true
+		stop_switch
+	done
+}
+
 # FDB scale: vhswd with room for 1.1 M learned entries; vhsw-pktgen at full
 # rate varying the source MAC over N addresses.  Each N is measured right
 # after its own 1-MAC reference, so the pair shares the vCPU placement (the
@@ -697,9 +734,9 @@ section_callgrind() {
 		# inclusive Ir of the functions that matter (the lines that name
 		# their object file), per frame received by the switch
 		local fn ir js="{}"
-		for fn in start_thread dp_main dp_poll_once fwd_input fdb_learn_bulk fdb_lookup_bulk fwd_flush \
+		for fn in start_thread dp_main dp_poll_once fwd_input fdb_input_bulk fwd_flush \
 			rte_vhost_dequeue_burst rte_vhost_enqueue_burst rte_pktmbuf_free_bulk \
-			rte_hash_lookup_bulk rte_hash_lookup_bulk_data rte_hash_hash; do
+			rte_hash_lookup_with_hash_bulk_data; do
 			ir=$(awk -v fn="$fn" '
 				index($0, ":" fn " [") { gsub(",", "", $1); s += $1 }
 				END { printf "%.0f\n", s }' "$out.txt")
@@ -729,7 +766,7 @@ record --arg args "$ARGS_GIVEN" --arg kernel "$(uname -r)" \
 	  window_s: $window, window_large_s: $window_large}'
 
 say "bench: rounds=$ROUNDS sections=$SECTIONS ovs=$WITH_OVS -> $RESULTS"
-for s in loopback jumbo latency fdb idle callgrind; do
+for s in loopback polling jumbo latency fdb idle callgrind; do
 	has_section "$s" && "section_$s"
 done
 

@@ -101,6 +101,34 @@ tp_stop c3
 check "port deleted while asleep" 2 "$(jctl 'length' port list)"
 send_after_idle c1 "after the delete: 64 frames c1 -> c2"
 check "no epoll set failures" 0 "$(jctl .dataplane.sleep_errors stats)"
+
+# The mode switches at run time: a sleeping loop switched to busy polling
+# wakes and spins (a million more iterations, no more sleeps, frames
+# forwarded); switched back, it sleeps again.
+wait_sleep
+ctl dataplane set poll-mode busy > /dev/null
+check "poll mode busy shown" busy "$(jctl .dataplane.poll_mode stats)"
+s0=$(jctl .dataplane.sleeps stats)   # a sleep may end just now
+it0=$(jctl .dataplane.iterations stats)
+wait_num 20 -gt $((it0 + 1000000)) jctl .dataplane.iterations stats ||
+    die "the loop does not spin after switching to busy"
+s1=$(jctl .dataplane.sleeps stats)
+it1=$(jctl .dataplane.iterations stats)
+wait_num 20 -gt $((it1 + 1000000)) jctl .dataplane.iterations stats ||
+    die "the loop stopped spinning"
+check "busy at run time: no sleeps over a million iterations" "$s1" \
+    "$(jctl .dataplane.sleeps stats)"
+check "busy at run time: at most the sleep under way when switched" 1 \
+    "$(( s1 - s0 <= 1 ))"
+rx=$(tp_rx c2)
+tp_send c1 2 > /dev/null
+tp_wait_rx c2 $((rx + 64))
+check "busy at run time: 64 frames forwarded" $((rx + 64)) "$(tp_rx c2)"
+check "bad mode refused" 1 "$(ctl dataplane set poll-mode turbo > /dev/null 2>&1 || echo 1)"
+ctl dataplane set poll-mode adaptive > /dev/null
+wait_num 10 -gt "$s1" jctl .dataplane.sleeps stats ||
+    die "the loop does not sleep after switching back to adaptive"
+check "poll mode adaptive shown" adaptive "$(jctl .dataplane.poll_mode stats)"
 tp_stop_all
 vhswd_stop
 echo "test_adaptive: $CHECKS checks passed"
