@@ -133,7 +133,20 @@ wait_stat() {
 }
 
 # open_fds: number of fds vhswd has open.
-open_fds() { ls "/proc/$VHSWD_PID/fd" | wc -l; }
+# The adaptive loop holds an epoll fd while it sleeps, so the count is
+# taken with the loop awake: busy polling for the moment, and one more
+# iteration done (dp_sleep closes its set before the loop goes on).
+open_fds() {
+    local mode it n
+    mode=$(jctl .dataplane.poll_mode stats)
+    "$VHSWCTL" --ctl "$VHSW_CTL_SOCK" dataplane set poll-mode busy > /dev/null
+    it=$(jctl .dataplane.iterations stats)
+    wait_num 10 -gt "$it" jctl .dataplane.iterations stats ||
+        die "open_fds: the data plane does not iterate"
+    n=$(ls "/proc/$VHSWD_PID/fd" | wc -l)
+    "$VHSWCTL" --ctl "$VHSW_CTL_SOCK" dataplane set poll-mode "$mode" > /dev/null
+    echo "$n"
+}
 
 # mbufs_in_use: packet buffers vhswd holds.
 mbufs_in_use() { jctl .dataplane.mbufs_in_use stats; }
