@@ -54,6 +54,7 @@
 
 #define PROG "vhsw-pktgen"
 #define PG_MAGIC 0x76687367u       /* "vhsg" */
+#define PG_MAGIC_REF 0x76687372u   /* "vhsr": a reference-phase frame */
 #define PG_LEARN_MAGIC 0x76686c6eu /* "vhln": learning frames, not counted */
 #define PG_PROBE_MAGIC 0x76687072u /* "vhpr": path probes, not counted */
 #define PG_MAX_BURST 64
@@ -91,12 +92,14 @@ struct pg_opts {
 	double drain_s;
 	uint32_t size; /* frame size incl. FCS */
 	uint32_t src_macs;
+	double alt_ms; /* alternate N-MAC and 1-MAC phases; 0: don't */
 	uint16_t burst;
 	double wait_path_s; /* wait until a frame gets through; 0: don't */
 	bool dst_set;
 	bool learn;
 	struct rte_ether_addr dst_mac;
 	struct rte_ether_addr src_base;
+	struct rte_ether_addr ref_mac; /* 1-MAC phases: port 0's MAC */
 };
 
 static volatile sig_atomic_t pg_stop;
@@ -137,6 +140,14 @@ usage(FILE *f)
 		"  --src-macs N     vary the source MAC over N addresses, "
 		"1..%u\n"
 		"                   (default 1)\n"
+		"  --alternate-ms P with --src-macs N > 1: alternate every P "
+		"ms between\n"
+		"                   N source MACs and port 0's own MAC, and "
+		"report\n"
+		"                   the rate of each (scaled_rx_mpps, "
+		"ref_rx_mpps):\n"
+		"                   a ratio both sides of which saw the same "
+		"machine\n"
 		"  --src-mac MAC    first source MAC (default "
 		"02:00:00:00:00:00 + N)\n"
 		"  --dst-mac MAC    destination MAC (default: port 1's MAC)\n"
@@ -228,6 +239,7 @@ enum {
 	OPT_DRAIN,
 	OPT_SIZE,
 	OPT_SRC_MACS,
+	OPT_ALTERNATE,
 	OPT_SRC_MAC,
 	OPT_DST_MAC,
 	OPT_BURST,
@@ -246,6 +258,7 @@ parse_app_args(int argc, char **argv, struct pg_opts *o)
 		{"drain", required_argument, NULL, OPT_DRAIN},
 		{"size", required_argument, NULL, OPT_SIZE},
 		{"src-macs", required_argument, NULL, OPT_SRC_MACS},
+		{"alternate-ms", required_argument, NULL, OPT_ALTERNATE},
 		{"src-mac", required_argument, NULL, OPT_SRC_MAC},
 		{"dst-mac", required_argument, NULL, OPT_DST_MAC},
 		{"burst", required_argument, NULL, OPT_BURST},
@@ -297,6 +310,9 @@ parse_app_args(int argc, char **argv, struct pg_opts *o)
 		case OPT_SRC_MACS:
 			o->src_macs =
 				parse_uint(name, optarg, 1, PG_MAX_SRC_MACS);
+			break;
+		case OPT_ALTERNATE:
+			o->alt_ms = parse_double(name, optarg, 1, 10000);
 			break;
 		case OPT_SRC_MAC:
 			parse_mac(name, optarg, &o->src_base);
@@ -520,6 +536,8 @@ struct pg_result {
 			   * preempted (a busy neighbour) if large */
 	double lat_sum;
 	double window_s;
+	uint64_t rx_ref;        /* of rx, frames sent in 1-MAC phases */
+	uint64_t phase_tsc[2];  /* window time in N-MAC [0], 1-MAC [1] */
 };
 
 static void
@@ -614,6 +632,10 @@ run(const struct pg_opts *o, uint16_t txp, uint16_t rxp, struct rte_mempool *mp,
 	uint64_t sent_total = 0, due;
 	uint32_t seq = 0, seq0 = 0, max_seq = 0, mac_i = 0;
 	bool in_window = false, tx_done = false, any_rx = false;
+	const bool alt = o->alt_ms > 0 && o->src_macs > 1;
+	const uint64_t alt_tsc = (uint64_t)(o->alt_ms * (double)hz / 1e3);
+	uint64_t t_phase = 0;
+	int ref = 0; /* in a 1-MAC phase */
 	uint16_t n, k, i;
 
 	memset(r, 0, sizeof(*r));
@@ -621,7 +643,7 @@ run(const struct pg_opts *o, uint16_t txp, uint16_t rxp, struct rte_mempool *mp,
 	t_start = rte_rdtsc();
 	t_window = t_start + (uint64_t)(o->warmup_s * (double)hz);
 	t_end = t_window + (uint64_t)(o->duration_s * (double)hz);
-	t_last = t_start;
+	t_last = t_phase = t_start;
 
 	for (;;) {
 		now = rte_rdtsc();
@@ -629,7 +651,13 @@ run(const struct pg_opts *o, uint16_t txp, uint16_t rxp, struct rte_mempool *mp,
 			t_end = now; /* SIGINT/SIGTERM: report what we have */
 		if (now - t_last > r->max_gap)
 			r->max_gap = now - t_last;
+		if (in_window && !tx_done)
+			r->phase_tsc[ref] += now - t_last;
 		t_last = now;
+		if (alt && now - t_phase >= alt_tsc) {
+			ref = !ref;
+			t_phase = now;
+		}
 		if (!in_window && !tx_done && now >= t_window) {
 			in_window = true;
 			seq0 = seq;
@@ -659,6 +687,12 @@ run(const struct pg_opts *o, uint16_t txp, uint16_t rxp, struct rte_mempool *mp,
 				for (i = 0; i < n; i++) {
 					const struct rte_ether_addr *s = NULL;
 
+					if (ref) {
+						fill(txm[i], t, &o->ref_mac,
+							PG_MAGIC_REF, seq + i,
+							now);
+						continue;
+					}
 					if (o->src_macs > 1) {
 						src_mac(&o->src_base, mac_i,
 							&src);
@@ -673,7 +707,7 @@ run(const struct pg_opts *o, uint16_t txp, uint16_t rxp, struct rte_mempool *mp,
 				if (k < n) {
 					rte_pktmbuf_free_bulk(txm + k, n - k);
 					/* Those MACs come again next time. */
-					if (o->src_macs > 1)
+					if (o->src_macs > 1 && !ref)
 						mac_i = (uint32_t)(((uint64_t)mac_i +
 									   o->src_macs -
 									   (n - k)) %
@@ -702,12 +736,16 @@ run(const struct pg_opts *o, uint16_t txp, uint16_t rxp, struct rte_mempool *mp,
 				}
 				pl = rte_pktmbuf_mtod_offset(rxm[i],
 					const struct pg_payload *, PG_HDR_LEN);
-				if (pl->magic != PG_MAGIC || !in_window ||
+				if ((pl->magic != PG_MAGIC &&
+					    pl->magic != PG_MAGIC_REF) ||
+					!in_window ||
 					(int32_t)(pl->seq - seq0) < 0) {
 					r->rx_other++;
 					continue;
 				}
 				r->rx++;
+				if (pl->magic == PG_MAGIC_REF)
+					r->rx_ref++;
 				if (any_rx &&
 					(int32_t)(pl->seq - max_seq) < 0) {
 					r->reordered++;
@@ -751,6 +789,17 @@ print_summary(const struct pg_opts *o, const struct pg_result *r)
 		r->rx, (double)r->tx / w / 1e6, (double)r->rx / w / 1e6, loss,
 		r->tx ? (double)loss / (double)r->tx : 0.0, r->reordered,
 		r->tx_refused, r->rx_other, (double)r->max_gap * us);
+	if (o->alt_ms > 0 && o->src_macs > 1) {
+		double ts = (double)r->phase_tsc[0] / (double)rte_get_tsc_hz();
+		double tr = (double)r->phase_tsc[1] / (double)rte_get_tsc_hz();
+		double ms = ts > 0 ? (double)(r->rx - r->rx_ref) / ts / 1e6 : 0;
+		double mr = tr > 0 ? (double)r->rx_ref / tr / 1e6 : 0;
+
+		printf(",\"alternate_ms\":%.1f,\"scaled_rx_mpps\":%.4f,"
+		       "\"ref_rx_mpps\":%.4f,\"scaled_s\":%.3f,\"ref_s\":%.3f,"
+		       "\"scale_ratio\":%.4f",
+			o->alt_ms, ms, mr, ts, tr, mr > 0 ? ms / mr : 0.0);
+	}
 	if (r->rx > 0)
 		printf(",\"lat_min_us\":%.3f,\"lat_mean_us\":%.3f,"
 		       "\"lat_p50_us\":%.3f,\"lat_p99_us\":%.3f,"
@@ -869,6 +918,7 @@ main(int argc, char **argv)
 		o.dst_mac = rx_mac;
 	if (o.src_macs == 1)
 		o.src_base = tx_mac;
+	o.ref_mac = tx_mac;
 
 	/* Let a learning switch know where the destination MAC lives, and
 	 * discard what comes back (the switch floods the broadcast). */

@@ -21,7 +21,7 @@ test_grows_on_short_sleeps(void **state)
 	int i;
 
 	(void)state;
-	us = dp_next_idle_us(us, 1500, true); /* 1.5 ms < 4 x 1 ms */
+	us = dp_next_idle_us(us, 500, true); /* 0.5 ms < 1 ms */
 	assert_int_equal(us, 2 * DP_IDLE_MIN_US);
 	for (i = 0; i < 10; i++)
 		us = dp_next_idle_us(us, 100, true);
@@ -56,7 +56,10 @@ test_keeps_for_sporadic_traffic(void **state)
 		dp_next_idle_us(DP_IDLE_MIN_US,
 			DP_IDLE_SHORT * (uint64_t)DP_IDLE_MIN_US, true),
 		DP_IDLE_MIN_US);
-	assert_int_equal(dp_next_idle_us(4000, 40000, true), 4000);
+	assert_int_equal(dp_next_idle_us(4000, 20000, true), 4000);
+	/* 200 frames/s: a 4 ms sleep after 1 ms idle; it keeps sleeping. */
+	assert_int_equal(dp_next_idle_us(DP_IDLE_MIN_US, 4000, true),
+		DP_IDLE_MIN_US);
 }
 
 int
