@@ -61,7 +61,9 @@ enum dp_poll_mode {
  * switch under load rides out its peers' short stalls, while sparse
  * traffic (frames 2 ms or more apart) still lets it sleep between frames
  * and an idle switch sleeps 1 ms after its last frame.  (A bound of 4
- * periods made the loop spin for a 200 frames/s flow.)
+ * periods made the loop spin for a 200 frames/s flow.)  A longer period
+ * also halves after a second without growing (the loop, which does not
+ * sleep then, would otherwise never learn that the traffic thinned out).
  */
 #define DP_IDLE_MIN_US 1000
 #define DP_IDLE_MAX_US 16000

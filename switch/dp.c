@@ -189,15 +189,16 @@ static int
 dp_main(void *arg)
 {
 	struct dp *dp = arg;
-	uint64_t t0, t1, last_busy, idle_tsc, us_tsc;
-	uint32_t moved, idle_us = DP_IDLE_MIN_US;
+	uint64_t t0, t1, last_busy, idle_tsc, us_tsc, hz, t_hold;
+	uint32_t moved, idle_us = DP_IDLE_MIN_US, next;
 	enum dp_slept slept;
 
-	us_tsc = rte_get_tsc_hz() / 1000000;
+	hz = rte_get_tsc_hz();
+	us_tsc = hz / 1000000;
 	idle_tsc = us_tsc * idle_us;
 	rte_rcu_qsbr_thread_register(dp->qsv, DP_THREAD_ID);
 	rte_rcu_qsbr_thread_online(dp->qsv, DP_THREAD_ID);
-	t0 = last_busy = rte_rdtsc();
+	t0 = last_busy = t_hold = rte_rdtsc();
 	while (!__atomic_load_n(&dp->stop, __ATOMIC_RELAXED)) {
 		moved = dp_poll_once(dp);
 		rte_rcu_qsbr_quiescent(dp->qsv, DP_THREAD_ID);
@@ -208,6 +209,17 @@ dp_main(void *arg)
 			last_busy = t1;
 		} else {
 			dp->stats.idle_cycles += t1 - t0;
+			/* A longer period holds for a second, then halves: sparse
+			 * traffic after a loaded spell sleeps again. */
+			if (unlikely(idle_us > DP_IDLE_MIN_US) &&
+				t1 - t_hold > hz) {
+				idle_us = RTE_MAX(
+					idle_us / 2, (uint32_t)DP_IDLE_MIN_US);
+				idle_tsc = us_tsc * idle_us;
+				t_hold = t1;
+				__atomic_store_n(&dp->idle_us, idle_us,
+					__ATOMIC_RELAXED);
+			}
 		}
 		dp->stats.iterations++;
 		if (!moved &&
@@ -221,9 +233,12 @@ dp_main(void *arg)
 			t0 = t1;
 			t1 = rte_rdtsc();
 			if (slept != DP_NOT_SLEPT) {
-				idle_us = dp_next_idle_us(idle_us,
+				next = dp_next_idle_us(idle_us,
 					(t1 - t0) / us_tsc,
 					slept == DP_SLEPT_KICK);
+				if (next > idle_us)
+					t_hold = t1;
+				idle_us = next;
 				idle_tsc = us_tsc * idle_us;
 				__atomic_store_n(&dp->idle_us, idle_us,
 					__ATOMIC_RELAXED);
