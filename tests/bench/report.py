@@ -168,6 +168,12 @@ def main():
              meta.get("ovs", "?"), meta.get("kernel", "?"), meta.get("cpu", "?")),
           "Every number is **median** (min–max) over %s interleaved rounds unless noted."
           % meta.get("rounds", "?"),
+          *["Sections %s were measured again in a second run (%s, commit `%s`); "
+            "their rows replace the first run's."
+            % (", ".join(sorted({r["section"] for r in rows
+                                 if r["section"] in m2.get("args", "")})),
+               m2.get("date", "?"), m2.get("commit", "?"))
+            for m2 in sel(rows, section="meta2")],
           "",
           "Reproduce (as root, on the 2-CPU Debian 12 machine; ~20 minutes):",
           "",
@@ -176,7 +182,7 @@ def main():
           "```",
           "",
           "Raw results: one JSON object per measurement in `tests/out/bench/results.jsonl`",
-          "(`section` = loopback, pktgen_max, latency, wakeup, fdb, idle, callgrind).",
+          "(`section` = loopback, polling, jumbo, pktgen_max, latency, wakeup, fdb, idle, callgrind).",
           "")
 
     # ---------------------------------------------------------------- method
