@@ -536,8 +536,8 @@ struct pg_result {
 			   * preempted (a busy neighbour) if large */
 	double lat_sum;
 	double window_s;
-	uint64_t rx_ref;        /* of rx, frames sent in 1-MAC phases */
-	uint64_t phase_tsc[2];  /* window time in N-MAC [0], 1-MAC [1] */
+	uint64_t rx_ref;       /* of rx, frames sent in 1-MAC phases */
+	uint64_t phase_tsc[2]; /* window time in N-MAC [0], 1-MAC [1] */
 };
 
 static void

@@ -58,8 +58,8 @@ test_keeps_for_sporadic_traffic(void **state)
 		DP_IDLE_MIN_US);
 	assert_int_equal(dp_next_idle_us(4000, 20000, true), 4000);
 	/* 200 frames/s: a 4 ms sleep after 1 ms idle; it keeps sleeping. */
-	assert_int_equal(dp_next_idle_us(DP_IDLE_MIN_US, 4000, true),
-		DP_IDLE_MIN_US);
+	assert_int_equal(
+		dp_next_idle_us(DP_IDLE_MIN_US, 4000, true), DP_IDLE_MIN_US);
 }
 
 int
