@@ -25,7 +25,6 @@
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
-#include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_spinlock.h>
 
@@ -112,7 +111,8 @@ key_hash(const void *key, uint32_t len __rte_unused, uint32_t init)
 	uint64_t w;
 
 	memcpy(&w, key, sizeof(w));
-	return fdb_key_hash(w) ^ init; /* init is 0: rte_hash's default */
+	/* fdb_key_hash() is this with init 0, rte_hash's default. */
+	return rte_hash_crc_8byte(w, init);
 }
 
 /*
@@ -496,7 +496,7 @@ fold_seen__(struct fdb *fdb, uint32_t base, uint32_t end, uint32_t now)
 		while (bits != 0) {
 			pos = k * 64 + (uint32_t)__builtin_ctzll(bits);
 			bits &= bits - 1;
-			if (pos < fdb->n_slots && fdb->slots[pos].in_use)
+			if (fdb->slots[pos].in_use)
 				fdb->slots[pos].seen = now;
 		}
 	}

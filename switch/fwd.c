@@ -251,8 +251,9 @@ fwd_input(struct fwd_ctx *ctx, struct port *in, struct rte_mbuf **pkts,
 	uint16_t n)
 {
 	struct fdb_key skey[VHSW_BURST], ukey[VHSW_BURST];
-	const struct fdb_key *kp[2 * VHSW_BURST], *uk[VHSW_BURST];
-	uint32_t kh[2 * VHSW_BURST], uh[VHSW_BURST];
+	/* Sources from 0, destinations from VHSW_BURST (moved down after). */
+	const struct fdb_key *kp[2 * VHSW_BURST];
+	uint32_t kh[2 * VHSW_BURST];
 	struct rte_mbuf *keep[VHSW_BURST];
 	struct frame_info fi[VHSW_BURST];
 	uint16_t uport[VHSW_BURST];
@@ -287,8 +288,8 @@ fwd_input(struct fwd_ctx *ctx, struct port *in, struct rte_mbuf **pkts,
 		w = key_word(&eh->dst_addr, fi[nk].vlan);
 		if (nu == 0 || w != last_d) {
 			memcpy(&ukey[nu], &w, sizeof(w));
-			uk[nu] = &ukey[nu];
-			uh[nu] = fdb_key_hash(w);
+			kp[VHSW_BURST + nu] = &ukey[nu];
+			kh[VHSW_BURST + nu] = fdb_key_hash(w);
 			nu++;
 			last_d = w;
 		}
@@ -308,10 +309,9 @@ fwd_input(struct fwd_ctx *ctx, struct port *in, struct rte_mbuf **pkts,
 	stat_add(in, PORT_STAT_rx_packets, n);
 	stat_add(in, PORT_STAT_rx_bytes, bytes);
 
-	for (i = 0; i < nu; i++) {
-		kp[ns + i] = uk[i];
-		kh[ns + i] = uh[i];
-	}
+	/* fdb_input_bulk wants destinations right after the sources. */
+	memmove(&kp[ns], &kp[VHSW_BURST], nu * sizeof(kp[0]));
+	memmove(&kh[ns], &kh[VHSW_BURST], nu * sizeof(kh[0]));
 	fdb_input_bulk(ctx->fdb, in->id, kp, kh, ns, nu, uport);
 
 	for (i = 0; i < nk; i++) {
