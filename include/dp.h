@@ -17,7 +17,8 @@
  * loop runs; immediate when it is stopped or asleep).
  *
  * Adaptive polling (the default): after an idle period without a frame on
- * any port (1 ms, adapted to the traffic: see dp_next_idle_us), the loop asks the vhost-user peers to kick (guest notifications on,
+ * any port (1 ms, adapted to the traffic: see DP_IDLE_*), the loop asks the
+ * vhost-user peers to kick (guest notifications on,
  * rte_vhost_enable_guest_notification), polls once more to close the race,
  * goes RCU-offline and blocks in epoll on their kick eventfds, its own wake
  * eventfd and a timeout (1 ms when a port has no such signal, such as an

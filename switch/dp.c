@@ -185,6 +185,16 @@ dp_next_idle_us(uint32_t idle_us, uint64_t slept_us, bool kicked)
 	return idle_us;
 }
 
+/* Publishes the loop's idle period (bounded) for stats; returns it. */
+static uint32_t
+set_idle_us(struct dp *dp, uint32_t us)
+{
+	us = RTE_MAX(RTE_MIN(us, (uint32_t)DP_IDLE_MAX_US),
+		(uint32_t)DP_IDLE_MIN_US);
+	__atomic_store_n(&dp->idle_us, us, __ATOMIC_RELAXED);
+	return us;
+}
+
 static int
 dp_main(void *arg)
 {
@@ -213,12 +223,9 @@ dp_main(void *arg)
 			 * traffic after a loaded spell sleeps again. */
 			if (unlikely(idle_us > DP_IDLE_MIN_US) &&
 				t1 - t_hold > hz) {
-				idle_us = RTE_MAX(
-					idle_us / 2, (uint32_t)DP_IDLE_MIN_US);
+				idle_us = set_idle_us(dp, idle_us / 2);
 				idle_tsc = us_tsc * idle_us;
 				t_hold = t1;
-				__atomic_store_n(&dp->idle_us, idle_us,
-					__ATOMIC_RELAXED);
 			}
 		}
 		dp->stats.iterations++;
@@ -238,10 +245,8 @@ dp_main(void *arg)
 					slept == DP_SLEPT_KICK);
 				if (next > idle_us)
 					t_hold = t1;
-				idle_us = next;
+				idle_us = set_idle_us(dp, next);
 				idle_tsc = us_tsc * idle_us;
-				__atomic_store_n(&dp->idle_us, idle_us,
-					__ATOMIC_RELAXED);
 			}
 			if (slept != DP_SLEPT_QUIET)
 				last_busy = t1;

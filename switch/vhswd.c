@@ -110,7 +110,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{NULL, 0, NULL, 0},
 	};
 	char *end;
-	int c;
+	int c, mode;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -140,11 +140,11 @@ parse_options(int argc, char **argv, struct options *o)
 			o->huge = HUGE_OFF;
 			break;
 		case 'p':
-			if (dp_poll_mode_parse(optarg) < 0)
+			mode = dp_poll_mode_parse(optarg);
+			if (mode < 0)
 				die("--poll-mode %s: use busy or adaptive",
 					optarg);
-			o->poll_mode =
-				(enum dp_poll_mode)dp_poll_mode_parse(optarg);
+			o->poll_mode = (enum dp_poll_mode)mode;
 			break;
 		case 'L':
 			o->log_level = optarg;
