@@ -139,12 +139,12 @@ wait_stat() {
 open_fds() {
     local mode it n
     mode=$(jctl .dataplane.poll_mode stats)
-    "$VHSWCTL" --ctl "$VHSW_CTL_SOCK" dataplane set poll-mode busy > /dev/null
+    ctl dataplane set poll-mode busy > /dev/null
     it=$(jctl .dataplane.iterations stats)
     wait_num 10 -gt "$it" jctl .dataplane.iterations stats ||
         die "open_fds: the data plane does not iterate"
     n=$(ls "/proc/$VHSWD_PID/fd" | wc -l)
-    "$VHSWCTL" --ctl "$VHSW_CTL_SOCK" dataplane set poll-mode "$mode" > /dev/null
+    ctl dataplane set poll-mode "$mode" > /dev/null
     echo "$n"
 }
 
