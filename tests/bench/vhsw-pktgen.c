@@ -349,6 +349,8 @@ parse_app_args(int argc, char **argv, struct pg_opts *o)
 	}
 	if (optind < argc)
 		bad_arg("unexpected argument '%s'%s", argv[optind], "");
+	if (o->alt_ms > 0 && o->src_macs < 2)
+		bad_arg("--alternate-ms needs --src-macs N > 1%s%s", "", "");
 }
 
 /* --- latency histogram -------------------------------------------------- */
@@ -632,7 +634,7 @@ run(const struct pg_opts *o, uint16_t txp, uint16_t rxp, struct rte_mempool *mp,
 	uint64_t sent_total = 0, due;
 	uint32_t seq = 0, seq0 = 0, max_seq = 0, mac_i = 0;
 	bool in_window = false, tx_done = false, any_rx = false;
-	const bool alt = o->alt_ms > 0 && o->src_macs > 1;
+	const bool alt = o->alt_ms > 0;
 	const uint64_t alt_tsc = (uint64_t)(o->alt_ms * (double)hz / 1e3);
 	uint64_t t_phase = 0;
 	int ref = 0; /* in a 1-MAC phase */
@@ -789,7 +791,7 @@ print_summary(const struct pg_opts *o, const struct pg_result *r)
 		r->rx, (double)r->tx / w / 1e6, (double)r->rx / w / 1e6, loss,
 		r->tx ? (double)loss / (double)r->tx : 0.0, r->reordered,
 		r->tx_refused, r->rx_other, (double)r->max_gap * us);
-	if (o->alt_ms > 0 && o->src_macs > 1) {
+	if (o->alt_ms > 0) {
 		double ts = (double)r->phase_tsc[0] / (double)rte_get_tsc_hz();
 		double tr = (double)r->phase_tsc[1] / (double)rte_get_tsc_hz();
 		double ms = ts > 0 ? (double)(r->rx - r->rx_ref) / ts / 1e6 : 0;
