@@ -9,8 +9,11 @@
  * device (mem table, vrings), so destroy_device waits for that read to end
  * before librte_vhost frees the device.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/virtio_net.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +22,9 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -27,7 +32,25 @@
 #include <rte_mbuf.h>
 #include <rte_vhost.h>
 
+#include "vfault.h"
+#include "vguard.h"
 #include "vport.h"
+
+RTE_LOG_REGISTER(vport_logtype, vhsw.vhost, INFO);
+#define VLOG(level, fmt, ...)                                              \
+	rte_log(RTE_LOG_##level, vport_logtype, "vhswd: vhost: " fmt "\n", \
+		##__VA_ARGS__)
+
+/*
+ * A peer may send this many messages in a burst, and this many a second
+ * after that (a QEMU guest with 16 queue pairs sends ~250 to start; IOTLB
+ * updates under a vIOMMU come in thousands).  More is a flood: the peer is
+ * disconnected.
+ */
+#define VPORT_MSG_BURST 8192ULL
+#define VPORT_MSG_RATE 8192ULL
+/* At most one log line per port and second about a refused peer. */
+#define VPORT_LOG_INTERVAL_NS 1000000000ULL
 
 #define VPORT_MAX_REGIONS 8
 #define VPORT_MAX_VRINGS (2 * VPORT_MAX_QUEUES)
@@ -48,6 +71,7 @@ enum {
 	VEV_NEW = 1u << 0,
 	VEV_DESTROY = 1u << 1,
 	VEV_VRING = 1u << 2,
+	VEV_FAULT = 1u << 3,
 };
 
 struct vport_region {
@@ -101,6 +125,24 @@ struct vport {
 	struct vport_vring vrings[VPORT_MAX_VRINGS];
 	uint16_t peer_mtu;
 	uint64_t resets; /* times the device stopped (peer gone or reset) */
+
+	/* The peer's connection, under vport_lock (vhost-events thread). */
+	int conn_fd; /* our dup of librte_vhost's socket; -1: none */
+	struct vguard_conn guard;
+	uint64_t msg_tokens;
+	uint64_t msg_last_ns;
+	uint64_t disconnects; /* peers this port lost */
+	uint64_t refused;     /* connections refused (socket in use) */
+	uint64_t violations;  /* peers dropped for breaking the rules */
+	char last_error[256]; /* why the last peer was refused or dropped */
+	uint64_t log_last_ns;
+	uint32_t log_suppressed;
+
+	/* Written in signal context (vfault hook): atomics only. */
+	uint32_t faulted; /* the peer's memory faulted; drop it */
+	uint32_t fault_tag;
+	uint64_t fault_offset;
+	uint64_t mem_faults;
 };
 
 static pthread_mutex_t vport_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -183,6 +225,7 @@ vport_intr_arm(struct port *p, int epfd, bool arm)
 	struct vport *v = (struct vport *)p;
 	struct rte_vhost_vring vr;
 	struct epoll_event ev;
+	struct iovec iov;
 	eventfd_t cnt;
 	uint16_t q, vq;
 
@@ -193,8 +236,14 @@ vport_intr_arm(struct port *p, int epfd, bool arm)
 		if (!arm || rte_vhost_get_vhost_vring(v->vid, vq, &vr) != 0 ||
 			vr.kickfd < 0)
 			continue;
-		/* Kicks counted while we polled would wake the sleep at once. */
-		eventfd_read(vr.kickfd, &cnt); /* non-blocking; EAGAIN: none */
+		/*
+		 * Kicks counted while we polled would wake the sleep at once.
+		 * RWF_NOWAIT: the peer shares the eventfd's file flags and
+		 * may have made it blocking; this read never waits.
+		 */
+		iov.iov_base = &cnt;
+		iov.iov_len = sizeof(cnt);
+		(void)preadv2(vr.kickfd, &iov, 1, -1, RWF_NOWAIT);
 		ev.events = EPOLLIN | EPOLLET;
 		ev.data.fd = vr.kickfd;
 		epoll_ctl(epfd, EPOLL_CTL_ADD, vr.kickfd, &ev);
@@ -293,21 +342,340 @@ on_vring_state_changed(int vid, uint16_t queue_id, int enable)
 	return 0;
 }
 
-static int
-on_new_connection(int vid)
+static uint64_t
+now_ns(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Records why the port's peer was refused or dropped and logs it, at most
+ * once a second per port (a peer that reconnects in a loop cannot flood
+ * the log).  Caller holds vport_lock.
+ */
+static void
+blame__(struct vport *v, const char *why)
+{
+	uint64_t now = now_ns();
+
+	snprintf(v->last_error, sizeof(v->last_error), "%s", why);
+	if (now - v->log_last_ns < VPORT_LOG_INTERVAL_NS &&
+		v->log_last_ns != 0) {
+		v->log_suppressed++;
+		return;
+	}
+	if (v->log_suppressed != 0)
+		VLOG(WARNING, "port %s: %s (and %u more since the last line)",
+			v->port.name, why, v->log_suppressed);
+	else
+		VLOG(WARNING, "port %s: %s", v->port.name, why);
+	v->log_last_ns = now;
+	v->log_suppressed = 0;
+}
+
+/* Whether fd is the unix stream socket of a connection to 'path'. */
+static bool
+is_conn_socket(int fd, const char *path, bool client)
+{
+	struct sockaddr_un sa;
+	socklen_t len = sizeof(sa), ilen = sizeof(int);
+	int listening = 0;
+	struct stat st;
+
+	if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode))
+		return false;
+	memset(&sa, 0, sizeof(sa));
+	if ((client ? getpeername(fd, (struct sockaddr *)&sa, &len)
+		    : getsockname(fd, (struct sockaddr *)&sa, &len)) != 0 ||
+		sa.sun_family != AF_UNIX ||
+		len <= offsetof(struct sockaddr_un, sun_path) ||
+		strncmp(sa.sun_path, path, sizeof(sa.sun_path)) != 0)
+		return false;
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ilen) != 0)
+		return false;
+	return !listening;
+}
+
+/*
+ * Finds the socket librte_vhost just accepted (or connected) for 'v' and
+ * returns a duplicate of it, or -1.  librte_vhost does not hand the fd to
+ * its callbacks; the new connection is the only connected socket with the
+ * port's path that is not already the port's (one peer per port).  The
+ * duplicate lets the switch check the socket and shut the connection down
+ * without racing librte_vhost's close of the original.
+ */
+static int
+conn_fd_find(const struct vport *v)
+{
+	struct dirent *de;
+	int fd, dup_fd = -1;
+	DIR *d;
+
+	d = opendir("/proc/self/fd");
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		fd = atoi(de->d_name);
+		if (de->d_name[0] == '.' || fd == dirfd(d) ||
+			!is_conn_socket(fd, v->socket, v->client))
+			continue;
+		dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		/* Still the same socket (not closed and reused meanwhile). */
+		if (dup_fd >= 0 &&
+			!is_conn_socket(dup_fd, v->socket, v->client)) {
+			close(dup_fd);
+			dup_fd = -1;
+			continue;
+		}
+		break;
+	}
+	closedir(d);
+	return dup_fd;
+}
+
+/* Closes the fds that came with a refused message. */
+static void
+close_msg_fds(struct vguard_msg_ctx *ctx)
+{
+	int i;
+
+	for (i = 0; i < ctx->fd_num && i < VGUARD_MAX_FDS; i++) {
+		if (ctx->fds[i] >= 0)
+			close(ctx->fds[i]);
+		ctx->fds[i] = -1;
+	}
+	ctx->fd_num = 0;
+}
+
+/* Whether the peer may send another message now (token bucket). */
+static bool
+msg_allowed__(struct vport *v)
+{
+	uint64_t now = now_ns();
+	uint64_t add = (now - v->msg_last_ns) * VPORT_MSG_RATE / 1000000000ULL;
+
+	if (add > 0) {
+		v->msg_tokens = RTE_MIN(v->msg_tokens + add, VPORT_MSG_BURST);
+		v->msg_last_ns = now;
+	}
+	if (v->msg_tokens == 0)
+		return false;
+	v->msg_tokens--;
+	return true;
+}
+
+/* Whether a reply to the peer can be written without blocking. */
+static bool
+peer_reads__(const struct vport *v)
+{
+	struct pollfd pfd = {.fd = v->conn_fd, .events = POLLOUT};
+
+	if (v->conn_fd < 0)
+		return true;
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLOUT);
+}
+
+/*
+ * librte_vhost's pre-message handler (vhost-events thread, queue locks
+ * held for SET_* requests).  A message that breaks the rules is answered
+ * by dropping the peer: its fds are closed, the reply-ack request cleared
+ * (so that librte_vhost closes the connection instead of answering), and
+ * librte_vhost never acts on it.
+ */
+static enum rte_vhost_msg_result
+on_message(int vid, void *msg)
+{
+	struct vguard_msg_ctx *ctx = msg;
+	struct vguard_msg *m = &ctx->msg;
+	char why[224], line[256];
 	struct vport *v;
+	bool reset = false;
+	int i, ret = 0;
 
 	pthread_mutex_lock(&vport_lock);
 	v = find_by_vid__(vid);
-	if (v != NULL) {
-		v->connected = true;
-		memset(v->vring_enabled, 0, sizeof(v->vring_enabled));
-		record__(v, VEV_VRING);
+	if (v == NULL || v->vid != vid) {
+		pthread_mutex_unlock(&vport_lock);
+		close_msg_fds(ctx);
+		return RTE_VHOST_MSG_RESULT_ERR;
+	}
+	if (ctx->fd_num < 0 || ctx->fd_num > VGUARD_MAX_FDS) {
+		snprintf(why, sizeof(why), "message with %d fds", ctx->fd_num);
+		ret = -EPROTO;
+	} else if (!msg_allowed__(v)) {
+		snprintf(why, sizeof(why),
+			"message flood (more than %llu a second)",
+			VPORT_MSG_RATE);
+		ret = -EBUSY;
+	} else if (vguard_wants_reply(&v->guard, m) && !peer_reads__(v)) {
+		snprintf(why, sizeof(why),
+			"the peer does not read the switch's replies");
+		ret = -EBUSY;
+	} else {
+		ret = vguard_check(&v->guard, m, ctx->fds, ctx->fd_num,
+			vguard_probe_fd, why, sizeof(why));
+	}
+	if (ret != 0) {
+		snprintf(line, sizeof(line), "peer dropped: %s", why);
+		blame__(v, line);
+		v->violations++;
+		pthread_mutex_unlock(&vport_lock);
+		close_msg_fds(ctx);
+		m->flags &= ~VGUARD_NEED_REPLY;
+		return RTE_VHOST_MSG_RESULT_ERR;
+	}
+	/* Notification fds must never block the switch. */
+	if (m->request == VGUARD_SET_VRING_KICK ||
+		m->request == VGUARD_SET_VRING_CALL ||
+		m->request == VGUARD_SET_VRING_ERR ||
+		m->request == VGUARD_SET_LOG_FD)
+		for (i = 0; i < ctx->fd_num; i++)
+			fcntl(ctx->fds[i], F_SETFL,
+				fcntl(ctx->fds[i], F_GETFL) | O_NONBLOCK);
+	/* A shrink-proof memfd cannot SIGBUS: seal it where the peer
+	 * allows sealing (QEMU's memfd backend already does). */
+	if (m->request == VGUARD_SET_MEM_TABLE)
+		for (i = 0; i < ctx->fd_num; i++)
+			fcntl(ctx->fds[i], F_ADD_SEALS, F_SEAL_SHRINK);
+	/* RESET_OWNER unmaps the memory without destroy_device first:
+	 * stop the data plane, as destroy_device would. */
+	if (m->request == VGUARD_RESET_OWNER && v->alive) {
+		v->alive = false;
+		port_set_ready(&v->port, false);
+		v->pending |= VEV_DESTROY;
+		reset = true;
 	}
 	pthread_mutex_unlock(&vport_lock);
-	if (v != NULL)
+	if (reset) {
+		vport_grace(vport_grace_arg);
+		vfault_remove(v);
 		vport_notify(vport_notify_arg);
+	}
+	return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+}
+
+/* Registers the device's mappings with vfault.  Caller holds vport_lock. */
+static void
+register_memory__(struct vport *v)
+{
+	struct rte_vhost_memory *mem = NULL;
+	uint64_t log_base = 0, log_size = 0;
+	uint32_t i;
+
+	vfault_remove(v);
+	if (rte_vhost_get_mem_table(v->vid, &mem) == 0) {
+		for (i = 0; i < mem->nregions; i++) {
+			const struct rte_vhost_mem_region *r = &mem->regions[i];
+
+			if (r->mmap_addr != NULL && r->mmap_size != 0 &&
+				vfault_add(v, i, (uintptr_t)r->mmap_addr,
+					r->mmap_size, 0) != 0)
+				VLOG(ERR, "port %s: cannot guard region %u",
+					v->port.name, i);
+		}
+		free(mem);
+	}
+	if (rte_vhost_get_log_base(v->vid, &log_base, &log_size) == 0 &&
+		log_base != 0 && log_size != 0)
+		vfault_add(v, VGUARD_MAX_FDS, (uintptr_t)log_base, log_size, 0);
+}
+
+/* librte_vhost's post-message handler (vhost-events thread). */
+static enum rte_vhost_msg_result
+on_message_done(int vid, void *msg)
+{
+	const struct vguard_msg_ctx *ctx = msg;
+	struct vport *v;
+
+	if (ctx->msg.request != VGUARD_SET_MEM_TABLE &&
+		ctx->msg.request != VGUARD_SET_LOG_BASE)
+		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+	pthread_mutex_lock(&vport_lock);
+	v = find_by_vid__(vid);
+	if (v != NULL && v->vid == vid)
+		register_memory__(v);
+	pthread_mutex_unlock(&vport_lock);
+	return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+}
+
+static const struct rte_vhost_user_extern_ops vport_extern_ops = {
+	.pre_msg_handle = on_message,
+	.post_msg_handle = on_message_done,
+};
+
+/*
+ * vfault hook, in signal context on whichever thread touched the peer's
+ * memory: stop using the port and have the control thread drop the peer.
+ */
+static void
+on_memory_fault(void *owner, uint32_t tag, uint64_t offset)
+{
+	struct vport *v = owner;
+
+	port_set_ready(&v->port, false);
+	__atomic_store_n(&v->fault_tag, tag, __ATOMIC_RELAXED);
+	__atomic_store_n(&v->fault_offset, offset, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&v->mem_faults, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&v->faulted, 1, __ATOMIC_RELEASE);
+	vport_notify(vport_notify_arg); /* ev_async_send: signal-safe */
+}
+
+static int
+on_new_connection(int vid)
+{
+	uint64_t features = 0, protocol = 0;
+	struct vport *v;
+	int fd = -1;
+
+	pthread_mutex_lock(&vport_lock);
+	v = find_by_vid__(vid);
+	if (v == NULL) {
+		pthread_mutex_unlock(&vport_lock);
+		return -1;
+	}
+	if (v->connected || v->conn_fd >= 0) {
+		/* One front-end per port: a second one would share the
+		 * switch's view of the device with the first. */
+		v->refused++;
+		blame__(v,
+			"second front-end refused: the socket is in use "
+			"by a connected peer");
+		pthread_mutex_unlock(&vport_lock);
+		return -1;
+	}
+	fd = conn_fd_find(v);
+	if (fd >= 0) {
+		/* Never wait on the peer: a half-sent message or a peer that
+		 * does not read replies fails the call instead. */
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	} else {
+		VLOG(WARNING,
+			"port %s: cannot find the connection's socket; "
+			"socket-level checks are off for this peer",
+			v->port.name);
+	}
+	rte_vhost_driver_get_features(v->socket, &features);
+	rte_vhost_driver_get_protocol_features(v->socket, &protocol);
+	vguard_conn_init(&v->guard, features, protocol, 2 * v->queues);
+	v->msg_tokens = VPORT_MSG_BURST;
+	v->msg_last_ns = now_ns();
+	v->conn_fd = fd;
+	v->vid = vid;
+	v->connected = true;
+	memset(v->vring_enabled, 0, sizeof(v->vring_enabled));
+	record__(v, VEV_VRING);
+	pthread_mutex_unlock(&vport_lock);
+	if (rte_vhost_extern_callback_register(vid, &vport_extern_ops, v) !=
+		0) {
+		VLOG(ERR, "port %s: cannot install the message checks",
+			v->port.name);
+		return -1;
+	}
+	VLOG(INFO, "port %s: peer connected", v->port.name);
+	vport_notify(vport_notify_arg);
 	return 0;
 }
 
@@ -318,13 +686,23 @@ on_destroy_connection(int vid)
 
 	pthread_mutex_lock(&vport_lock);
 	v = find_by_vid__(vid);
-	if (v != NULL) {
+	if (v != NULL && v->vid == vid && v->connected) {
 		v->connected = false;
+		v->disconnects++;
+		if (v->conn_fd >= 0)
+			close(v->conn_fd);
+		v->conn_fd = -1;
+		/* librte_vhost unmaps the peer's memory next. */
+		vfault_remove(v);
 		record__(v, VEV_VRING);
+	} else {
+		v = NULL;
 	}
 	pthread_mutex_unlock(&vport_lock);
-	if (v != NULL)
+	if (v != NULL) {
+		VLOG(INFO, "port %s: peer disconnected", v->port.name);
 		vport_notify(vport_notify_arg);
+	}
 }
 
 static const struct rte_vhost_device_ops vport_vhost_ops = {
@@ -348,7 +726,7 @@ vport_init(struct rte_mempool *pool, void (*grace)(void *arg), void *grace_arg,
 	vport_grace_arg = grace_arg;
 	vport_notify = notify;
 	vport_notify_arg = notify_arg;
-	return 0;
+	return vfault_init(on_memory_fault);
 }
 
 /* Reads the device's memory table and vrings.  Caller holds vport_lock. */
@@ -403,6 +781,25 @@ vport_sync(struct port *p)
 	pthread_mutex_lock(&vport_lock);
 	ev = v->pending;
 	v->pending = 0;
+	if (__atomic_exchange_n(&v->faulted, 0, __ATOMIC_ACQUIRE)) {
+		char why[160];
+
+		snprintf(why, sizeof(why),
+			"peer dropped: its memory faulted (SIGBUS at offset "
+			"0x%" PRIx64 " of %s %u): it shrank or replaced a "
+			"file it shares",
+			__atomic_load_n(&v->fault_offset, __ATOMIC_RELAXED),
+			v->fault_tag < VGUARD_MAX_FDS ? "region" : "log",
+			v->fault_tag);
+		blame__(v, why);
+		v->violations++;
+		/* librte_vhost sees the end of the stream and tears the
+		 * device down; the pages are anonymous zeros until then. */
+		if (v->conn_fd >= 0)
+			shutdown(v->conn_fd, SHUT_RDWR);
+		v->alive = false;
+		ev |= VEV_DESTROY;
+	}
 	if (ev == 0)
 		goto out;
 	if (v->alive) {
@@ -439,6 +836,19 @@ vport_describe(const struct port *p, json_t *o, bool detail)
 	json_object_set_new(o, "queues", json_integer(v->queues));
 	json_object_set_new(o, "connected", json_boolean(v->connected));
 	json_object_set_new(o, "resets", json_integer((json_int_t)v->resets));
+	pthread_mutex_lock(&vport_lock);
+	json_object_set_new(
+		o, "disconnects", json_integer((json_int_t)v->disconnects));
+	json_object_set_new(o, "last_error",
+		v->last_error[0] != '\0' ? json_string(v->last_error)
+					 : json_null());
+	json_object_set_new(o, "refused", json_integer((json_int_t)v->refused));
+	json_object_set_new(
+		o, "violations", json_integer((json_int_t)v->violations));
+	json_object_set_new(o, "mem_faults",
+		json_integer((json_int_t)__atomic_load_n(
+			&v->mem_faults, __ATOMIC_RELAXED)));
+	pthread_mutex_unlock(&vport_lock);
 	json_object_set_new(o, "active_queues",
 		json_integer(port_is_ready(p) ? v->nr_qp : 0));
 	snprintf(buf, sizeof(buf), "0x%" PRIx64, v->features);
@@ -531,12 +941,18 @@ vport_destroy(struct port *p)
 	if (v == NULL)
 		return;
 	registry_remove(v);
+	/* The port is unpublished: nothing touches the peer's memory now. */
+	vfault_remove(v);
 	if (v->registered) {
-		/* Closes the connection; may call destroy_device here. */
+		/* Closes the connection (without destroy_connection); may
+		 * call destroy_device here. */
 		rte_vhost_driver_unregister(v->socket);
 		if (!v->client)
 			unlink(v->socket);
 	}
+	/* Our duplicate would keep the peer's connection open. */
+	if (v->conn_fd >= 0)
+		close(v->conn_fd);
 	rte_free(v);
 }
 
@@ -655,6 +1071,7 @@ vport_create(const struct vport_params *pr, char *err, size_t errlen)
 	v->port.cls = &vport_class;
 	v->port.priv = v;
 	v->vid = -1;
+	v->conn_fd = -1;
 	snprintf(v->port.name, sizeof(v->port.name), "%s", pr->name);
 	snprintf(v->socket, sizeof(v->socket), "%s", pr->socket);
 	v->client = pr->client;

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * vfault.c - SIGBUS containment for peers' memory (see vfault.h).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "port.h"
+#include "vfault.h"
+
+/* Up to 8 memory regions and a dirty log per port. */
+#define VFAULT_MAX_RANGES (VHSW_MAX_PORTS * 9)
+
+struct vfault_range {
+	uint32_t seq; /* odd while a writer changes the entry */
+	uint32_t used;
+	uintptr_t start;
+	uintptr_t end;
+	void *owner;
+	uint32_t tag;
+};
+
+static struct vfault_range ranges[VFAULT_MAX_RANGES];
+static pthread_mutex_t vfault_lock = PTHREAD_MUTEX_INITIALIZER;
+static vfault_hook_fn vfault_hook;
+static struct sigaction vfault_old;
+static uint64_t vfault_faults;
+
+static void
+entry_write__(struct vfault_range *r, uint32_t used, uintptr_t start,
+	uintptr_t end, void *owner, uint32_t tag)
+{
+	__atomic_store_n(&r->seq, r->seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	__atomic_store_n(&r->start, start, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->end, end, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->owner, owner, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->tag, tag, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->used, used, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->seq, r->seq + 1, __ATOMIC_RELEASE);
+}
+
+/* Reads entry 'r' consistently; false if it is unused or being written. */
+static bool
+entry_read(struct vfault_range *r, struct vfault_range *out)
+{
+	uint32_t s1 = __atomic_load_n(&r->seq, __ATOMIC_ACQUIRE), s2;
+
+	if (s1 & 1)
+		return false;
+	out->used = __atomic_load_n(&r->used, __ATOMIC_RELAXED);
+	out->start = __atomic_load_n(&r->start, __ATOMIC_RELAXED);
+	out->end = __atomic_load_n(&r->end, __ATOMIC_RELAXED);
+	out->owner = __atomic_load_n(&r->owner, __ATOMIC_RELAXED);
+	out->tag = __atomic_load_n(&r->tag, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	s2 = __atomic_load_n(&r->seq, __ATOMIC_RELAXED);
+	return s1 == s2 && out->used;
+}
+
+static void
+say(const char *s)
+{
+	ssize_t n = write(STDERR_FILENO, s, strlen(s));
+
+	(void)n;
+}
+
+static void
+vfault_handler(int sig, siginfo_t *si, void *uc)
+{
+	uintptr_t a = (uintptr_t)si->si_addr;
+	struct vfault_range e;
+	int i;
+
+	for (i = 0; i < VFAULT_MAX_RANGES; i++) {
+		if (!entry_read(&ranges[i], &e) || a < e.start || a >= e.end)
+			continue;
+		if (mmap((void *)e.start, e.end - e.start,
+			    PROT_READ | PROT_WRITE,
+			    MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS |
+				    MAP_NORESERVE,
+			    -1, 0) == MAP_FAILED)
+			break;
+		__atomic_fetch_add(&vfault_faults, 1, __ATOMIC_RELAXED);
+		vfault_hook(e.owner, e.tag, a - e.start);
+		return;
+	}
+	/* Not a peer's memory: a bug of ours.  Fail as we would have. */
+	say("vhswd: fatal SIGBUS outside any peer's memory\n");
+	if ((vfault_old.sa_flags & SA_SIGINFO) &&
+		vfault_old.sa_sigaction != NULL) {
+		vfault_old.sa_sigaction(sig, si, uc);
+		return;
+	}
+	if (vfault_old.sa_handler != SIG_DFL &&
+		vfault_old.sa_handler != SIG_IGN) {
+		vfault_old.sa_handler(sig);
+		return;
+	}
+	signal(sig, SIG_DFL); /* the access faults again and kills us */
+}
+
+int
+vfault_init(vfault_hook_fn hook)
+{
+	struct sigaction sa;
+
+	if (hook == NULL)
+		return -EINVAL;
+	vfault_hook = hook;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = vfault_handler;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGBUS, &sa, &vfault_old) != 0)
+		return -errno;
+	return 0;
+}
+
+int
+vfault_add(void *owner, uint32_t tag, uintptr_t addr, size_t len, size_t align)
+{
+	uintptr_t start, end;
+	int i, ret = -ENOSPC;
+
+	if (align == 0)
+		align = (size_t)sysconf(_SC_PAGESIZE);
+	if (len == 0 || (align & (align - 1)) != 0 ||
+		__builtin_add_overflow(addr, len, &end) ||
+		__builtin_add_overflow(end, align - 1, &end))
+		return -EINVAL;
+	start = addr & ~(uintptr_t)(align - 1);
+	end &= ~(uintptr_t)(align - 1);
+	pthread_mutex_lock(&vfault_lock);
+	for (i = 0; i < VFAULT_MAX_RANGES; i++) {
+		if (!ranges[i].used) {
+			entry_write__(&ranges[i], 1, start, end, owner, tag);
+			ret = 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&vfault_lock);
+	return ret;
+}
+
+void
+vfault_remove(void *owner)
+{
+	int i;
+
+	pthread_mutex_lock(&vfault_lock);
+	for (i = 0; i < VFAULT_MAX_RANGES; i++)
+		if (ranges[i].used && ranges[i].owner == owner)
+			entry_write__(&ranges[i], 0, 0, 0, NULL, 0);
+	pthread_mutex_unlock(&vfault_lock);
+}
+
+uint64_t
+vfault_count(void)
+{
+	return __atomic_load_n(&vfault_faults, __ATOMIC_RELAXED);
+}
