@@ -35,6 +35,7 @@
 #ifndef VHSW_DP_H
 #define VHSW_DP_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -97,6 +98,14 @@ struct dp {
 	struct dp_stats stats;
 	struct dp_stats stats_base; /* control thread: last clear */
 	struct fwd_ctx fwd;         /* data-plane thread only */
+
+	/* Stall watch (see dp_check_stall). */
+	pthread_t thread; /* the loop's thread, once it runs */
+	int tid;          /* its kernel id; 0 until it runs */
+	bool (*stall_hook)(int fd);
+	uint64_t stall_token; /* control thread: grace period being watched */
+	bool stall_watching;
+	uint64_t stalls; /* atomic: times the loop was interrupted */
 };
 
 /*
@@ -118,6 +127,26 @@ void dp_destroy(struct dp *dp);
 void dp_set_ports(struct dp *dp, struct port *const by_id[VHSW_MAX_PORTS]);
 /* Waits for a grace period. */
 void dp_synchronize(struct dp *dp);
+
+/*
+ * Stall watch.  The loop must never wait on a peer, but librte_vhost writes
+ * the peer's call eventfd itself, and a peer can make that file blocking
+ * and fill its counter.  When the loop has not passed a quiescent state for
+ * DP_STALL_MS, the waiter reads the system call the loop's thread is in
+ * (/proc/self/task/TID/syscall); if it is a read or write on an fd and the
+ * hook says a peer owns that fd (the hook stops using the peer's port), the
+ * call is interrupted with DP_STALL_SIGNAL and the loop goes on.
+ *
+ * dp_set_stall_hook: at start, before dp_start().  'hook' is called from
+ * whichever thread waits (control thread, vhost-events thread) and must
+ * not wait for the data plane.  dp_check_stall: control thread, once a
+ * second, for stalls while nobody waits for a grace period.
+ */
+#define DP_STALL_MS 100
+#define DP_STALL_SIGNAL SIGURG
+int dp_set_stall_hook(struct dp *dp, bool (*hook)(int fd));
+void dp_check_stall(struct dp *dp);
+uint64_t dp_stalls(const struct dp *dp);
 /* dp_synchronize() with a void * argument, for hooks (vport_init). */
 void dp_synchronize_cb(void *dp);
 /* Wakes the loop if it sleeps (adaptive polling).  Any thread. */

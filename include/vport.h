@@ -74,6 +74,14 @@ int vport_init(struct rte_mempool *pool, void (*grace)(void *arg),
 int vport_check_socket(const char *path, bool client, char *err, size_t errlen);
 
 /*
+ * The data plane has been stuck in a system call on 'fd' (dp.h, stall
+ * watch).  If a vhost-user peer owns it (a vring's call or kick eventfd),
+ * stops polling that port, has the control thread drop the peer, and
+ * returns true.  Any thread but the data plane's; does not wait for it.
+ */
+bool vport_stalled_on(int fd);
+
+/*
  * Creates the port and starts serving its socket.  Returns NULL with a
  * message in 'err' on failure.  The port is not ready until a peer connects.
  */

@@ -82,6 +82,8 @@ tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	sw->clock++;
 	fdb_set_clock(sw->fdb, sw->clock);
+	/* A loop stuck on a peer's fd for a second is freed here. */
+	dp_check_stall(sw->dp);
 	/* Link state of ports whose PMD has no link interrupt. */
 	vhsw_sync_ports(sw);
 	if (sw->aging != 0)

@@ -3,9 +3,15 @@
  * dp.c - the data-plane loop (see dp.h).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -203,6 +209,8 @@ dp_main(void *arg)
 	uint32_t moved, idle_us = DP_IDLE_MIN_US, next;
 	enum dp_slept slept;
 
+	dp->thread = pthread_self();
+	__atomic_store_n(&dp->tid, rte_sys_gettid(), __ATOMIC_RELEASE);
 	hz = rte_get_tsc_hz();
 	us_tsc = hz / 1000000;
 	idle_tsc = us_tsc * idle_us;
@@ -319,11 +327,93 @@ dp_stop(struct dp *dp)
 	dp->running = false;
 }
 
+/* Interrupts the loop if it waits in a system call on a peer's fd. */
+static void
+dp_unstall(struct dp *dp)
+{
+	int tid = __atomic_load_n(&dp->tid, __ATOMIC_ACQUIRE), fd = -1;
+	char path[64], buf[256];
+	long nr = -1;
+	ssize_t n;
+	int f;
+
+	if (tid == 0 || dp->stall_hook == NULL)
+		return;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
+	f = open(path, O_RDONLY | O_CLOEXEC);
+	if (f < 0)
+		return;
+	n = read(f, buf, sizeof(buf) - 1);
+	close(f);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	/* "NR ARG1 ARG2 ...", or "running", or "-1 SP PC" */
+	if (sscanf(buf, "%ld %x", &nr, (unsigned int *)&fd) != 2)
+		return;
+	if (nr != SYS_read && nr != SYS_write && nr != SYS_readv &&
+		nr != SYS_writev && nr != SYS_preadv2)
+		return;
+	if (!dp->stall_hook(fd))
+		return;
+	__atomic_fetch_add(&dp->stalls, 1, __ATOMIC_RELAXED);
+	pthread_kill(dp->thread, DP_STALL_SIGNAL);
+}
+
 void
 dp_synchronize(struct dp *dp)
 {
+	struct timespec ts = {.tv_nsec = 100000};
+	uint64_t token, waited_ns = 0;
+
 	/* Immediate when the loop sleeps: it is RCU-offline then. */
-	rte_rcu_qsbr_synchronize(dp->qsv, RTE_QSBR_THRID_INVALID);
+	token = rte_rcu_qsbr_start(dp->qsv);
+	while (!rte_rcu_qsbr_check(dp->qsv, token, false)) {
+		nanosleep(&ts, NULL);
+		waited_ns += (uint64_t)ts.tv_nsec;
+		if (waited_ns >= DP_STALL_MS * 1000000ULL) {
+			dp_unstall(dp);
+			waited_ns = 0;
+		}
+	}
+}
+
+/* The stall signal only interrupts a system call. */
+static void
+dp_stall_signal(int sig)
+{
+	(void)sig;
+}
+
+int
+dp_set_stall_hook(struct dp *dp, bool (*hook)(int fd))
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = dp_stall_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0; /* no SA_RESTART: the blocked call fails, EINTR */
+	if (sigaction(DP_STALL_SIGNAL, &sa, NULL) != 0)
+		return -errno;
+	dp->stall_hook = hook;
+	return 0;
+}
+
+void
+dp_check_stall(struct dp *dp)
+{
+	if (dp->stall_watching &&
+		!rte_rcu_qsbr_check(dp->qsv, dp->stall_token, false))
+		dp_unstall(dp); /* no quiescent state for a whole second */
+	dp->stall_token = rte_rcu_qsbr_start(dp->qsv);
+	dp->stall_watching = true;
+}
+
+uint64_t
+dp_stalls(const struct dp *dp)
+{
+	return __atomic_load_n(&dp->stalls, __ATOMIC_RELAXED);
 }
 
 void

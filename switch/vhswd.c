@@ -508,6 +508,7 @@ main(int argc, char **argv)
 		die("cannot create the event loop");
 	vhsw_init(&sw, loop, pool, qsv, fdb, dp);
 	if (vport_init(pool, dp_synchronize_cb, dp, vhsw_wake, &sw) != 0 ||
+		dp_set_stall_hook(dp, vport_stalled_on) != 0 ||
 		ethport_init(pool, vhsw_wake, &sw, NULL) != 0)
 		die("cannot initialise the port modules");
 	if (o.config != NULL)

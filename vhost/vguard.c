@@ -198,7 +198,7 @@ probe_kind(vguard_probe_fn probe, int fd, enum vguard_fd_kind want,
 	struct vguard_fd_info *info, const char *what, char *why, size_t whylen)
 {
 	static const char *const kinds[] = {
-		[VGUARD_FD_OTHER] = "not a file, eventfd or socket",
+		[VGUARD_FD_OTHER] = "a pipe, directory or device",
 		[VGUARD_FD_MEM] = "a memory file",
 		[VGUARD_FD_EVENTFD] = "an eventfd",
 		[VGUARD_FD_SOCKET] = "a socket",

@@ -67,6 +67,13 @@ RTE_LOG_REGISTER(vport_logtype, vhsw.vhost, INFO);
 		(1ULL << VIRTIO_NET_F_GUEST_ECN) |                             \
 		(1ULL << VIRTIO_NET_F_GUEST_UFO))
 
+/* Why the control thread must drop a peer ('faulted'). */
+enum {
+	VPORT_DROP_NONE,
+	VPORT_DROP_FAULT, /* its memory raised SIGBUS */
+	VPORT_DROP_STALL, /* one of its fds blocked the data plane */
+};
+
 enum {
 	VEV_NEW = 1u << 0,
 	VEV_DESTROY = 1u << 1,
@@ -135,11 +142,14 @@ struct vport {
 	uint64_t refused;     /* connections refused (socket in use) */
 	uint64_t violations;  /* peers dropped for breaking the rules */
 	char last_error[256]; /* why the last peer was refused or dropped */
+	bool blamed;          /* last_error is about the current peer */
 	uint64_t log_last_ns;
 	uint32_t log_suppressed;
 
-	/* Written in signal context (vfault hook): atomics only. */
-	uint32_t faulted; /* the peer's memory faulted; drop it */
+	/* Written in signal context (vfault hook) or by the stall watch:
+	 * atomics only. */
+	uint32_t faulted; /* VPORT_DROP_*: drop the peer */
+	int stall_fd;
 	uint32_t fault_tag;
 	uint64_t fault_offset;
 	uint64_t mem_faults;
@@ -362,6 +372,7 @@ blame__(struct vport *v, const char *why)
 	uint64_t now = now_ns();
 
 	snprintf(v->last_error, sizeof(v->last_error), "%s", why);
+	v->blamed = true;
 	if (now - v->log_last_ns < VPORT_LOG_INTERVAL_NS &&
 		v->log_last_ns != 0) {
 		v->log_suppressed++;
@@ -434,6 +445,18 @@ conn_fd_find(const struct vport *v)
 	}
 	closedir(d);
 	return dup_fd;
+}
+
+/* Whether the peer on our duplicate of its socket has not hung up. */
+static bool
+peer_still_there(int fd)
+{
+	char c;
+
+	if (fd < 0)
+		return false;
+	return recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
+		(errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
 /* Closes the fds that came with a refused message. */
@@ -619,8 +642,42 @@ on_memory_fault(void *owner, uint32_t tag, uint64_t offset)
 	__atomic_store_n(&v->fault_tag, tag, __ATOMIC_RELAXED);
 	__atomic_store_n(&v->fault_offset, offset, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&v->mem_faults, 1, __ATOMIC_RELAXED);
-	__atomic_store_n(&v->faulted, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&v->faulted, VPORT_DROP_FAULT, __ATOMIC_RELEASE);
 	vport_notify(vport_notify_arg); /* ev_async_send: signal-safe */
+}
+
+bool
+vport_stalled_on(int fd)
+{
+	struct rte_vhost_vring vr;
+	struct vport *v = NULL;
+	int i, q, n;
+
+	pthread_mutex_lock(&vport_lock);
+	for (i = 0; i < VHSW_MAX_PORTS && v == NULL; i++) {
+		if (registry[i] == NULL || !registry[i]->alive)
+			continue;
+		n = RTE_MIN(rte_vhost_get_vring_num(registry[i]->vid),
+			VPORT_MAX_VRINGS);
+		for (q = 0; q < n; q++) {
+			if (rte_vhost_get_vhost_vring(
+				    registry[i]->vid, (uint16_t)q, &vr) == 0 &&
+				(vr.callfd == fd || vr.kickfd == fd)) {
+				v = registry[i];
+				break;
+			}
+		}
+	}
+	if (v != NULL) {
+		port_set_ready(&v->port, false);
+		__atomic_store_n(&v->stall_fd, fd, __ATOMIC_RELAXED);
+		__atomic_store_n(
+			&v->faulted, VPORT_DROP_STALL, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&vport_lock);
+	if (v != NULL)
+		vport_notify(vport_notify_arg);
+	return v != NULL;
 }
 
 static int
@@ -663,6 +720,7 @@ on_new_connection(int vid)
 	v->msg_tokens = VPORT_MSG_BURST;
 	v->msg_last_ns = now_ns();
 	v->conn_fd = fd;
+	v->blamed = false;
 	v->vid = vid;
 	v->connected = true;
 	memset(v->vring_enabled, 0, sizeof(v->vring_enabled));
@@ -689,6 +747,16 @@ on_destroy_connection(int vid)
 	if (v != NULL && v->vid == vid && v->connected) {
 		v->connected = false;
 		v->disconnects++;
+		/* librte_vhost closed a connection whose peer is still there
+		 * without our checks refusing anything: it refused a message
+		 * itself (a truncated one, or one it failed to apply). */
+		if (!v->blamed && peer_still_there(v->conn_fd)) {
+			blame__(v,
+				"peer dropped: librte_vhost refused a "
+				"message (truncated, or it failed to apply "
+				"it; its log says which)");
+			v->violations++;
+		}
 		if (v->conn_fd >= 0)
 			close(v->conn_fd);
 		v->conn_fd = -1;
@@ -776,21 +844,33 @@ vport_sync(struct port *p)
 {
 	struct vport *v = (struct vport *)p;
 	bool went_down = false;
-	uint32_t ev;
+	uint32_t ev, drop;
 
 	pthread_mutex_lock(&vport_lock);
 	ev = v->pending;
 	v->pending = 0;
-	if (__atomic_exchange_n(&v->faulted, 0, __ATOMIC_ACQUIRE)) {
+	drop = __atomic_exchange_n(
+		&v->faulted, VPORT_DROP_NONE, __ATOMIC_ACQUIRE);
+	if (drop != VPORT_DROP_NONE) {
 		char why[160];
 
-		snprintf(why, sizeof(why),
-			"peer dropped: its memory faulted (SIGBUS at offset "
-			"0x%" PRIx64 " of %s %u): it shrank or replaced a "
-			"file it shares",
-			__atomic_load_n(&v->fault_offset, __ATOMIC_RELAXED),
-			v->fault_tag < VGUARD_MAX_FDS ? "region" : "log",
-			v->fault_tag);
+		if (drop == VPORT_DROP_FAULT)
+			snprintf(why, sizeof(why),
+				"peer dropped: its memory faulted (SIGBUS at "
+				"offset 0x%" PRIx64 " of %s %u): it shrank or "
+				"replaced a file it shares",
+				__atomic_load_n(
+					&v->fault_offset, __ATOMIC_RELAXED),
+				v->fault_tag < VGUARD_MAX_FDS ? "region"
+							      : "log",
+				v->fault_tag);
+		else
+			snprintf(why, sizeof(why),
+				"peer dropped: its eventfd (fd %d) blocked "
+				"the data plane (made blocking with a full "
+				"counter)",
+				__atomic_load_n(
+					&v->stall_fd, __ATOMIC_RELAXED));
 		blame__(v, why);
 		v->violations++;
 		/* librte_vhost sees the end of the stream and tears the
