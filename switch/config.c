@@ -12,8 +12,10 @@
  * Thread-safety: control thread only.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <rte_common.h>
@@ -272,16 +274,37 @@ config_save(const struct vhsw *sw, const char *path, char *err, size_t errlen)
 {
 	char tmp[PATH_MAX];
 	json_t *cfg;
-	int ret;
+	int fd, ret;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >=
 		(int)sizeof(tmp)) {
 		snprintf(err, errlen, "%s: path too long", path);
 		return -1;
 	}
+	/*
+	 * A new file, never one somebody placed there (a symbolic link to
+	 * /etc/shadow, say): O_EXCL | O_NOFOLLOW.  Mode 0644 whatever the
+	 * umask; rename() then replaces the target itself, not what a link
+	 * there points to.
+	 */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		0644);
+	if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
+		fd = open(tmp,
+			O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			0644);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot write %s: %s", path,
+			strerror(errno));
+		return -1;
+	}
 	cfg = config_dump(sw);
-	ret = json_dump_file(cfg, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	ret = json_dumpfd(cfg, fd, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(cfg);
+	if (ret == 0)
+		ret = fchmod(fd, 0644);
+	if (close(fd) != 0)
+		ret = -1;
 	if (ret != 0 || rename(tmp, path) != 0) {
 		snprintf(err, errlen, "cannot write %s: %s", path,
 			strerror(errno));

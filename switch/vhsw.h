@@ -24,6 +24,7 @@
 #include "fdb.h"
 #include "port.h"
 
+struct paths;
 struct rpc_server;
 struct rte_mempool;
 struct rte_rcu_qsbr;
@@ -40,6 +41,8 @@ struct vhsw {
 	struct fdb *fdb;
 	struct dp *dp;
 	struct rpc_server *rpc;
+	/* Where sockets and saved configs may go; NULL refuses them all. */
+	const struct paths *paths;
 
 	struct port *ports[VHSW_MAX_PORTS]; /* by id */
 	uint32_t aging;                     /* seconds; 0: never */
