@@ -12,7 +12,7 @@ VHSW_BUILD=${VHSW_BUILD:-$VHSW_TOP/build}
 VHSW_PACKAGES=(
 	build-essential meson ninja-build pkg-config
 	dpdk dpdk-dev libdpdk-dev libev-dev libjansson-dev libcmocka-dev
-	iproute2 iputils-ping procps jq netcat-openbsd tcpdump
+	iproute2 iputils-ping procps jq netcat-openbsd tcpdump python3
 	containernetworking-plugins podman runc
 )
 
