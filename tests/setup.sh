@@ -56,7 +56,12 @@ vhsw_build() {
 # The libFuzzer targets (tests/fuzz, docs/fuzzing.md): clang, in a build
 # dir of their own so the gcc build is untouched.
 VHSW_FUZZ_BUILD=${VHSW_FUZZ_BUILD:-$VHSW_TOP/build-fuzz}
-VHSW_FUZZ_TARGETS=(fuzz_rpc fuzz_config)
+# Every tests/fuzz/fuzz_*.c is a target of the same name.
+VHSW_FUZZ_TARGETS=()
+for _f in "$VHSW_TOP"/tests/fuzz/fuzz_*.c; do
+	[ -e "$_f" ] && VHSW_FUZZ_TARGETS+=("$(basename "$_f" .c)")
+done
+unset _f
 vhsw_build_fuzz() {
 	if [ ! -f "$VHSW_FUZZ_BUILD/build.ninja" ]; then
 		CC=clang meson setup "$VHSW_FUZZ_BUILD" "$VHSW_TOP" -Dfuzz=enabled \
