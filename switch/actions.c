@@ -22,6 +22,8 @@
 #include <rte_version.h>
 
 #include "ethport.h"
+#include "paths.h"
+#include "rpc.h"
 #include "vhsw.h"
 #include "vport.h"
 
@@ -373,6 +375,10 @@ act_port_add(
 	if (strcmp(type, "vhost-user") == 0) {
 		if (vhost_params(params, &vp, msg, msglen) != 0)
 			FAIL_MSG(CTL_ERR_INVALID_PARAMS);
+		/* Server and client mode alike: the daemon's privileges. */
+		if (paths_check_socket(
+			    sw->paths, vp.socket, err, sizeof(err)) != 0)
+			FAIL(CTL_ERR_REFUSED, "port %s: %s", name, err);
 		p = vport_create(&vp, err, sizeof(err));
 	} else if (strcmp(type, "kernel") == 0) {
 		if (kernel_params(params, &ep, msg, msglen) != 0)
@@ -690,6 +696,18 @@ stats_all(struct vhsw *sw, const struct port *only)
 		json_string(fdb_pages(sw->fdb)));
 	json_object_set_new(json_object_get(r, "dataplane"), "idle_us",
 		json_integer(dp_get_idle_us(sw->dp)));
+	if (sw->rpc != NULL) {
+		struct rpc_stats rs;
+
+		rpc_server_stats(sw->rpc, &rs);
+		json_object_set_new(r, "rpc",
+			json_pack("{s:I, s:I, s:I, s:I, s:I}", "clients",
+				(json_int_t)rs.clients, "requests",
+				(json_int_t)rs.requests, "errors",
+				(json_int_t)rs.errors, "evictions",
+				(json_int_t)rs.evictions, "timeouts",
+				(json_int_t)rs.timeouts));
+	}
 	return r;
 }
 
@@ -769,6 +787,10 @@ act_config_save(
 	if (file[0] == '\0')
 		FAIL(CTL_ERR_REFUSED,
 			"no file given and vhswd was started without --config");
+	/* The --config file itself is allowed wherever it is. */
+	if (strcmp(file, sw->config_path) != 0 &&
+		paths_prepare_save(sw->paths, file, err, sizeof(err)) != 0)
+		FAIL(CTL_ERR_REFUSED, "%s", err);
 	if (config_save(sw, file, err, sizeof(err)) != 0)
 		FAIL(CTL_ERR_REFUSED, "%s", err);
 	return json_pack("{s:s}", "file", file);

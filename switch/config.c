@@ -7,13 +7,16 @@
  * same actions as the management commands (port/add, fdb/add, ...), so a
  * file is accepted exactly when the equivalent commands would be; errors
  * name the file, the key and the reason.  Saving writes the same shape
- * atomically (temporary file, then rename).
+ * atomically (temporary file, then rename).  Reading and the syntax checks
+ * are in config_read.c (no DPDK: the fuzz target links it alone).
  *
  * Thread-safety: control thread only.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <rte_common.h>
@@ -21,115 +24,6 @@
 
 #include "ethport.h"
 #include "vhsw.h"
-
-static const char *const top_keys[] = {"ports", "uplink", "fdb", NULL};
-static const char *const fdb_keys[] = {"aging", "limit", "static", NULL};
-
-static int
-check_keys(json_t *obj, const char *const *allowed, const char *path,
-	const char *where, char *err, size_t errlen)
-{
-	const char *key;
-	json_t *v;
-	int i;
-
-	json_object_foreach(obj, key, v)
-	{
-		for (i = 0; allowed[i] != NULL; i++)
-			if (strcmp(allowed[i], key) == 0)
-				break;
-		if (allowed[i] == NULL) {
-			snprintf(err, errlen, "%s: %s: unknown key '%s'", path,
-				where, key);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-json_t *
-config_read(const char *path, char *err, size_t errlen)
-{
-	json_error_t jerr;
-	json_t *cfg, *fdb, *v;
-
-	cfg = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-	if (cfg == NULL && jerr.line < 0) {
-		snprintf(err, errlen, "cannot read %s: %s", path,
-			strerror(errno));
-		return NULL;
-	}
-	if (cfg == NULL) {
-		snprintf(err, errlen, "%s:%d:%d: %s", path, jerr.line,
-			jerr.column, jerr.text);
-		return NULL;
-	}
-	if (!json_is_object(cfg)) {
-		snprintf(err, errlen,
-			"%s: the configuration must be a JSON object", path);
-		goto fail;
-	}
-	if (check_keys(cfg, top_keys, path, "top level", err, errlen) != 0)
-		goto fail;
-	v = json_object_get(cfg, "ports");
-	if (v != NULL && !json_is_array(v)) {
-		snprintf(err, errlen, "%s: ports: must be an array", path);
-		goto fail;
-	}
-	v = json_object_get(cfg, "uplink");
-	if (v != NULL && !json_is_object(v) && !json_is_null(v)) {
-		snprintf(err, errlen,
-			"%s: uplink: must be an object like {\"devargs\": "
-			"\"net_af_packet0,iface=eth1\"}",
-			path);
-		goto fail;
-	}
-	fdb = json_object_get(cfg, "fdb");
-	if (fdb != NULL) {
-		if (!json_is_object(fdb)) {
-			snprintf(err, errlen, "%s: fdb: must be an object",
-				path);
-			goto fail;
-		}
-		if (check_keys(fdb, fdb_keys, path, "fdb", err, errlen) != 0)
-			goto fail;
-		v = json_object_get(fdb, "limit");
-		if (v != NULL &&
-			(!json_is_integer(v) || json_integer_value(v) < 1 ||
-				json_integer_value(v) > FDB_MAX_LIMIT)) {
-			snprintf(err, errlen,
-				"%s: fdb.limit: must be an integer 1..%u", path,
-				FDB_MAX_LIMIT);
-			goto fail;
-		}
-		v = json_object_get(fdb, "static");
-		if (v != NULL && !json_is_array(v)) {
-			snprintf(err, errlen,
-				"%s: fdb.static: must be an array", path);
-			goto fail;
-		}
-	}
-	return cfg;
-fail:
-	json_decref(cfg);
-	return NULL;
-}
-
-const char *
-config_uplink_devargs(json_t *cfg)
-{
-	return json_string_value(
-		json_object_get(json_object_get(cfg, "uplink"), "devargs"));
-}
-
-uint32_t
-config_fdb_limit(json_t *cfg)
-{
-	json_t *v = json_object_get(json_object_get(cfg, "fdb"), "limit");
-
-	return json_is_integer(v) ? (uint32_t)json_integer_value(v)
-				  : FDB_DEFAULT_LIMIT;
-}
 
 /* Runs one action with 'params'; on refusal formats "path: where: msg". */
 static int
@@ -272,16 +166,37 @@ config_save(const struct vhsw *sw, const char *path, char *err, size_t errlen)
 {
 	char tmp[PATH_MAX];
 	json_t *cfg;
-	int ret;
+	int fd, ret;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >=
 		(int)sizeof(tmp)) {
 		snprintf(err, errlen, "%s: path too long", path);
 		return -1;
 	}
+	/*
+	 * A new file, never one somebody placed there (a symbolic link to
+	 * /etc/shadow, say): O_EXCL | O_NOFOLLOW.  Mode 0644 whatever the
+	 * umask; rename() then replaces the target itself, not what a link
+	 * there points to.
+	 */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		0644);
+	if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
+		fd = open(tmp,
+			O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			0644);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot write %s: %s", path,
+			strerror(errno));
+		return -1;
+	}
 	cfg = config_dump(sw);
-	ret = json_dump_file(cfg, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	ret = json_dumpfd(cfg, fd, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(cfg);
+	if (ret == 0)
+		ret = fchmod(fd, 0644);
+	if (close(fd) != 0)
+		ret = -1;
 	if (ret != 0 || rename(tmp, path) != 0) {
 		snprintf(err, errlen, "cannot write %s: %s", path,
 			strerror(errno));

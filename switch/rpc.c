@@ -1,12 +1,20 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * rpc.c - JSON-RPC server (see rpc.h).
+ *
+ * Clients sit in a list ordered by their last activity (a completed
+ * request or reply bytes the client took), oldest first: the head is the
+ * one to evict when the table is full.  Each client's idle timer is a
+ * libev "repeat" timer restarted with ev_timer_again() on activity.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -15,27 +23,37 @@
 #include "ctl.h"
 #include "rpc.h"
 
-#define RPC_MAX_CLIENTS 64
-#define RPC_MAX_PENDING_OUT (64u << 20)
+#define RPC_IN_MAX (CTL_MAX_REQUEST + 1) /* a line and its newline */
+#define RPC_IN_START 4096
+#define RPC_BACKLOG 256
+#define RPC_ACCEPTS_PER_WAKEUP 64
+#define RPC_ACCEPT_PAUSE 0.1 /* seconds, when out of fds */
 
 struct rpc_client {
 	ev_io io; /* first: the watcher is the client */
+	ev_timer idle;
 	struct rpc_server *srv;
-	char in[CTL_MAX_REQUEST + 1];
-	size_t in_len;
+	char *in;
+	size_t in_len, in_cap;
 	char *out;
 	size_t out_len, out_off, out_cap;
-	int discarding; /* skipping the rest of an oversized line */
-	struct rpc_client *next;
+	bool discarding; /* skipping the rest of an oversized line */
+	bool eof;        /* the client shut down its sending side */
+	TAILQ_ENTRY(rpc_client) link;
 };
+
+TAILQ_HEAD(rpc_client_list, rpc_client);
 
 struct rpc_server {
 	ev_io io;
+	ev_timer accept_pause; /* out of fds: retry accept() later */
 	struct ev_loop *loop;
 	char path[108];
 	rpc_dispatch_fn fn;
 	void *arg;
-	struct rpc_client *clients;
+	double idle_timeout;
+	unsigned int max_clients;
+	struct rpc_client_list clients; /* least recently active first */
 	struct rpc_stats st;
 };
 
@@ -45,27 +63,46 @@ static void
 client_free(struct rpc_client *c)
 {
 	struct rpc_server *srv = c->srv;
-	struct rpc_client **pp;
 
 	ev_io_stop(srv->loop, &c->io);
+	ev_timer_stop(srv->loop, &c->idle);
 	close(c->io.fd);
-	for (pp = &srv->clients; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp == c) {
-			*pp = c->next;
-			break;
-		}
-	}
+	TAILQ_REMOVE(&srv->clients, c, link);
 	srv->st.clients--;
+	free(c->in);
 	free(c->out);
 	free(c);
+}
+
+/* The client did something useful: it is the most recently active now. */
+static void
+client_touch(struct rpc_client *c)
+{
+	struct rpc_server *srv = c->srv;
+
+	ev_timer_again(srv->loop, &c->idle);
+	if (TAILQ_NEXT(c, link) != NULL) {
+		TAILQ_REMOVE(&srv->clients, c, link);
+		TAILQ_INSERT_TAIL(&srv->clients, c, link);
+	}
+}
+
+static size_t
+client_pending(const struct rpc_client *c)
+{
+	return c->out_len - c->out_off;
 }
 
 static void
 client_update_events(struct rpc_client *c)
 {
-	int ev = EV_READ | (c->out_len > c->out_off ? EV_WRITE : 0);
+	int ev = 0;
 
-	if (ev == c->io.events)
+	if (!c->eof && client_pending(c) < RPC_OUT_HIGH_WATER)
+		ev |= EV_READ;
+	if (client_pending(c) > 0)
+		ev |= EV_WRITE;
+	if (ev == (c->io.events & (EV_READ | EV_WRITE)) && ev_is_active(&c->io))
 		return;
 	ev_io_stop(c->srv->loop, &c->io);
 	ev_io_set(&c->io, c->io.fd, ev);
@@ -83,8 +120,14 @@ client_queue(struct rpc_client *c, const char *line)
 	if (c->out_off == c->out_len)
 		c->out_off = c->out_len = 0;
 	need = c->out_len + n;
-	if (need > RPC_MAX_PENDING_OUT)
+	if (need - c->out_off > RPC_MAX_PENDING_OUT)
 		return -1;
+	if (need > c->out_cap && c->out_off > 0) {
+		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+		c->out_len -= c->out_off;
+		need -= c->out_off;
+		c->out_off = 0;
+	}
 	if (need > c->out_cap) {
 		size_t cap = c->out_cap ? c->out_cap : 4096;
 
@@ -102,47 +145,86 @@ client_queue(struct rpc_client *c, const char *line)
 	return 0;
 }
 
-static int
-reply(struct rpc_client *c, json_t *id, json_t *result, int code,
-	const char *msg)
+/*
+ * Cuts 's' at its first byte that is not part of well-formed UTF-8, so a
+ * message truncated by snprintf() in the middle of a character still
+ * encodes as a JSON string.
+ */
+static void
+utf8_trim(char *s)
 {
-	json_t *rep;
-	char *line;
-	int ret;
+	unsigned char *p = (unsigned char *)s;
+	size_t i = 0, n, k;
+	uint32_t cp;
 
-	if (result != NULL)
-		rep = json_pack("{s:s, s:o, s:O}", "jsonrpc", "2.0", "result",
-			result, "id", id ? id : json_null());
-	else
-		rep = json_pack("{s:s, s:{s:i, s:s}, s:O}", "jsonrpc", "2.0",
-			"error", "code", code, "message", msg, "id",
-			id ? id : json_null());
-	if (rep == NULL)
-		return -1;
-	line = json_dumps(rep, JSON_COMPACT);
-	json_decref(rep);
-	if (line == NULL)
-		return -1;
-	ret = client_queue(c, line);
-	free(line);
-	return ret;
+	while (p[i] != 0) {
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((p[i] & 0xe0) == 0xc0) {
+			n = 1;
+			cp = p[i] & 0x1f;
+		} else if ((p[i] & 0xf0) == 0xe0) {
+			n = 2;
+			cp = p[i] & 0x0f;
+		} else if ((p[i] & 0xf8) == 0xf0) {
+			n = 3;
+			cp = p[i] & 0x07;
+		} else {
+			break;
+		}
+		for (k = 1; k <= n; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				break;
+			cp = (cp << 6) | (p[i + k] & 0x3f);
+		}
+		if (k <= n || (n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
+			(n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+			(cp >= 0xd800 && cp <= 0xdfff))
+			break;
+		i += n + 1;
+	}
+	p[i] = '\0';
 }
 
 static int
-handle_line(struct rpc_client *c, const char *line, size_t len)
+encode_reply(json_t *id, json_t *result, int code, char *msg, char **line)
 {
-	struct rpc_server *srv = c->srv;
+	json_t *rep;
+
+	if (result != NULL) {
+		rep = json_pack("{s:s, s:o, s:O}", "jsonrpc", "2.0", "result",
+			result, "id", id ? id : json_null());
+	} else {
+		utf8_trim(msg);
+		rep = json_pack("{s:s, s:{s:i, s:s}, s:O}", "jsonrpc", "2.0",
+			"error", "code", code, "message", msg, "id",
+			id ? id : json_null());
+	}
+	if (rep == NULL)
+		return -ENOMEM;
+	*line = json_dumps(rep, JSON_COMPACT);
+	json_decref(rep);
+	return *line != NULL ? 0 : -ENOMEM;
+}
+
+int
+rpc_handle_line(rpc_dispatch_fn fn, void *arg, const char *line, size_t len,
+	struct rpc_stats *st, char **reply)
+{
 	json_t *req, *id, *method, *params, *result, *empty = NULL;
 	char msg[512] = "";
 	json_error_t jerr;
 	int code = 0, ret;
 
-	srv->st.requests++;
+	*reply = NULL;
+	st->requests++;
 	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (req == NULL) {
-		srv->st.errors++;
+		st->errors++;
 		snprintf(msg, sizeof(msg), "parse error: %s", jerr.text);
-		return reply(c, NULL, NULL, CTL_ERR_PARSE, msg);
+		return encode_reply(NULL, NULL, CTL_ERR_PARSE, msg, reply);
 	}
 	id = json_object_get(req, "id");
 	method = json_object_get(req, "method");
@@ -152,87 +234,154 @@ handle_line(struct rpc_client *c, const char *line, size_t len)
 			!json_is_null(params)) ||
 		(id != NULL && !json_is_string(id) && !json_is_integer(id) &&
 			!json_is_null(id))) {
-		srv->st.errors++;
-		ret = reply(c, json_is_object(req) ? id : NULL, NULL,
-			CTL_ERR_INVALID_REQUEST,
+		st->errors++;
+		snprintf(msg, sizeof(msg),
 			"invalid request: expected {\"jsonrpc\":\"2.0\", "
 			"\"method\": string, \"params\": object, \"id\": ...}");
+		ret = encode_reply(json_is_object(req) ? id : NULL, NULL,
+			CTL_ERR_INVALID_REQUEST, msg, reply);
 		json_decref(req);
 		return ret;
 	}
 	if (params == NULL || json_is_null(params))
 		params = empty = json_object();
-	result = srv->fn(srv->arg, json_string_value(method), params, &code,
-		msg, sizeof(msg));
+	result = fn(arg, json_string_value(method), params, &code, msg,
+		sizeof(msg));
 	json_decref(empty);
 	if (result == NULL)
-		srv->st.errors++;
+		st->errors++;
 	/* A request without an id is a notification: no reply. */
 	if (id == NULL) {
 		json_decref(result);
 		json_decref(req);
 		return 0;
 	}
-	ret = reply(c, id, result, code, msg);
+	ret = encode_reply(id, result, code, msg, reply);
 	json_decref(req);
 	return ret;
 }
 
-static void
-client_read(struct rpc_client *c)
+static int
+client_reply(struct rpc_client *c, const char *line, size_t len)
 {
-	char *nl, *start, *end;
-	ssize_t n;
+	char *rep;
+	int ret;
 
-	n = recv(c->io.fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		client_free(c);
-		return;
-	}
-	c->in_len += (size_t)n;
-	start = c->in;
-	end = c->in + c->in_len;
+	if (rpc_handle_line(
+		    c->srv->fn, c->srv->arg, line, len, &c->srv->st, &rep) != 0)
+		return -1;
+	if (rep == NULL)
+		return 0;
+	ret = client_queue(c, rep);
+	free(rep);
+	return ret;
+}
+
+/*
+ * Handles the complete lines in the input buffer while the client's
+ * unread output stays under the high-water mark.  0, or -1 when the
+ * client must go.
+ */
+static int
+client_process(struct rpc_client *c)
+{
+	char *nl, *start = c->in, *end = c->in + c->in_len;
+	char msg[] = "request too large: the limit is 65536 bytes per line";
+	char *rep;
+	int ret = 0;
+
 	if (c->discarding) {
 		/* The rest of an oversized line: skip to its end. */
 		nl = memchr(start, '\n', (size_t)(end - start));
 		if (nl == NULL) {
 			c->in_len = 0;
-			goto out;
+			return 0;
 		}
-		c->discarding = 0;
+		c->discarding = false;
 		start = nl + 1;
 	}
-	while ((nl = memchr(start, '\n', (size_t)(end - start))) != NULL) {
-		if (nl > start &&
-			handle_line(c, start, (size_t)(nl - start)) != 0) {
-			client_free(c);
-			return;
+	while (client_pending(c) < RPC_OUT_HIGH_WATER &&
+		(nl = memchr(start, '\n', (size_t)(end - start))) != NULL) {
+		if (nl > start) {
+			if (client_reply(c, start, (size_t)(nl - start)) != 0)
+				return -1;
+			client_touch(c);
 		}
 		start = nl + 1;
 	}
 	c->in_len = (size_t)(end - start);
 	memmove(c->in, start, c->in_len);
-	if (c->in_len == sizeof(c->in)) {
+	if (c->in_len == RPC_IN_MAX && memchr(c->in, '\n', c->in_len) == NULL) {
 		/* A line over the limit: answer now, drop it up to its end. */
+		c->srv->st.requests++;
 		c->srv->st.errors++;
 		c->in_len = 0;
-		c->discarding = 1;
-		if (reply(c, NULL, NULL, CTL_ERR_INVALID_REQUEST,
-			    "request too large: the limit is 65536 bytes per "
-			    "line") != 0) {
+		c->discarding = true;
+		if (encode_reply(NULL, NULL, CTL_ERR_INVALID_REQUEST, msg,
+			    &rep) != 0)
+			return -1;
+		ret = client_queue(c, rep);
+		free(rep);
+	}
+	return ret;
+}
+
+/* Closes a client that has nothing more to say or to read. */
+static bool
+client_done(struct rpc_client *c)
+{
+	return c->eof && client_pending(c) == 0;
+}
+
+static void
+client_read(struct rpc_client *c)
+{
+	ssize_t n;
+	char *b;
+
+	if (c->in_len == c->in_cap) {
+		size_t cap = c->in_cap ? c->in_cap * 2 : RPC_IN_START;
+
+		if (cap > RPC_IN_MAX)
+			cap = RPC_IN_MAX;
+		b = realloc(c->in, cap);
+		if (b == NULL) {
 			client_free(c);
 			return;
 		}
+		c->in = b;
+		c->in_cap = cap;
 	}
-out:
+	if (c->in_len == c->in_cap) {
+		client_update_events(c); /* full of held-back requests */
+		return;
+	}
+	n = recv(c->io.fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n < 0) {
+		client_free(c);
+		return;
+	}
+	if (n == 0)
+		c->eof = true; /* answer what came complete, then close */
+	c->in_len += (size_t)n;
+	if (client_process(c) != 0) {
+		c->srv->st.dropped++;
+		client_free(c);
+		return;
+	}
+	if (client_done(c)) {
+		client_free(c);
+		return;
+	}
 	client_update_events(c);
 }
 
 static void
 client_write(struct rpc_client *c)
 {
+	bool sent = false;
 	ssize_t n;
 
 	while (c->out_off < c->out_len) {
@@ -247,6 +396,19 @@ client_write(struct rpc_client *c)
 			return;
 		}
 		c->out_off += (size_t)n;
+		sent = true;
+	}
+	if (sent)
+		client_touch(c);
+	/* Requests held back by the high-water mark. */
+	if (client_pending(c) < RPC_OUT_HIGH_WATER && client_process(c) != 0) {
+		c->srv->st.dropped++;
+		client_free(c);
+		return;
+	}
+	if (client_done(c)) {
+		client_free(c);
+		return;
 	}
 	client_update_events(c);
 }
@@ -265,31 +427,81 @@ client_cb(struct ev_loop *loop, ev_io *w, int revents)
 }
 
 static void
+idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct rpc_client *c = (struct rpc_client *)((char *)w -
+		offsetof(struct rpc_client, idle));
+
+	c->srv->st.timeouts++;
+	client_free(c);
+}
+
+/* Makes room for one more client: the one idle the longest goes. */
+static bool
+evict_oldest(struct rpc_server *srv)
+{
+	struct rpc_client *c = TAILQ_FIRST(&srv->clients);
+
+	if (c == NULL)
+		return false;
+	srv->st.evictions++;
+	client_free(c);
+	return true;
+}
+
+static void
+accept_pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct rpc_server *srv = (struct rpc_server *)((char *)w -
+		offsetof(struct rpc_server, accept_pause));
+
+	ev_io_start(loop, &srv->io);
+}
+
+static void
 accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct rpc_server *srv = (struct rpc_server *)w;
 	struct rpc_client *c;
-	int fd;
+	int fd, i;
 
-	fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
-	if (srv->st.clients >= RPC_MAX_CLIENTS ||
-		(c = calloc(1, sizeof(*c))) == NULL) {
-		close(fd);
-		return;
+	for (i = 0; i < RPC_ACCEPTS_PER_WAKEUP; i++) {
+		fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0 &&
+			(errno == EMFILE || errno == ENFILE ||
+				errno == ENOBUFS || errno == ENOMEM)) {
+			/* Free an fd and retry; else wait, not spin. */
+			if (evict_oldest(srv))
+				continue;
+			ev_io_stop(loop, &srv->io);
+			ev_timer_set(&srv->accept_pause, RPC_ACCEPT_PAUSE, 0);
+			ev_timer_start(loop, &srv->accept_pause);
+			return;
+		}
+		if (fd < 0)
+			return; /* EAGAIN: drained; else the peer left */
+		if (srv->st.clients >= srv->max_clients)
+			evict_oldest(srv);
+		c = calloc(1, sizeof(*c));
+		if (c == NULL) {
+			close(fd);
+			return;
+		}
+		c->srv = srv;
+		TAILQ_INSERT_TAIL(&srv->clients, c, link);
+		srv->st.clients++;
+		ev_io_init(&c->io, client_cb, fd, EV_READ);
+		ev_io_start(loop, &c->io);
+		ev_init(&c->idle, idle_cb);
+		c->idle.repeat = srv->idle_timeout;
+		ev_timer_again(loop, &c->idle);
 	}
-	c->srv = srv;
-	c->next = srv->clients;
-	srv->clients = c;
-	srv->st.clients++;
-	ev_io_init(&c->io, client_cb, fd, EV_READ);
-	ev_io_start(loop, &c->io);
 }
 
 struct rpc_server *
-rpc_server_create(struct ev_loop *loop, const char *path, mode_t perm,
-	rpc_dispatch_fn fn, void *arg, char *err, size_t errlen)
+rpc_server_create(struct ev_loop *loop, const char *path,
+	const struct rpc_options *opt, rpc_dispatch_fn fn, void *arg, char *err,
+	size_t errlen)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct rpc_server *srv;
@@ -320,13 +532,23 @@ rpc_server_create(struct ev_loop *loop, const char *path, mode_t perm,
 			strerror(errno));
 		return NULL;
 	}
+	/*
+	 * Owner and mode are set on the path before listen(), so nobody can
+	 * connect while they are still the umask's (a unix socket's access
+	 * check is on the file, and fchmod() on the socket fd would not
+	 * reach it).
+	 */
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-		chmod(path, perm) != 0 || listen(fd, 16) != 0) {
+		(opt->gid != (gid_t)-1 &&
+			chown(path, (uid_t)-1, opt->gid) != 0) ||
+		chmod(path, opt->perm) != 0 || listen(fd, RPC_BACKLOG) != 0) {
 		snprintf(err, errlen, "cannot listen on control socket %s: %s",
 			path, strerror(errno));
-		if (fd >= 0)
+		if (fd >= 0) {
 			close(fd);
+			unlink(path);
+		}
 		return NULL;
 	}
 	srv = calloc(1, sizeof(*srv));
@@ -339,7 +561,13 @@ rpc_server_create(struct ev_loop *loop, const char *path, mode_t perm,
 	srv->loop = loop;
 	srv->fn = fn;
 	srv->arg = arg;
+	srv->idle_timeout = opt->idle_timeout > 0 ? opt->idle_timeout
+						  : RPC_DEFAULT_IDLE_TIMEOUT;
+	srv->max_clients = opt->max_clients > 0 ? opt->max_clients
+						: RPC_DEFAULT_MAX_CLIENTS;
+	TAILQ_INIT(&srv->clients);
 	snprintf(srv->path, sizeof(srv->path), "%s", path);
+	ev_init(&srv->accept_pause, accept_pause_cb);
 	ev_io_init(&srv->io, accept_cb, fd, EV_READ);
 	ev_io_start(loop, &srv->io);
 	return srv;
@@ -350,8 +578,9 @@ rpc_server_destroy(struct rpc_server *srv)
 {
 	if (srv == NULL)
 		return;
-	while (srv->clients != NULL)
-		client_free(srv->clients);
+	while (!TAILQ_EMPTY(&srv->clients))
+		client_free(TAILQ_FIRST(&srv->clients));
+	ev_timer_stop(srv->loop, &srv->accept_pause);
 	ev_io_stop(srv->loop, &srv->io);
 	close(srv->io.fd);
 	unlink(srv->path);

@@ -24,6 +24,7 @@
 #include "fdb.h"
 #include "port.h"
 
+struct paths;
 struct rpc_server;
 struct rte_mempool;
 struct rte_rcu_qsbr;
@@ -40,6 +41,8 @@ struct vhsw {
 	struct fdb *fdb;
 	struct dp *dp;
 	struct rpc_server *rpc;
+	/* Where sockets and saved configs may go; NULL refuses them all. */
+	const struct paths *paths;
 
 	struct port *ports[VHSW_MAX_PORTS]; /* by id */
 	uint32_t aging;                     /* seconds; 0: never */
@@ -76,16 +79,20 @@ void vhsw_port_detach(struct vhsw *sw, struct port *p);
 json_t *vhsw_dispatch(void *sw, const char *method, json_t *params, int *code,
 	char *msg, size_t msglen);
 
-/* config.c */
+/* config_read.c */
 /* Reads and checks the syntax of a config file.  NULL with 'err' set. */
 json_t *config_read(const char *path, char *err, size_t errlen);
-/* Applies a config read by config_read().  0 or -1 with 'err' set. */
-int config_apply(struct vhsw *sw, const char *path, json_t *cfg, char *err,
+/* The same for a buffer; 'name' stands for the file in messages. */
+json_t *config_parse(const char *buf, size_t len, const char *name, char *err,
 	size_t errlen);
 /* The uplink devargs a config names, or NULL. */
 const char *config_uplink_devargs(json_t *cfg);
 /* The learned-entry limit a config asks for (for sizing the FDB). */
 uint32_t config_fdb_limit(json_t *cfg);
+/* config.c */
+/* Applies a config read by config_read().  0 or -1 with 'err' set. */
+int config_apply(struct vhsw *sw, const char *path, json_t *cfg, char *err,
+	size_t errlen);
 /* The running configuration. */
 json_t *config_dump(const struct vhsw *sw);
 /* Writes config_dump() to 'path' atomically.  0 or -1 with 'err' set. */

@@ -10,7 +10,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <libgen.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -29,6 +31,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "ethport.h"
+#include "paths.h"
 #include "rpc.h"
 #include "vhsw.h"
 #include "vport.h"
@@ -48,6 +51,10 @@ struct options {
 	const char *lcores;
 	const char *eal;
 	const char *log_level;
+	const char *socket_dirs[PATHS_MAX_DIRS];
+	int n_socket_dirs;
+	const char *state_dir;
+	gid_t ctl_gid; /* (gid_t)-1: --ctl-group not given */
 	unsigned long mem_mb;
 	enum huge_mode huge;
 	enum dp_poll_mode poll_mode;
@@ -62,10 +69,21 @@ usage(FILE *f)
 		"             [--mem MB] [--hugepages | --no-hugepages] "
 		"[--poll-mode busy|adaptive]\n"
 		"             [--log-level LEVEL] [--eal \"EXTRA EAL ARGS\"]\n"
+		"             [--socket-dir DIR]... [--state-dir DIR] "
+		"[--ctl-group GROUP]\n"
 		"\n"
 		"  --config FILE      JSON startup configuration (ports, fdb)\n"
 		"  --ctl PATH         management socket (default $VHSW_CTL or "
 		"%s)\n"
+		"  --ctl-group GROUP  group of the management socket (mode "
+		"0660)\n"
+		"  --socket-dir DIR   vhost-user sockets and saved configs "
+		"must "
+		"lie under DIR\n"
+		"                     (repeatable; default %s; the control "
+		"socket's\n"
+		"                     directory always counts)\n"
+		"  --state-dir DIR    vhswd's own files (default %s)\n"
 		"  --uplink DEVARGS   DPDK ethdev used as the uplink\n"
 		"  --lcores LIST      CPUs to use, e.g. 0,1 or 2-3; the data "
 		"plane runs on the last\n"
@@ -76,7 +94,8 @@ usage(FILE *f)
 		"  --poll-mode MODE   adaptive (default) or busy\n"
 		"  --log-level LEVEL  emerg..debug (default info)\n"
 		"  --eal ARGS         extra DPDK EAL arguments\n",
-		CTL_DEFAULT_SOCKET, DEFAULT_MEM_MB);
+		CTL_DEFAULT_SOCKET, PATHS_DEFAULT_SOCKET_DIR,
+		PATHS_DEFAULT_STATE_DIR, DEFAULT_MEM_MB);
 }
 
 static void __attribute__((format(printf, 1, 2))) die(const char *fmt, ...)
@@ -89,6 +108,26 @@ static void __attribute__((format(printf, 1, 2))) die(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(1);
+}
+
+/* A group name or number; dies on an unknown one. */
+static gid_t
+parse_group(const char *s)
+{
+	struct group *gr;
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (s[0] != '\0' && *end == '\0' && errno == 0 && v < UINT32_MAX)
+		return (gid_t)v;
+	gr = getgrnam(s);
+	if (gr == NULL)
+		die("--ctl-group %s: no such group; create it (groupadd %s) "
+		    "or give a group name or GID that exists",
+			s, s);
+	return gr->gr_gid;
 }
 
 static void
@@ -105,6 +144,9 @@ parse_options(int argc, char **argv, struct options *o)
 		{"poll-mode", required_argument, NULL, 'p'},
 		{"log-level", required_argument, NULL, 'L'},
 		{"eal", required_argument, NULL, 'e'},
+		{"socket-dir", required_argument, NULL, 'D'},
+		{"state-dir", required_argument, NULL, 'T'},
+		{"ctl-group", required_argument, NULL, 'G'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -151,6 +193,24 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'e':
 			o->eal = optarg;
+			break;
+		case 'D':
+			if (optarg[0] != '/')
+				die("--socket-dir %s: give an absolute path",
+					optarg);
+			if (o->n_socket_dirs == PATHS_MAX_DIRS)
+				die("--socket-dir: at most %d directories",
+					PATHS_MAX_DIRS);
+			o->socket_dirs[o->n_socket_dirs++] = optarg;
+			break;
+		case 'T':
+			if (optarg[0] != '/')
+				die("--state-dir %s: give an absolute path",
+					optarg);
+			o->state_dir = optarg;
+			break;
+		case 'G':
+			o->ctl_gid = parse_group(optarg);
 			break;
 		case 'h':
 			usage(stdout);
@@ -374,11 +434,44 @@ ensure_ctl_dir(const char *path)
 	struct stat st;
 
 	dir = dirname(copy);
-	if (stat(dir, &st) != 0 && mkdir(dir, 0755) != 0)
+	/* Searchable by the --ctl-group (the umask is 077 by now). */
+	if (stat(dir, &st) != 0 &&
+		(mkdir(dir, 0755) != 0 || chmod(dir, 0755) != 0))
 		die("cannot create %s for the control socket: %s (run as root "
 		    "or use --ctl PATH)",
 			dir, strerror(errno));
 	free(copy);
+}
+
+/*
+ * The path policy: the --socket-dir list (default /run/vhsw) plus the
+ * control socket's directory, and the --state-dir.
+ */
+static struct paths *
+make_paths(const struct options *o, const char *ctl)
+{
+	struct paths *p = paths_create(
+		o->state_dir ? o->state_dir : PATHS_DEFAULT_STATE_DIR);
+	char *copy = strdup(ctl), real[PATH_MAX];
+	int i, ret = 0;
+
+	if (p == NULL || copy == NULL)
+		die("out of memory");
+	if (o->n_socket_dirs == 0)
+		ret = paths_add_socket_dir(p, PATHS_DEFAULT_SOCKET_DIR);
+	for (i = 0; ret == 0 && i < o->n_socket_dirs; i++)
+		ret = paths_add_socket_dir(p, o->socket_dirs[i]);
+	if (ret != 0)
+		die("--socket-dir %s: %s", o->socket_dirs[i - 1],
+			strerror(-ret));
+	if (realpath(dirname(copy), real) == NULL)
+		die("--ctl %s: cannot resolve its directory: %s", ctl,
+			strerror(errno));
+	ret = paths_add_socket_dir(p, real);
+	if (ret != 0)
+		die("--ctl %s: %s", ctl, strerror(-ret));
+	free(copy);
+	return p;
 }
 
 /*
@@ -436,11 +529,14 @@ int
 main(int argc, char **argv)
 {
 	struct options o = {
+		.ctl_gid = (gid_t)-1,
 		.mem_mb = DEFAULT_MEM_MB,
 		.log_level = "info",
 		.poll_mode = DP_POLL_ADAPTIVE,
 	};
 	char *eal_argv[MAX_EAL_ARGS], eal_storage[4096], err[1024];
+	struct rpc_options ropt = {.perm = 0660};
+	struct paths *paths;
 	struct rte_mempool *pool;
 	struct rte_rcu_qsbr *qsv;
 	json_t *cfg = NULL;
@@ -452,6 +548,12 @@ main(int argc, char **argv)
 	int eal_argc;
 	const char *ctl;
 
+	/*
+	 * Nothing vhswd creates depends on the umask it was started with:
+	 * files and sockets start private and get their mode explicitly
+	 * (control socket 0660, vhost-user sockets --perm).
+	 */
+	umask(077);
 	parse_options(argc, argv, &o);
 	ctl = ctl_socket_path(o.ctl);
 	if (o.config != NULL) {
@@ -465,6 +567,7 @@ main(int argc, char **argv)
 		die("--ctl %s: longer than %d bytes; use a shorter path", ctl,
 			VPORT_SOCKET_MAX);
 	ensure_ctl_dir(ctl);
+	paths = make_paths(&o, ctl);
 	signal(SIGPIPE, SIG_IGN);
 
 	eal_argc =
@@ -507,6 +610,7 @@ main(int argc, char **argv)
 	if (loop == NULL)
 		die("cannot create the event loop");
 	vhsw_init(&sw, loop, pool, qsv, fdb, dp);
+	sw.paths = paths;
 	if (vport_init(pool, dp_synchronize_cb, dp, vhsw_wake, &sw) != 0 ||
 		dp_set_stall_hook(dp, vport_stalled_on) != 0 ||
 		ethport_init(pool, vhsw_wake, &sw, NULL) != 0)
@@ -514,8 +618,9 @@ main(int argc, char **argv)
 	if (o.config != NULL)
 		snprintf(
 			sw.config_path, sizeof(sw.config_path), "%s", o.config);
+	ropt.gid = o.ctl_gid;
 	sw.rpc = rpc_server_create(
-		loop, ctl, 0660, vhsw_dispatch, &sw, err, sizeof(err));
+		loop, ctl, &ropt, vhsw_dispatch, &sw, err, sizeof(err));
 	if (sw.rpc == NULL)
 		die("%s", err);
 	if (dp_start(dp, rte_get_next_lcore(-1, 1, 0)) != 0)
@@ -564,5 +669,6 @@ main(int argc, char **argv)
 	rte_mempool_free(pool);
 	ev_loop_destroy(loop);
 	rte_eal_cleanup();
+	paths_destroy(paths);
 	return 0;
 }

@@ -7,6 +7,7 @@
 #   tests/run.sh                 everything
 #   tests/run.sh unit            unit tests only
 #   tests/run.sh test_switch     integration tests whose name matches
+#   tests/run.sh fuzz            the libFuzzer targets only (30 s each)
 #
 # Ends with "N passed, M failed"; exit status 0 only if nothing failed.
 set -euo pipefail
@@ -51,8 +52,25 @@ if [ -z "$filter" ] || [ "$filter" = unit ]; then
 	done
 fi
 
+# Fuzz targets: built with clang in build-fuzz, each run for a bounded time
+# from the seed corpus in tests/fuzz/corpus/NAME (new inputs go to a scratch
+# corpus, crashes to tests/out/fuzz/); any crash fails the step.
+if [ -z "$filter" ] || [ "$filter" = fuzz ]; then
+	mkdir -p "$OUT/fuzz"
+	run_one fuzz/build vhsw_build_fuzz
+	for f in "${VHSW_FUZZ_TARGETS[@]}"; do
+		[ -x "$VHSW_FUZZ_BUILD/tests/fuzz/$f" ] || continue
+		rm -rf "$OUT/fuzz/corpus-$f"
+		mkdir -p "$OUT/fuzz/corpus-$f"
+		run_one "fuzz/$f" timeout 300 "$VHSW_FUZZ_BUILD/tests/fuzz/$f" \
+			-max_total_time="${VHSW_FUZZ_SECONDS:-30}" -max_len=8192 \
+			-artifact_prefix="$OUT/fuzz/$f-" \
+			"$OUT/fuzz/corpus-$f" "tests/fuzz/corpus/$f"
+	done
+fi
+
 # Integration tests, then QEMU guest tests.
-if [ "$filter" != unit ]; then
+if [ "$filter" != unit ] && [ "$filter" != fuzz ]; then
 	for t in tests/integration/test_*.sh tests/guest/test_*.sh; do
 		name=$(basename "$t" .sh)
 		if [ -n "$filter" ] && [[ $name != *$filter* ]]; then continue; fi

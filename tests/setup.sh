@@ -7,12 +7,14 @@ set -euo pipefail
 VHSW_TOP=${VHSW_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 VHSW_BUILD=${VHSW_BUILD:-$VHSW_TOP/build}
 
-# Packages: build (meson, DPDK, libev, jansson, cmocka) and test peers
+# Packages: build (meson, DPDK, libev, jansson, cmocka), the fuzz targets
+# (clang with its libFuzzer/sanitizer runtime) and test peers
 # (dpdk-testpmd, iproute2, ping).
 VHSW_PACKAGES=(
 	build-essential meson ninja-build pkg-config
 	dpdk dpdk-dev libdpdk-dev libev-dev libjansson-dev libcmocka-dev
-	iproute2 iputils-ping procps jq netcat-openbsd tcpdump
+	clang libclang-rt-14-dev
+	iproute2 iputils-ping procps jq netcat-openbsd tcpdump python3
 	containernetworking-plugins podman runc
 )
 
@@ -49,6 +51,23 @@ vhsw_build() {
 		meson setup "$VHSW_BUILD" "$VHSW_TOP" -Dwerror=true -Dtests=enabled >/dev/null
 	fi
 	ninja -C "$VHSW_BUILD" >/dev/null
+}
+
+# The libFuzzer targets (tests/fuzz, docs/fuzzing.md): clang, in a build
+# dir of their own so the gcc build is untouched.
+VHSW_FUZZ_BUILD=${VHSW_FUZZ_BUILD:-$VHSW_TOP/build-fuzz}
+# Every tests/fuzz/fuzz_*.c is a target of the same name.
+VHSW_FUZZ_TARGETS=()
+for _f in "$VHSW_TOP"/tests/fuzz/fuzz_*.c; do
+	[ -e "$_f" ] && VHSW_FUZZ_TARGETS+=("$(basename "$_f" .c)")
+done
+unset _f
+vhsw_build_fuzz() {
+	if [ ! -f "$VHSW_FUZZ_BUILD/build.ninja" ]; then
+		CC=clang meson setup "$VHSW_FUZZ_BUILD" "$VHSW_TOP" -Dfuzz=enabled \
+			-Dtests=disabled >/dev/null
+	fi
+	ninja -C "$VHSW_FUZZ_BUILD" "${VHSW_FUZZ_TARGETS[@]/#/tests/fuzz/}" >/dev/null
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then

@@ -24,6 +24,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "ctl.h"
+#include "paths.h"
 #include "rpc.h"
 #include "vhsw.h"
 #include "vport.h"
@@ -127,6 +128,8 @@ test_parse_usage_errors(void **state)
 
 /* ---- JSON-RPC server ---- */
 
+static const struct rpc_options rpc_opts = {.perm = 0660, .gid = (gid_t)-1};
+
 struct rpc_env {
 	struct ev_loop *loop;
 	struct rpc_server *srv;
@@ -157,8 +160,8 @@ rpc_setup(void **state)
 
 	e->loop = ev_loop_new(EVFLAG_AUTO);
 	snprintf(e->path, sizeof(e->path), "%s/rpc.sock", tmpdir);
-	e->srv = rpc_server_create(
-		e->loop, e->path, 0660, echo_dispatch, e, err, sizeof(err));
+	e->srv = rpc_server_create(e->loop, e->path, &rpc_opts, echo_dispatch,
+		e, err, sizeof(err));
 	if (e->srv == NULL)
 		return -1;
 	*state = e;
@@ -355,21 +358,197 @@ test_rpc_notification_and_disconnect(void **state)
 	assert_int_equal(st.clients, 0);
 }
 
+/* A server with its own limits on rpc2.sock (for the limit tests). */
+static struct rpc_server *
+limited_server(struct rpc_env *e, double idle, unsigned int max)
+{
+	struct rpc_options o = {.perm = 0600,
+		.gid = (gid_t)-1,
+		.idle_timeout = idle,
+		.max_clients = max};
+	char err[256];
+
+	rpc_server_destroy(e->srv);
+	e->srv = rpc_server_create(
+		e->loop, e->path, &o, echo_dispatch, e, err, sizeof(err));
+	assert_non_null(e->srv);
+	return e->srv;
+}
+
+static void
+test_rpc_idle_timeout(void **state)
+{
+	struct rpc_env *e = *state;
+	struct rpc_stats st;
+	char buf[16];
+	int fd, i;
+
+	limited_server(e, 0.05, 0);
+	fd = rpc_connect(e);
+	/* Half a request is no activity: the client is closed all the same. */
+	rpc_send(e, fd, "{\"jsonrpc\":\"2.0\",\"meth", 22);
+	for (i = 0; i < 100; i++) {
+		rpc_server_stats(e->srv, &st);
+		if (st.clients == 0)
+			break;
+		ev_run(e->loop, EVRUN_ONCE);
+	}
+	assert_int_equal(st.clients, 0);
+	assert_int_equal(st.timeouts, 1);
+	assert_int_equal(recv(fd, buf, sizeof(buf), 0), 0); /* EOF */
+	close(fd);
+}
+
+static void
+test_rpc_eviction(void **state)
+{
+	struct rpc_env *e = *state;
+	const char *req =
+		"{\"jsonrpc\":\"2.0\",\"method\":\"echo\",\"id\":3}\n";
+	struct rpc_stats st;
+	int fd1, fd2, fd3;
+	char buf[16];
+	json_t *rep;
+
+	limited_server(e, 0, 2);
+	fd1 = rpc_connect(e);
+	fd2 = rpc_connect(e);
+	/* fd1 is the least recently active once fd2 made a request. */
+	rpc_send(e, fd2, req, strlen(req));
+	json_decref(rpc_reply(e, fd2));
+	fd3 = rpc_connect(e);
+	rpc_server_stats(e->srv, &st);
+	assert_int_equal(st.evictions, 1);
+	assert_int_equal(st.clients, 2);
+	assert_int_equal(recv(fd1, buf, sizeof(buf), 0), 0); /* evicted */
+	/* The newcomer is served. */
+	rpc_send(e, fd3, req, strlen(req));
+	rep = rpc_reply(e, fd3);
+	assert_int_equal(json_integer_value(json_object_get(rep, "id")), 3);
+	json_decref(rep);
+	close(fd1);
+	close(fd2);
+	close(fd3);
+}
+
+static void
+test_rpc_truncated_utf8_message(void **state)
+{
+	struct rpc_env *e = *state;
+	size_t n = 2000, i, len;
+	char *req = malloc(n * 2 + 64);
+	json_t *rep;
+	int fd = rpc_connect(e);
+
+	/*
+	 * An unknown method of 1000 two-byte characters: the error message
+	 * naming it is cut mid-character and must still be sent.
+	 */
+	len = (size_t)sprintf(
+		req, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"");
+	for (i = 0; i < n / 2; i++) {
+		req[len++] = (char)0xc3;
+		req[len++] = (char)0xa9;
+	}
+	len += (size_t)sprintf(req + len, "x\"}\n");
+	rpc_send(e, fd, req, len);
+	rep = rpc_reply(e, fd);
+	assert_non_null(rep);
+	assert_int_equal(error_code(rep), CTL_ERR_NO_METHOD);
+	json_decref(rep);
+	close(fd);
+	free(req);
+}
+
 static void
 test_rpc_refuses_live_socket(void **state)
 {
 	struct rpc_env *e = *state;
 	char err[256];
 
-	assert_null(rpc_server_create(
-		e->loop, e->path, 0660, echo_dispatch, e, err, sizeof(err)));
+	assert_null(rpc_server_create(e->loop, e->path, &rpc_opts,
+		echo_dispatch, e, err, sizeof(err)));
 	assert_non_null(strstr(err, "already running"));
+}
+
+/* ---- the path policy ---- */
+
+static void
+test_paths_policy(void **state)
+{
+	char allowed[128], out[128], p[512], t[256], err[1024];
+	struct paths *pp = paths_create("");
+	struct stat st;
+
+	snprintf(allowed, sizeof(allowed), "%s/allowed", tmpdir);
+	snprintf(out, sizeof(out), "%s/out", tmpdir);
+	mkdir(allowed, 0700);
+	mkdir(out, 0700);
+	assert_int_equal(paths_add_socket_dir(pp, allowed), 0);
+	assert_int_equal(paths_add_socket_dir(pp, "relative"), -EINVAL);
+#define OK(...)                                                          \
+	do {                                                             \
+		snprintf(p, sizeof(p), __VA_ARGS__);                     \
+		assert_int_equal(                                        \
+			paths_check_socket(pp, p, err, sizeof(err)), 0); \
+	} while (0)
+#define NO(ret, ...)                                                       \
+	do {                                                               \
+		snprintf(p, sizeof(p), __VA_ARGS__);                       \
+		assert_int_equal(                                          \
+			paths_check_socket(pp, p, err, sizeof(err)), ret); \
+	} while (0)
+	OK("%s/a.sock", allowed);
+	OK("%s/not/yet/there/a.sock", allowed);
+	OK("%s/../allowed/a.sock", allowed);
+	NO(-EACCES, "%s/a.sock", out);
+	assert_non_null(strstr(err, "is outside the socket directories"));
+	assert_non_null(strstr(err, allowed));
+	NO(-EACCES, "%s/../out/a.sock", allowed);
+	NO(-EACCES, "/etc/x.sock");
+	NO(-EINVAL, "%s/missing/../../out/a.sock", allowed);
+	NO(-EINVAL, "a.sock");
+	NO(-EINVAL, "%s/", allowed);
+	NO(-EINVAL, "%s/..", allowed);
+	/* A symlinked parent that points outside. */
+	snprintf(t, sizeof(t), "%s/link", allowed);
+	assert_int_equal(symlink(out, t), 0);
+	NO(-EACCES, "%s/link/a.sock", allowed);
+	assert_non_null(strstr(err, "really"));
+	/* A symlink as the socket itself. */
+	snprintf(t, sizeof(t), "%s/fl.sock", allowed);
+	assert_int_equal(symlink("/etc/passwd", t), 0);
+	NO(-EACCES, "%s", t);
+	/* No policy: nothing. */
+	snprintf(p, sizeof(p), "%s/a.sock", allowed);
+	assert_int_equal(
+		paths_check_socket(NULL, p, err, sizeof(err)), -EACCES);
+	paths_destroy(pp);
+
+	/* config save: socket dirs and the state dir, created 0700. */
+	snprintf(t, sizeof(t), "%s/state", tmpdir);
+	pp = paths_create(t);
+	assert_int_equal(paths_add_socket_dir(pp, allowed), 0);
+	snprintf(p, sizeof(p), "%s/c.json", t);
+	assert_int_equal(paths_prepare_save(pp, p, err, sizeof(err)), 0);
+	assert_int_equal(stat(t, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+	snprintf(p, sizeof(p), "%s/c.json", allowed);
+	assert_int_equal(paths_prepare_save(pp, p, err, sizeof(err)), 0);
+	assert_int_equal(
+		paths_prepare_save(pp, "/etc/c.json", err, sizeof(err)),
+		-EACCES);
+	assert_non_null(strstr(err, "state directory"));
+	paths_destroy(pp);
+#undef OK
+#undef NO
 }
 
 /* ---- actions through vhsw_dispatch ---- */
 
 struct sw_env {
 	struct vhsw sw;
+	struct paths *paths;
 	struct ev_loop *loop;
 	struct fdb *fdb;
 	struct dp *dp;
@@ -386,6 +565,10 @@ sw_setup(void **state)
 	if (e->fdb == NULL || e->dp == NULL)
 		return -1;
 	vhsw_init(&e->sw, e->loop, pool, qsv, e->fdb, e->dp);
+	e->paths = paths_create(PATHS_DEFAULT_STATE_DIR);
+	if (e->paths == NULL || paths_add_socket_dir(e->paths, tmpdir) != 0)
+		return -1;
+	e->sw.paths = e->paths;
 	vport_init(pool, dp_synchronize_cb, e->dp, vhsw_wake, &e->sw);
 	*state = e;
 	return 0;
@@ -397,6 +580,7 @@ sw_teardown(void **state)
 	struct sw_env *e = *state;
 
 	vhsw_fini(&e->sw);
+	paths_destroy(e->paths);
 	dp_destroy(e->dp);
 	fdb_destroy(e->fdb);
 	ev_loop_destroy(e->loop);
@@ -653,6 +837,7 @@ test_config_roundtrip(void **state)
 	/* Load it into a fresh switch: the same configuration results. */
 	vhsw_fini(&e->sw);
 	vhsw_init(&e->sw, e->loop, pool, qsv, e->fdb, e->dp);
+	e->sw.paths = e->paths;
 	cfg = config_read(path, err, sizeof(err));
 	assert_non_null(cfg);
 	assert_int_equal(config_apply(&e->sw, path, cfg, err, sizeof(err)), 0);
@@ -717,7 +902,14 @@ main(void)
 			test_rpc_notification_and_disconnect, rpc_setup,
 			rpc_teardown),
 		cmocka_unit_test_setup_teardown(
+			test_rpc_idle_timeout, rpc_setup, rpc_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rpc_eviction, rpc_setup, rpc_teardown),
+		cmocka_unit_test_setup_teardown(test_rpc_truncated_utf8_message,
+			rpc_setup, rpc_teardown),
+		cmocka_unit_test_setup_teardown(
 			test_rpc_refuses_live_socket, rpc_setup, rpc_teardown),
+		cmocka_unit_test(test_paths_policy),
 	};
 	const struct CMUnitTest action_tests[] = {
 		cmocka_unit_test_setup_teardown(

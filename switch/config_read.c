@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * config_read.c - reading the JSON startup configuration (--config) and
+ * checking its syntax: the top-level and "fdb" keys, their types and
+ * ranges.  What the ports and static entries mean is checked when
+ * config_apply() (config.c) runs them through the actions.
+ *
+ * Needs jansson only (DPDK headers for the limits, no DPDK code): the
+ * config fuzz target links it on its own.
+ *
+ * Thread-safety: any thread; no state.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vhsw.h"
+
+static const char *const top_keys[] = {"ports", "uplink", "fdb", NULL};
+static const char *const fdb_keys[] = {"aging", "limit", "static", NULL};
+
+static int
+check_keys(json_t *obj, const char *const *allowed, const char *path,
+	const char *where, char *err, size_t errlen)
+{
+	const char *key;
+	json_t *v;
+	int i;
+
+	json_object_foreach(obj, key, v)
+	{
+		for (i = 0; allowed[i] != NULL; i++)
+			if (strcmp(allowed[i], key) == 0)
+				break;
+		if (allowed[i] == NULL) {
+			snprintf(err, errlen, "%s: %s: unknown key '%s'", path,
+				where, key);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The syntax checks of config_read()/config_parse() on a loaded document. */
+static json_t *
+config_check(json_t *cfg, const char *path, json_error_t *jerr, char *err,
+	size_t errlen)
+{
+	json_t *fdb, *v;
+
+	if (cfg == NULL) {
+		snprintf(err, errlen, "%s:%d:%d: %s", path, jerr->line,
+			jerr->column, jerr->text);
+		return NULL;
+	}
+	if (!json_is_object(cfg)) {
+		snprintf(err, errlen,
+			"%s: the configuration must be a JSON object", path);
+		goto fail;
+	}
+	if (check_keys(cfg, top_keys, path, "top level", err, errlen) != 0)
+		goto fail;
+	v = json_object_get(cfg, "ports");
+	if (v != NULL && !json_is_array(v)) {
+		snprintf(err, errlen, "%s: ports: must be an array", path);
+		goto fail;
+	}
+	v = json_object_get(cfg, "uplink");
+	if (v != NULL && !json_is_object(v) && !json_is_null(v)) {
+		snprintf(err, errlen,
+			"%s: uplink: must be an object like {\"devargs\": "
+			"\"net_af_packet0,iface=eth1\"}",
+			path);
+		goto fail;
+	}
+	fdb = json_object_get(cfg, "fdb");
+	if (fdb != NULL) {
+		if (!json_is_object(fdb)) {
+			snprintf(err, errlen, "%s: fdb: must be an object",
+				path);
+			goto fail;
+		}
+		if (check_keys(fdb, fdb_keys, path, "fdb", err, errlen) != 0)
+			goto fail;
+		v = json_object_get(fdb, "limit");
+		if (v != NULL &&
+			(!json_is_integer(v) || json_integer_value(v) < 1 ||
+				json_integer_value(v) > FDB_MAX_LIMIT)) {
+			snprintf(err, errlen,
+				"%s: fdb.limit: must be an integer 1..%u", path,
+				FDB_MAX_LIMIT);
+			goto fail;
+		}
+		v = json_object_get(fdb, "static");
+		if (v != NULL && !json_is_array(v)) {
+			snprintf(err, errlen,
+				"%s: fdb.static: must be an array", path);
+			goto fail;
+		}
+	}
+	return cfg;
+fail:
+	json_decref(cfg);
+	return NULL;
+}
+
+json_t *
+config_read(const char *path, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *cfg;
+
+	cfg = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (cfg == NULL && jerr.line < 0) {
+		snprintf(err, errlen, "cannot read %s: %s", path,
+			strerror(errno));
+		return NULL;
+	}
+	return config_check(cfg, path, &jerr, err, errlen);
+}
+
+json_t *
+config_parse(
+	const char *buf, size_t len, const char *name, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *cfg;
+
+	cfg = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (cfg == NULL && jerr.line < 0)
+		jerr.line = jerr.column = 0;
+	return config_check(cfg, name, &jerr, err, errlen);
+}
+
+const char *
+config_uplink_devargs(json_t *cfg)
+{
+	return json_string_value(
+		json_object_get(json_object_get(cfg, "uplink"), "devargs"));
+}
+
+uint32_t
+config_fdb_limit(json_t *cfg)
+{
+	json_t *v = json_object_get(json_object_get(cfg, "fdb"), "limit");
+
+	return json_is_integer(v) ? (uint32_t)json_integer_value(v)
+				  : FDB_DEFAULT_LIMIT;
+}
