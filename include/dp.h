@@ -147,8 +147,11 @@ void dp_synchronize(struct dp *dp);
 int dp_set_stall_hook(struct dp *dp, bool (*hook)(int fd));
 void dp_check_stall(struct dp *dp);
 uint64_t dp_stalls(const struct dp *dp);
-/* dp_synchronize() with a void * argument, for hooks (vport_init). */
-void dp_synchronize_cb(void *dp);
+/* dp_synchronize() for at most 'ms' milliseconds (0: no limit); true if
+ * the grace period passed. */
+bool dp_synchronize_within(struct dp *dp, unsigned int ms);
+/* dp_synchronize_within() with a void * argument, for hooks (vport_init). */
+bool dp_synchronize_cb(void *dp, unsigned int ms);
 /* Wakes the loop if it sleeps (adaptive polling).  Any thread. */
 void dp_wake(struct dp *dp);
 /* One loop iteration; returns the number of frames received.  For tests. */

@@ -59,12 +59,14 @@ struct vport_params {
 
 /*
  * Sets up the module: the mbuf pool received frames are built in, the hook
- * that waits for an RCU grace period of the data plane (dp_synchronize;
- * destroy_device needs it), and the hook that wakes the control thread
+ * that waits up to 'ms' milliseconds for an RCU grace period of the data
+ * plane and says whether it passed (dp_synchronize_cb; destroy_device
+ * needs it), and the hook that wakes the control thread
  * (called from librte_vhost's thread, e.g. ev_async_send).  0 or -errno.
  */
-int vport_init(struct rte_mempool *pool, void (*grace)(void *arg),
-	void *grace_arg, void (*notify)(void *arg), void *notify_arg);
+int vport_init(struct rte_mempool *pool,
+	bool (*grace)(void *arg, unsigned int ms), void *grace_arg,
+	void (*notify)(void *arg), void *notify_arg);
 
 /*
  * Checks that 'path' can serve as a vhost-user socket: not too long, and,

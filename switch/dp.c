@@ -360,22 +360,32 @@ dp_unstall(struct dp *dp)
 	pthread_kill(dp->thread, DP_STALL_SIGNAL);
 }
 
-void
-dp_synchronize(struct dp *dp)
+bool
+dp_synchronize_within(struct dp *dp, unsigned int ms)
 {
 	struct timespec ts = {.tv_nsec = 100000};
-	uint64_t token, waited_ns = 0;
+	uint64_t token, waited_ns = 0, stall_ns = 0;
 
 	/* Immediate when the loop sleeps: it is RCU-offline then. */
 	token = rte_rcu_qsbr_start(dp->qsv);
 	while (!rte_rcu_qsbr_check(dp->qsv, token, false)) {
+		if (ms != 0 && waited_ns >= ms * 1000000ULL)
+			return false;
 		nanosleep(&ts, NULL);
 		waited_ns += (uint64_t)ts.tv_nsec;
-		if (waited_ns >= DP_STALL_MS * 1000000ULL) {
+		stall_ns += (uint64_t)ts.tv_nsec;
+		if (stall_ns >= DP_STALL_MS * 1000000ULL) {
 			dp_unstall(dp);
-			waited_ns = 0;
+			stall_ns = 0;
 		}
 	}
+	return true;
+}
+
+void
+dp_synchronize(struct dp *dp)
+{
+	dp_synchronize_within(dp, 0);
 }
 
 /* The stall signal only interrupts a system call. */
@@ -416,10 +426,10 @@ dp_stalls(const struct dp *dp)
 	return __atomic_load_n(&dp->stalls, __ATOMIC_RELAXED);
 }
 
-void
-dp_synchronize_cb(void *dp)
+bool
+dp_synchronize_cb(void *dp, unsigned int ms)
 {
-	dp_synchronize(dp);
+	return dp_synchronize_within(dp, ms);
 }
 
 void

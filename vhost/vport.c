@@ -117,6 +117,8 @@ struct vport {
 
 	/* Data plane only. */
 	uint32_t quiet_gen; /* ready_gen whose vrings were last quieted */
+	uint32_t
+		dp_toggling; /* atomic: in rte_vhost_enable_guest_notification */
 
 	/* Under vport_lock. */
 	bool alive;       /* librte_vhost reports the device running */
@@ -158,7 +160,7 @@ struct vport {
 static pthread_mutex_t vport_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct vport *registry[VHSW_MAX_PORTS];
 static struct rte_mempool *vport_pool;
-static void (*vport_grace)(void *); /* waits for an RCU grace period */
+static bool (*vport_grace)(void *, unsigned int); /* RCU grace period */
 static void *vport_grace_arg;
 static void (*vport_notify)(void *);
 static void *vport_notify_arg;
@@ -177,8 +179,10 @@ vport_quiet(struct vport *v, uint32_t gen)
 {
 	int i, n = rte_vhost_get_vring_num(v->vid);
 
+	__atomic_store_n(&v->dp_toggling, 1, __ATOMIC_SEQ_CST);
 	for (i = 0; i < n; i++)
 		rte_vhost_enable_guest_notification(v->vid, (uint16_t)i, 0);
+	__atomic_store_n(&v->dp_toggling, 0, __ATOMIC_RELEASE);
 	v->quiet_gen = gen;
 }
 
@@ -240,6 +244,7 @@ vport_intr_arm(struct port *p, int epfd, bool arm)
 	uint16_t q, vq;
 
 	vport_quiet_new(v); /* then only the TX queues kick */
+	__atomic_store_n(&v->dp_toggling, 1, __ATOMIC_SEQ_CST);
 	for (q = 0; q < v->nr_qp; q++) {
 		vq = (uint16_t)(q * 2 + 1);
 		rte_vhost_enable_guest_notification(v->vid, vq, arm);
@@ -258,6 +263,7 @@ vport_intr_arm(struct port *p, int epfd, bool arm)
 		ev.data.fd = vr.kickfd;
 		epoll_ctl(epfd, EPOLL_CTL_ADD, vr.kickfd, &ev);
 	}
+	__atomic_store_n(&v->dp_toggling, 0, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -290,6 +296,39 @@ static void
 record__(struct vport *v, uint32_t ev)
 {
 	v->pending |= ev;
+}
+
+/*
+ * Waits until the data plane no longer uses v's device (an RCU grace
+ * period).  One exception: librte_vhost calls destroy_device while it
+ * holds every vring lock of the device (SET_MEM_TABLE, SET_FEATURES on a
+ * running device), and rte_vhost_enable_guest_notification, which the
+ * data plane calls to quiet and arm the vrings, spins on such a lock.  If
+ * the data plane has been inside that call for this device for a second,
+ * it waits for us: it touches nothing of the device until the lock is
+ * free, and librte_vhost does not free the vrings on those paths, so we
+ * stop waiting.  No vport_lock held.
+ */
+static void
+vport_wait_dp(struct vport *v)
+{
+	unsigned int stuck_ms = 0;
+
+	while (!vport_grace(vport_grace_arg, 10)) {
+		if (!__atomic_load_n(&v->dp_toggling, __ATOMIC_SEQ_CST)) {
+			stuck_ms = 0;
+			continue;
+		}
+		stuck_ms += 10;
+		if (stuck_ms >= 1000) {
+			VLOG(WARNING,
+				"port %s: the data plane waits for a vring "
+				"lock held while the device stops; not "
+				"waiting for it",
+				v->port.name);
+			return;
+		}
+	}
 }
 
 static int
@@ -330,9 +369,12 @@ on_destroy_device(int vid)
 	 * librte_vhost frees the vrings when we return: wait until the data
 	 * plane has finished any burst it started on this device.
 	 */
-	vport_grace(vport_grace_arg);
-	if (v != NULL)
+	if (v != NULL) {
+		vport_wait_dp(v);
 		vport_notify(vport_notify_arg);
+	} else {
+		vport_grace(vport_grace_arg, 0);
+	}
 }
 
 static int
@@ -573,7 +615,7 @@ on_message(int vid, void *msg)
 	}
 	pthread_mutex_unlock(&vport_lock);
 	if (reset) {
-		vport_grace(vport_grace_arg);
+		vport_wait_dp(v);
 		vfault_remove(v);
 		vport_notify(vport_notify_arg);
 	}
@@ -784,8 +826,8 @@ static const struct rte_vhost_device_ops vport_vhost_ops = {
 /* Control thread. */
 
 int
-vport_init(struct rte_mempool *pool, void (*grace)(void *arg), void *grace_arg,
-	void (*notify)(void *arg), void *notify_arg)
+vport_init(struct rte_mempool *pool, bool (*grace)(void *arg, unsigned int ms),
+	void *grace_arg, void (*notify)(void *arg), void *notify_arg)
 {
 	if (pool == NULL || grace == NULL || notify == NULL)
 		return -EINVAL;
