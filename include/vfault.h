@@ -30,6 +30,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The tag of a fault in an announced file (vfault_expect). */
+#define VFAULT_TAG_NEW UINT32_MAX
+
 /* Called in signal context: 'owner' lost the mapping tagged 'tag';
  * 'offset' is where in it the fault was. */
 typedef void (*vfault_hook_fn)(void *owner, uint32_t tag, uint64_t offset);
@@ -47,6 +50,17 @@ int vfault_add(
 
 /* Forgets every range of 'owner' (before they are unmapped). */
 void vfault_remove(void *owner);
+
+/*
+ * Announces that librte_vhost is about to map the file (dev, ino) for
+ * 'owner' (a memory table it has not applied yet: the ranges are not known
+ * before it maps them, and it reads the rings right after).  Until
+ * vfault_expect_clear, a SIGBUS in a mapping of that file is contained as
+ * for a registered range: the handler finds the mapping in
+ * /proc/self/maps.  0 or -ENOSPC.
+ */
+int vfault_expect(void *owner, uint64_t dev, uint64_t ino);
+void vfault_expect_clear(void *owner);
 
 /* Faults contained since start. */
 uint64_t vfault_count(void);

@@ -600,11 +600,23 @@ on_message(int vid, void *msg)
 		for (i = 0; i < ctx->fd_num; i++)
 			fcntl(ctx->fds[i], F_SETFL,
 				fcntl(ctx->fds[i], F_GETFL) | O_NONBLOCK);
-	/* A shrink-proof memfd cannot SIGBUS: seal it where the peer
-	 * allows sealing (QEMU's memfd backend already does). */
-	if (m->request == VGUARD_SET_MEM_TABLE)
-		for (i = 0; i < ctx->fd_num; i++)
-			fcntl(ctx->fds[i], F_ADD_SEALS, F_SEAL_SHRINK);
+	/*
+	 * A shrink-proof memfd cannot SIGBUS: seal it where the peer allows
+	 * sealing (QEMU's memfd backend already does).  Announce the files to
+	 * vfault: librte_vhost reads the rings as soon as it has mapped them,
+	 * before on_message_done registers the ranges.
+	 */
+	if (m->request == VGUARD_SET_MEM_TABLE ||
+		m->request == VGUARD_SET_LOG_BASE) {
+		for (i = 0; i < ctx->fd_num; i++) {
+			struct stat st;
+
+			if (m->request == VGUARD_SET_MEM_TABLE)
+				fcntl(ctx->fds[i], F_ADD_SEALS, F_SEAL_SHRINK);
+			if (fstat(ctx->fds[i], &st) == 0)
+				vfault_expect(v, st.st_dev, st.st_ino);
+		}
+	}
 	/* RESET_OWNER unmaps the memory without destroy_device first:
 	 * stop the data plane, as destroy_device would. */
 	if (m->request == VGUARD_RESET_OWNER && v->alive) {
@@ -660,8 +672,10 @@ on_message_done(int vid, void *msg)
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 	pthread_mutex_lock(&vport_lock);
 	v = find_by_vid__(vid);
-	if (v != NULL && v->vid == vid)
+	if (v != NULL && v->vid == vid) {
 		register_memory__(v);
+		vfault_expect_clear(v);
+	}
 	pthread_mutex_unlock(&vport_lock);
 	return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 }
@@ -804,6 +818,7 @@ on_destroy_connection(int vid)
 		v->conn_fd = -1;
 		/* librte_vhost unmaps the peer's memory next. */
 		vfault_remove(v);
+		vfault_expect_clear(v);
 		record__(v, VEV_VRING);
 	} else {
 		v = NULL;
@@ -894,18 +909,25 @@ vport_sync(struct port *p)
 	drop = __atomic_exchange_n(
 		&v->faulted, VPORT_DROP_NONE, __ATOMIC_ACQUIRE);
 	if (drop != VPORT_DROP_NONE) {
-		char why[160];
+		char why[192];
 
+		uint32_t tag = v->fault_tag;
+		char where[32];
+
+		if (tag == VFAULT_TAG_NEW)
+			snprintf(where, sizeof(where), "a table being mapped");
+		else if (tag < VGUARD_MAX_FDS)
+			snprintf(where, sizeof(where), "region %u", tag);
+		else
+			snprintf(where, sizeof(where), "the dirty log");
 		if (drop == VPORT_DROP_FAULT)
 			snprintf(why, sizeof(why),
 				"peer dropped: its memory faulted (SIGBUS at "
-				"offset 0x%" PRIx64 " of %s %u): it shrank or "
+				"offset 0x%" PRIx64 " of %s): it shrank or "
 				"replaced a file it shares",
 				__atomic_load_n(
 					&v->fault_offset, __ATOMIC_RELAXED),
-				v->fault_tag < VGUARD_MAX_FDS ? "region"
-							      : "log",
-				v->fault_tag);
+				where);
 		else
 			snprintf(why, sizeof(why),
 				"peer dropped: its eventfd (fd %d) blocked "
@@ -1065,6 +1087,7 @@ vport_destroy(struct port *p)
 	registry_remove(v);
 	/* The port is unpublished: nothing touches the peer's memory now. */
 	vfault_remove(v);
+	vfault_expect_clear(v);
 	if (v->registered) {
 		/* Closes the connection (without destroy_connection); may
 		 * call destroy_device here. */
