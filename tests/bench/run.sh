@@ -23,6 +23,13 @@
 #   --sizes LIST      loopback frame sizes, comma-separated (default 64,512,1518)
 #   --no-doc          do not write docs/performance.md
 #   --doc FILE        write the report there instead
+#   --vhswd-b PATH    a second vhswd binary (e.g. the build before a change),
+#                     system "vhswd_b": the loopback section measures it next
+#                     to vhswd (the build, or $VHSWD) in every round and size,
+#                     the two in alternating order, and the summary gives the
+#                     per-round ratios vhswd / vhswd_b and their median
+#                     (e.g. --quick --vhswd-b PATH, or --sections loopback
+#                     --sizes 64 --no-ovs --no-doc --vhswd-b PATH)
 #
 # Environment: CALLGRIND_MACS=N makes the callgrind section profile vhswd
 # alone with the source MAC varied over N addresses (FDB learning cost).
@@ -43,6 +50,7 @@ cd "$TOP"
 QUICK=0 ROUNDS="" OUT=$TOP/tests/out/bench WINDOW=20 WINDOW_LARGE=10
 SECTIONS=loopback,polling,jumbo,latency,fdb,idle,callgrind POLL_PAIRS=8 POLL_WINDOW=2 WITH_OVS=1 WRITE_DOC=1 SIZES_ARG=""
 DOC=$TOP/docs/performance.md
+VHSWD_B=""
 ARGS_GIVEN="$*"
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
 while (( $# )); do
@@ -57,6 +65,7 @@ while (( $# )); do
 	--sizes) SIZES_ARG=${2:?}; shift ;;
 	--no-doc) WRITE_DOC=0 ;;
 	--doc) DOC=${2:?}; shift ;;
+	--vhswd-b) VHSWD_B=${2:?}; shift ;;
 	-h|--help) usage ;;
 	*) echo "run.sh: unknown argument '$1'" >&2; usage ;;
 	esac
@@ -69,6 +78,11 @@ if (( QUICK )); then
 	SECTIONS=loopback,jumbo WITH_OVS=0 WRITE_DOC=0 WINDOW=5
 else
 	: "${ROUNDS:=3}"
+fi
+if [[ -n $VHSWD_B ]]; then
+	[[ -f $VHSWD_B && -x $VHSWD_B ]] ||
+		{ echo "run.sh: --vhswd-b $VHSWD_B: not an executable file" >&2; exit 2; }
+	VHSWD_B=$(realpath -- "$VHSWD_B")
 fi
 if [[ $(id -u) -ne 0 ]]; then
 	echo "run.sh: run as root (DPDK, /run, /proc of other processes)" >&2
@@ -155,8 +169,9 @@ bench_cleanup() {
 }
 
 # --- switches ---------------------------------------------------------------
-# start_switch SYS: baseline | vhswd | vhswd-busy | vhswd-fdb | ovs, with two
-# vhost-user ports whose sockets are SW_SOCK0 and SW_SOCK1.
+# start_switch SYS: baseline | vhswd | vhswd_b | vhswd-busy | vhswd-fdb | ovs,
+# with two vhost-user ports whose sockets are SW_SOCK0 and SW_SOCK1 (vhswd_b:
+# the --vhswd-b binary, otherwise as vhswd).
 start_switch() {
 	SW_SYS=$1 SW_N=$((SW_N + 1))
 	case $1 in
@@ -171,15 +186,16 @@ start_switch() {
 		tp_wait_ready sw 2
 		tp_cmd sw start > /dev/null
 		;;
-	vhswd|vhswd-busy|vhswd-fdb)
-		local mode=adaptive
+	vhswd|vhswd_b|vhswd-busy|vhswd-fdb)
+		local mode=adaptive bin=$VHSWD
 		local -a extra=()
 		[[ $1 == vhswd-busy ]] && mode=busy
+		[[ $1 == vhswd_b ]] && bin=$VHSWD_B
 		if [[ $1 == vhswd-fdb ]]; then
 			echo '{"fdb": {"limit": 1100000}}' > "$TEST_TMP/fdb.json"
 			extra=(--config "$TEST_TMP/fdb.json")
 		fi
-		vhswd_start --poll-mode "$mode" "${extra[@]}"
+		VHSWD=$bin vhswd_start --poll-mode "$mode" "${extra[@]}"
 		SW_SOCK0=$TEST_TMP/v$SW_N-0.sock SW_SOCK1=$TEST_TMP/v$SW_N-1.sock
 		ctl port add p0 vhost-user "$SW_SOCK0" > /dev/null
 		ctl port add p1 vhost-user "$SW_SOCK1" > /dev/null
@@ -465,6 +481,16 @@ section_loopback() {
 			# right after adaptive so the pair shares the placement
 			(( size == 64 && ! QUICK )) &&
 				systems=(baseline vhswd vhswd-busy "${SYSTEMS[@]:2}")
+			# --vhswd-b: right after vhswd, the pair in alternating
+			# order (A B, B A, ...) so a drift within a pair cancels
+			if [[ -n $VHSWD_B ]]; then
+				local -a ab=(vhswd vhswd_b) with=()
+				(( r % 2 == 0 )) && ab=(vhswd_b vhswd)
+				for sys in "${systems[@]}"; do
+					if [[ $sys == vhswd ]]; then with+=("${ab[@]}"); else with+=("$sys"); fi
+				done
+				systems=("${with[@]}")
+			fi
 			for sys in "${systems[@]}"; do
 				loopback "$sys" "$size" "$r"
 			done
@@ -755,22 +781,59 @@ record --arg args "$ARGS_GIVEN" --arg kernel "$(uname -r)" \
 	--arg commit "$(git -C "$TOP" describe --always --dirty 2>/dev/null)" \
 	--arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --argjson rounds "$ROUNDS" \
 	--argjson quick "$QUICK" --argjson window "$WINDOW" --argjson window_large "$WINDOW_LARGE" \
+	--arg vhswd "$VHSWD" --arg vhswd_sha "$(sha256sum < "$VHSWD" | cut -c1-16)" \
+	--arg vhswd_b "$VHSWD_B" --arg vhswd_b_sha "$([[ -n $VHSWD_B ]] && sha256sum < "$VHSWD_B" | cut -c1-16)" \
 	'{section: "meta", args: $args, kernel: $kernel, cpu: $cpu, dpdk: $dpdk, ovs: $ovs,
 	  commit: $commit, date: $date, rounds: $rounds, quick: $quick,
-	  window_s: $window, window_large_s: $window_large}'
+	  window_s: $window, window_large_s: $window_large,
+	  vhswd: $vhswd, vhswd_sha256_16: $vhswd_sha,
+	  vhswd_b: (if $vhswd_b == "" then null else $vhswd_b end),
+	  vhswd_b_sha256_16: (if $vhswd_b == "" then null else $vhswd_b_sha end)}'
 
 say "bench: rounds=$ROUNDS sections=$SECTIONS ovs=$WITH_OVS -> $RESULTS"
 for s in loopback polling jumbo latency fdb idle callgrind; do
 	has_section "$s" && "section_$s"
 done
 
+# ab_summary: with --vhswd-b, one line per loopback frame size: the
+# per-round throughput ratios vhswd / vhswd_b and their median (also recorded
+# as section "ab").
+ab_summary() {
+	[[ -n $VHSWD_B ]] || return 0
+	local size line
+	for size in "${SIZES[@]}"; do
+		line=$(jq -rs --argjson size "$size" --arg a "$VHSWD" --arg b "$VHSWD_B" '
+			[.[] | select(.section == "loopback" and .size == $size)] as $l
+			| [range(1; ([$l[].round] | max // 0) + 1) as $r
+			   | ([$l[] | select(.round == $r and .system == "vhswd") | .mpps][0]) as $x
+			   | ([$l[] | select(.round == $r and .system == "vhswd_b") | .mpps][0]) as $y
+			   | {round: $r, a: $x, b: $y,
+			      ratio: (if $x != null and $y != null and $y > 0 then $x / $y else null end)}] as $p
+			| [$p[].ratio | select(. != null)] | sort as $v
+			| ($v | length) as $n
+			| (if $n == 0 then null elif $n % 2 == 1 then $v[($n - 1) / 2]
+			   else ($v[$n / 2 - 1] + $v[$n / 2]) / 2 end) as $med
+			| {section: "ab", size: $size, a: $a, b: $b, rounds: $p, median_ratio: $med}' "$RESULTS")
+		jq -c . <<<"$line" >> "$RESULTS"
+		jq -r '"A/B \(.size) B loopback, vhswd / vhswd_b (\(.a) / \(.b)): per round "
+			+ ([.rounds[] | if .ratio == null then "-" else (.ratio * 1000 | round / 1000 | tostring) end] | join(" "))
+			+ "; median " + (if .median_ratio == null then "-" else (.median_ratio * 1000 | round / 1000 | tostring) end)
+			+ " (Mpps per round: " + ([.rounds[] | "\(.a // "-")/\(.b // "-")"] | join(" ")) + ")"' <<<"$line"
+	done
+}
+
 if (( QUICK )); then
+	if [[ -n $VHSWD_B ]]; then
+		vb=$(jq -s '[.[] | select(.section == "loopback" and .system == "vhswd_b") | .mpps] | max' "$RESULTS")
+		check "vhswd_b forwarded frames" 1 "$(awk -v x="$vb" 'BEGIN { print (x > 0) }')"
+	fi
 	base=$(jq -s '[.[] | select(.section == "loopback" and .system == "baseline") | .mpps] | max' "$RESULTS")
 	vh=$(jq -s '[.[] | select(.section == "loopback" and .system == "vhswd") | .mpps] | max' "$RESULTS")
 	echo "quick: 64 B loopback: baseline $base Mpps, vhswd $vh Mpps, ratio $(awk -v a="$vh" -v b="$base" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }') (no target asserted)"
+	ab_summary
 	check "baseline forwarded frames" 1 "$(awk -v x="$base" 'BEGIN { print (x > 0) }')"
 	check "vhswd forwarded frames" 1 "$(awk -v x="$vh" 'BEGIN { print (x > 0) }')"
-	echo "bench: 2 passed, 0 failed"
+	echo "bench: $CHECKS passed, 0 failed"
 	exit 0
 fi
 
@@ -782,4 +845,5 @@ if (( WRITE_DOC )); then
 else
 	/usr/bin/python3 "$BENCH/report.py" --results "$RESULTS" --doc /dev/stdout --png "$OUT/performance.png"
 fi
+ab_summary
 say "done in $((SECONDS - T_START)) s"
