@@ -333,6 +333,25 @@ client_done(struct rpc_client *c)
 	return c->eof && client_pending(c) == 0;
 }
 
+/*
+ * After I/O: answers the complete requests (if 'process'), then closes the
+ * client if it is done or broke a limit, else waits for what it needs next.
+ */
+static void
+client_continue(struct rpc_client *c, bool process)
+{
+	if (process && client_process(c) != 0) {
+		c->srv->st.dropped++;
+		client_free(c);
+		return;
+	}
+	if (client_done(c)) {
+		client_free(c);
+		return;
+	}
+	client_update_events(c);
+}
+
 static void
 client_read(struct rpc_client *c)
 {
@@ -366,16 +385,7 @@ client_read(struct rpc_client *c)
 	if (n == 0)
 		c->eof = true; /* answer what came complete, then close */
 	c->in_len += (size_t)n;
-	if (client_process(c) != 0) {
-		c->srv->st.dropped++;
-		client_free(c);
-		return;
-	}
-	if (client_done(c)) {
-		client_free(c);
-		return;
-	}
-	client_update_events(c);
+	client_continue(c, true);
 }
 
 static void
@@ -401,16 +411,7 @@ client_write(struct rpc_client *c)
 	if (sent)
 		client_touch(c);
 	/* Requests held back by the high-water mark. */
-	if (client_pending(c) < RPC_OUT_HIGH_WATER && client_process(c) != 0) {
-		c->srv->st.dropped++;
-		client_free(c);
-		return;
-	}
-	if (client_done(c)) {
-		client_free(c);
-		return;
-	}
-	client_update_events(c);
+	client_continue(c, client_pending(c) < RPC_OUT_HIGH_WATER);
 }
 
 static void

@@ -234,11 +234,42 @@ vfault_init(vfault_hook_fn hook)
 	return 0;
 }
 
+/* Puts an entry into a free slot of 't'.  0 or -ENOSPC. */
+static int
+table_put(struct vfault_range *t, uintptr_t start, uintptr_t end, void *owner,
+	uint32_t tag)
+{
+	int i, ret = -ENOSPC;
+
+	pthread_mutex_lock(&vfault_lock);
+	for (i = 0; i < VFAULT_MAX_RANGES; i++) {
+		if (!t[i].used) {
+			entry_write__(&t[i], 1, start, end, owner, tag);
+			ret = 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&vfault_lock);
+	return ret;
+}
+
+/* Frees every entry of 'owner' in 't'. */
+static void
+table_drop(struct vfault_range *t, void *owner)
+{
+	int i;
+
+	pthread_mutex_lock(&vfault_lock);
+	for (i = 0; i < VFAULT_MAX_RANGES; i++)
+		if (t[i].used && t[i].owner == owner)
+			entry_write__(&t[i], 0, 0, 0, NULL, 0);
+	pthread_mutex_unlock(&vfault_lock);
+}
+
 int
 vfault_add(void *owner, uint32_t tag, uintptr_t addr, size_t len, size_t align)
 {
-	uintptr_t start, end;
-	int i, ret = -ENOSPC;
+	uintptr_t end;
 
 	if (align == 0)
 		align = (size_t)sysconf(_SC_PAGESIZE);
@@ -246,60 +277,26 @@ vfault_add(void *owner, uint32_t tag, uintptr_t addr, size_t len, size_t align)
 		__builtin_add_overflow(addr, len, &end) ||
 		__builtin_add_overflow(end, align - 1, &end))
 		return -EINVAL;
-	start = addr & ~(uintptr_t)(align - 1);
-	end &= ~(uintptr_t)(align - 1);
-	pthread_mutex_lock(&vfault_lock);
-	for (i = 0; i < VFAULT_MAX_RANGES; i++) {
-		if (!ranges[i].used) {
-			entry_write__(&ranges[i], 1, start, end, owner, tag);
-			ret = 0;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&vfault_lock);
-	return ret;
+	return table_put(ranges, addr & ~(uintptr_t)(align - 1),
+		end & ~(uintptr_t)(align - 1), owner, tag);
 }
 
 void
 vfault_remove(void *owner)
 {
-	int i;
-
-	pthread_mutex_lock(&vfault_lock);
-	for (i = 0; i < VFAULT_MAX_RANGES; i++)
-		if (ranges[i].used && ranges[i].owner == owner)
-			entry_write__(&ranges[i], 0, 0, 0, NULL, 0);
-	pthread_mutex_unlock(&vfault_lock);
+	table_drop(ranges, owner);
 }
 
 int
 vfault_expect(void *owner, uint64_t dev, uint64_t ino)
 {
-	int i, ret = -ENOSPC;
-
-	pthread_mutex_lock(&vfault_lock);
-	for (i = 0; i < VFAULT_MAX_RANGES; i++) {
-		if (!expected[i].used) {
-			entry_write__(&expected[i], 1, (uintptr_t)dev,
-				(uintptr_t)ino, owner, 0);
-			ret = 0;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&vfault_lock);
-	return ret;
+	return table_put(expected, (uintptr_t)dev, (uintptr_t)ino, owner, 0);
 }
 
 void
 vfault_expect_clear(void *owner)
 {
-	int i;
-
-	pthread_mutex_lock(&vfault_lock);
-	for (i = 0; i < VFAULT_MAX_RANGES; i++)
-		if (expected[i].used && expected[i].owner == owner)
-			entry_write__(&expected[i], 0, 0, 0, NULL, 0);
-	pthread_mutex_unlock(&vfault_lock);
+	table_drop(expected, owner);
 }
 
 uint64_t

@@ -65,99 +65,6 @@ struct rule {
 	check_fn check;
 };
 
-static int check_set_features(struct vguard_conn *, const struct vguard_msg *,
-	const int *, vguard_probe_fn, char *, size_t);
-static int check_set_protocol(struct vguard_conn *, const struct vguard_msg *,
-	const int *, vguard_probe_fn, char *, size_t);
-static int check_mem_table(struct vguard_conn *, const struct vguard_msg *,
-	const int *, vguard_probe_fn, char *, size_t);
-static int check_log_base(struct vguard_conn *, const struct vguard_msg *,
-	const int *, vguard_probe_fn, char *, size_t);
-static int check_eventfd(struct vguard_conn *, const struct vguard_msg *,
-	const int *, vguard_probe_fn, char *, size_t);
-static int check_vring_state(struct vguard_conn *, const struct vguard_msg *,
-	const int *, vguard_probe_fn, char *, size_t);
-static int check_vring_addr(struct vguard_conn *, const struct vguard_msg *,
-	const int *, vguard_probe_fn, char *, size_t);
-static int check_vring_fd(struct vguard_conn *, const struct vguard_msg *,
-	const int *, vguard_probe_fn, char *, size_t);
-static int check_mtu(struct vguard_conn *, const struct vguard_msg *,
-	const int *, vguard_probe_fn, char *, size_t);
-static int check_socket(struct vguard_conn *, const struct vguard_msg *,
-	const int *, vguard_probe_fn, char *, size_t);
-static int check_status(struct vguard_conn *, const struct vguard_msg *,
-	const int *, vguard_probe_fn, char *, size_t);
-
-/* clang-format off */
-static const struct rule rules[] = {
-	[VGUARD_GET_FEATURES] = {"GET_FEATURES", SZ_NONE, FD_NONE, 0, 0, true, NULL},
-	[VGUARD_SET_FEATURES] = {"SET_FEATURES", SZ_U64, FD_NONE, 0, 0, false, check_set_features},
-	[VGUARD_SET_OWNER] = {"SET_OWNER", SZ_NONE, FD_NONE, 0, 0, false, NULL},
-	[VGUARD_RESET_OWNER] = {"RESET_OWNER", SZ_NONE, FD_NONE, 0, 0, false, NULL},
-	[VGUARD_SET_MEM_TABLE] = {"SET_MEM_TABLE", SZ_ANY, FD_MEM, 0, 0, false, check_mem_table},
-	[VGUARD_SET_LOG_BASE] = {"SET_LOG_BASE", SZ_ANY, FD_ONE, 0, BIT(PF_LOG_SHMFD), true, check_log_base},
-	[VGUARD_SET_LOG_FD] = {"SET_LOG_FD", SZ_ANY, FD_ONE, 0, 0, false, check_eventfd},
-	[VGUARD_SET_VRING_NUM] = {"SET_VRING_NUM", SZ_U64, FD_NONE, 0, 0, false, check_vring_state},
-	[VGUARD_SET_VRING_ADDR] = {"SET_VRING_ADDR", SZ_ANY, FD_NONE, 0, 0, false, check_vring_addr},
-	[VGUARD_SET_VRING_BASE] = {"SET_VRING_BASE", SZ_U64, FD_NONE, 0, 0, false, check_vring_state},
-	[VGUARD_GET_VRING_BASE] = {"GET_VRING_BASE", SZ_U64, FD_NONE, 0, 0, true, check_vring_state},
-	[VGUARD_SET_VRING_KICK] = {"SET_VRING_KICK", SZ_U64, FD_VRING, 0, 0, false, check_vring_fd},
-	[VGUARD_SET_VRING_CALL] = {"SET_VRING_CALL", SZ_U64, FD_VRING, 0, 0, false, check_vring_fd},
-	[VGUARD_SET_VRING_ERR] = {"SET_VRING_ERR", SZ_U64, FD_VRING, 0, 0, false, check_vring_fd},
-	[VGUARD_GET_PROTOCOL_FEATURES] = {"GET_PROTOCOL_FEATURES", SZ_NONE, FD_NONE, 0, 0, true, NULL},
-	[VGUARD_SET_PROTOCOL_FEATURES] = {"SET_PROTOCOL_FEATURES", SZ_U64, FD_NONE, 0, 0, false, check_set_protocol},
-	[VGUARD_GET_QUEUE_NUM] = {"GET_QUEUE_NUM", SZ_NONE, FD_NONE, 0, BIT(PF_MQ), true, NULL},
-	[VGUARD_SET_VRING_ENABLE] = {"SET_VRING_ENABLE", SZ_U64, FD_NONE, 0, 0, false, check_vring_state},
-	[VGUARD_SEND_RARP] = {"SEND_RARP", SZ_U64, FD_NONE, 0, BIT(PF_RARP), false, NULL},
-	[VGUARD_NET_SET_MTU] = {"NET_SET_MTU", SZ_U64, FD_NONE, 0, BIT(PF_NET_MTU), false, check_mtu},
-	[VGUARD_SET_SLAVE_REQ_FD] = {"SET_SLAVE_REQ_FD", SZ_NONE, FD_ONE, 0, BIT(PF_SLAVE_REQ), false, check_socket},
-	[VGUARD_IOTLB_MSG] = {"IOTLB_MSG", SZ_ANY, FD_NONE, BIT(F_IOMMU_PLATFORM), 0, false, NULL},
-	[VGUARD_SET_STATUS] = {"SET_STATUS", SZ_U64, FD_NONE, 0, BIT(PF_STATUS), false, check_status},
-	[VGUARD_GET_STATUS] = {"GET_STATUS", SZ_NONE, FD_NONE, 0, BIT(PF_STATUS), true, NULL},
-};
-/* clang-format on */
-
-/* Known to the protocol, but not offered by a net back-end. */
-static const char *const refused_names[] = {
-	[23] = "SET_VRING_ENDIAN",
-	[24] = "GET_CONFIG",
-	[25] = "SET_CONFIG",
-	[26] = "CREATE_CRYPTO_SESSION",
-	[27] = "CLOSE_CRYPTO_SESSION",
-	[28] = "POSTCOPY_ADVISE",
-	[29] = "POSTCOPY_LISTEN",
-	[30] = "POSTCOPY_END",
-	[31] = "GET_INFLIGHT_FD",
-	[32] = "SET_INFLIGHT_FD",
-	[33] = "GPU_SET_SOCKET",
-	[34] = "RESET_DEVICE",
-	[35] = "VRING_KICK",
-	[36] = "GET_MAX_MEM_SLOTS",
-	[37] = "ADD_MEM_REG",
-	[38] = "REM_MEM_REG",
-};
-
-static const struct rule *
-rule_of(uint32_t request)
-{
-	if (request < sizeof(rules) / sizeof(rules[0]) &&
-		rules[request].name != NULL)
-		return &rules[request];
-	return NULL;
-}
-
-const char *
-vguard_request_name(uint32_t request)
-{
-	const struct rule *r = rule_of(request);
-
-	if (r != NULL)
-		return r->name;
-	if (request < sizeof(refused_names) / sizeof(refused_names[0]))
-		return refused_names[request];
-	return NULL;
-}
-
 void
 vguard_conn_init(struct vguard_conn *c, uint64_t offered_features,
 	uint64_t offered_protocol, uint16_t max_vrings)
@@ -167,17 +74,6 @@ vguard_conn_init(struct vguard_conn *c, uint64_t offered_features,
 	c->offered_protocol = offered_protocol;
 	c->max_vrings =
 		max_vrings > VGUARD_MAX_VRINGS ? VGUARD_MAX_VRINGS : max_vrings;
-}
-
-bool
-vguard_wants_reply(const struct vguard_conn *c, const struct vguard_msg *m)
-{
-	const struct rule *r = rule_of(m->request);
-
-	(void)c;
-	/* librte_vhost answers NEED_REPLY whether or not REPLY_ACK was
-	 * negotiated. */
-	return (m->flags & VGUARD_NEED_REPLY) != 0 || (r != NULL && r->reply);
 }
 
 /* a + b without wrapping past 2^64; false if it would. */
@@ -604,6 +500,87 @@ check_status(struct vguard_conn *c, const struct vguard_msg *m, const int *fds,
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* clang-format off */
+static const struct rule rules[] = {
+	[VGUARD_GET_FEATURES] = {"GET_FEATURES", SZ_NONE, FD_NONE, 0, 0, true, NULL},
+	[VGUARD_SET_FEATURES] = {"SET_FEATURES", SZ_U64, FD_NONE, 0, 0, false, check_set_features},
+	[VGUARD_SET_OWNER] = {"SET_OWNER", SZ_NONE, FD_NONE, 0, 0, false, NULL},
+	[VGUARD_RESET_OWNER] = {"RESET_OWNER", SZ_NONE, FD_NONE, 0, 0, false, NULL},
+	[VGUARD_SET_MEM_TABLE] = {"SET_MEM_TABLE", SZ_ANY, FD_MEM, 0, 0, false, check_mem_table},
+	[VGUARD_SET_LOG_BASE] = {"SET_LOG_BASE", SZ_ANY, FD_ONE, 0, BIT(PF_LOG_SHMFD), true, check_log_base},
+	[VGUARD_SET_LOG_FD] = {"SET_LOG_FD", SZ_ANY, FD_ONE, 0, 0, false, check_eventfd},
+	[VGUARD_SET_VRING_NUM] = {"SET_VRING_NUM", SZ_U64, FD_NONE, 0, 0, false, check_vring_state},
+	[VGUARD_SET_VRING_ADDR] = {"SET_VRING_ADDR", SZ_ANY, FD_NONE, 0, 0, false, check_vring_addr},
+	[VGUARD_SET_VRING_BASE] = {"SET_VRING_BASE", SZ_U64, FD_NONE, 0, 0, false, check_vring_state},
+	[VGUARD_GET_VRING_BASE] = {"GET_VRING_BASE", SZ_U64, FD_NONE, 0, 0, true, check_vring_state},
+	[VGUARD_SET_VRING_KICK] = {"SET_VRING_KICK", SZ_U64, FD_VRING, 0, 0, false, check_vring_fd},
+	[VGUARD_SET_VRING_CALL] = {"SET_VRING_CALL", SZ_U64, FD_VRING, 0, 0, false, check_vring_fd},
+	[VGUARD_SET_VRING_ERR] = {"SET_VRING_ERR", SZ_U64, FD_VRING, 0, 0, false, check_vring_fd},
+	[VGUARD_GET_PROTOCOL_FEATURES] = {"GET_PROTOCOL_FEATURES", SZ_NONE, FD_NONE, 0, 0, true, NULL},
+	[VGUARD_SET_PROTOCOL_FEATURES] = {"SET_PROTOCOL_FEATURES", SZ_U64, FD_NONE, 0, 0, false, check_set_protocol},
+	[VGUARD_GET_QUEUE_NUM] = {"GET_QUEUE_NUM", SZ_NONE, FD_NONE, 0, BIT(PF_MQ), true, NULL},
+	[VGUARD_SET_VRING_ENABLE] = {"SET_VRING_ENABLE", SZ_U64, FD_NONE, 0, 0, false, check_vring_state},
+	[VGUARD_SEND_RARP] = {"SEND_RARP", SZ_U64, FD_NONE, 0, BIT(PF_RARP), false, NULL},
+	[VGUARD_NET_SET_MTU] = {"NET_SET_MTU", SZ_U64, FD_NONE, 0, BIT(PF_NET_MTU), false, check_mtu},
+	[VGUARD_SET_SLAVE_REQ_FD] = {"SET_SLAVE_REQ_FD", SZ_NONE, FD_ONE, 0, BIT(PF_SLAVE_REQ), false, check_socket},
+	[VGUARD_IOTLB_MSG] = {"IOTLB_MSG", SZ_ANY, FD_NONE, BIT(F_IOMMU_PLATFORM), 0, false, NULL},
+	[VGUARD_SET_STATUS] = {"SET_STATUS", SZ_U64, FD_NONE, 0, BIT(PF_STATUS), false, check_status},
+	[VGUARD_GET_STATUS] = {"GET_STATUS", SZ_NONE, FD_NONE, 0, BIT(PF_STATUS), true, NULL},
+};
+/* clang-format on */
+
+/* Known to the protocol, but not offered by a net back-end. */
+static const char *const refused_names[] = {
+	[23] = "SET_VRING_ENDIAN",
+	[24] = "GET_CONFIG",
+	[25] = "SET_CONFIG",
+	[26] = "CREATE_CRYPTO_SESSION",
+	[27] = "CLOSE_CRYPTO_SESSION",
+	[28] = "POSTCOPY_ADVISE",
+	[29] = "POSTCOPY_LISTEN",
+	[30] = "POSTCOPY_END",
+	[31] = "GET_INFLIGHT_FD",
+	[32] = "SET_INFLIGHT_FD",
+	[33] = "GPU_SET_SOCKET",
+	[34] = "RESET_DEVICE",
+	[35] = "VRING_KICK",
+	[36] = "GET_MAX_MEM_SLOTS",
+	[37] = "ADD_MEM_REG",
+	[38] = "REM_MEM_REG",
+};
+
+static const struct rule *
+rule_of(uint32_t request)
+{
+	if (request < sizeof(rules) / sizeof(rules[0]) &&
+		rules[request].name != NULL)
+		return &rules[request];
+	return NULL;
+}
+
+const char *
+vguard_request_name(uint32_t request)
+{
+	const struct rule *r = rule_of(request);
+
+	if (r != NULL)
+		return r->name;
+	if (request < sizeof(refused_names) / sizeof(refused_names[0]))
+		return refused_names[request];
+	return NULL;
+}
+
+bool
+vguard_wants_reply(const struct vguard_conn *c, const struct vguard_msg *m)
+{
+	const struct rule *r = rule_of(m->request);
+
+	(void)c;
+	/* librte_vhost answers NEED_REPLY whether or not REPLY_ACK was
+	 * negotiated. */
+	return (m->flags & VGUARD_NEED_REPLY) != 0 || (r != NULL && r->reply);
 }
 
 /* The number of fds 'm' must carry under rule 'r'. */

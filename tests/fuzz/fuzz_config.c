@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "fuzz_policy.h"
 #include "paths.h"
 #include "vhsw.h"
 
@@ -26,12 +27,7 @@ static struct paths *policy;
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	policy = paths_create("/nonexistent-vhsw-fuzz/state");
-	if (policy == NULL ||
-		paths_add_socket_dir(policy, "/nonexistent-vhsw-fuzz/run") !=
-			0 ||
-		paths_add_socket_dir(policy, "/tmp") != 0)
-		abort();
+	policy = fuzz_policy();
 	return 0;
 }
 

@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "ctl.h"
+#include "fuzz_policy.h"
 #include "paths.h"
 #include "rpc.h"
 
@@ -61,13 +62,7 @@ fuzz_dispatch(void *arg, const char *method, json_t *params, int *code,
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	/* Directories that do not exist: nothing is ever created. */
-	policy = paths_create("/nonexistent-vhsw-fuzz/state");
-	if (policy == NULL ||
-		paths_add_socket_dir(policy, "/nonexistent-vhsw-fuzz/run") !=
-			0 ||
-		paths_add_socket_dir(policy, "/tmp") != 0)
-		abort();
+	policy = fuzz_policy();
 	return 0;
 }
 
