@@ -264,7 +264,7 @@ fd_targets() {
 
 # fds_now: open_fds, or empty if it cannot be taken (data plane stuck).
 fds_now() { (open_fds) 2>/dev/null || true; }
-_fds_back() { [[ $(fds_now) == "$FD0" ]]; }
+_fds_back() { [[ $(fds_now) == "$FD_PRE" ]]; }
 _no_attack_maps() { [[ $(maps_attack) == 0 ]]; }
 
 evil_field() { timeout -k 1 2 "$VHSWCTL" --ctl "$VHSW_CTL_SOCK" --json port show evil 2>/dev/null | jq -r "$1" 2>/dev/null; }
@@ -332,6 +332,9 @@ run_case() {
     local out=$TEST_TMP/attack-$name.out disc0 s0 t0=$SECONDS logoff crashed=""
     alive || env_up
     logoff=$(stat -c %s "$(vhswd_log)")
+    # Leaks are counted per case: against the count before it.
+    FD_PRE=$(fds_now)
+    fd_targets > "$TEST_TMP/fds.pre"
     disc0=$(evil_field '.disconnects // 0')
     [[ $disc0 =~ ^[0-9]+$ ]] || disc0=0
     log "=== $name (expect $expect, idle $idle)"
@@ -373,11 +376,11 @@ run_case() {
         else
             wait_moving 5 || bad+=("FREEZE: c1<->c2 traffic stopped after attack")
             wait_until 10 _evil_is down || bad+=("evil still $(evil_field .state) after the attacker left")
-            if ! wait_until 10 _fds_back; then
+            if ! wait_until 5 _fds_back; then
                 local f; f=$(fds_now)
-                bad+=("LEAK: fds ${f:-?} (baseline $FD0; extra: $(fd_targets | comm -13 "$TEST_TMP/fds0" - | sort | uniq -c | awk '{ printf "%sx %s ", $1, $2 }'))")
+                bad+=("LEAK: $(( ${f:-0} - FD_PRE )) fds (${f:-?} after, $FD_PRE before; new: $(fd_targets | comm -13 "$TEST_TMP/fds.pre" - | grep -v eventpoll | sort | uniq -c | awk '{ printf "%sx %s ", $1, $2 }'))")
             fi
-            wait_until 10 _no_attack_maps || bad+=("LEAK: $(maps_attack) attacker memfd mappings")
+            wait_until 5 _no_attack_maps || bad+=("LEAK: $(maps_attack) attacker memfd mappings")
             # (f) the port can reconnect
             attacker_start "$TEST_TMP/evil.sock" baseline "$out.reconnect"
             if wait_until $((ATTACK_TIMEOUT + 5)) _att_ready && grep -qx HOLD "$out.reconnect"; then
@@ -398,7 +401,11 @@ run_case() {
         fi
     fi
 
-    local what
+    local what fnow
+    fnow=$(fds_now)
+    if alive && [[ -n $fnow && $fnow != "$FD0" ]]; then
+        log "vhswd has $fnow fds, $((fnow - FD0)) more than at its start (earlier cases leaked)"
+    fi
     what=$(grep '^RESULT' "$out" 2>/dev/null | sed 's/^RESULT //' | tr '\n' ' ' | cut -c1-160)
     if (( ${#bad[@]} )); then
         RESULT[$name]="FAIL $(IFS=';'; echo "${bad[*]}")"

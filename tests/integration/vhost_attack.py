@@ -742,8 +742,9 @@ def _shrink(args, size):
             for i in range(64):
                 slot = (s.tx_avail + i) % QSZ
                 buf = TX_BUF_OFF + slot * BUF_SIZE
-                s.mm[buf:buf + 80] = b"\0" * NET_HDR_LEN + s.frame(2000 + i)[:68]
-                s.wdesc(1, slot, buf, 80)
+                data = b"\0" * NET_HDR_LEN + s.frame(2000 + i)
+                s.mm[buf:buf + len(data)] = data
+                s.wdesc(1, slot, buf, len(data))
                 pending.append(slot)
         os.ftruncate(s.mem_fd, size)
         info("memfd truncated to %d" % size)
@@ -978,7 +979,9 @@ def _regfile(s):
 
 
 def _blocking_eventfd(s, val=0):
-    fd = s.own(os.eventfd(val, os.EFD_CLOEXEC))
+    fd = s.own(os.eventfd(0, os.EFD_CLOEXEC))   # initval is only 32 bits
+    if val:
+        os.eventfd_write(fd, val)
     return fd
 
 
