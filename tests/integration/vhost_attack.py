@@ -279,6 +279,7 @@ class Session:
         self.dead_mem = False  # memory taken away: never touch self.mm again
         self.kick = {}
         self.call = {}
+        self.own_kicks = set()
         self.tx_avail = 0
         self.tx_used = 0
         self.rx_used = 0
@@ -355,6 +356,7 @@ class Session:
         self.msg(SET_VRING_BASE, vstate(q, 0), what="SET_VRING_BASE")
         if kick is None:
             kick = self.own(os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC))
+            self.own_kicks.add(kick)
         if call is None:
             call = self.own(os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC))
         self.kick[q], self.call[q] = kick, call
@@ -430,8 +432,13 @@ class Session:
         return True
 
     def kick_tx(self):
+        """Kick vring 1, only through an eventfd of our own that cannot
+        block (a hostile kick fd given to the switch is never written)."""
+        fd = self.kick.get(1)
+        if fd is None or fd not in self.own_kicks:
+            return
         try:
-            os.eventfd_write(self.kick[1], 1)
+            os.eventfd_write(fd, 1)
         except OSError:
             pass
 
