@@ -182,7 +182,9 @@ attacker_cleanup() {
     [[ -n $ATT_FD ]] && { exec {ATT_FD}>&- || true; }
     ATT_FD=""
     if [[ -n $ATT_PID ]]; then
-        kill -KILL "$ATT_PID" 2>/dev/null || true
+        # TERM first: `timeout` passes it on to the attacker (KILL would orphan it).
+        kill -TERM "$ATT_PID" 2>/dev/null || true
+        wait_until 3 _tp_dead "$ATT_PID" || kill -KILL "$ATT_PID" 2>/dev/null || true
         wait "$ATT_PID" 2>/dev/null || true
     fi
     ATT_PID=""
@@ -301,7 +303,8 @@ attacker_stop() {
     exec {ATT_FD}>&-
     ATT_FD=""
     if ! wait_until $((ATTACK_TIMEOUT + 10)) _tp_dead "$ATT_PID"; then
-        kill -KILL "$ATT_PID" 2>/dev/null || true
+        kill -TERM "$ATT_PID" 2>/dev/null || true
+        wait_until 3 _tp_dead "$ATT_PID" || kill -KILL "$ATT_PID" 2>/dev/null || true
     fi
     wait "$ATT_PID" 2>/dev/null || ATT_RC=$?
     ATT_PID=""
@@ -418,7 +421,7 @@ run_case() {
         tail -c "+$((logoff + 1))" "$(vhswd_log)" 2>/dev/null | grep -vE '^$' | tail -n 6 |
             sed "s/^/    [$name] vhswd: /" >&2 || true
         # A crashed or wedged switch is replaced for the next case.
-        if [[ -n $crashed ]] || ! alive || ! ctl_answers || ! wait_moving 3; then
+        if [[ -n $crashed ]] || ! alive || ! ctl_answers || ! wait_moving 3 || ! spare_probe; then
             log "restarting vhswd and the clients after $name"
             env_down
         fi
