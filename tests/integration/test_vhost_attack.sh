@@ -173,7 +173,7 @@ for n in "${LISTED[@]}"; do
     [[ $n == setup || -n ${EXPECT[$n]:-} ]] || die "case $n of vhost_attack.py is not in the table"
 done
 if [[ -n $CASES ]]; then
-    read -r -a ORDER <<<"$CASES"
+    read -r -d '' -a ORDER <<<"$CASES" || true   # spaces or newlines
     for n in "${ORDER[@]}"; do [[ -n ${EXPECT[$n]:-} ]] || die "unknown case $n"; done
 fi
 
