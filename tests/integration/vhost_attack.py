@@ -1051,12 +1051,24 @@ def c_clear_nonblock(args):
         s.setup(rx_kw={"avail_flags": 0})
         s.sync()
         s.traffic(8, 2)
+        # Fill the call counter to its max (0xfffffffffffffffe) while our
+        # end is still non-blocking: drain, add, retry if the switch
+        # signalled in between; then clear O_NONBLOCK (the file description,
+        # and so the flag, is shared with the switch).
+        for _ in range(1000):
+            try:
+                os.eventfd_read(s.call[0])
+            except BlockingIOError:
+                pass
+            try:
+                os.eventfd_write(s.call[0], 0xFFFFFFFFFFFFFFFE)
+                break
+            except BlockingIOError:
+                continue
         for q in (0, 1):
             for fd in (s.call[q], s.kick[q]):
                 fl = fcntl.fcntl(fd, fcntl.F_GETFL)
                 fcntl.fcntl(fd, fcntl.F_SETFL, fl & ~os.O_NONBLOCK)
-        # Fill: counter max is 0xfffffffffffffffe.
-        os.eventfd_write(s.call[0], 0xFFFFFFFFFFFFFFFE)
         info("call eventfd full and blocking")
         got = s.traffic(min(args.frames, 64), 2)
         info("sent=%d received=%d" % (s.sent, got))
