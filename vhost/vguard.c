@@ -20,7 +20,6 @@
 /* Feature bits (virtio and vhost-user specifications). */
 #define F_IOMMU_PLATFORM 33
 #define F_RING_PACKED 34
-#define PF_MQ 0
 #define PF_LOG_SHMFD 1
 #define PF_RARP 2
 #define PF_NET_MTU 4
@@ -520,7 +519,7 @@ static const struct rule rules[] = {
 	[VGUARD_SET_VRING_ERR] = {"SET_VRING_ERR", SZ_U64, FD_VRING, 0, 0, false, check_vring_fd},
 	[VGUARD_GET_PROTOCOL_FEATURES] = {"GET_PROTOCOL_FEATURES", SZ_NONE, FD_NONE, 0, 0, true, NULL},
 	[VGUARD_SET_PROTOCOL_FEATURES] = {"SET_PROTOCOL_FEATURES", SZ_U64, FD_NONE, 0, 0, false, check_set_protocol},
-	[VGUARD_GET_QUEUE_NUM] = {"GET_QUEUE_NUM", SZ_NONE, FD_NONE, 0, BIT(PF_MQ), true, NULL},
+	[VGUARD_GET_QUEUE_NUM] = {"GET_QUEUE_NUM", SZ_NONE, FD_NONE, 0, 0, true, NULL},
 	[VGUARD_SET_VRING_ENABLE] = {"SET_VRING_ENABLE", SZ_U64, FD_NONE, 0, 0, false, check_vring_state},
 	[VGUARD_SEND_RARP] = {"SEND_RARP", SZ_U64, FD_NONE, 0, BIT(PF_RARP), false, NULL},
 	[VGUARD_NET_SET_MTU] = {"NET_SET_MTU", SZ_U64, FD_NONE, 0, BIT(PF_NET_MTU), false, check_mtu},

@@ -42,6 +42,8 @@ M1=52:54:00:00:0c:01 M2=52:54:00:00:0c:02 ME=52:54:00:00:ee:01 MS=52:54:00:00:ee
 # Case table: NAME EXPECT IDLE
 #   EXPECT drop: the switch must refuse/drop the offending peer itself,
 #                while the attacker still holds its end (counted + reason);
+#          refuse: connections beyond the first are refused at accept
+#                (.refused incremented, a reason); the first peer stays;
 #          ok:   a legal (or harmlessly ignorable) thing to do; only survival,
 #                isolation, cleanup and reconnection are asserted.
 #   IDLE   y:    pause the c1<->c2 traffic during the hold so that the data
@@ -101,16 +103,16 @@ call_pipe_r               drop n
 call_pipe_w_full          drop n
 call_eventfd_blocking     ok   n
 call_eventfd_max          ok   n
-call_clear_nonblock       ok   n
+call_clear_nonblock       drop n
 log_base_big              drop n
 log_base_offset           drop n
 log_base_wrap             drop n
 log_base_pipe             drop n
 log_base_nofd             drop n
-log_fd_pipe               ok   n
-inflight_get_odd          ok   n
+log_fd_pipe               drop n
+inflight_get_odd          drop n
 inflight_set_bad          drop n
-inflight_flood            ok   n
+inflight_flood            drop n
 fds_on_get_features       drop n
 scm_9fds_memtable         drop n
 scm_64fds_features        drop n
@@ -126,13 +128,13 @@ size_huge                 drop n
 oversized_payload         drop n
 flood_no_read             drop n
 need_reply_all            ok   n
-many_conns                drop n
-many_conns_setup          drop n
-second_frontend           drop n
-slave_req_pipe            ok   n
-iotlb_garbage             ok   n
-config_big                ok   n
-mtu_status_rarp           ok   n
+many_conns                refuse n
+many_conns_setup          refuse n
+second_frontend           refuse n
+slave_req_pipe            drop n
+iotlb_garbage             drop n
+config_big                drop n
+mtu_status_rarp           drop n
 postcopy_uffd             drop n
 desc_addr_outside         ok   n
 desc_cross_region         ok   n
@@ -271,9 +273,9 @@ _fds_back() { local f; f=$(fds_now); [[ -n $f ]] && (( f <= FD_PRE )); }
 _no_attack_maps() { [[ $(maps_attack) == 0 ]]; }
 
 evil_field() { timeout -k 1 2 "$VHSWCTL" --ctl "$VHSW_CTL_SOCK" --json port show evil 2>/dev/null | jq -r "$1" 2>/dev/null; }
-_disconnected() { # DISC0
+_disconnected() { # DISC0 [FIELD]: FIELD (default disconnects) grew, last_error set
     local d e
-    d=$(evil_field '.disconnects // empty')
+    d=$(evil_field ".${2:-disconnects} // empty")
     e=$(evil_field '.last_error | if type == "string" then . else empty end')
     [[ $d =~ ^[0-9]+$ ]] && (( d > $1 )) && [[ -n $e ]]
 }
@@ -333,7 +335,7 @@ FAILED=()
 run_case() {
     local name=$1 expect=${EXPECT[$1]} idle=${IDLE[$1]}
     local -a bad=()
-    local out=$TEST_TMP/attack-$name.out disc0 s0 t0=$SECONDS logoff crashed=""
+    local out=$TEST_TMP/attack-$name.out disc0 ref0 s0 t0=$SECONDS logoff crashed=""
     alive || env_up
     logoff=$(stat -c %s "$(vhswd_log)")
     # Leaks are counted per case: against the count before it.
@@ -341,6 +343,8 @@ run_case() {
     fd_targets > "$TEST_TMP/fds.pre"
     disc0=$(evil_field '.disconnects // 0')
     [[ $disc0 =~ ^[0-9]+$ ]] || disc0=0
+    ref0=$(evil_field '.refused // 0')
+    [[ $ref0 =~ ^[0-9]+$ ]] || ref0=0
     log "=== $name (expect $expect, idle $idle)"
 
     attacker_start "$TEST_TMP/evil.sock" "$name" "$out"
@@ -363,6 +367,10 @@ run_case() {
         if [[ $expect == drop && $ATTACK_NO_REASON != 1 ]]; then
             wait_until 5 _disconnected "$disc0" ||
                 bad+=("NO-DROP: evil not dropped by the switch (disconnects $(evil_field .disconnects), last_error $(evil_field .last_error))")
+        fi
+        if [[ $expect == refuse && $ATTACK_NO_REASON != 1 ]]; then
+            wait_until 5 _disconnected "$ref0" refused ||
+                bad+=("NO-REFUSE: evil's extra front-ends not refused (refused $(evil_field .refused), last_error $(evil_field .last_error))")
         fi
         alive || { vhswd_status; crashed=$CRASHED; bad+=("CRASH during attack ($crashed)"); }
     fi
