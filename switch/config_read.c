@@ -43,7 +43,7 @@ check_keys(json_t *obj, const char *const *allowed, const char *path,
 
 /* The syntax checks of config_read()/config_parse() on a loaded document. */
 static json_t *
-config_check(json_t *cfg, const char *path, json_error_t *jerr, char *err,
+config_check__(json_t *cfg, const char *path, json_error_t *jerr, char *err,
 	size_t errlen)
 {
 	json_t *fdb, *v;
@@ -102,6 +102,24 @@ config_check(json_t *cfg, const char *path, json_error_t *jerr, char *err,
 fail:
 	json_decref(cfg);
 	return NULL;
+}
+
+/*
+ * config_check__(), with the error made one line: it may quote the file's
+ * keys or bytes, and a key may hold a newline or other control characters.
+ */
+static json_t *
+config_check(json_t *cfg, const char *path, json_error_t *jerr, char *err,
+	size_t errlen)
+{
+	char *c;
+
+	cfg = config_check__(cfg, path, jerr, err, errlen);
+	if (cfg == NULL)
+		for (c = err; *c != '\0'; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = '?';
+	return cfg;
 }
 
 json_t *
