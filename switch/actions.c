@@ -728,7 +728,7 @@ stats_all__(struct vhsw *sw, const struct port *only)
 	fdb_get_stats(sw->fdb, &fs);
 	dp_get_stats(sw->dp, &ds);
 	return json_pack("{s:o, s:{s:i, s:i, s:I, s:I, s:I, s:I, s:I}, s:{s:s, "
-			 "s:I, s:I, s:I, s:f, s:I, s:I, s:I}}",
+			 "s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I}}",
 		"ports", ports, "fdb", "entries", (int)fs.entries, "limit",
 		(int)fs.limit, "learned", (json_int_t)fs.learned, "aged",
 		(json_int_t)fs.aged, "moves", (json_int_t)fs.moves, "evicted",
@@ -741,7 +741,8 @@ stats_all__(struct vhsw *sw, const struct port *only)
 		ds.packets ? (double)ds.busy_cycles / (double)ds.packets : 0.0,
 		"sleeps", (json_int_t)ds.sleeps, "sleep_errors",
 		(json_int_t)ds.sleep_errors, "iterations",
-		(json_int_t)ds.iterations);
+		(json_int_t)ds.iterations, "stalls",
+		(json_int_t)dp_stalls(sw->dp));
 }
 
 static json_t *
