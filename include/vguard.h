@@ -183,8 +183,7 @@ int vguard_check(struct vguard_conn *c, const struct vguard_msg *m,
 	size_t whylen);
 
 /* Whether the peer waits for an answer to 'm' (a reply or a reply-ack). */
-bool vguard_wants_reply(
-	const struct vguard_conn *c, const struct vguard_msg *m);
+bool vguard_wants_reply(const struct vguard_msg *m);
 
 /* The request's name ("SET_MEM_TABLE"), or NULL if unknown. */
 const char *vguard_request_name(uint32_t request);

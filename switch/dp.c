@@ -363,21 +363,17 @@ dp_unstall(struct dp *dp)
 bool
 dp_synchronize_within(struct dp *dp, unsigned int ms)
 {
-	struct timespec ts = {.tv_nsec = 100000};
-	uint64_t token, waited_ns = 0, stall_ns = 0;
+	const struct timespec step = {.tv_nsec = 100000}; /* 0.1 ms */
+	uint64_t token, steps = 0;
 
 	/* Immediate when the loop sleeps: it is RCU-offline then. */
 	token = rte_rcu_qsbr_start(dp->qsv);
 	while (!rte_rcu_qsbr_check(dp->qsv, token, false)) {
-		if (ms != 0 && waited_ns >= ms * 1000000ULL)
+		if (ms != 0 && steps >= ms * 10ULL)
 			return false;
-		nanosleep(&ts, NULL);
-		waited_ns += (uint64_t)ts.tv_nsec;
-		stall_ns += (uint64_t)ts.tv_nsec;
-		if (stall_ns >= DP_STALL_MS * 1000000ULL) {
+		nanosleep(&step, NULL);
+		if (++steps % (DP_STALL_MS * 10ULL) == 0)
 			dp_unstall(dp);
-			stall_ns = 0;
-		}
 	}
 	return true;
 }

@@ -572,11 +572,10 @@ vguard_request_name(uint32_t request)
 }
 
 bool
-vguard_wants_reply(const struct vguard_conn *c, const struct vguard_msg *m)
+vguard_wants_reply(const struct vguard_msg *m)
 {
 	const struct rule *r = rule_of(m->request);
 
-	(void)c;
 	/* librte_vhost answers NEED_REPLY whether or not REPLY_ACK was
 	 * negotiated. */
 	return (m->flags & VGUARD_NEED_REPLY) != 0 || (r != NULL && r->reply);

@@ -15,6 +15,7 @@
 #include <linux/virtio_net.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,7 +79,6 @@ enum {
 	VEV_NEW = 1u << 0,
 	VEV_DESTROY = 1u << 1,
 	VEV_VRING = 1u << 2,
-	VEV_FAULT = 1u << 3,
 };
 
 struct vport_region {
@@ -429,6 +429,23 @@ blame__(struct vport *v, const char *why)
 	v->log_suppressed = 0;
 }
 
+/* The peer broke a rule and is being dropped: blame__ and count it.
+ * Caller holds vport_lock. */
+static void __rte_format_printf(2, 3)
+	violation__(struct vport *v, const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+	int n;
+
+	n = snprintf(why, sizeof(why), "peer dropped: ");
+	va_start(ap, fmt);
+	vsnprintf(why + n, sizeof(why) - (size_t)n, fmt, ap);
+	va_end(ap);
+	blame__(v, why);
+	v->violations++;
+}
+
 /* Whether fd is the unix stream socket of a connection to 'path'. */
 static bool
 is_conn_socket(int fd, const char *path, bool client)
@@ -555,7 +572,7 @@ on_message(int vid, void *msg)
 {
 	struct vguard_msg_ctx *ctx = msg;
 	struct vguard_msg *m = &ctx->msg;
-	char why[224], line[256];
+	char why[224];
 	struct vport *v;
 	bool reset = false;
 	int i, ret = 0;
@@ -567,15 +584,12 @@ on_message(int vid, void *msg)
 		close_msg_fds(ctx);
 		return RTE_VHOST_MSG_RESULT_ERR;
 	}
-	if (ctx->fd_num < 0 || ctx->fd_num > VGUARD_MAX_FDS) {
-		snprintf(why, sizeof(why), "message with %d fds", ctx->fd_num);
-		ret = -EPROTO;
-	} else if (!msg_allowed__(v)) {
+	if (!msg_allowed__(v)) {
 		snprintf(why, sizeof(why),
 			"message flood (more than %llu a second)",
 			VPORT_MSG_RATE);
 		ret = -EBUSY;
-	} else if (vguard_wants_reply(&v->guard, m) && !peer_reads__(v)) {
+	} else if (vguard_wants_reply(m) && !peer_reads__(v)) {
 		snprintf(why, sizeof(why),
 			"the peer does not read the switch's replies");
 		ret = -EBUSY;
@@ -584,9 +598,7 @@ on_message(int vid, void *msg)
 			vguard_probe_fd, why, sizeof(why));
 	}
 	if (ret != 0) {
-		snprintf(line, sizeof(line), "peer dropped: %s", why);
-		blame__(v, line);
-		v->violations++;
+		violation__(v, "%s", why);
 		pthread_mutex_unlock(&vport_lock);
 		close_msg_fds(ctx);
 		m->flags &= ~VGUARD_NEED_REPLY;
@@ -806,13 +818,11 @@ on_destroy_connection(int vid)
 		/* librte_vhost closed a connection whose peer is still there
 		 * without our checks refusing anything: it refused a message
 		 * itself (a truncated one, or one it failed to apply). */
-		if (!v->blamed && peer_still_there(v->conn_fd)) {
-			blame__(v,
-				"peer dropped: librte_vhost refused a "
-				"message (truncated, or it failed to apply "
-				"it; its log says which)");
-			v->violations++;
-		}
+		if (!v->blamed && peer_still_there(v->conn_fd))
+			violation__(v,
+				"librte_vhost refused a message (truncated, "
+				"or it failed to apply it; its log says "
+				"which)");
 		if (v->conn_fd >= 0)
 			close(v->conn_fd);
 		v->conn_fd = -1;
@@ -896,6 +906,19 @@ snapshot__(struct vport *v)
 		v->peer_mtu = 0;
 }
 
+/* Names the mapping a fault was in (vfault tags, register_memory__). */
+static const char *
+fault_where(uint32_t tag)
+{
+	static const char *const regions[VGUARD_MAX_FDS] = {"region 0",
+		"region 1", "region 2", "region 3", "region 4", "region 5",
+		"region 6", "region 7"};
+
+	if (tag == VFAULT_TAG_NEW)
+		return "a table being mapped";
+	return tag < VGUARD_MAX_FDS ? regions[tag] : "the dirty log";
+}
+
 static bool
 vport_sync(struct port *p)
 {
@@ -908,35 +931,18 @@ vport_sync(struct port *p)
 	v->pending = 0;
 	drop = __atomic_exchange_n(
 		&v->faulted, VPORT_DROP_NONE, __ATOMIC_ACQUIRE);
+	if (drop == VPORT_DROP_FAULT)
+		violation__(v,
+			"its memory faulted (SIGBUS at offset 0x%" PRIx64
+			" of %s): it shrank or replaced a file it shares",
+			__atomic_load_n(&v->fault_offset, __ATOMIC_RELAXED),
+			fault_where(v->fault_tag));
+	else if (drop == VPORT_DROP_STALL)
+		violation__(v,
+			"its eventfd (fd %d) blocked the data plane (made "
+			"blocking with a full counter)",
+			__atomic_load_n(&v->stall_fd, __ATOMIC_RELAXED));
 	if (drop != VPORT_DROP_NONE) {
-		char why[192];
-
-		uint32_t tag = v->fault_tag;
-		char where[32];
-
-		if (tag == VFAULT_TAG_NEW)
-			snprintf(where, sizeof(where), "a table being mapped");
-		else if (tag < VGUARD_MAX_FDS)
-			snprintf(where, sizeof(where), "region %u", tag);
-		else
-			snprintf(where, sizeof(where), "the dirty log");
-		if (drop == VPORT_DROP_FAULT)
-			snprintf(why, sizeof(why),
-				"peer dropped: its memory faulted (SIGBUS at "
-				"offset 0x%" PRIx64 " of %s): it shrank or "
-				"replaced a file it shares",
-				__atomic_load_n(
-					&v->fault_offset, __ATOMIC_RELAXED),
-				where);
-		else
-			snprintf(why, sizeof(why),
-				"peer dropped: its eventfd (fd %d) blocked "
-				"the data plane (made blocking with a full "
-				"counter)",
-				__atomic_load_n(
-					&v->stall_fd, __ATOMIC_RELAXED));
-		blame__(v, why);
-		v->violations++;
 		/* librte_vhost sees the end of the stream and tears the
 		 * device down; the pages are anonymous zeros until then. */
 		if (v->conn_fd >= 0)

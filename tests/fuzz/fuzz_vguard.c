@@ -117,7 +117,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		} else if (why[0] == '\0' || strlen(why) >= sizeof(why)) {
 			abort(); /* a refusal always says why */
 		}
-		(void)vguard_wants_reply(&conn, &m);
+		(void)vguard_wants_reply(&m);
 	}
 	return 0;
 }
