@@ -48,9 +48,6 @@ void paths_destroy(struct paths *p);
  */
 int paths_add_socket_dir(struct paths *p, const char *dir);
 
-/* The socket directories as "a, b, c", for messages. */
-void paths_socket_dirs(const struct paths *p, char *buf, size_t len);
-
 /*
  * Checks a vhost-user socket path (server or client mode).  0, or -EINVAL
  * (not an absolute path to a file) / -EACCES (outside every socket

@@ -70,7 +70,8 @@ paths_add_socket_dir(struct paths *p, const char *dir)
 	return 0;
 }
 
-void
+/* The socket directories as "a, b, c", for messages. */
+static void
 paths_socket_dirs(const struct paths *p, char *buf, size_t len)
 {
 	size_t used = 0;
