@@ -1,22 +1,21 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * ctl.h - the management protocol shared by vhswd, vhswctl and vhsw-cni.
+ * ctl.h - the management protocol shared by vhswd, vhswctl and vhsw-cni:
+ * its commands, written once.
  *
  * JSON-RPC 2.0 over a unix stream socket, one request and one reply per
  * line.  Method names are the command words joined by '/', params an object.
  *
- * CTL_COMMANDS is the one table of commands: the daemon binds each entry to
- * its action function (switch/actions.c), vhswctl parses its command line
- * and prints `help` from it.  Each entry:
- *   X(id, method, positional args, options, usage, help)
- * Positional args are "key" (required string), "key?" (optional string),
- * "key#" (required integer) or "key#?" (optional integer).  Options are
- * "--flag=key" (string value), "--flag=key#" (integer), "--flag=key:value"
- * (no argument; sets key to the constant value) or "--flag=key!" (no
- * argument; sets key to true).
+ * CTL_COMMANDS is the one table of commands (VPP's VLIB_CLI_COMMAND, OVS's
+ * unixctl_command_register): each command's method, help, parameters (key,
+ * type, required or not, the port kind they apply to, the CLI option and
+ * help) and the name of its action.  Everything reads it: vhswctl's parser
+ * (ctl_parse_argv) and help (ctl_usage), vhswd's parameter checks
+ * (ctl_check_params, ctl_check_kind) that run before every action, the
+ * `help` method, and the --config loader, which runs the same actions.
+ * The client (ctl_client.h) is separate.
  *
- * Thread-safety: the client functions are plain blocking calls for one
- * thread; they keep no global state.
+ * Thread-safety: the table is constant; the functions keep no state.
  */
 #ifndef VHSW_CTL_H
 #define VHSW_CTL_H
@@ -37,50 +36,145 @@
 #define CTL_ERR_INVALID_PARAMS -32602
 #define CTL_ERR_REFUSED -32000 /* the daemon refused the action */
 
-#define CTL_ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
-#define CTL_NOARGS ((const char *const[]){NULL})
+/*
+ * A command's parameters.  Positional arguments are entries without an
+ * option, in order; options are "--name VALUE" (CTL_OPT), or take no value
+ * (CTL_FLAG sets the key to true, CTL_FLAG_SET to a constant string, so
+ * that --client and --server both set "mode").  'kind' limits an entry to
+ * one port kind: the value of the command's CTL_KIND argument ("type").
+ * A required entry with a kind is required for that kind only.
+ *
+ * Each macro ends with a comma, so a command's list is one macro argument.
+ */
+enum ctl_type {
+	CTL_T_STRING,
+	CTL_T_INT,
+	CTL_T_BOOL,
+};
 
+struct ctl_param {
+	const char *key;    /* the JSON key */
+	const char *option; /* "--queues"; NULL: positional */
+	const char *value;  /* CTL_FLAG_SET: the string it sets */
+	const char *meta;   /* usage placeholder ("N"); NULL for flags */
+	const char *kind;   /* port kind it applies to; NULL: all */
+	const char *help;
+	enum ctl_type type;
+	bool required;
+	bool selects_kind; /* its value is the port kind */
+};
+
+/* clang-format off */
+#define CTL_ARG(k, t, req, m, kd, h)                                    \
+	{.key = k, .type = CTL_T_##t, .required = req, .meta = m,        \
+		.kind = kd, .help = h},
+#define CTL_KIND(k, m, h)                                               \
+	{.key = k, .type = CTL_T_STRING, .required = true, .meta = m,    \
+		.selects_kind = true, .help = h},
+#define CTL_OPT(o, k, t, m, kd, h)                                      \
+	{.option = o, .key = k, .type = CTL_T_##t, .meta = m, .kind = kd, \
+		.help = h},
+#define CTL_FLAG(o, k, kd, h)                                           \
+	{.option = o, .key = k, .type = CTL_T_BOOL, .kind = kd, .help = h},
+#define CTL_FLAG_SET(o, k, v, kd, h)                                    \
+	{.option = o, .key = k, .value = v, .type = CTL_T_STRING,         \
+		.kind = kd, .help = h},
+#define CTL_REQ true
+#define CTL_OPTIONAL false
+
+/*
+ * The commands: X(ID, action, method, help, parameters).  vhswd binds
+ * ID to the function act_<action> (switch/actions.c; a command without
+ * one does not build); ctl.c builds ctl_cmds[] from the rest.
+ */
 #define CTL_COMMANDS(X)                                                        \
-	X(PORT_ADD, "port/add", CTL_ARGS("name", "type", "socket?"),           \
-		CTL_ARGS("--client=mode:client", "--server=mode:server",       \
-			"--queues=queues#", "--vlan=vlan#", "--mac=mac",       \
-			"--mtu=mtu#", "--owner=owner", "--perm=perm",          \
-			"--ifname=ifname", "--netns=netns"),                   \
-		"NAME vhost-user SOCKET [--client] [--queues N] [--vlan VID] " \
-		"[--mac MAC] [--mtu N] [--owner UID[:GID]] [--perm OCTAL]",    \
-		"add a vhost-user port (server: the switch listens on "        \
-		"SOCKET; --client: it connects and reconnects)")               \
-	X(PORT_DEL, "port/del", CTL_ARGS("name"), CTL_NOARGS, "NAME",          \
-		"remove a port")                                               \
-	X(PORT_LIST, "port/list", CTL_NOARGS, CTL_NOARGS, "",                  \
-		"list ports with type, state, socket and counters")            \
-	X(PORT_SHOW, "port/show", CTL_ARGS("name"), CTL_NOARGS, "NAME",        \
-		"show one port with its memory regions and vrings")            \
-	X(FDB_SHOW, "fdb/show", CTL_ARGS("port?"), CTL_NOARGS, "[PORT]",       \
-		"show learned and static MAC entries")                         \
-	X(FDB_FLUSH, "fdb/flush", CTL_ARGS("port?"), CTL_NOARGS, "[PORT]",     \
-		"remove learned entries")                                      \
-	X(FDB_ADD, "fdb/add", CTL_ARGS("mac", "port"),                         \
-		CTL_ARGS("--vlan=vlan#"), "MAC PORT [--vlan VID]",             \
-		"add a static entry (never ages)")                             \
-	X(FDB_DEL, "fdb/del", CTL_ARGS("mac"), CTL_ARGS("--vlan=vlan#"),       \
-		"MAC [--vlan VID]", "delete an entry")                         \
-	X(FDB_SET_AGING, "fdb/set/aging", CTL_ARGS("aging#"), CTL_NOARGS,      \
-		"SECONDS", "set the aging time of learned entries (0: never)") \
-	X(FDB_SET_LIMIT, "fdb/set/limit", CTL_ARGS("limit#"), CTL_NOARGS, "N", \
-		"set the maximum number of learned entries")                   \
-	X(DATAPLANE_SET_POLL_MODE, "dataplane/set/poll-mode",                  \
-		CTL_ARGS("mode"), CTL_NOARGS, "busy|adaptive",                 \
-		"switch the data plane's polling mode at run time")            \
-	X(UPLINK_SHOW, "uplink/show", CTL_NOARGS, CTL_NOARGS, "",              \
-		"show the uplink's driver, link, MAC, MTU and counters")       \
-	X(STATS, "stats", CTL_ARGS("port?"), CTL_ARGS("--clear=clear!"),       \
-		"[PORT] [--clear]", "show (or clear) counters")                \
-	X(CONFIG_SAVE, "config/save", CTL_ARGS("file?"), CTL_NOARGS, "[FILE]", \
-		"write the running configuration as JSON")                     \
-	X(VERSION, "version", CTL_NOARGS, CTL_NOARGS, "",                      \
-		"show the daemon's version")                                   \
-	X(HELP, "help", CTL_NOARGS, CTL_NOARGS, "", "list commands")
+	X(PORT_ADD, port_add, "port/add",                                      \
+		"add a port: vhost-user (vhswd listens on SOCKET, or connects "  \
+		"to it with --client) or kernel (an interface in the Linux "     \
+		"stack, in --netns if given)",                                   \
+		CTL_ARG("name", STRING, CTL_REQ, "NAME", NULL,                     \
+			"1-31 letters, digits, '_', '.' or '-'")               \
+		CTL_KIND("type", "TYPE", "vhost-user or kernel")               \
+		CTL_ARG("socket", STRING, CTL_REQ, "SOCKET", "vhost-user",         \
+			"the unix socket (under a --socket-dir of vhswd)")     \
+		CTL_FLAG_SET("--client", "mode", "client", "vhost-user",       \
+			"connect to SOCKET, and again whenever it comes back") \
+		CTL_FLAG_SET("--server", "mode", "server", "vhost-user",       \
+			"listen on SOCKET (the default)")                      \
+		CTL_OPT("--queues", "queues", INT, "N", "vhost-user",          \
+			"queue pairs offered, 1-16 (default 1)")               \
+		CTL_OPT("--vlan", "vlan", INT, "VID", NULL,                    \
+			"access port of VLAN 1-4094; 0: trunk (default)")      \
+		CTL_OPT("--mac", "mac", STRING, "MAC", NULL,                   \
+			"the peer's MAC, a static FDB entry")                  \
+		CTL_OPT("--mtu", "mtu", INT, "N", NULL,                        \
+			"largest L3 payload sent to the peer, 68-9710 "        \
+			"(default 1500)")                                      \
+		CTL_OPT("--owner", "owner", STRING, "UID[:GID]", "vhost-user", \
+			"owner of the socket file")                            \
+		CTL_OPT("--perm", "perm", STRING, "OCTAL", "vhost-user",       \
+			"mode of the socket file, like 0660")                  \
+		CTL_OPT("--ifname", "ifname", STRING, "IF", "kernel",          \
+			"interface name (default NAME)")                       \
+		CTL_OPT("--netns", "netns", STRING, "PATH", "kernel",          \
+			"network namespace to create the interface in"))       \
+	X(PORT_DEL, port_del, "port/del", "remove a port",                     \
+		CTL_ARG("name", STRING, CTL_REQ, "NAME", NULL, "the port"))        \
+	X(PORT_LIST, port_list, "port/list",                                   \
+		"list ports with type, state, socket and counters", )          \
+	X(PORT_SHOW, port_show, "port/show",                                   \
+		"show one port with its memory regions and vrings",            \
+		CTL_ARG("name", STRING, CTL_REQ, "NAME", NULL, "the port"))        \
+	X(UPLINK_ADD, uplink_add, "uplink/add",                                \
+		"attach the uplink, a DPDK ethdev (netvsc on Hyper-V/WSL2, "     \
+		"net_af_packet0,iface=eth1, a PCI address)",                     \
+		CTL_ARG("devargs", STRING, CTL_REQ, "DEVARGS", NULL,               \
+			"the ethdev's devargs")                                \
+		CTL_OPT("--mtu", "mtu", INT, "N", NULL,                        \
+			"set the device's MTU, 68-9710 (default: keep it)"))   \
+	X(UPLINK_SHOW, uplink_show, "uplink/show",                             \
+		"show the uplink's driver, link, MAC, MTU and counters", )     \
+	X(FDB_SHOW, fdb_show, "fdb/show",                                      \
+		"show learned and static MAC entries",                         \
+		CTL_ARG("port", STRING, CTL_OPTIONAL, "PORT", NULL,                \
+			"only this port's entries"))                           \
+	X(FDB_FLUSH, fdb_flush, "fdb/flush", "remove learned entries",         \
+		CTL_ARG("port", STRING, CTL_OPTIONAL, "PORT", NULL,                \
+			"only this port's entries"))                           \
+	X(FDB_ADD, fdb_add, "fdb/add", "add a static entry (never ages)",      \
+		CTL_ARG("mac", STRING, CTL_REQ, "MAC", NULL, "a unicast MAC")      \
+		CTL_ARG("port", STRING, CTL_REQ, "PORT", NULL, "its port")         \
+		CTL_OPT("--vlan", "vlan", INT, "VID", NULL,                    \
+			"its VLAN (default: the port's)"))                     \
+	X(FDB_DEL, fdb_del, "fdb/del", "delete an entry",                      \
+		CTL_ARG("mac", STRING, CTL_REQ, "MAC", NULL, "the MAC")            \
+		CTL_OPT("--vlan", "vlan", INT, "VID", NULL,                    \
+			"its VLAN (default 0)"))                               \
+	X(FDB_SET_AGING, fdb_set_aging, "fdb/set/aging",                       \
+		"set the aging time of learned entries",                       \
+		CTL_ARG("aging", INT, CTL_REQ, "SECONDS", NULL,                    \
+			"0 (never) to 1000000"))                               \
+	X(FDB_SET_LIMIT, fdb_set_limit, "fdb/set/limit",                       \
+		"set the maximum number of learned entries",                   \
+		CTL_ARG("limit", INT, CTL_REQ, "N", NULL,                          \
+			"1 to the table's capacity"))                          \
+	X(DATAPLANE_SET_POLL_MODE, dataplane_set_poll_mode,                    \
+		"dataplane/set/poll-mode",                                     \
+		"switch the data plane's polling mode at run time",            \
+		CTL_ARG("mode", STRING, CTL_REQ, "busy|adaptive", NULL,            \
+			"busy: always poll; adaptive: sleep when idle"))       \
+	X(STATS, stats, "stats", "show (or clear) counters",                   \
+		CTL_ARG("port", STRING, CTL_OPTIONAL, "PORT", NULL,                \
+			"only this port's counters")                           \
+		CTL_FLAG("--clear", "clear", NULL,                             \
+			"clear them (to zero) after reading"))                 \
+	X(CONFIG_SAVE, config_save, "config/save",                             \
+		"write the running configuration as JSON",                     \
+		CTL_ARG("file", STRING, CTL_OPTIONAL, "FILE", NULL,                \
+			"default: the --config file"))                         \
+	X(VERSION, version, "version", "show the daemon's version", )          \
+	X(HELP, help, "help", "list commands", )
+/* clang-format on */
 
 /* clang-format off */
 enum ctl_cmd_id {
@@ -93,10 +187,8 @@ enum ctl_cmd_id {
 
 struct ctl_cmd {
 	const char *method;
-	const char *const *args;
-	const char *const *opts;
-	const char *usage;
 	const char *help;
+	const struct ctl_param *params; /* ends with key == NULL */
 };
 
 extern const struct ctl_cmd ctl_cmds[CTL_CMD_COUNT];
@@ -112,27 +204,35 @@ const struct ctl_cmd *ctl_cmd_find(const char *method);
 const struct ctl_cmd *ctl_parse_argv(
 	int argc, char **argv, json_t **params, char *err, size_t errlen);
 
-/* The socket path to use: 'opt' if set, else $VHSW_CTL, else default. */
-const char *ctl_socket_path(const char *opt);
-
-/* A connection to the daemon. */
-struct ctl_client;
-
-/* Connects; NULL with a message in 'err' when the daemon is unreachable. */
-struct ctl_client *ctl_connect(const char *path, char *err, size_t errlen);
-void ctl_close(struct ctl_client *c);
-
-enum ctl_call_status {
-	CTL_OK,       /* *result holds the result */
-	CTL_ERROR,    /* the daemon replied with an error: code, message */
-	CTL_IO_ERROR, /* lost the connection or a malformed reply */
-};
+/*
+ * Checks 'params' against the command's table: unknown keys, wrong types,
+ * missing required ones.  What vhswd runs before every action, whether the
+ * request came from a client or the --config file.  0, or -1 with a
+ * message in 'err'.
+ */
+int ctl_check_params(const struct ctl_cmd *cmd, const json_t *params, char *err,
+	size_t errlen);
 
 /*
- * Sends one request and waits for its reply.  On CTL_OK the caller owns
- * *result; on CTL_ERROR 'err' holds the daemon's message and *code its code.
+ * Checks the kind-specific keys of a command with a CTL_KIND argument:
+ * each present key applies to 'kind', and the keys 'kind' requires are
+ * there.  0, or -1 with a message in 'err'.
  */
-enum ctl_call_status ctl_call(struct ctl_client *c, const char *method,
-	json_t *params, json_t **result, int *code, char *err, size_t errlen);
+int ctl_check_kind(const struct ctl_cmd *cmd, const json_t *params,
+	const char *kind, char *err, size_t errlen);
+
+/*
+ * The usage line of a command ("NAME vhost-user SOCKET [--client] ..."),
+ * for port kind 'kind' (the arguments of that kind and of all kinds), or
+ * for every kind when NULL.  Returns 'buf'.
+ */
+const char *ctl_usage(
+	const struct ctl_cmd *cmd, const char *kind, char *buf, size_t len);
+
+/*
+ * The i-th port kind a command's parameters name (in table order), or NULL
+ * past the last one.
+ */
+const char *ctl_cmd_kind(const struct ctl_cmd *cmd, int i);
 
 #endif /* VHSW_CTL_H */

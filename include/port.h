@@ -42,6 +42,9 @@ typedef struct json_t json_t;
 #define VHSW_PORT_NONE UINT16_MAX
 #define VHSW_NAME_MAX 32 /* including NUL */
 #define VHSW_BURST 32
+#define PORT_DEFAULT_MTU 1500
+#define PORT_MIN_MTU 68
+#define PORT_MAX_MTU 9710 /* largest frame librte_vhost handles: 9728 */
 
 /*
  * Per-port counters, in the switch's view: rx = received from the port's
@@ -112,11 +115,49 @@ struct port_ops {
 };
 
 /*
- * What the control thread needs from a port kind (vhost-user, uplink,
- * kernel).  Control thread only.
+ * What a port kind gets to create a port besides its own parameters: the
+ * keys every kind shares, checked by the caller.
+ */
+struct port_conf {
+	const char *name;
+	uint16_t vlan;
+	uint32_t mtu; /* 0: not given (the kind's default) */
+	bool has_mac;
+	struct rte_ether_addr mac;
+	/*
+	 * The switch's policy for socket paths (paths.h); a kind that serves
+	 * or connects to a socket calls it first.  0, or -errno with a
+	 * message in 'err'.
+	 */
+	int (*check_socket)(
+		const void *policy, const char *path, char *err, size_t errlen);
+	const void *policy;
+};
+
+/*
+ * A port kind (vhost-user, kernel, uplink), as OVS's netdev_class: it owns
+ * everything about its ports on the control side, from its parameters to
+ * its saved form, and is found by its type name in one registry
+ * (port_class_register/port_class_find).  The switch knows no kind by
+ * name.  Control thread only.
  */
 struct port_class {
 	const char *type; /* "vhost-user", ... */
+	/*
+	 * The kind has one port, of this name (the uplink), made by its own
+	 * command ("<fixed_name>/add") and saved under its own key of the
+	 * configuration; NULL: `port add NAME TYPE` makes the kind's ports,
+	 * saved in "ports".
+	 */
+	const char *fixed_name;
+	/*
+	 * Creates a port from 'conf' and the kind's own keys in 'params'
+	 * (their JSON types are already checked against the command table,
+	 * ctl.h).  NULL with a message in 'err', which the caller prefixes
+	 * with the port's name.
+	 */
+	struct port *(*create)(const struct port_conf *conf, json_t *params,
+		char *err, size_t errlen);
 	/*
 	 * Brings the port's control-side view up to date with events its peer
 	 * caused.  Returns true if the port went down since the last call.
@@ -124,7 +165,13 @@ struct port_class {
 	bool (*sync)(struct port *p);
 	/* Adds kind-specific fields to a `port show` object. */
 	void (*describe)(const struct port *p, json_t *obj, bool detail);
-	/* Adds the kind's configuration keys to a saved port object. */
+	/* Optional: the result of the kind's own show command (`uplink show`,
+	 * a new object); the caller adds "stats". */
+	json_t *(*show)(const struct port *p);
+	/*
+	 * Adds the kind's own keys to a saved port object: what create()
+	 * takes back to make the same port.
+	 */
 	void (*save)(const struct port *p, json_t *obj);
 	/* Frees the port; it is unpublished and past a grace period. */
 	void (*destroy)(struct port *p);
@@ -182,8 +229,26 @@ port_mac_format(char *buf, size_t len, const struct rte_ether_addr *a)
 		a->addr_bytes[4], a->addr_bytes[5]);
 }
 
-/* Counters as the user sees them: since the last clear. */
+/* Counters as the user sees them: since the last clear.  Control thread. */
 void port_stats_read(const struct port *p, struct port_stats *out);
 void port_stats_clear(struct port *p);
+
+/*
+ * Sets the shared keys of a new port from 'conf' (name, VLAN, MTU, or
+ * 'def_mtu' when not given, MAC).  For the kinds' create().
+ */
+void port_set_conf(
+	struct port *p, const struct port_conf *conf, uint32_t def_mtu);
+
+/*
+ * The registry of port kinds.  Each kind's module registers its classes
+ * when it is initialised (vport_init, ethport_init).  0, -EEXIST (another
+ * class of that type) or -ENOSPC.  Control thread.
+ */
+int port_class_register(const struct port_class *cls);
+/* The class of 'type', or NULL. */
+const struct port_class *port_class_find(const char *type);
+/* The i-th registered class, or NULL past the last one. */
+const struct port_class *port_class_get(int i);
 
 #endif /* VHSW_PORT_H */

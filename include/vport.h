@@ -29,7 +29,7 @@
  * are.  With --queues 1 multiqueue is not offered either; with more, every
  * queue pair the peer enables is polled.
  *
- * Thread-safety: vport_init/vport_create/vport_check_socket: control thread.
+ * Thread-safety: vport_init/vport_check_socket: control thread.
  * The port's ops: data plane.  Its class functions: control thread.
  */
 #ifndef VHSW_VPORT_H
@@ -37,7 +37,6 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/types.h>
 
 #include "port.h"
 
@@ -46,19 +45,10 @@ struct rte_mempool;
 #define VPORT_MAX_QUEUES 16
 #define VPORT_SOCKET_MAX 107 /* sizeof(sun_path) - 1 */
 
-struct vport_params {
-	const char *name;
-	const char *socket;
-	bool client;     /* connect to 'socket' instead of listening */
-	uint16_t queues; /* queue pairs offered (1 = no multiqueue) */
-	bool set_owner;
-	uid_t uid;
-	gid_t gid;   /* (gid_t)-1: unchanged */
-	mode_t perm; /* 0: leave as created */
-};
-
 /*
- * Sets up the module: the mbuf pool received frames are built in, the hook
+ * Sets up the module and registers the "vhost-user" port class (port.h),
+ * whose create() takes the keys of `port add NAME vhost-user` (ctl.h): the
+ * mbuf pool received frames are built in, the hook
  * that waits up to 'ms' milliseconds for an RCU grace period of the data
  * plane and says whether it passed (dp_synchronize_cb; destroy_device
  * needs it), and the hook that wakes the control thread
@@ -82,12 +72,5 @@ int vport_check_socket(const char *path, bool client, char *err, size_t errlen);
  * returns true.  Any thread but the data plane's; does not wait for it.
  */
 bool vport_stalled_on(int fd);
-
-/*
- * Creates the port and starts serving its socket.  Returns NULL with a
- * message in 'err' on failure.  The port is not ready until a peer connects.
- */
-struct port *vport_create(
-	const struct vport_params *params, char *err, size_t errlen);
 
 #endif /* VHSW_VPORT_H */

@@ -22,7 +22,6 @@
 #include <rte_common.h>
 #include <rte_ether.h>
 
-#include "ethport.h"
 #include "vhsw.h"
 
 /* Runs one action with 'params'; on refusal formats "path: where: msg". */
@@ -38,7 +37,7 @@ run(struct vhsw *sw, enum ctl_cmd_id id, json_t *params, const char *path,
 		snprintf(err, errlen, "%s: %s: must be an object", path, where);
 		return -1;
 	}
-	res = vhsw_actions[id](sw, params, &code, msg, sizeof(msg));
+	res = vhsw_call(sw, id, params, &code, msg, sizeof(msg));
 	if (res == NULL) {
 		snprintf(err, errlen, "%s: %s: %s", path, where, msg);
 		return -1;
@@ -67,6 +66,11 @@ config_apply(struct vhsw *sw, const char *path, json_t *cfg, char *err,
 	char where[64];
 	size_t i;
 
+	v = json_object_get(cfg, "uplink");
+	if (v != NULL &&
+		run(sw, CTL_CMD_UPLINK_ADD, v, path, "uplink", err, errlen) !=
+			0)
+		return -1;
 	json_array_foreach(json_object_get(cfg, "ports"), i, v)
 	{
 		snprintf(where, sizeof(where), "ports[%zu]", i);
@@ -126,8 +130,7 @@ config_dump(const struct vhsw *sw)
 	struct static_ctx sc = {.sw = sw, .out = json_array()};
 	char mac[RTE_ETHER_ADDR_FMT_SIZE];
 	struct fdb_stats fs;
-	json_t *ports = json_array(), *o;
-	struct port *uplink;
+	json_t *ports = json_array(), *o, *fixed = json_object();
 	int i;
 
 	for (i = 0; i < VHSW_MAX_PORTS; i++) {
@@ -135,6 +138,13 @@ config_dump(const struct vhsw *sw)
 
 		if (p == NULL)
 			continue;
+		if (p->cls->fixed_name != NULL) {
+			/* The uplink: {"uplink": {"devargs": ...}}. */
+			o = json_object();
+			p->cls->save(p, o);
+			json_object_set_new(fixed, p->cls->fixed_name, o);
+			continue;
+		}
 		o = json_pack(
 			"{s:s, s:s}", "name", p->name, "type", p->cls->type);
 		p->cls->save(p, o);
@@ -151,13 +161,8 @@ config_dump(const struct vhsw *sw)
 	o = json_pack("{s:o, s:{s:i, s:i, s:o}}", "ports", ports, "fdb",
 		"aging", (int)sw->aging, "limit", (int)fs.limit, "static",
 		sc.out);
-	uplink = vhsw_port_find(sw, "uplink");
-	if (uplink != NULL) {
-		json_t *u = json_object();
-
-		uplink->cls->save(uplink, u);
-		json_object_set_new(o, "uplink", u);
-	}
+	json_object_update(o, fixed);
+	json_decref(fixed);
 	return o;
 }
 

@@ -19,28 +19,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "counters.h"
 #include "rpc.h"
 #include "vhsw.h"
-
-const char *const port_stat_names[PORT_STAT_COUNT] = {
-#define PORT_STAT_NAME(name, desc) #name,
-	PORT_STATS(PORT_STAT_NAME)
-#undef PORT_STAT_NAME
-};
-
-void
-port_stats_read(const struct port *p, struct port_stats *out)
-{
-	memset(out, 0, sizeof(*out));
-	counters_read(&p->stats, &p->stats_base, out, PORT_STAT_COUNT);
-}
-
-void
-port_stats_clear(struct port *p)
-{
-	counters_snapshot(&p->stats, &p->stats_base, PORT_STAT_COUNT);
-}
 
 void
 vhsw_wake(void *arg)
@@ -208,5 +188,6 @@ vhsw_dispatch(void *arg, const char *method, json_t *params, int *code,
 	}
 	/* Apply pending port events first so replies show current state. */
 	vhsw_sync_ports(sw);
-	return vhsw_actions[cmd - ctl_cmds](sw, params, code, msg, msglen);
+	return vhsw_call(
+		sw, (enum ctl_cmd_id)(cmd - ctl_cmds), params, code, msg, msglen);
 }

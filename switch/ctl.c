@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * ctl.c - the command table and the management client (see ctl.h).
+ * ctl.c - the command table and what reads it (see ctl.h): the command
+ * line parser, the parameter checks and the usage lines.
  *
  * Built into libvhswctl, which vhswd, vhswctl and vhsw-cni link; it needs
  * jansson only, not DPDK.
@@ -9,23 +10,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 #include "ctl.h"
 
-#define CTL_REPLY_TIMEOUT_S 60
-#define CTL_MAX_REPLY (256u << 20)
-
+/* clang-format off */
 const struct ctl_cmd ctl_cmds[CTL_CMD_COUNT] = {
-#define CTL_CMD_ENTRY(id, m, a, o, u, h) \
-	[CTL_CMD_##id] = {               \
-		.method = m, .args = a, .opts = o, .usage = u, .help = h},
+#define CTL_CMD_ENTRY(id, action, m, h, list)                           \
+	[CTL_CMD_##id] = {.method = m, .help = h,                       \
+		.params = (const struct ctl_param[]){list {NULL}}},
 	CTL_COMMANDS(CTL_CMD_ENTRY)
 #undef CTL_CMD_ENTRY
 };
+/* clang-format on */
 
 const struct ctl_cmd *
 ctl_cmd_find(const char *method)
@@ -36,6 +32,168 @@ ctl_cmd_find(const char *method)
 		if (strcmp(ctl_cmds[i].method, method) == 0)
 			return &ctl_cmds[i];
 	return NULL;
+}
+
+/* The first entry of 'cmd' for 'key', or NULL. */
+static const struct ctl_param *
+param_find(const struct ctl_cmd *cmd, const char *key)
+{
+	const struct ctl_param *p;
+
+	for (p = cmd->params; p->key != NULL; p++)
+		if (strcmp(p->key, key) == 0)
+			return p;
+	return NULL;
+}
+
+/* The n-th positional entry, or NULL. */
+static const struct ctl_param *
+param_positional(const struct ctl_cmd *cmd, int n)
+{
+	const struct ctl_param *p;
+
+	for (p = cmd->params; p->key != NULL; p++)
+		if (p->option == NULL && n-- == 0)
+			return p;
+	return NULL;
+}
+
+static const char *const type_names[] = {
+	[CTL_T_STRING] = "a string",
+	[CTL_T_INT] = "an integer",
+	[CTL_T_BOOL] = "true or false",
+};
+
+static bool
+type_ok(enum ctl_type t, const json_t *v)
+{
+	switch (t) {
+	case CTL_T_STRING:
+		return json_is_string(v);
+	case CTL_T_INT:
+		return json_is_integer(v);
+	case CTL_T_BOOL:
+		return json_is_boolean(v);
+	}
+	return false;
+}
+
+int
+ctl_check_params(const struct ctl_cmd *cmd, const json_t *params, char *err,
+	size_t errlen)
+{
+	const struct ctl_param *p;
+	const char *key;
+	json_t *v;
+
+	if (!json_is_object(params)) {
+		snprintf(err, errlen, "params must be an object");
+		return -1;
+	}
+	json_object_foreach((json_t *)params, key, v)
+	{
+		p = param_find(cmd, key);
+		if (p == NULL) {
+			snprintf(err, errlen, "unknown parameter '%s'", key);
+			return -1;
+		}
+		if (json_is_null(v) && !p->required)
+			continue;
+		if (!type_ok(p->type, v)) {
+			snprintf(err, errlen, "parameter '%s' must be %s", key,
+				type_names[p->type]);
+			return -1;
+		}
+	}
+	for (p = cmd->params; p->key != NULL; p++) {
+		if (p->required && p->kind == NULL &&
+			json_object_get(params, p->key) == NULL) {
+			snprintf(err, errlen, "missing parameter '%s'", p->key);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+ctl_check_kind(const struct ctl_cmd *cmd, const json_t *params,
+	const char *kind, char *err, size_t errlen)
+{
+	const struct ctl_param *p;
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)params, key, v)
+	{
+		p = param_find(cmd, key);
+		if (p != NULL && p->kind != NULL &&
+			strcmp(p->kind, kind) != 0) {
+			snprintf(err, errlen, "'%s' applies to %s ports only",
+				key, p->kind);
+			return -1;
+		}
+	}
+	for (p = cmd->params; p->key != NULL; p++) {
+		if (p->required && p->kind != NULL &&
+			strcmp(p->kind, kind) == 0 &&
+			json_object_get(params, p->key) == NULL) {
+			snprintf(err, errlen, "a %s port needs '%s'", kind,
+				p->key);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+const char *
+ctl_cmd_kind(const struct ctl_cmd *cmd, int i)
+{
+	const struct ctl_param *p, *q;
+
+	for (p = cmd->params; p->key != NULL; p++) {
+		if (p->kind == NULL)
+			continue;
+		for (q = cmd->params; q != p; q++)
+			if (q->kind != NULL && strcmp(q->kind, p->kind) == 0)
+				break;
+		if (q == p && i-- == 0)
+			return p->kind;
+	}
+	return NULL;
+}
+
+const char *
+ctl_usage(const struct ctl_cmd *cmd, const char *kind, char *buf, size_t len)
+{
+	const struct ctl_param *p;
+	size_t n = 0;
+	int k;
+
+	buf[0] = '\0';
+	for (p = cmd->params; p->key != NULL && n < len; p++) {
+		const char *sep = n ? " " : "";
+
+		if (kind != NULL && p->kind != NULL && strcmp(p->kind, kind))
+			continue;
+		if (p->selects_kind && kind != NULL)
+			k = snprintf(buf + n, len - n, "%s%s", sep, kind);
+		else if (p->option == NULL)
+			k = snprintf(buf + n, len - n,
+				p->required && (p->kind == NULL || kind != NULL)
+					? "%s%s"
+					: "%s[%s]",
+				sep, p->meta);
+		else if (p->meta != NULL)
+			k = snprintf(buf + n, len - n, "%s[%s %s]", sep,
+				p->option, p->meta);
+		else
+			k = snprintf(
+				buf + n, len - n, "%s[%s]", sep, p->option);
+		if (k < 0)
+			break;
+		n += (size_t)k;
+	}
+	return buf;
 }
 
 /* Number of command words of 'method' ("fdb/set/aging" -> 3). */
@@ -67,34 +225,23 @@ argv_matches(const char *method, int argc, char **argv)
 	return true;
 }
 
-/* Splits a spec "key#?" into key and flags. */
-static void
-spec_key(const char *spec, char *key, size_t keylen, bool *is_int,
-	bool *optional)
-{
-	size_t n = strcspn(spec, "#?");
-
-	snprintf(key, keylen, "%.*s", (int)n, spec);
-	*is_int = strchr(spec, '#') != NULL;
-	*optional = strchr(spec, '?') != NULL;
-}
-
+/* Sets params[p->key] from the text 'val'.  0 or -1. */
 static int
-set_value(json_t *params, const char *key, bool is_int, const char *val,
-	char *err, size_t errlen)
+set_value(json_t *params, const struct ctl_param *p, const char *val, char *err,
+	size_t errlen)
 {
 	char *end;
 	long long v;
 
-	if (!is_int)
-		return json_object_set_new(params, key, json_string(val));
+	if (p->type != CTL_T_INT)
+		return json_object_set_new(params, p->key, json_string(val));
 	errno = 0;
 	v = strtoll(val, &end, 0);
 	if (errno != 0 || end == val || *end != '\0') {
-		snprintf(err, errlen, "%s: '%s' is not a number", key, val);
+		snprintf(err, errlen, "%s: '%s' is not a number", p->key, val);
 		return -1;
 	}
-	return json_object_set_new(params, key, json_integer(v));
+	return json_object_set_new(params, p->key, json_integer(v));
 }
 
 /* Applies option argv[*i] (and maybe its value).  0 or -1. */
@@ -102,48 +249,35 @@ static int
 parse_option(const struct ctl_cmd *cmd, int argc, char **argv, int *i,
 	json_t *params, char *err, size_t errlen)
 {
-	const char *arg = argv[*i], *spec, *eq, *colon;
+	const char *arg = argv[*i];
 	size_t flen = strcspn(arg, "=");
-	char key[64];
-	bool is_int, opt;
-	int k;
+	const struct ctl_param *p;
 
-	for (k = 0; (spec = cmd->opts[k]) != NULL; k++) {
-		eq = strchr(spec, '=');
-		if ((size_t)(eq - spec) == flen &&
-			strncmp(spec, arg, flen) == 0)
+	for (p = cmd->params; p->key != NULL; p++)
+		if (p->option != NULL && strlen(p->option) == flen &&
+			strncmp(p->option, arg, flen) == 0)
 			break;
-	}
-	if (spec == NULL) {
+	if (p->key == NULL) {
 		snprintf(err, errlen, "unknown option %.*s", (int)flen, arg);
 		return -1;
 	}
-	spec = eq + 1;
-	colon = strchr(spec, ':');
-	if ((colon != NULL || strchr(spec, '!') != NULL) && arg[flen] == '=') {
-		snprintf(err, errlen, "option %.*s takes no value", (int)flen,
-			arg);
-		return -1;
+	if (p->meta == NULL) { /* a flag */
+		if (arg[flen] == '=') {
+			snprintf(err, errlen, "option %s takes no value",
+				p->option);
+			return -1;
+		}
+		return json_object_set_new(params, p->key,
+			p->value ? json_string(p->value) : json_true());
 	}
-	if (colon != NULL) { /* constant */
-		snprintf(key, sizeof(key), "%.*s", (int)(colon - spec), spec);
-		return json_object_set_new(params, key, json_string(colon + 1));
-	}
-	if (strchr(spec, '!') != NULL) {
-		snprintf(key, sizeof(key), "%.*s", (int)strcspn(spec, "!"),
-			spec);
-		return json_object_set_new(params, key, json_true());
-	}
-	spec_key(spec, key, sizeof(key), &is_int, &opt);
 	if (arg[flen] == '=')
-		return set_value(
-			params, key, is_int, arg + flen + 1, err, errlen);
+		return set_value(params, p, arg + flen + 1, err, errlen);
 	if (*i + 1 >= argc) {
 		snprintf(err, errlen, "option %s needs a value", arg);
 		return -1;
 	}
 	(*i)++;
-	return set_value(params, key, is_int, argv[*i], err, errlen);
+	return set_value(params, p, argv[*i], err, errlen);
 }
 
 const struct ctl_cmd *
@@ -151,10 +285,9 @@ ctl_parse_argv(
 	int argc, char **argv, json_t **params_out, char *err, size_t errlen)
 {
 	const struct ctl_cmd *cmd = NULL;
+	const struct ctl_param *p;
 	int best = 0, i, nw, pos = 0;
 	json_t *params;
-	char key[64];
-	bool is_int, opt;
 
 	*params_out = NULL;
 	if (argc == 0) {
@@ -181,19 +314,19 @@ ctl_parse_argv(
 				goto usage;
 			continue;
 		}
-		if (cmd->args[pos] == NULL) {
+		p = param_positional(cmd, pos++);
+		if (p == NULL) {
 			snprintf(err, errlen, "unexpected argument '%s'",
 				argv[i]);
 			goto usage;
 		}
-		spec_key(cmd->args[pos++], key, sizeof(key), &is_int, &opt);
-		if (set_value(params, key, is_int, argv[i], err, errlen) != 0)
+		if (set_value(params, p, argv[i], err, errlen) != 0)
 			goto usage;
 	}
-	for (; cmd->args[pos] != NULL; pos++) {
-		spec_key(cmd->args[pos], key, sizeof(key), &is_int, &opt);
-		if (!opt) {
-			snprintf(err, errlen, "missing %s", key);
+	/* Arguments every kind needs; a kind's own are checked by vhswd. */
+	for (; (p = param_positional(cmd, pos)) != NULL; pos++) {
+		if (p->required && p->kind == NULL) {
+			snprintf(err, errlen, "missing %s", p->key);
 			goto usage;
 		}
 	}
@@ -202,183 +335,4 @@ ctl_parse_argv(
 usage:
 	json_decref(params);
 	return NULL;
-}
-
-const char *
-ctl_socket_path(const char *opt)
-{
-	const char *env = getenv(CTL_ENV_SOCKET);
-
-	if (opt != NULL && opt[0] != '\0')
-		return opt;
-	if (env != NULL && env[0] != '\0')
-		return env;
-	return CTL_DEFAULT_SOCKET;
-}
-
-struct ctl_client {
-	int fd;
-	long next_id;
-	char *buf; /* bytes received past the last reply */
-	size_t len, cap;
-};
-
-struct ctl_client *
-ctl_connect(const char *path, char *err, size_t errlen)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	struct timeval tv = {.tv_sec = CTL_REPLY_TIMEOUT_S};
-	struct ctl_client *c;
-	int fd;
-
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "cannot reach vhswd at %s: path too long",
-			path);
-		return NULL;
-	}
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		snprintf(err, errlen,
-			"cannot reach vhswd at %s: %s (is vhswd running? set "
-			"--ctl or VHSW_CTL)",
-			path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	c = calloc(1, sizeof(*c));
-	if (c == NULL) {
-		close(fd);
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	c->fd = fd;
-	c->next_id = 1;
-	return c;
-}
-
-void
-ctl_close(struct ctl_client *c)
-{
-	if (c == NULL)
-		return;
-	close(c->fd);
-	free(c->buf);
-	free(c);
-}
-
-static int
-send_all(int fd, const char *p, size_t n)
-{
-	ssize_t k;
-
-	while (n > 0) {
-		k = send(fd, p, n, MSG_NOSIGNAL);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return -1;
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
-/* Reads one line into a new string (without the newline), or NULL. */
-static char *
-read_line(struct ctl_client *c)
-{
-	char *nl, *line;
-	size_t used;
-	ssize_t k;
-
-	for (;;) {
-		nl = c->len ? memchr(c->buf, '\n', c->len) : NULL;
-		if (nl != NULL) {
-			used = (size_t)(nl - c->buf);
-			line = strndup(c->buf, used);
-			memmove(c->buf, nl + 1, c->len - used - 1);
-			c->len -= used + 1;
-			return line;
-		}
-		if (c->len == c->cap) {
-			size_t cap = c->cap ? c->cap * 2 : 65536;
-			char *b;
-
-			if (cap > CTL_MAX_REPLY)
-				return NULL;
-			b = realloc(c->buf, cap);
-			if (b == NULL)
-				return NULL;
-			c->buf = b;
-			c->cap = cap;
-		}
-		k = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return NULL;
-		c->len += (size_t)k;
-	}
-}
-
-enum ctl_call_status
-ctl_call(struct ctl_client *c, const char *method, json_t *params,
-	json_t **result, int *code, char *err, size_t errlen)
-{
-	json_t *req, *rep, *e;
-	json_error_t jerr;
-	long id = c->next_id++;
-	char *line;
-	int ret;
-
-	*result = NULL;
-	*code = 0;
-	req = json_pack("{s:s, s:s, s:o, s:I}", "jsonrpc", "2.0", "method",
-		method, "params", params ? json_incref(params) : json_object(),
-		"id", (json_int_t)id);
-	line = json_dumps(req, JSON_COMPACT);
-	json_decref(req);
-	if (line == NULL) {
-		snprintf(err, errlen, "cannot encode request");
-		return CTL_IO_ERROR;
-	}
-	ret = send_all(c->fd, line, strlen(line));
-	free(line);
-	if (ret != 0 || send_all(c->fd, "\n", 1) != 0) {
-		snprintf(err, errlen, "lost the connection to vhswd: %s",
-			strerror(errno));
-		return CTL_IO_ERROR;
-	}
-	line = read_line(c);
-	if (line == NULL) {
-		snprintf(err, errlen, "no reply from vhswd");
-		return CTL_IO_ERROR;
-	}
-	rep = json_loads(line, 0, &jerr);
-	free(line);
-	if (rep == NULL || !json_is_object(rep)) {
-		snprintf(err, errlen, "malformed reply from vhswd");
-		json_decref(rep);
-		return CTL_IO_ERROR;
-	}
-	e = json_object_get(rep, "error");
-	if (e != NULL) {
-		*code = (int)json_integer_value(json_object_get(e, "code"));
-		snprintf(err, errlen, "%s",
-			json_string_value(json_object_get(e, "message"))
-				? json_string_value(
-					  json_object_get(e, "message"))
-				: "unknown error");
-		json_decref(rep);
-		return CTL_ERROR;
-	}
-	*result = json_incref(json_object_get(rep, "result"));
-	json_decref(rep);
-	if (*result == NULL)
-		*result = json_null();
-	return CTL_OK;
 }

@@ -50,11 +50,27 @@ struct vhsw {
 	char config_path[PATH_MAX];         /* --config, for `config save` */
 };
 
-/* An action: the result (new reference), or NULL with *code and msg set. */
-typedef json_t *(*vhsw_action_fn)(
-	struct vhsw *sw, json_t *params, int *code, char *msg, size_t msglen);
+/* Why an action failed: a JSON-RPC error code and a message. */
+struct act_err {
+	int code;
+	char *msg;
+	size_t len;
+};
 
-extern const vhsw_action_fn vhsw_actions[CTL_CMD_COUNT];
+/*
+ * An action (actions.c, one per command of ctl.h): the result (a new
+ * reference), or NULL with 'e' set.
+ */
+typedef json_t *(*vhsw_action_fn)(
+	struct vhsw *sw, json_t *params, struct act_err *e);
+
+/*
+ * Runs command 'id' with 'params' (checked against the command table
+ * first): its result, or NULL with *code and 'msg' set.  The RPC server
+ * and the config loader both come here.
+ */
+json_t *vhsw_call(struct vhsw *sw, enum ctl_cmd_id id, json_t *params,
+	int *code, char *msg, size_t msglen);
 
 /* control.c */
 int vhsw_init(struct vhsw *sw, struct ev_loop *loop, struct rte_mempool *pool,
@@ -71,8 +87,6 @@ int vhsw_port_attach(struct vhsw *sw, struct port *p);
  * destroys it and returns -errno with 'msg' set.
  */
 int vhsw_port_add(struct vhsw *sw, struct port *p, char *msg, size_t msglen);
-/* Creates the uplink from {"devargs", "mtu"}.  0 or -1 with 'msg' set. */
-int vhsw_uplink_add(struct vhsw *sw, json_t *params, char *msg, size_t msglen);
 /* Unpublishes, flushes its FDB entries and destroys 'p'. */
 void vhsw_port_detach(struct vhsw *sw, struct port *p);
 /* JSON-RPC dispatch (rpc_dispatch_fn). */

@@ -42,7 +42,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "ctl.h"
+#include "ctl_client.h"
 
 /* CNI error codes (spec 1.0.0, "Error"). */
 enum {

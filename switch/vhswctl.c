@@ -15,13 +15,48 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl.h"
+#include "ctl_client.h"
 
 enum {
 	EXIT_REFUSED = 1,
 	EXIT_USAGE = 2,
 	EXIT_UNREACHABLE = 3,
 };
+
+/* One command's help: its usage line(s), what it does, its parameters. */
+static void
+usage_cmd(FILE *f, const struct ctl_cmd *cmd)
+{
+	const struct ctl_param *p;
+	char words[64], line[512], name[64];
+	const char *kind;
+	size_t k;
+	int i;
+
+	snprintf(words, sizeof(words), "%s", cmd->method);
+	for (k = 0; words[k]; k++)
+		if (words[k] == '/')
+			words[k] = ' ';
+	for (i = 0; (kind = ctl_cmd_kind(cmd, i)) != NULL; i++)
+		fprintf(f, "  %s %s\n", words,
+			ctl_usage(cmd, kind, line, sizeof(line)));
+	if (i == 0)
+		fprintf(f, "  %s%s%s\n", words,
+			ctl_usage(cmd, NULL, line, sizeof(line))[0] ? " " : "",
+			line);
+	fprintf(f, "      %s\n", cmd->help);
+	for (p = cmd->params; p->key != NULL; p++) {
+		if (p->option != NULL && p->meta != NULL)
+			snprintf(name, sizeof(name), "%s %s", p->option,
+				p->meta);
+		else
+			snprintf(name, sizeof(name), "%s",
+				p->option ? p->option : p->meta);
+		fprintf(f, "        %-20s %s%s%s%s\n", name, p->help,
+			p->kind ? " [" : "", p->kind ? p->kind : "",
+			p->kind ? "]" : "");
+	}
+}
 
 static void
 usage(FILE *f)
@@ -31,17 +66,8 @@ usage(FILE *f)
 	fprintf(f,
 		"usage: vhswctl [--ctl PATH] [--json] COMMAND [ARGS]\n\n"
 		"commands:\n");
-	for (i = 0; i < CTL_CMD_COUNT; i++) {
-		char words[64];
-		size_t k;
-
-		snprintf(words, sizeof(words), "%s", ctl_cmds[i].method);
-		for (k = 0; words[k]; k++)
-			if (words[k] == '/')
-				words[k] = ' ';
-		fprintf(f, "  %s %s\n      %s\n", words, ctl_cmds[i].usage,
-			ctl_cmds[i].help);
-	}
+	for (i = 0; i < CTL_CMD_COUNT; i++)
+		usage_cmd(f, &ctl_cmds[i]);
 	fprintf(f,
 		"\nThe management socket is --ctl PATH, else $%s, else %s.\n",
 		CTL_ENV_SOCKET, CTL_DEFAULT_SOCKET);

@@ -30,6 +30,7 @@
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
 
+#include "ctl_client.h"
 #include "ethport.h"
 #include "paths.h"
 #include "rpc.h"
@@ -626,20 +627,26 @@ main(int argc, char **argv)
 	if (dp_start(dp, rte_get_next_lcore(-1, 1, 0)) != 0)
 		die("cannot start the data plane on its lcore");
 	if (o.uplink != NULL) {
-		json_t *u = json_pack("{s:s}", "devargs", o.uplink);
+		/* --uplink wins over the file's devargs, keeping its mtu. */
+		json_t *u = json_pack("{s:s}", "devargs", o.uplink), *res;
 		json_t *cu =
 			json_object_get(json_object_get(cfg, "uplink"), "mtu");
+		int code;
 
 		if (cu != NULL)
 			json_object_set(u, "mtu", cu);
-		if (vhsw_uplink_add(&sw, u, err, sizeof(err)) != 0) {
-			json_decref(u);
+		if (cfg != NULL)
+			json_object_del(cfg, "uplink");
+		res = vhsw_call(
+			&sw, CTL_CMD_UPLINK_ADD, u, &code, err, sizeof(err));
+		json_decref(u);
+		if (res == NULL) {
 			vhsw_fini(&sw);
 			rpc_server_destroy(sw.rpc);
 			dp_stop(dp);
 			die("--uplink %s: %s", o.uplink, err);
 		}
-		json_decref(u);
+		json_decref(res);
 	}
 	if (cfg != NULL &&
 		config_apply(&sw, o.config, cfg, err, sizeof(err)) != 0) {

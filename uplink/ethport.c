@@ -56,6 +56,8 @@ struct ethport {
 	uint32_t lsc_events; /* written by the interrupt thread (atomic) */
 };
 
+static const struct port_class uplink_class, kernel_class;
+
 static struct rte_mempool *eth_pool;
 /* netvsc logged that the host refused an RX filter (see enable_promisc). */
 static uint32_t rxfilter_refused;
@@ -113,6 +115,9 @@ ethport_init(struct rte_mempool *pool, void (*notify)(void *arg),
 	eth_notify = notify;
 	eth_notify_arg = notify_arg;
 	eth_vhost_net = vhost_net_path ? vhost_net_path : ETHPORT_VHOST_NET;
+	if (port_class_register(&uplink_class) != 0 ||
+		port_class_register(&kernel_class) != 0)
+		return -EEXIST;
 	return 0;
 }
 
@@ -215,6 +220,8 @@ ethport_save(const struct port *p, json_t *o)
 
 	if (e->kind == ETHPORT_UPLINK) {
 		json_object_set_new(o, "devargs", json_string(e->devargs));
+		if (e->mtu_set)
+			json_object_set_new(o, "mtu", json_integer(p->mtu));
 		return;
 	}
 	json_object_set_new(o, "ifname", json_string(e->ifname));
@@ -280,16 +287,25 @@ ethport_destroy(struct port *p)
 	rte_free(e);
 }
 
+static struct port *uplink_create_conf(
+	const struct port_conf *conf, json_t *params, char *err, size_t errlen);
+static struct port *kernel_create_conf(
+	const struct port_conf *conf, json_t *params, char *err, size_t errlen);
+
 static const struct port_class uplink_class = {
 	.type = "uplink",
+	.fixed_name = ETHPORT_UPLINK_NAME,
+	.create = uplink_create_conf,
 	.sync = ethport_sync,
 	.describe = ethport_describe,
+	.show = ethport_uplink_json,
 	.save = ethport_save,
 	.destroy = ethport_destroy,
 };
 
 static const struct port_class kernel_class = {
 	.type = "kernel",
+	.create = kernel_create_conf,
 	.sync = ethport_sync,
 	.describe = ethport_describe,
 	.save = ethport_save,
@@ -611,4 +627,39 @@ fail_ns:
 fail:
 	rte_free(e);
 	return NULL;
+}
+
+/* The uplink class's create(): the keys of `uplink add` (devargs, mtu). */
+static struct port *
+uplink_create_conf(
+	const struct port_conf *conf, json_t *params, char *err, size_t errlen)
+{
+	struct ethport_params ep = {
+		.kind = ETHPORT_UPLINK,
+		.name = conf->name,
+		.devargs =
+			json_string_value(json_object_get(params, "devargs")),
+		.mtu = conf->mtu,
+	};
+
+	return ethport_create(&ep, err, errlen);
+}
+
+/* The kernel class's create(): `port add NAME kernel` (ifname, netns). */
+static struct port *
+kernel_create_conf(
+	const struct port_conf *conf, json_t *params, char *err, size_t errlen)
+{
+	struct ethport_params ep = {
+		.kind = ETHPORT_KERNEL,
+		.name = conf->name,
+		.ifname = json_string_value(json_object_get(params, "ifname")),
+		.netns = json_string_value(json_object_get(params, "netns")),
+		.mtu = conf->mtu ? conf->mtu : PORT_DEFAULT_MTU,
+	};
+	struct port *p = ethport_create(&ep, err, errlen);
+
+	if (p != NULL)
+		port_set_conf(p, conf, PORT_DEFAULT_MTU);
+	return p;
 }

@@ -12,8 +12,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/virtio_net.h>
 #include <poll.h>
+#include <pwd.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,6 +26,7 @@
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/types.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -166,6 +169,17 @@ static void (*vport_notify)(void *);
 static void *vport_notify_arg;
 
 static const struct port_class vport_class;
+
+struct vport_params {
+	const char *name;
+	const char *socket;
+	bool client;     /* connect to 'socket' instead of listening */
+	uint16_t queues; /* queue pairs offered (1 = no multiqueue) */
+	bool set_owner;
+	uid_t uid;
+	gid_t gid;   /* (gid_t)-1: unchanged */
+	mode_t perm; /* 0: leave as created */
+};
 
 /* Data plane. */
 
@@ -861,6 +875,8 @@ vport_init(struct rte_mempool *pool, bool (*grace)(void *arg, unsigned int ms),
 	vport_grace_arg = grace_arg;
 	vport_notify = notify;
 	vport_notify_arg = notify_arg;
+	if (port_class_register(&vport_class) != 0)
+		return -EEXIST;
 	return vfault_init(on_memory_fault);
 }
 
@@ -1107,8 +1123,12 @@ vport_destroy(struct port *p)
 	rte_free(v);
 }
 
+static struct port *vport_create_conf(
+	const struct port_conf *conf, json_t *params, char *err, size_t errlen);
+
 static const struct port_class vport_class = {
 	.type = "vhost-user",
+	.create = vport_create_conf,
 	.sync = vport_sync,
 	.describe = vport_describe,
 	.save = vport_save,
@@ -1196,7 +1216,7 @@ out:
 	return ret;
 }
 
-struct port *
+static struct port *
 vport_create(const struct vport_params *pr, char *err, size_t errlen)
 {
 	uint64_t flags = pr->client ? RTE_VHOST_USER_CLIENT : 0;
@@ -1272,4 +1292,105 @@ vport_create(const struct vport_params *pr, char *err, size_t errlen)
 fail:
 	vport_destroy(&v->port);
 	return NULL;
+}
+
+/* Parses "UID[:GID]" (numbers or names).  0 or -1. */
+static int
+parse_owner(const char *s, uid_t *uid, gid_t *gid)
+{
+	char user[64], *colon, *end;
+	struct passwd *pw;
+	struct group *gr;
+	unsigned long v;
+
+	snprintf(user, sizeof(user), "%s", s);
+	colon = strchr(user, ':');
+	if (colon != NULL)
+		*colon++ = '\0';
+	*gid = (gid_t)-1;
+	v = strtoul(user, &end, 10);
+	if (user[0] != '\0' && *end == '\0') {
+		*uid = (uid_t)v;
+	} else if ((pw = getpwnam(user)) != NULL) {
+		*uid = pw->pw_uid;
+	} else {
+		return -1;
+	}
+	if (colon == NULL || *colon == '\0')
+		return colon == NULL ? 0 : -1;
+	v = strtoul(colon, &end, 10);
+	if (*end == '\0')
+		*gid = (gid_t)v;
+	else if ((gr = getgrnam(colon)) != NULL)
+		*gid = gr->gr_gid;
+	else
+		return -1;
+	return 0;
+}
+
+/*
+ * The class's create(): the keys of `port add NAME vhost-user SOCKET`
+ * (socket, mode, queues, owner, perm; types checked by the caller).
+ */
+static struct port *
+vport_create_conf(
+	const struct port_conf *conf, json_t *params, char *err, size_t errlen)
+{
+	struct vport_params vp = {.name = conf->name, .gid = (gid_t)-1};
+	const char *mode = json_string_value(json_object_get(params, "mode"));
+	const char *owner = json_string_value(json_object_get(params, "owner"));
+	const char *perm = json_string_value(json_object_get(params, "perm"));
+	json_t *queues = json_object_get(params, "queues");
+	struct port *p;
+
+	vp.socket = json_string_value(json_object_get(params, "socket"));
+	if (vp.socket == NULL) {
+		snprintf(err, errlen, "a vhost-user port needs a socket path");
+		return NULL;
+	}
+	if (mode != NULL && strcmp(mode, "server") != 0 &&
+		strcmp(mode, "client") != 0) {
+		snprintf(err, errlen, "mode must be server or client, not '%s'",
+			mode);
+		return NULL;
+	}
+	vp.client = mode != NULL && strcmp(mode, "client") == 0;
+	vp.queues = 1;
+	if (json_is_integer(queues)) {
+		if (json_integer_value(queues) < 1 ||
+			json_integer_value(queues) > VPORT_MAX_QUEUES) {
+			snprintf(err, errlen, "queues must be 1..%d",
+				VPORT_MAX_QUEUES);
+			return NULL;
+		}
+		vp.queues = (uint16_t)json_integer_value(queues);
+	}
+	if (perm != NULL) {
+		char *end;
+		unsigned long v = strtoul(perm, &end, 8);
+
+		if (*end != '\0' || end == perm || v > 07777) {
+			snprintf(err, errlen, "perm must be octal like 0660");
+			return NULL;
+		}
+		vp.perm = (mode_t)v;
+	}
+	if (owner != NULL) {
+		if (parse_owner(owner, &vp.uid, &vp.gid) != 0) {
+			snprintf(err, errlen,
+				"owner '%s' is not UID[:GID] or a known "
+				"user[:group]",
+				owner);
+			return NULL;
+		}
+		vp.set_owner = true;
+	}
+	/* Server and client mode alike: the daemon's privileges. */
+	if (conf->check_socket != NULL &&
+		conf->check_socket(conf->policy, vp.socket, err, errlen) != 0)
+		return NULL;
+	p = vport_create(&vp, err, errlen);
+	if (p != NULL)
+		port_set_conf(p, conf, PORT_DEFAULT_MTU);
+	return p;
 }

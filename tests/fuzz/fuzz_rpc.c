@@ -40,6 +40,10 @@ fuzz_dispatch(void *arg, const char *method, json_t *params, int *code,
 		snprintf(msg, msglen, "unknown method '%s'", method);
 		return NULL;
 	}
+	if (ctl_check_params(cmd, params, msg, msglen) != 0) {
+		*code = CTL_ERR_INVALID_PARAMS;
+		return NULL;
+	}
 	if (strcmp(cmd->method, "port/add") == 0) {
 		path = json_string_value(json_object_get(params, "socket"));
 		if (path != NULL &&

@@ -23,7 +23,7 @@
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
 
-#include "ctl.h"
+#include "ctl_client.h"
 #include "paths.h"
 #include "rpc.h"
 #include "vhsw.h"
