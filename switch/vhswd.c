@@ -537,6 +537,7 @@ main(int argc, char **argv)
 	};
 	char *eal_argv[MAX_EAL_ARGS], eal_storage[4096], err[1024];
 	struct rpc_options ropt = {.perm = 0660};
+	bool uplink_in_file = false;
 	struct paths *paths;
 	struct rte_mempool *pool;
 	struct rte_rcu_qsbr *qsv;
@@ -561,8 +562,11 @@ main(int argc, char **argv)
 		cfg = config_read(o.config, err, sizeof(err));
 		if (cfg == NULL)
 			die("%s", err);
-		if (o.uplink == NULL)
+		/* EAL must see a VMBus uplink at start (eal_args). */
+		if (o.uplink == NULL) {
+			uplink_in_file = true;
 			o.uplink = config_uplink_devargs(cfg);
+		}
 	}
 	if (strlen(ctl) > VPORT_SOCKET_MAX)
 		die("--ctl %s: longer than %d bytes; use a shorter path", ctl,
@@ -626,7 +630,7 @@ main(int argc, char **argv)
 		die("%s", err);
 	if (dp_start(dp, rte_get_next_lcore(-1, 1, 0)) != 0)
 		die("cannot start the data plane on its lcore");
-	if (o.uplink != NULL) {
+	if (o.uplink != NULL && !uplink_in_file) {
 		/* --uplink wins over the file's devargs, keeping its mtu. */
 		json_t *u = json_pack("{s:s}", "devargs", o.uplink), *res;
 		json_t *cu =
