@@ -27,6 +27,7 @@
 #include "paths.h"
 #include "rpc.h"
 #include "vhsw.h"
+#include "ethport.h"
 #include "vport.h"
 #include "ut_eal.h"
 
@@ -124,6 +125,100 @@ test_parse_usage_errors(void **state)
 		assert_null(p);
 		assert_true(err[0] != '\0');
 	}
+}
+
+/* Every entry of the table is complete and consistent. */
+static void
+test_table_well_formed(void **state)
+{
+	const struct ctl_param *p, *q;
+	int i, kinds;
+
+	for (i = 0; i < CTL_CMD_COUNT; i++) {
+		const struct ctl_cmd *c = &ctl_cmds[i];
+
+		assert_non_null(c->method);
+		assert_non_null(c->help);
+		assert_ptr_equal(ctl_cmd_find(c->method), c);
+		kinds = 0;
+		for (p = c->params; p->key != NULL; p++) {
+			if (p->help == NULL || p->help[0] == '\0')
+				fail_msg("%s: %s has no help", c->method,
+					p->key);
+			/* Positional arguments and valued options need a
+			 * placeholder; flags have none. */
+			assert_true((p->option == NULL) == (p->meta != NULL) ||
+				p->option != NULL);
+			assert_true(p->option == NULL ||
+				strncmp(p->option, "--", 2) == 0);
+			kinds += p->selects_kind;
+			/* A key set twice (--client, --server) keeps its
+			 * type and kind. */
+			for (q = c->params; q != p; q++) {
+				if (strcmp(q->key, p->key) != 0)
+					continue;
+				assert_int_equal(q->type, p->type);
+				assert_true(
+					(q->kind == NULL) == (p->kind == NULL));
+			}
+		}
+		assert_true(kinds <= 1);
+		if (kinds == 0)
+			assert_null(ctl_cmd_kind(c, 0));
+	}
+}
+
+static void
+test_usage_per_kind(void **state)
+{
+	const struct ctl_cmd *c = ctl_cmd_find("port/add");
+	char buf[512];
+
+	assert_string_equal(ctl_cmd_kind(c, 0), "vhost-user");
+	assert_string_equal(ctl_cmd_kind(c, 1), "kernel");
+	assert_null(ctl_cmd_kind(c, 2));
+	ctl_usage(c, "vhost-user", buf, sizeof(buf));
+	assert_non_null(strstr(buf, "NAME vhost-user SOCKET [--client]"));
+	assert_null(strstr(buf, "--ifname"));
+	ctl_usage(c, "kernel", buf, sizeof(buf));
+	assert_non_null(strstr(buf, "NAME kernel [--vlan VID]"));
+	assert_non_null(strstr(buf, "[--netns PATH]"));
+	assert_null(strstr(buf, "SOCKET"));
+	ctl_usage(ctl_cmd_find("fdb/show"), NULL, buf, sizeof(buf));
+	assert_string_equal(buf, "[PORT]");
+	ctl_usage(ctl_cmd_find("version"), NULL, buf, sizeof(buf));
+	assert_string_equal(buf, "");
+}
+
+static void
+test_check_params_and_kind(void **state)
+{
+	const struct ctl_cmd *c = ctl_cmd_find("port/add");
+	char err[256];
+	json_t *p;
+
+	p = json_pack("{s:s, s:s, s:s}", "name", "a", "type", "kernel",
+		"socket", "/x");
+	assert_int_equal(ctl_check_params(c, p, err, sizeof(err)), 0);
+	assert_int_equal(ctl_check_kind(c, p, "kernel", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "'socket' applies to vhost-user"));
+	assert_int_equal(
+		ctl_check_kind(c, p, "vhost-user", err, sizeof(err)), 0);
+	json_object_del(p, "socket");
+	assert_int_equal(
+		ctl_check_kind(c, p, "vhost-user", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "needs 'socket'"));
+	json_object_set_new(p, "ifname", json_integer(1));
+	assert_int_equal(ctl_check_params(c, p, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "'ifname' must be a string"));
+	json_object_set_new(p, "ifname", json_string("k"));
+	assert_int_equal(ctl_check_kind(c, p, "kernel", err, sizeof(err)), 0);
+	json_object_set_new(p, "mode", json_true());
+	assert_int_equal(ctl_check_params(c, p, err, sizeof(err)), -1);
+	json_decref(p);
+	p = json_array();
+	assert_int_equal(ctl_check_params(c, p, err, sizeof(err)), -1);
+	json_decref(p);
 }
 
 /* ---- JSON-RPC server ---- */
@@ -569,7 +664,10 @@ sw_setup(void **state)
 	if (e->paths == NULL || paths_add_socket_dir(e->paths, tmpdir) != 0)
 		return -1;
 	e->sw.paths = e->paths;
-	vport_init(pool, dp_synchronize_cb, e->dp, vhsw_wake, &e->sw);
+	if (vport_init(pool, dp_synchronize_cb, e->dp, vhsw_wake, &e->sw) !=
+			0 ||
+		ethport_init(pool, vhsw_wake, &e->sw, NULL) != 0)
+		return -1;
 	*state = e;
 	return 0;
 }
@@ -610,6 +708,7 @@ call(struct sw_env *e, const char *method, const char *params, json_t **res,
 static void
 test_action_port_add_checks(void **state)
 {
+	char params[512];
 	static const char *const bad[] = {
 		"{}",
 		"{\"name\":\"a\"}",
@@ -638,6 +737,11 @@ test_action_port_add_checks(void **state)
 		"x\",\"owner\":\"no-such-user-x\"}",
 		"{\"name\":\"a\",\"type\":\"vhost-user\",\"socket\":"
 		"\"relative\"}",
+		"{\"name\":\"a\",\"type\":\"vhost-user\",\"socket\":\"/"
+		"x\",\"netns\":\"/run/netns/x\"}",
+		"{\"name\":\"a\",\"type\":\"uplink\",\"devargs\":\"x\"}",
+		"{\"name\":\"uplink\",\"type\":\"vhost-user\",\"socket\":"
+		"\"/x\"}",
 		NULL,
 	};
 	struct sw_env *e = *state;
@@ -650,6 +754,19 @@ test_action_port_add_checks(void **state)
 		assert_true(msg[0] != '\0');
 	}
 	assert_null(vhsw_port_find(&e->sw, "a"));
+	/* The kinds come from the registry; the uplink's name is its own. */
+	snprintf(params, sizeof(params),
+		"{\"name\":\"uplink\",\"type\":\"vhost-user\",\"socket\":"
+		"\"%s/u.sock\"}",
+		tmpdir);
+	assert_int_equal(
+		call(e, "port/add", params, NULL, msg), CTL_ERR_INVALID_PARAMS);
+	assert_non_null(strstr(msg, "reserved"));
+	assert_int_equal(
+		call(e, "port/add", "{\"name\":\"a\",\"type\":\"tap\"}", NULL,
+			msg),
+		CTL_ERR_INVALID_PARAMS);
+	assert_non_null(strstr(msg, "expected vhost-user or kernel"));
 }
 
 static void
@@ -890,6 +1007,9 @@ main(void)
 		cmocka_unit_test(test_parse_port_add),
 		cmocka_unit_test(test_parse_longest_match),
 		cmocka_unit_test(test_parse_usage_errors),
+		cmocka_unit_test(test_table_well_formed),
+		cmocka_unit_test(test_usage_per_kind),
+		cmocka_unit_test(test_check_params_and_kind),
 	};
 	const struct CMUnitTest rpc_tests[] = {
 		cmocka_unit_test_setup_teardown(
