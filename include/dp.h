@@ -41,6 +41,7 @@
 
 #include <rte_common.h>
 
+#include "counters.h"
 #include "fwd.h"
 #include "port.h"
 
@@ -72,15 +73,32 @@ enum dp_poll_mode {
 #define DP_IDLE_SHORT 1
 #define DP_IDLE_LONG 8
 
-/* Loop counters, written by the data-plane thread only. */
+/*
+ * Loop counters (counters.h), written by the data-plane thread only, except
+ * 'stalls', which the stall watch adds to atomically.
+ */
+#define DP_STATS(X, P)                                                       \
+	X(P, packets, "frames received and processed")                       \
+	X(P, busy_cycles, "TSC cycles of loop iterations that moved frames") \
+	X(P, idle_cycles, "TSC cycles of loop iterations that moved none")   \
+	X(P, sleeps, "times the loop blocked waiting for work (adaptive)")   \
+	X(P, sleep_errors,                                                   \
+		"sleeps given up (no epoll set): the loop kept polling")     \
+	X(P, iterations, "loop iterations")                                  \
+	X(P, stalls,                                                         \
+		"times the stall watch interrupted the loop blocked on a "   \
+		"peer's eventfd")
+
+/* clang-format off */
+enum dp_stat_id {
+	DP_STATS(COUNTER_ENUM, DP_STAT_)
+	DP_STAT_COUNT
+};
+/* clang-format on */
+
+/* dp->stats.packets is dp->stats.c[DP_STAT_packets]. */
 struct dp_stats {
-	uint64_t packets;     /* frames received and processed */
-	uint64_t busy_cycles; /* TSC cycles of iterations that moved frames */
-	uint64_t idle_cycles; /* TSC cycles of iterations that did not */
-	uint64_t iterations;
-	uint64_t sleeps; /* times the loop blocked waiting for work */
-	uint64_t
-		sleep_errors; /* could not set up the epoll set: kept polling */
+	COUNTERS_UNION(DP_STATS, DP_STAT_COUNT);
 } __rte_cache_aligned;
 
 struct dp {
@@ -105,7 +123,6 @@ struct dp {
 	bool (*stall_hook)(int fd);
 	uint64_t stall_token; /* control thread: grace period being watched */
 	bool stall_watching;
-	uint64_t stalls; /* atomic: times the loop was interrupted */
 };
 
 /*
@@ -146,7 +163,6 @@ void dp_synchronize(struct dp *dp);
 #define DP_STALL_SIGNAL SIGURG
 int dp_set_stall_hook(struct dp *dp, bool (*hook)(int fd));
 void dp_check_stall(struct dp *dp);
-uint64_t dp_stalls(const struct dp *dp);
 /* dp_synchronize() for at most 'ms' milliseconds (0: no limit); true if
  * the grace period passed. */
 bool dp_synchronize_within(struct dp *dp, unsigned int ms);

@@ -34,6 +34,8 @@
 #include <rte_common.h>
 #include <rte_ether.h>
 
+#include "counters.h"
+
 struct rte_mbuf;
 struct port;
 typedef struct json_t json_t;
@@ -48,45 +50,39 @@ typedef struct json_t json_t;
 
 /*
  * Per-port counters, in the switch's view: rx = received from the port's
- * peer, tx = sent to it.  X(name, description) generates the struct, the
- * names shown by `vhswctl stats` and the JSON keys.
+ * peer, tx = sent to it.  X(P, name, description) (counters.h) generates
+ * the enum, the struct and the names and descriptions `vhswctl stats`
+ * shows.
  */
-#define PORT_STATS(X)                                                         \
-	X(rx_packets, "frames received from the peer")                        \
-	X(rx_bytes, "bytes received from the peer")                           \
-	X(tx_packets, "frames sent to the peer")                              \
-	X(tx_bytes, "bytes sent to the peer")                                 \
-	X(rx_dropped,                                                         \
+#define PORT_STATS(X, P)                                                      \
+	X(P, rx_packets, "frames received from the peer")                     \
+	X(P, rx_bytes, "bytes received from the peer")                        \
+	X(P, tx_packets, "frames sent to the peer")                           \
+	X(P, tx_bytes, "bytes sent to the peer")                              \
+	X(P, rx_dropped,                                                      \
 		"received frames dropped (runt, bad VLAN, hairpin, no mbuf)") \
-	X(tx_dropped,                                                         \
+	X(P, tx_dropped,                                                      \
 		"frames for this port dropped (queue full, too big, down)")   \
-	X(flooded, "received frames flooded (broadcast, multicast, unknown)") \
-	X(rx_runts, "received frames shorter than 14 bytes")                  \
-	X(rx_bad_vlan, "tagged frames received on an access port")            \
-	X(tx_oversize, "frames larger than the port MTU, not sent")
-
-struct port_stats {
-#define PORT_STATS_FIELD(name, desc) uint64_t name;
-	PORT_STATS(PORT_STATS_FIELD)
-#undef PORT_STATS_FIELD
-} __rte_cache_aligned;
+	X(P, flooded,                                                         \
+		"received frames flooded (broadcast, multicast, unknown)")    \
+	X(P, rx_runts, "received frames shorter than 14 bytes")               \
+	X(P, rx_bad_vlan, "tagged frames received on an access port")         \
+	X(P, tx_oversize, "frames larger than the port MTU, not sent")
 
 /* clang-format off */
 enum port_stat_id {
-#define PORT_STATS_ID(name, desc) PORT_STAT_##name,
-	PORT_STATS(PORT_STATS_ID)
-#undef PORT_STATS_ID
+	PORT_STATS(COUNTER_ENUM, PORT_STAT_)
 	PORT_STAT_COUNT
 };
 /* clang-format on */
 
-/* Names of the counters, in X-macro order; and their values by index. */
+/* p->stats.rx_packets is p->stats.c[PORT_STAT_rx_packets]. */
+struct port_stats {
+	COUNTERS_UNION(PORT_STATS, PORT_STAT_COUNT);
+} __rte_cache_aligned;
+
+/* Names of the counters, in X-macro order. */
 extern const char *const port_stat_names[PORT_STAT_COUNT];
-static inline uint64_t
-port_stat_get(const struct port_stats *s, enum port_stat_id id)
-{
-	return ((const uint64_t *)s)[id];
-}
 
 struct port_ops {
 	/*

@@ -78,7 +78,7 @@ stats_json(const struct port *p)
 	port_stats_read(p, &st);
 	for (i = 0; i < PORT_STAT_COUNT; i++)
 		json_object_set_new(o, port_stat_names[i],
-			json_integer((json_int_t)port_stat_get(&st, i)));
+			json_integer((json_int_t)st.c[i]));
 	return o;
 }
 
@@ -543,8 +543,7 @@ stats_all__(struct vhsw *sw, const struct port *only)
 		ds.packets ? (double)ds.busy_cycles / (double)ds.packets : 0.0,
 		"sleeps", (json_int_t)ds.sleeps, "sleep_errors",
 		(json_int_t)ds.sleep_errors, "iterations",
-		(json_int_t)ds.iterations, "stalls",
-		(json_int_t)dp_stalls(sw->dp));
+		(json_int_t)ds.iterations, "stalls", (json_int_t)ds.stalls);
 }
 
 static json_t *

@@ -356,7 +356,7 @@ dp_unstall(struct dp *dp)
 		return;
 	if (!dp->stall_hook(fd))
 		return;
-	__atomic_fetch_add(&dp->stalls, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&dp->stats.stalls, 1, __ATOMIC_RELAXED);
 	pthread_kill(dp->thread, DP_STALL_SIGNAL);
 }
 
@@ -416,12 +416,6 @@ dp_check_stall(struct dp *dp)
 	dp->stall_watching = true;
 }
 
-uint64_t
-dp_stalls(const struct dp *dp)
-{
-	return __atomic_load_n(&dp->stalls, __ATOMIC_RELAXED);
-}
-
 bool
 dp_synchronize_cb(void *dp, unsigned int ms)
 {
@@ -447,16 +441,14 @@ dp_set_ports(struct dp *dp, struct port *const by_id[VHSW_MAX_PORTS])
 	dp_wake(dp); /* a sleeping loop arms the new table's ports */
 }
 
-#define DP_NSTATS (sizeof(struct dp_stats) / sizeof(uint64_t))
-
 void
 dp_get_stats(const struct dp *dp, struct dp_stats *st)
 {
-	counters_read(&dp->stats, &dp->stats_base, st, DP_NSTATS);
+	counters_read(dp->stats.c, dp->stats_base.c, st->c, DP_STAT_COUNT);
 }
 
 void
 dp_clear_stats(struct dp *dp)
 {
-	counters_snapshot(&dp->stats, &dp->stats_base, DP_NSTATS);
+	counters_snapshot(dp->stats.c, dp->stats_base.c, DP_STAT_COUNT);
 }

@@ -34,7 +34,7 @@ static inline void
 stat_add(struct port *p, enum port_stat_id id, uint64_t n)
 {
 	/* Single writer: a plain add, no atomic read-modify-write. */
-	((uint64_t *)&p->stats)[id] += n;
+	p->stats.c[id] += n;
 }
 
 static void

@@ -15,22 +15,21 @@
 #define PORT_MAX_CLASSES 8
 
 const char *const port_stat_names[PORT_STAT_COUNT] = {
-#define PORT_STAT_NAME(name, desc) #name,
-	PORT_STATS(PORT_STAT_NAME)
+#define PORT_STAT_NAME(P, name, desc) #name,
+	PORT_STATS(PORT_STAT_NAME, )
 #undef PORT_STAT_NAME
 };
 
 void
 port_stats_read(const struct port *p, struct port_stats *out)
 {
-	memset(out, 0, sizeof(*out));
-	counters_read(&p->stats, &p->stats_base, out, PORT_STAT_COUNT);
+	counters_read(p->stats.c, p->stats_base.c, out->c, PORT_STAT_COUNT);
 }
 
 void
 port_stats_clear(struct port *p)
 {
-	counters_snapshot(&p->stats, &p->stats_base, PORT_STAT_COUNT);
+	counters_snapshot(p->stats.c, p->stats_base.c, PORT_STAT_COUNT);
 }
 
 void
