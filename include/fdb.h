@@ -46,6 +46,8 @@
 #include <rte_ether.h>
 #include <rte_hash_crc.h>
 
+#include "counters.h"
+
 struct fdb;
 struct rte_rcu_qsbr;
 
@@ -60,15 +62,29 @@ struct fdb_key {
 };
 _Static_assert(sizeof(struct fdb_key) == 8, "fdb_key must have no padding");
 
-/* Table-wide counters (control-thread snapshot). */
+/*
+ * Table-wide counters (counters.h): events since start or the last
+ * fdb_clear_stats(), counted under the writer lock.
+ */
+#define FDB_STATS(X, P)                                                       \
+	X(P, learned, "learned entries created (new MACs)")                   \
+	X(P, aged, "learned entries removed by aging")                        \
+	X(P, moves, "learned MACs seen on another port and moved to it")      \
+	X(P, evicted, "learned entries removed to make room under the limit") \
+	X(P, learn_fails, "MACs not learned: the table had no room")
+
+/* clang-format off */
+enum fdb_stat_id {
+	FDB_STATS(COUNTER_ENUM, FDB_STAT_)
+	FDB_STAT_COUNT
+};
+/* clang-format on */
+
+/* A control-thread snapshot: the counters and the table's size. */
 struct fdb_stats {
+	COUNTERS_UNION(FDB_STATS, FDB_STAT_COUNT);
 	uint32_t entries; /* learned + static */
-	uint32_t limit;
-	uint64_t learned; /* new learned entries, ever */
-	uint64_t aged;
-	uint64_t moves;
-	uint64_t evicted;     /* removed to make room under the limit */
-	uint64_t learn_fails; /* could not insert (table full) */
+	uint32_t limit;   /* of learned entries */
 };
 
 /* One entry as fdb_dump() reports it. */
