@@ -30,6 +30,8 @@
 #include <ev.h>
 #include <jansson.h>
 
+#include "counters.h"
+
 struct rpc_server;
 
 /*
@@ -69,14 +71,24 @@ struct rpc_server *rpc_server_create(struct ev_loop *loop, const char *path,
 /* Closes every connection and removes the socket file. */
 void rpc_server_destroy(struct rpc_server *srv);
 
-/* Counters, for tests and `stats`. */
+/* Counters (counters.h), since start, for tests and `stats`. */
+#define RPC_STATS(X, P)                                                    \
+	X(P, requests, "requests received, malformed ones too")            \
+	X(P, errors, "requests that failed (malformed, unknown, refused)") \
+	X(P, evictions, "idle connections closed to admit new ones")       \
+	X(P, timeouts, "connections closed for idleness")                  \
+	X(P, dropped, "connections closed: too many replies left unread")
+
+/* clang-format off */
+enum rpc_stat_id {
+	RPC_STATS(COUNTER_ENUM, RPC_STAT_)
+	RPC_STAT_COUNT
+};
+/* clang-format on */
+
 struct rpc_stats {
-	unsigned long requests;
-	unsigned long errors;
-	unsigned long clients;   /* connected now */
-	unsigned long evictions; /* idle clients dropped to admit new ones */
-	unsigned long timeouts;  /* clients closed for idleness */
-	unsigned long dropped;   /* clients whose pending output overflowed */
+	COUNTERS_UNION(RPC_STATS, RPC_STAT_COUNT);
+	unsigned int clients; /* connected now */
 };
 void rpc_server_stats(const struct rpc_server *srv, struct rpc_stats *st);
 
