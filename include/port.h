@@ -81,9 +81,6 @@ struct port_stats {
 	COUNTERS_UNION(PORT_STATS, PORT_STAT_COUNT);
 } __rte_cache_aligned;
 
-/* Names of the counters, in X-macro order. */
-extern const char *const port_stat_names[PORT_STAT_COUNT];
-
 struct port_ops {
 	/*
 	 * Receive up to 'n' frames from the peer on queue 'q'.  Returns the

@@ -19,11 +19,10 @@
 #include <string.h>
 
 #include <rte_ether.h>
-#include <rte_mempool.h>
 #include <rte_version.h>
 
 #include "paths.h"
-#include "rpc.h"
+#include "stats.h"
 #include "vhsw.h"
 
 /* Sets the error of an action and returns NULL: `return act_fail(...)`. */
@@ -69,20 +68,6 @@ name_ok(const char *name)
 }
 
 static json_t *
-stats_json(const struct port *p)
-{
-	struct port_stats st;
-	json_t *o = json_object();
-	int i;
-
-	port_stats_read(p, &st);
-	for (i = 0; i < PORT_STAT_COUNT; i++)
-		json_object_set_new(o, port_stat_names[i],
-			json_integer((json_int_t)st.c[i]));
-	return o;
-}
-
-static json_t *
 port_json(const struct vhsw *sw, const struct port *p)
 {
 	char mac[RTE_ETHER_ADDR_FMT_SIZE];
@@ -103,7 +88,7 @@ port_json(const struct vhsw *sw, const struct port *p)
 	json_object_set_new(o, "fdb_entries",
 		json_integer(fdb_port_entries(sw->fdb, p->id)));
 	p->cls->describe(p, o, true);
-	json_object_set_new(o, "stats", stats_json(p));
+	json_object_set_new(o, "stats", stats_port_json(p));
 	return o;
 }
 
@@ -478,80 +463,14 @@ act_uplink_show(struct vhsw *sw, json_t *params, struct act_err *e)
 	if (p == NULL)
 		return json_pack("{s:s}", "state", "none");
 	o = p->cls->show != NULL ? p->cls->show(p) : json_object();
-	json_object_set_new(o, "stats", stats_json(p));
+	json_object_set_new(o, "stats", stats_port_json(p));
 	return o;
-}
-
-static json_t *stats_all__(struct vhsw *sw, const struct port *only);
-
-/* Counters, plus packet buffers in use (a leak shows as a rising floor). */
-static json_t *
-stats_all(struct vhsw *sw, const struct port *only)
-{
-	json_t *r = stats_all__(sw, only);
-
-	json_object_set_new(json_object_get(r, "dataplane"), "mbufs_in_use",
-		json_integer(rte_mempool_in_use_count(sw->pool)));
-	json_object_set_new(
-		json_object_get(r, "fdb"), "aging", json_integer(sw->aging));
-	json_object_set_new(json_object_get(r, "fdb"), "pages",
-		json_string(fdb_pages(sw->fdb)));
-	json_object_set_new(json_object_get(r, "dataplane"), "idle_us",
-		json_integer(dp_get_idle_us(sw->dp)));
-	if (sw->rpc != NULL) {
-		struct rpc_stats rs;
-
-		rpc_server_stats(sw->rpc, &rs);
-		json_object_set_new(r, "rpc",
-			json_pack("{s:I, s:I, s:I, s:I, s:I}", "clients",
-				(json_int_t)rs.clients, "requests",
-				(json_int_t)rs.requests, "errors",
-				(json_int_t)rs.errors, "evictions",
-				(json_int_t)rs.evictions, "timeouts",
-				(json_int_t)rs.timeouts));
-	}
-	return r;
-}
-
-static json_t *
-stats_all__(struct vhsw *sw, const struct port *only)
-{
-	struct fdb_stats fs;
-	struct dp_stats ds;
-	json_t *ports = json_object();
-	int i;
-
-	for (i = 0; i < VHSW_MAX_PORTS; i++) {
-		const struct port *p = sw->ports[i];
-
-		if (p != NULL && (only == NULL || only == p))
-			json_object_set_new(ports, p->name, stats_json(p));
-	}
-	fdb_get_stats(sw->fdb, &fs);
-	dp_get_stats(sw->dp, &ds);
-	return json_pack("{s:o, s:{s:i, s:i, s:I, s:I, s:I, s:I, s:I}, s:{s:s, "
-			 "s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I}}",
-		"ports", ports, "fdb", "entries", (int)fs.entries, "limit",
-		(int)fs.limit, "learned", (json_int_t)fs.learned, "aged",
-		(json_int_t)fs.aged, "moves", (json_int_t)fs.moves, "evicted",
-		(json_int_t)fs.evicted, "learn_fails",
-		(json_int_t)fs.learn_fails, "dataplane", "poll_mode",
-		dp_poll_mode_name(dp_get_poll_mode(sw->dp)), "packets",
-		(json_int_t)ds.packets, "busy_cycles",
-		(json_int_t)ds.busy_cycles, "idle_cycles",
-		(json_int_t)ds.idle_cycles, "cycles_per_packet",
-		ds.packets ? (double)ds.busy_cycles / (double)ds.packets : 0.0,
-		"sleeps", (json_int_t)ds.sleeps, "sleep_errors",
-		(json_int_t)ds.sleep_errors, "iterations",
-		(json_int_t)ds.iterations, "stalls", (json_int_t)ds.stalls);
 }
 
 static json_t *
 act_stats(struct vhsw *sw, json_t *params, struct act_err *e)
 {
 	struct port *p = NULL;
-	json_t *clear;
-	int i;
 
 	if (str(params, "port") != NULL) {
 		p = port_param(sw, params, "port");
@@ -559,18 +478,9 @@ act_stats(struct vhsw *sw, json_t *params, struct act_err *e)
 			return act_fail(e, CTL_ERR_REFUSED, "no port named %s",
 				str(params, "port"));
 	}
-	clear = json_object_get(params, "clear");
-	if (json_is_true(clear)) {
-		for (i = 0; i < VHSW_MAX_PORTS; i++)
-			if (sw->ports[i] != NULL &&
-				(p == NULL || sw->ports[i] == p))
-				port_stats_clear(sw->ports[i]);
-		if (p == NULL) {
-			dp_clear_stats(sw->dp);
-			fdb_clear_stats(sw->fdb);
-		}
-	}
-	return stats_all(sw, p);
+	if (json_is_true(json_object_get(params, "clear")))
+		stats_clear(sw, p);
+	return stats_json(sw, p);
 }
 
 static json_t *

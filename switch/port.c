@@ -14,12 +14,6 @@
 
 #define PORT_MAX_CLASSES 8
 
-const char *const port_stat_names[PORT_STAT_COUNT] = {
-#define PORT_STAT_NAME(P, name, desc) #name,
-	PORT_STATS(PORT_STAT_NAME, )
-#undef PORT_STAT_NAME
-};
-
 void
 port_stats_read(const struct port *p, struct port_stats *out)
 {
