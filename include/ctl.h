@@ -167,7 +167,10 @@ struct ctl_param {
 		CTL_ARG("port", STRING, CTL_OPTIONAL, "PORT", NULL,                \
 			"only this port's counters")                           \
 		CTL_FLAG("--clear", "clear", NULL,                             \
-			"clear them (to zero) after reading"))                 \
+			"clear them (to zero) after reading")                  \
+		CTL_FLAG("--describe", "describe", NULL,                       \
+			"say what each one means instead (no PORT, no "        \
+			"--clear)"))                                           \
 	X(CONFIG_SAVE, config_save, "config/save",                             \
 		"write the running configuration as JSON",                     \
 		CTL_ARG("file", STRING, CTL_OPTIONAL, "FILE", NULL,                \

@@ -472,6 +472,14 @@ act_stats(struct vhsw *sw, json_t *params, struct act_err *e)
 {
 	struct port *p = NULL;
 
+	if (json_is_true(json_object_get(params, "describe"))) {
+		if (str(params, "port") != NULL ||
+			json_is_true(json_object_get(params, "clear")))
+			return act_fail(e, CTL_ERR_INVALID_PARAMS,
+				"describe cannot be combined with port or "
+				"clear");
+		return stats_describe();
+	}
 	if (str(params, "port") != NULL) {
 		p = port_param(sw, params, "port");
 		if (p == NULL)

@@ -233,6 +233,20 @@ print_stats(json_t *r)
 	print_object("  ", json_object_get(r, "dataplane"));
 }
 
+/* `stats --describe`: each group's keys and what they mean. */
+static void
+print_describe(json_t *r)
+{
+	const char *group;
+	json_t *d;
+
+	json_object_foreach(r, group, d)
+	{
+		printf("%s:\n", group);
+		print_object("  ", d);
+	}
+}
+
 static void
 print_help(json_t *a)
 {
@@ -244,7 +258,7 @@ print_help(json_t *a)
 }
 
 static void
-print_result(const struct ctl_cmd *cmd, json_t *r)
+print_result(const struct ctl_cmd *cmd, json_t *params, json_t *r)
 {
 	const char *m = cmd->method;
 
@@ -254,6 +268,9 @@ print_result(const struct ctl_cmd *cmd, json_t *r)
 		print_port(r);
 	else if (strcmp(m, "fdb/show") == 0)
 		print_fdb(r);
+	else if (strcmp(m, "stats") == 0 &&
+		json_is_true(json_object_get(params, "describe")))
+		print_describe(r);
 	else if (strcmp(m, "stats") == 0)
 		print_stats(r);
 	else if (strcmp(m, "help") == 0)
@@ -323,8 +340,9 @@ main(int argc, char **argv)
 	}
 	ret = ctl_call(
 		c, cmd->method, params, &result, &code, err, sizeof(err));
-	json_decref(params);
 	ctl_close(c);
+	if (ret != CTL_OK)
+		json_decref(params);
 	if (ret == CTL_IO_ERROR) {
 		fprintf(stderr, "vhswctl: %s (socket %s)\n", err, path);
 		return EXIT_UNREACHABLE;
@@ -338,8 +356,9 @@ main(int argc, char **argv)
 			JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
 		fputc('\n', stdout);
 	} else {
-		print_result(cmd, result);
+		print_result(cmd, params, result);
 	}
+	json_decref(params);
 	json_decref(result);
 	return 0;
 }

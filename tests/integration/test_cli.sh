@@ -67,6 +67,30 @@ check "fdb set limit beyond capacity" 1 "$(rc ctl fdb set limit 99999999)"
 check "uplink show without uplink" none "$(jctl .state uplink show)"
 check "version" 0 "$(rc ctl version)"
 
+# stats --describe: a description for every key stats shows, and no more.
+ctl --json stats > "$TEST_TMP/stats.json"
+ctl --json stats --describe > "$TEST_TMP/describe.json"
+check "stats shows a port" p1 "$(jq -r '.ports | keys | join(" ")' "$TEST_TMP/stats.json")"
+# "group.key" of every value stats shows (a port's counters as ports.KEY).
+stats_keys() {
+    jq -r 'to_entries[] | .key as $g
+        | (if $g == "ports" then .value[] else .value end) | keys[] | "\($g).\(.)"' \
+        "$TEST_TMP/stats.json" | sort -u
+}
+described() {
+    jq -r 'to_entries[] | .key as $g | .value | to_entries[]
+        | select(.value | type == "string" and length > 0) | "\($g).\(.key)"' \
+        "$TEST_TMP/describe.json" | sort -u
+}
+(( $(stats_keys | wc -l) > 30 )) || die "stats shows too few keys: $(stats_keys | xargs)"
+check "every stats key described" "" "$(comm -23 <(stats_keys) <(described) | xargs)"
+check "nothing described that stats lacks" "" "$(comm -13 <(stats_keys) <(described) | xargs)"
+ctl stats --describe > "$TEST_TMP/describe.txt"
+check "describe text: a line per key" "$(described | wc -l)" "$(grep -c '^  [a-z_]* ' "$TEST_TMP/describe.txt")"
+grep -Eq '^  rx_packets +frames received from the peer$' "$TEST_TMP/describe.txt" ||
+    { cat "$TEST_TMP/describe.txt" >&2; die "describe text lacks rx_packets' description"; }
+check "describe with --clear refused" 1 "$(rc ctl stats --describe --clear)"
+
 # Malformed JSON-RPC on the real socket: error replies, daemon unharmed.
 fds0=$(open_fds)
 rpc() { printf '%s\n' "$1" | nc -U -N "$VHSW_CTL_SOCK" | head -n 1; }

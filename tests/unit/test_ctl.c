@@ -924,6 +924,82 @@ test_action_fdb_and_misc(void **state)
 		CTL_ERR_REFUSED); /* no --config */
 }
 
+/* Every key `stats` shows has a description in `stats --describe`. */
+static void
+test_action_stats_describe(void **state)
+{
+	struct sw_env *e = *state;
+	char params[512], msg[512], path[128], err[256];
+	json_t *res, *d, *grp, *port, *v;
+	const struct ctl_cmd *cmd;
+	const char *g, *name, *k;
+
+	res = parse("stats --describe", &cmd, err, sizeof(err));
+	assert_non_null(cmd);
+	assert_true(json_is_true(json_object_get(res, "describe")));
+	json_decref(res);
+	snprintf(params, sizeof(params),
+		"{\"name\":\"s1\",\"type\":\"vhost-user\",\"socket\":\"%s/"
+		"s1.sock\"}",
+		tmpdir);
+	assert_int_equal(call(e, "port/add", params, NULL, msg), 0);
+	snprintf(path, sizeof(path), "%s/stats-ctl.sock", tmpdir);
+	e->sw.rpc = rpc_server_create(e->loop, path, &rpc_opts, vhsw_dispatch,
+		&e->sw, err, sizeof(err));
+	assert_non_null(e->sw.rpc);
+
+	assert_int_equal(call(e, "stats", "{}", &res, msg), 0);
+	assert_int_equal(call(e, "stats", "{\"describe\":true}", &d, msg), 0);
+	assert_int_equal(json_object_size(res), 4); /* with "rpc" */
+	assert_int_equal(json_object_size(d), json_object_size(res));
+	json_object_foreach(res, g, grp)
+	{
+		json_t *dg = json_object_get(d, g);
+
+		assert_non_null(dg);
+		if (strcmp(g, "ports") != 0) {
+			assert_int_equal(
+				json_object_size(grp), json_object_size(dg));
+			json_object_foreach(grp, k, v)
+			{
+				if (!json_is_string(json_object_get(dg, k)))
+					fail_msg("%s.%s has no description", g,
+						k);
+			}
+			continue;
+		}
+		assert_int_equal(json_object_size(grp), 1);
+		json_object_foreach(grp, name, port)
+		{
+			assert_int_equal(
+				json_object_size(port), json_object_size(dg));
+			json_object_foreach(port, k, v)
+			{
+				if (!json_is_string(json_object_get(dg, k)))
+					fail_msg("ports.%s has no description",
+						k);
+			}
+		}
+	}
+	json_decref(res);
+	json_decref(d);
+	/* A describe is not a read: no port, no clear. */
+	assert_int_equal(call(e, "stats", "{\"describe\":true,\"port\":\"s1\"}",
+				 NULL, msg),
+		CTL_ERR_INVALID_PARAMS);
+	assert_int_equal(call(e, "stats", "{\"describe\":true,\"clear\":true}",
+				 NULL, msg),
+		CTL_ERR_INVALID_PARAMS);
+	assert_int_equal(call(e, "stats", "{\"describe\":1}", NULL, msg),
+		CTL_ERR_INVALID_PARAMS);
+	assert_int_equal(
+		call(e, "stats", "{\"describe\":false}", &res, msg), 0);
+	assert_non_null(json_object_get(json_object_get(res, "ports"), "s1"));
+	json_decref(res);
+	rpc_server_destroy(e->sw.rpc);
+	e->sw.rpc = NULL;
+}
+
 static void
 test_config_roundtrip(void **state)
 {
@@ -1041,6 +1117,8 @@ main(void)
 			sw_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_action_fdb_and_misc, sw_setup, sw_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_action_stats_describe, sw_setup, sw_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_config_roundtrip, sw_setup, sw_teardown),
 	};
