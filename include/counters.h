@@ -19,9 +19,11 @@
  *   struct foo_stats { COUNTERS_UNION(FOO_STATS, FOO_STAT_COUNT); };
  *   static const struct counter_desc foo_descs[] = {FOO_STATS(COUNTER_DESC, )};
  *
- * The data plane is the only writer of its counters.  Other threads read
- * them with relaxed atomic loads and never write them: clearing records a
- * baseline that later reads subtract (as OVS does for PMD stats).
+ * The data plane is the only writer of its counters (the FDB's and the
+ * management server's are written under their owners' locks or thread).
+ * Other threads read them with relaxed atomic loads and never write them:
+ * clearing records a baseline that later reads subtract (as OVS does for
+ * PMD stats).
  *
  * Thread-safety: counters_read/counters_snapshot: any thread, but one
  * thread per baseline (the control thread).
