@@ -167,7 +167,7 @@ struct ctl_param {
 		CTL_ARG("port", STRING, CTL_OPTIONAL, "PORT", NULL,                \
 			"only this port's counters")                           \
 		CTL_FLAG("--clear", "clear", NULL,                             \
-			"clear them (to zero) after reading")                  \
+			"zero them; the reply counts from then")               \
 		CTL_FLAG("--describe", "describe", NULL,                       \
 			"say what each one means instead (no PORT, no "        \
 			"--clear)"))                                           \

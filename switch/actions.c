@@ -194,7 +194,8 @@ port_create(struct vhsw *sw, const struct port_class *cls,
 
 	p = cls->create(conf, params, err, sizeof(err));
 	if (p == NULL)
-		return act_fail(e, CTL_ERR_REFUSED, "%s: %s", conf->name, err);
+		return act_fail(
+			e, CTL_ERR_REFUSED, "port %s: %s", conf->name, err);
 	if (vhsw_port_add(sw, p, e->msg, e->len) != 0) {
 		e->code = CTL_ERR_REFUSED;
 		return NULL;
