@@ -36,6 +36,9 @@
  *  - Everything else: the control thread.  The functions that change the
  *    table take the writer lock themselves (walks drop it every few thousand
  *    entries so learning is never stalled for long).
+ *  Debug builds (-Dasserts=true, vhsw_assert.h) check both rules: the
+ *  control-thread functions assert their caller, and every helper that
+ *  expects the writer lock asserts that its caller holds it.
  */
 #ifndef VHSW_FDB_H
 #define VHSW_FDB_H

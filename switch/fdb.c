@@ -26,11 +26,11 @@
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
-#include <rte_spinlock.h>
 
 #include "fdb.h"
 #include "port.h"
 #include "thpheap.h"
+#include "vhsw_assert.h"
 
 #define FDB_NIL UINT32_MAX
 #define FDB_WALK_CHUNK 4096 /* slots walked per lock hold */
@@ -66,7 +66,7 @@ struct fdb {
 	uint32_t limit;
 	uint32_t now; /* seconds; control thread */
 
-	rte_spinlock_t wlock; /* serialises every writer of 'h' and 'slots' */
+	struct vhsw_lock wlock; /* serialises every writer of 'h' and 'slots' */
 	uint32_t n_learned;
 	uint32_t n_static;
 	uint32_t port_learned[VHSW_MAX_PORTS];
@@ -212,7 +212,7 @@ fdb_create(const char *name, uint32_t capacity, struct rte_rcu_qsbr *qsv)
 		goto fail;
 	fdb->capacity = capacity;
 	fdb->limit = RTE_MIN(capacity, (uint32_t)FDB_DEFAULT_LIMIT);
-	rte_spinlock_init(&fdb->wlock);
+	vhsw_lock_init(&fdb->wlock);
 	for (i = 0; i < VHSW_MAX_PORTS; i++)
 		fdb->head[i] = fdb->tail[i] = FDB_NIL;
 	return fdb;
@@ -234,6 +234,7 @@ fdb_pages(const struct fdb *fdb)
 void
 fdb_destroy(struct fdb *fdb)
 {
+	VHSW_ASSERT_CONTROL_THREAD();
 	if (fdb == NULL)
 		return;
 	free_tables(fdb);
@@ -247,6 +248,7 @@ list_append__(struct fdb *fdb, uint32_t pos, uint16_t port)
 {
 	struct fdb_slot *s = &fdb->slots[pos];
 
+	VHSW_ASSERT_HELD(&fdb->wlock);
 	s->next = FDB_NIL;
 	s->prev = fdb->tail[port];
 	if (s->prev != FDB_NIL)
@@ -262,6 +264,7 @@ list_unlink__(struct fdb *fdb, uint32_t pos, uint16_t port)
 {
 	struct fdb_slot *s = &fdb->slots[pos];
 
+	VHSW_ASSERT_HELD(&fdb->wlock);
 	if (s->prev != FDB_NIL)
 		fdb->slots[s->prev].next = s->next;
 	else
@@ -279,6 +282,7 @@ remove_slot__(struct fdb *fdb, uint32_t pos)
 {
 	struct fdb_slot *s = &fdb->slots[pos];
 
+	VHSW_ASSERT_HELD(&fdb->wlock);
 	rte_hash_del_key(fdb->h, &s->key);
 	if (s->is_static) {
 		fdb->n_static--;
@@ -297,6 +301,7 @@ evict_one__(struct fdb *fdb)
 	uint32_t best = 0, i;
 	uint16_t victim_port = VHSW_PORT_NONE;
 
+	VHSW_ASSERT_HELD(&fdb->wlock);
 	for (i = 0; i < VHSW_MAX_PORTS; i++) {
 		if (fdb->port_learned[i] > best) {
 			best = fdb->port_learned[i];
@@ -320,8 +325,10 @@ static int32_t
 add_key__(struct fdb *fdb, const struct fdb_key *key, uint16_t port,
 	bool is_static)
 {
-	int32_t pos = rte_hash_add_key(fdb->h, key);
+	int32_t pos;
 
+	VHSW_ASSERT_HELD(&fdb->wlock);
+	pos = rte_hash_add_key(fdb->h, key);
 	if (pos >= 0)
 		rte_hash_add_key_data(
 			fdb->h, key, make_data(port, is_static, pos));
@@ -335,6 +342,7 @@ insert_learned__(struct fdb *fdb, const struct fdb_key *key, uint16_t port)
 	struct fdb_slot *s;
 	int32_t pos;
 
+	VHSW_ASSERT_HELD(&fdb->wlock);
 	if (fdb->n_learned >= fdb->limit && !evict_one__(fdb)) {
 		fdb->st.learn_fails++;
 		return;
@@ -365,7 +373,7 @@ learn_slow(struct fdb *fdb, const struct fdb_key *key, uint16_t port)
 	void *data;
 	int32_t pos;
 
-	rte_spinlock_lock(&fdb->wlock);
+	vhsw_lock(&fdb->wlock);
 	pos = rte_hash_lookup_data(fdb->h, key, &data);
 	if (pos < 0) {
 		insert_learned__(fdb, key, port);
@@ -382,7 +390,7 @@ learn_slow(struct fdb *fdb, const struct fdb_key *key, uint16_t port)
 	s->seen = fdb->now;
 	fdb->st.moves++;
 out:
-	rte_spinlock_unlock(&fdb->wlock);
+	vhsw_unlock(&fdb->wlock);
 }
 
 /* A known source seen on its port: set its bit (a store only if unset). */
@@ -488,6 +496,7 @@ fold_seen__(struct fdb *fdb, uint32_t base, uint32_t end, uint32_t now)
 	uint32_t k, pos;
 	uint64_t bits;
 
+	VHSW_ASSERT_HELD(&fdb->wlock);
 	for (k = base / 64; k < (end + 63) / 64; k++) {
 		if (__atomic_load_n(&fdb->seen_bits[k], __ATOMIC_RELAXED) == 0)
 			continue;
@@ -508,6 +517,7 @@ slot_seen(const struct fdb *fdb, const struct fdb_slot *s)
 {
 	uint32_t pos = (uint32_t)(s - fdb->slots);
 
+	VHSW_ASSERT_HELD(&fdb->wlock);
 	if (__atomic_load_n(&fdb->seen_bits[pos / 64], __ATOMIC_RELAXED) &
 		(1ull << (pos % 64)))
 		return fdb->now;
@@ -519,17 +529,18 @@ fdb_set_clock(struct fdb *fdb, uint32_t now_sec)
 {
 	uint32_t base, end;
 
+	VHSW_ASSERT_CONTROL_THREAD();
 	/*
 	 * A bit set since the last call stands for a frame seen while the
 	 * clock read 'now' (the data plane used to store that value itself).
 	 */
 	for (base = 0; base < fdb->n_slots; base += FDB_WALK_CHUNK) {
 		end = RTE_MIN(base + FDB_WALK_CHUNK, fdb->n_slots);
-		rte_spinlock_lock(&fdb->wlock);
+		vhsw_lock(&fdb->wlock);
 		fold_seen__(fdb, base, end, fdb->now);
 		if (end == fdb->n_slots)
 			fdb->now = now_sec;
-		rte_spinlock_unlock(&fdb->wlock);
+		vhsw_unlock(&fdb->wlock);
 	}
 }
 
@@ -542,13 +553,14 @@ fdb_capacity(const struct fdb *fdb)
 int
 fdb_set_limit(struct fdb *fdb, uint32_t limit)
 {
+	VHSW_ASSERT_CONTROL_THREAD();
 	if (limit == 0 || limit > fdb->capacity)
 		return -EINVAL;
-	rte_spinlock_lock(&fdb->wlock);
+	vhsw_lock(&fdb->wlock);
 	fdb->limit = limit;
 	while (fdb->n_learned > fdb->limit && evict_one__(fdb))
 		;
-	rte_spinlock_unlock(&fdb->wlock);
+	vhsw_unlock(&fdb->wlock);
 	return 0;
 }
 
@@ -559,7 +571,8 @@ fdb_add_static(struct fdb *fdb, const struct fdb_key *key, uint16_t port)
 	int32_t pos;
 	int ret = 0;
 
-	rte_spinlock_lock(&fdb->wlock);
+	VHSW_ASSERT_CONTROL_THREAD();
+	vhsw_lock(&fdb->wlock);
 	pos = rte_hash_lookup(fdb->h, key);
 	if (pos >= 0)
 		remove_slot__(fdb, (uint32_t)pos);
@@ -583,7 +596,7 @@ fdb_add_static(struct fdb *fdb, const struct fdb_key *key, uint16_t port)
 	fdb->n_static++;
 	fdb->port_static[port]++;
 out:
-	rte_spinlock_unlock(&fdb->wlock);
+	vhsw_unlock(&fdb->wlock);
 	return ret;
 }
 
@@ -592,11 +605,12 @@ fdb_del(struct fdb *fdb, const struct fdb_key *key)
 {
 	int32_t pos;
 
-	rte_spinlock_lock(&fdb->wlock);
+	VHSW_ASSERT_CONTROL_THREAD();
+	vhsw_lock(&fdb->wlock);
 	pos = rte_hash_lookup(fdb->h, key);
 	if (pos >= 0)
 		remove_slot__(fdb, (uint32_t)pos);
-	rte_spinlock_unlock(&fdb->wlock);
+	vhsw_unlock(&fdb->wlock);
 	return pos >= 0 ? 0 : -ENOENT;
 }
 
@@ -613,7 +627,7 @@ walk_remove(struct fdb *fdb,
 
 	for (base = 0; base < fdb->n_slots; base += FDB_WALK_CHUNK) {
 		end = RTE_MIN(base + FDB_WALK_CHUNK, fdb->n_slots);
-		rte_spinlock_lock(&fdb->wlock);
+		vhsw_lock(&fdb->wlock);
 		for (i = base; i < end; i++) {
 			if (fdb->slots[i].in_use &&
 				pred(fdb, &fdb->slots[i], arg)) {
@@ -621,7 +635,7 @@ walk_remove(struct fdb *fdb,
 				removed++;
 			}
 		}
-		rte_spinlock_unlock(&fdb->wlock);
+		vhsw_unlock(&fdb->wlock);
 	}
 	return removed;
 }
@@ -645,10 +659,18 @@ uint32_t
 fdb_flush(struct fdb *fdb, uint16_t port, bool with_static)
 {
 	struct flush_arg fa = {.port = port, .with_static = with_static};
+	bool none;
 
-	if (port != VHSW_PORT_NONE && fdb->port_learned[port] == 0 &&
-		(!with_static || fdb->port_static[port] == 0))
-		return 0;
+	VHSW_ASSERT_CONTROL_THREAD();
+	if (port != VHSW_PORT_NONE) {
+		/* Learning changes the counts: read them under the lock. */
+		vhsw_lock(&fdb->wlock);
+		none = fdb->port_learned[port] == 0 &&
+			(!with_static || fdb->port_static[port] == 0);
+		vhsw_unlock(&fdb->wlock);
+		if (none)
+			return 0;
+	}
 	return walk_remove(fdb, flush_pred, &fa);
 }
 
@@ -665,35 +687,59 @@ fdb_age(struct fdb *fdb, uint32_t aging)
 {
 	uint32_t n;
 
-	if (fdb->n_learned == 0)
+	VHSW_ASSERT_CONTROL_THREAD();
+	vhsw_lock(&fdb->wlock);
+	n = fdb->n_learned;
+	vhsw_unlock(&fdb->wlock);
+	if (n == 0)
 		return 0;
 	n = walk_remove(fdb, age_pred, &aging);
-	rte_spinlock_lock(&fdb->wlock);
+	vhsw_lock(&fdb->wlock);
 	fdb->st.aged += n;
-	rte_spinlock_unlock(&fdb->wlock);
+	vhsw_unlock(&fdb->wlock);
 	return n;
+}
+
+/*
+ * Learning changes the counts under the lock, so readers take it too (the
+ * lock is not part of the table's value: a const table may take it).
+ */
+static struct vhsw_lock *
+wlock_of(const struct fdb *fdb)
+{
+	return (struct vhsw_lock *)(uintptr_t)&fdb->wlock;
 }
 
 uint32_t
 fdb_port_entries(const struct fdb *fdb, uint16_t port)
 {
-	return fdb->port_learned[port] + fdb->port_static[port];
+	uint32_t n;
+
+	VHSW_ASSERT_CONTROL_THREAD();
+	vhsw_lock(wlock_of(fdb));
+	n = fdb->port_learned[port] + fdb->port_static[port];
+	vhsw_unlock(wlock_of(fdb));
+	return n;
 }
 
 void
 fdb_get_stats(const struct fdb *fdb, struct fdb_stats *st)
 {
+	VHSW_ASSERT_CONTROL_THREAD();
+	vhsw_lock(wlock_of(fdb));
 	*st = fdb->st;
 	st->entries = fdb->n_learned + fdb->n_static;
 	st->limit = fdb->limit;
+	vhsw_unlock(wlock_of(fdb));
 }
 
 void
 fdb_clear_stats(struct fdb *fdb)
 {
-	rte_spinlock_lock(&fdb->wlock);
+	VHSW_ASSERT_CONTROL_THREAD();
+	vhsw_lock(&fdb->wlock);
 	memset(&fdb->st, 0, sizeof(fdb->st));
-	rte_spinlock_unlock(&fdb->wlock);
+	vhsw_unlock(&fdb->wlock);
 }
 
 void
@@ -704,9 +750,10 @@ fdb_dump(struct fdb *fdb, uint16_t port,
 	const struct fdb_slot *s;
 	uint32_t base, i, end;
 
+	VHSW_ASSERT_CONTROL_THREAD();
 	for (base = 0; base < fdb->n_slots; base += FDB_WALK_CHUNK) {
 		end = RTE_MIN(base + FDB_WALK_CHUNK, fdb->n_slots);
-		rte_spinlock_lock(&fdb->wlock);
+		vhsw_lock(&fdb->wlock);
 		for (i = base; i < end; i++) {
 			s = &fdb->slots[i];
 			if (!s->in_use ||
@@ -719,6 +766,6 @@ fdb_dump(struct fdb *fdb, uint16_t port,
 				s->is_static ? 0 : fdb->now - slot_seen(fdb, s);
 			cb(&info, arg);
 		}
-		rte_spinlock_unlock(&fdb->wlock);
+		vhsw_unlock(&fdb->wlock);
 	}
 }
