@@ -31,6 +31,11 @@
  * Thread-safety: dp_create/dp_start/dp_stop/dp_set_ports/dp_destroy: control
  * thread only.  dp_synchronize(): any thread that is not a data-plane
  * reader (control, vhost events).  dp_wake(), dp_get_stats(): any thread.
+ * Debug builds (-Dasserts=true, vhsw_assert.h) assert the control-thread
+ * rule and that dp_synchronize() is not called on the loop's thread; the
+ * loop marks its read-side sections with rte_rcu_qsbr_lock/unlock, and
+ * asserts it is outside them whenever it reports a quiescent state or
+ * goes offline (DPDK's RTE_LIBRTE_RCU_DEBUG counts them).
  */
 #ifndef VHSW_DP_H
 #define VHSW_DP_H

@@ -21,6 +21,7 @@
 
 #include "rpc.h"
 #include "vhsw.h"
+#include "vhsw_assert.h"
 
 void
 vhsw_wake(void *arg)
@@ -36,6 +37,7 @@ vhsw_sync_ports(struct vhsw *sw)
 	struct port *p;
 	int i;
 
+	VHSW_ASSERT_CONTROL_THREAD();
 	for (i = 0; i < VHSW_MAX_PORTS; i++) {
 		p = sw->ports[i];
 		if (p != NULL && p->cls->sync != NULL && p->cls->sync(p))
@@ -80,6 +82,8 @@ int
 vhsw_init(struct vhsw *sw, struct ev_loop *loop, struct rte_mempool *pool,
 	struct rte_rcu_qsbr *qsv, struct fdb *fdb, struct dp *dp)
 {
+	/* The thread that runs the loop is the control thread. */
+	vhsw_assert_set_control_thread();
 	memset(sw, 0, sizeof(*sw));
 	sw->loop = loop;
 	sw->pool = pool;
@@ -106,6 +110,7 @@ vhsw_fini(struct vhsw *sw)
 {
 	int i;
 
+	VHSW_ASSERT_CONTROL_THREAD();
 	for (i = 0; i < VHSW_MAX_PORTS; i++)
 		if (sw->ports[i] != NULL)
 			vhsw_port_detach(sw, sw->ports[i]);
@@ -120,6 +125,7 @@ vhsw_port_find(const struct vhsw *sw, const char *name)
 {
 	int i;
 
+	VHSW_ASSERT_CONTROL_THREAD();
 	for (i = 0; i < VHSW_MAX_PORTS; i++)
 		if (sw->ports[i] != NULL &&
 			strcmp(sw->ports[i]->name, name) == 0)
@@ -132,6 +138,7 @@ vhsw_port_attach(struct vhsw *sw, struct port *p)
 {
 	int i;
 
+	VHSW_ASSERT_CONTROL_THREAD();
 	for (i = 0; i < VHSW_MAX_PORTS; i++)
 		if (sw->ports[i] == NULL)
 			break;
@@ -148,6 +155,7 @@ vhsw_port_add(struct vhsw *sw, struct port *p, char *msg, size_t msglen)
 {
 	struct fdb_key k = {.mac = p->mac, .vlan = p->vlan};
 
+	VHSW_ASSERT_CONTROL_THREAD();
 	if (vhsw_port_attach(sw, p) != 0) {
 		snprintf(msg, msglen, "port %s: too many ports (max %d)",
 			p->name, VHSW_MAX_PORTS);
@@ -168,6 +176,7 @@ vhsw_port_add(struct vhsw *sw, struct port *p, char *msg, size_t msglen)
 void
 vhsw_port_detach(struct vhsw *sw, struct port *p)
 {
+	VHSW_ASSERT_CONTROL_THREAD();
 	sw->ports[p->id] = NULL;
 	dp_set_ports(sw->dp, sw->ports);
 	fdb_flush(sw->fdb, p->id, true);
@@ -181,6 +190,7 @@ vhsw_dispatch(void *arg, const char *method, json_t *params, int *code,
 	const struct ctl_cmd *cmd = ctl_cmd_find(method);
 	struct vhsw *sw = arg;
 
+	VHSW_ASSERT_CONTROL_THREAD();
 	if (cmd == NULL) {
 		*code = CTL_ERR_NO_METHOD;
 		snprintf(msg, msglen, "unknown method '%s'", method);

@@ -23,6 +23,7 @@
 
 #include "counters.h"
 #include "dp.h"
+#include "vhsw_assert.h"
 
 #define DP_THREAD_ID 0 /* RCU reader id of the (single) data-plane thread */
 #define DP_SLEEP_MAX_MS 100  /* sleep bound when every port can signal */
@@ -61,6 +62,7 @@ dp_create(struct fdb *fdb, struct rte_mempool *pool, struct rte_rcu_qsbr *qsv,
 void
 dp_destroy(struct dp *dp)
 {
+	VHSW_ASSERT_CONTROL_THREAD();
 	if (dp == NULL)
 		return;
 	dp_stop(dp);
@@ -164,9 +166,12 @@ dp_sleep(struct dp *dp)
 	if (dp_poll_once(dp) == 0 &&
 		!__atomic_load_n(&dp->stop, __ATOMIC_RELAXED)) {
 		dp->stats.sleeps++;
+		rte_rcu_qsbr_unlock(dp->qsv, DP_THREAD_ID);
+		VHSW_ASSERT_RCU_UNLOCKED(dp->qsv, DP_THREAD_ID);
 		rte_rcu_qsbr_thread_offline(dp->qsv, DP_THREAD_ID);
 		n = epoll_wait(epfd, ev, DP_MAX_EVENTS, timeout);
 		rte_rcu_qsbr_thread_online(dp->qsv, DP_THREAD_ID);
+		rte_rcu_qsbr_lock(dp->qsv, DP_THREAD_ID);
 		ret = DP_SLEPT_QUIET;
 		for (i = 0; i < n; i++) {
 			/* The wakefd is non-blocking; kick fds are not read. */
@@ -214,11 +219,20 @@ dp_main(void *arg)
 	hz = rte_get_tsc_hz();
 	us_tsc = hz / 1000000;
 	idle_tsc = us_tsc * idle_us;
+	vhsw_assert_set_reader(true);
 	rte_rcu_qsbr_thread_register(dp->qsv, DP_THREAD_ID);
 	rte_rcu_qsbr_thread_online(dp->qsv, DP_THREAD_ID);
 	t0 = last_busy = t_hold = rte_rdtsc();
 	while (!__atomic_load_n(&dp->stop, __ATOMIC_RELAXED)) {
+		/*
+		 * The read-side section.  rte_rcu_qsbr_lock/unlock count only
+		 * in debug builds (RTE_LIBRTE_RCU_DEBUG), where a quiescent
+		 * state reported inside a section is fatal.
+		 */
+		rte_rcu_qsbr_lock(dp->qsv, DP_THREAD_ID);
 		moved = dp_poll_once(dp);
+		rte_rcu_qsbr_unlock(dp->qsv, DP_THREAD_ID);
+		VHSW_ASSERT_RCU_UNLOCKED(dp->qsv, DP_THREAD_ID);
 		rte_rcu_qsbr_quiescent(dp->qsv, DP_THREAD_ID);
 		t1 = rte_rdtsc();
 		if (moved) {
@@ -244,7 +258,9 @@ dp_main(void *arg)
 			/* Sleep time is neither busy nor idle.  Only a kick
 			 * (or a frame) restarts the idle period: after a timeout
 			 * or a wake the loop polls once and sleeps again. */
+			rte_rcu_qsbr_lock(dp->qsv, DP_THREAD_ID);
 			slept = dp_sleep(dp);
+			rte_rcu_qsbr_unlock(dp->qsv, DP_THREAD_ID);
 			t0 = t1;
 			t1 = rte_rdtsc();
 			if (slept != DP_NOT_SLEPT) {
@@ -261,8 +277,10 @@ dp_main(void *arg)
 		}
 		t0 = t1;
 	}
+	VHSW_ASSERT_RCU_UNLOCKED(dp->qsv, DP_THREAD_ID);
 	rte_rcu_qsbr_thread_offline(dp->qsv, DP_THREAD_ID);
 	rte_rcu_qsbr_thread_unregister(dp->qsv, DP_THREAD_ID);
+	vhsw_assert_set_reader(false);
 	return 0;
 }
 
@@ -279,6 +297,7 @@ dp_poll_mode_parse(const char *name)
 void
 dp_set_poll_mode(struct dp *dp, enum dp_poll_mode mode)
 {
+	VHSW_ASSERT_CONTROL_THREAD();
 	__atomic_store_n(&dp->poll_mode, mode, __ATOMIC_RELAXED);
 	dp_wake(dp);
 }
@@ -307,6 +326,7 @@ dp_start(struct dp *dp, unsigned int lcore)
 {
 	int ret;
 
+	VHSW_ASSERT_CONTROL_THREAD();
 	__atomic_store_n(&dp->stop, 0, __ATOMIC_RELAXED);
 	dp->lcore = lcore;
 	ret = rte_eal_remote_launch(dp_main, dp, lcore);
@@ -319,6 +339,7 @@ dp_start(struct dp *dp, unsigned int lcore)
 void
 dp_stop(struct dp *dp)
 {
+	VHSW_ASSERT_CONTROL_THREAD();
 	if (!dp->running)
 		return;
 	__atomic_store_n(&dp->stop, 1, __ATOMIC_RELAXED);
@@ -366,6 +387,7 @@ dp_synchronize_within(struct dp *dp, unsigned int ms)
 	const struct timespec step = {.tv_nsec = 100000}; /* 0.1 ms */
 	uint64_t token, steps = 0;
 
+	VHSW_ASSERT_NOT_READER();
 	/* Immediate when the loop sleeps: it is RCU-offline then. */
 	token = rte_rcu_qsbr_start(dp->qsv);
 	while (!rte_rcu_qsbr_check(dp->qsv, token, false)) {
@@ -396,6 +418,7 @@ dp_set_stall_hook(struct dp *dp, bool (*hook)(int fd))
 {
 	struct sigaction sa;
 
+	VHSW_ASSERT_CONTROL_THREAD();
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = dp_stall_signal;
 	sigemptyset(&sa.sa_mask);
@@ -409,6 +432,7 @@ dp_set_stall_hook(struct dp *dp, bool (*hook)(int fd))
 void
 dp_check_stall(struct dp *dp)
 {
+	VHSW_ASSERT_CONTROL_THREAD();
 	if (dp->stall_watching &&
 		!rte_rcu_qsbr_check(dp->qsv, dp->stall_token, false))
 		dp_unstall(dp); /* no quiescent state for a whole second */
@@ -429,6 +453,7 @@ dp_set_ports(struct dp *dp, struct port *const by_id[VHSW_MAX_PORTS])
 		dp->table == &dp->tables[0] ? &dp->tables[1] : &dp->tables[0];
 	int i;
 
+	VHSW_ASSERT_CONTROL_THREAD();
 	t->n = 0;
 	for (i = 0; i < VHSW_MAX_PORTS; i++) {
 		t->by_id[i] = by_id[i];
@@ -450,5 +475,6 @@ dp_get_stats(const struct dp *dp, struct dp_stats *st)
 void
 dp_clear_stats(struct dp *dp)
 {
+	VHSW_ASSERT_CONTROL_THREAD();
 	counters_snapshot(dp->stats.c, dp->stats_base.c, DP_STAT_COUNT);
 }

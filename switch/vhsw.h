@@ -8,6 +8,8 @@
  *
  * Thread-safety: everything here runs on the control thread (the libev
  * loop's thread), except vhsw_wake(), which any thread may call.
+ * vhsw_init() records its caller as the control thread, and debug builds
+ * (-Dasserts=true) assert it in the port registry's functions.
  */
 #ifndef VHSW_VHSW_H
 #define VHSW_VHSW_H
