@@ -124,7 +124,7 @@ struct dp {
 
 	/* Stall watch (see dp_check_stall). */
 	pthread_t thread; /* the loop's thread, once it runs */
-	int tid;          /* its kernel id; 0 until it runs */
+	int tid;          /* its kernel id; 0 while it does not run */
 	bool (*stall_hook)(int fd);
 	uint64_t stall_token; /* control thread: grace period being watched */
 	bool stall_watching;
