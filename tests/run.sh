@@ -8,6 +8,8 @@
 #   tests/run.sh unit            unit tests only
 #   tests/run.sh test_switch     integration tests whose name matches
 #   tests/run.sh fuzz            the libFuzzer targets only (30 s each)
+#   tests/run.sh sanitize        the unit tests under ThreadSanitizer with
+#                                the thread and lock rules asserted
 #
 # Ends with "N passed, M failed"; exit status 0 only if nothing failed.
 set -euo pipefail
@@ -69,8 +71,24 @@ if [ -z "$filter" ] || [ "$filter" = fuzz ]; then
 	done
 fi
 
+# Sanitizer build: every unit test again, built with clang, ThreadSanitizer
+# and -Dasserts=true in build-tsan (docs/architecture.md).  A data race
+# (beyond tests/unit/tsan.supp) or a broken thread or lock rule fails it.
+# test_stress runs longer here (VHSW_STRESS_SECONDS, 20 s unless set).
+if [ -z "$filter" ] || [ "$filter" = sanitize ]; then
+	mkdir -p "$OUT/sanitize"
+	run_one sanitize/build vhsw_build_sanitize
+	for t in "${VHSW_SAN_TESTS[@]}"; do
+		[ -x "$VHSW_SAN_BUILD/tests/unit/$t" ] || continue
+		run_one "sanitize/$t" vhsw_run_sanitized \
+			env VHSW_STRESS_SECONDS="${VHSW_STRESS_SECONDS:-20}" \
+			timeout 300 "$VHSW_SAN_BUILD/tests/unit/$t"
+	done
+fi
+
 # Integration tests, then QEMU guest tests.
-if [ "$filter" != unit ] && [ "$filter" != fuzz ]; then
+if [ "$filter" != unit ] && [ "$filter" != fuzz ] &&
+	[ "$filter" != sanitize ]; then
 	for t in tests/integration/test_*.sh tests/guest/test_*.sh; do
 		name=$(basename "$t" .sh)
 		if [ -n "$filter" ] && [[ $name != *$filter* ]]; then continue; fi

@@ -8,12 +8,13 @@ VHSW_TOP=${VHSW_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 VHSW_BUILD=${VHSW_BUILD:-$VHSW_TOP/build}
 
 # Packages: build (meson, DPDK, libev, jansson, cmocka), the fuzz targets
-# (clang with its libFuzzer/sanitizer runtime) and test peers
+# and the sanitizer build (clang with its libFuzzer and sanitizer runtimes,
+# ThreadSanitizer's included; setarch from util-linux) and test peers
 # (dpdk-testpmd, iproute2, ping).
 VHSW_PACKAGES=(
 	build-essential meson ninja-build pkg-config
 	dpdk dpdk-dev libdpdk-dev libev-dev libjansson-dev libcmocka-dev
-	clang libclang-rt-14-dev
+	clang libclang-rt-14-dev util-linux
 	iproute2 iputils-ping procps jq netcat-openbsd tcpdump python3
 	containernetworking-plugins podman runc
 )
@@ -68,6 +69,35 @@ vhsw_build_fuzz() {
 			-Dtests=disabled >/dev/null
 	fi
 	ninja -C "$VHSW_FUZZ_BUILD" "${VHSW_FUZZ_TARGETS[@]/#/tests/fuzz/}" >/dev/null
+}
+
+# The sanitizer build (docs/architecture.md, tests/run.sh sanitize): the
+# unit tests built with clang, ThreadSanitizer and the debug checks of the
+# thread and lock rules (-Dasserts=true, which also turns on DPDK's RCU
+# debug mode), in a build dir of its own; build/ keeps them off.
+VHSW_SAN_BUILD=${VHSW_SAN_BUILD:-$VHSW_TOP/build-tsan}
+VHSW_SAN_TESTS=()
+for _f in "$VHSW_TOP"/tests/unit/test_*.c; do
+	[ -e "$_f" ] && VHSW_SAN_TESTS+=("$(basename "$_f" .c)")
+done
+unset _f
+vhsw_build_sanitize() {
+	if [ ! -f "$VHSW_SAN_BUILD/build.ninja" ]; then
+		CC=clang meson setup "$VHSW_SAN_BUILD" "$VHSW_TOP" \
+			-Dtests=enabled -Dasserts=true -Db_sanitize=thread \
+			-Db_lundef=false >/dev/null
+	fi
+	ninja -C "$VHSW_SAN_BUILD" "${VHSW_SAN_TESTS[@]/#/tests/unit/}" >/dev/null
+}
+
+# vhsw_run_sanitized CMD...: runs CMD, a test of the sanitizer build (or a
+# wrapper such as timeout that runs it).
+# The first race TSan reports (less tests/unit/tsan.supp) ends it with an
+# error, as a broken rule's abort does.  Address-space randomisation off:
+# LLVM 14's TSan refuses the mappings of kernels with more random bits.
+vhsw_run_sanitized() {
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$VHSW_TOP/tests/unit/tsan.supp" \
+		setarch "$(uname -m)" -R "$@"
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
