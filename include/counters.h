@@ -9,7 +9,7 @@
  * (COUNTER_ENUM with the prefix P), the struct members (COUNTERS_UNION:
  * named uint64_t fields over an array indexed by the enum, so the writer
  * keeps plain stores to a field while readers walk the array) and the
- * name/description table (COUNTER_DESC) that switch/stats.c emits as JSON
+ * name/description table (COUNTER_DESC) that switch/control/stats.c emits as JSON
  * for `vhswctl stats` and `vhswctl stats --describe`:
  *
  *   #define FOO_STATS(X, P)                             \

@@ -84,7 +84,7 @@ struct ctl_param {
 
 /*
  * The commands: X(ID, action, method, help, parameters).  vhswd binds
- * ID to the function act_<action> (switch/actions.c; a command without
+ * ID to the function act_<action> (switch/control/actions.c; a command without
  * one does not build); ctl.c builds ctl_cmds[] from the rest.
  */
 #define CTL_COMMANDS(X)                                                        \

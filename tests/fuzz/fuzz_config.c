@@ -2,7 +2,7 @@
 /*
  * fuzz_config.c - libFuzzer target: a --config file's bytes through the
  * config loader's reading and syntax checks (config_parse(), the buffer
- * twin of config_read() in switch/config_read.c), then what vhswd reads
+ * twin of config_read() in switch/control/config_read.c), then what vhswd reads
  * from an accepted document before the actions run: the uplink devargs,
  * the FDB limit, and every port's socket path through the path policy
  * (paths.h).  The actions themselves need DPDK (tests/unit/test_ctl.c).
@@ -18,7 +18,8 @@
 
 #include "fuzz_policy.h"
 #include "paths.h"
-#include "vhsw.h"
+#include "config_read.h"
+#include "fdb.h"
 
 #define NAME "fuzz.json"
 

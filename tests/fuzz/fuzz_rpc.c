@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * fuzz_rpc.c - libFuzzer target: one JSON-RPC request line through the
- * daemon's request handler, rpc_handle_line() (switch/rpc.c): parsing,
+ * daemon's request handler, rpc_handle_line() (switch/mgmt/rpc.c): parsing,
  * the JSON-RPC envelope checks, dispatch and reply encoding.
  *
  * The dispatch is DPDK-free: it resolves the method in the real command

@@ -26,6 +26,7 @@
 #include "ctl_client.h"
 #include "paths.h"
 #include "rpc.h"
+#include "config.h"
 #include "vhsw.h"
 #include "ethport.h"
 #include "vport.h"

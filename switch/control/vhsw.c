@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "rpc.h"
+#include "actions.h"
 #include "vhsw.h"
 #include "vhsw_assert.h"
 
@@ -198,6 +199,6 @@ vhsw_dispatch(void *arg, const char *method, json_t *params, int *code,
 	}
 	/* Apply pending port events first so replies show current state. */
 	vhsw_sync_ports(sw);
-	return vhsw_call(
-		sw, (enum ctl_cmd_id)(cmd - ctl_cmds), params, code, msg, msglen);
+	return act_call(sw, (enum ctl_cmd_id)(cmd - ctl_cmds), params, code,
+		msg, msglen);
 }

@@ -2,7 +2,7 @@
 /*
  * actions.c - one function per management command (ctl.h CTL_COMMANDS).
  *
- * vhsw_call() checks a request's params against the command table (unknown
+ * act_call() checks a request's params against the command table (unknown
  * keys and wrong types are refused with a message naming the key) and runs
  * the command's action, which checks the values, does the work and returns
  * a JSON result.  The same path serves JSON-RPC requests and the --config
@@ -22,6 +22,8 @@
 #include <rte_version.h>
 
 #include "paths.h"
+#include "actions.h"
+#include "config.h"
 #include "stats.h"
 #include "vhsw.h"
 
@@ -555,14 +557,14 @@ act_help(struct vhsw *sw, json_t *params, struct act_err *e)
 
 /* The actions, bound to the command table: a command without one fails
  * to build. */
-static const vhsw_action_fn actions[CTL_CMD_COUNT] = {
+static const act_fn actions[CTL_CMD_COUNT] = {
 #define ACTION_ENTRY(id, action, ...) [CTL_CMD_##id] = act_##action,
 	CTL_COMMANDS(ACTION_ENTRY)
 #undef ACTION_ENTRY
 };
 
 json_t *
-vhsw_call(struct vhsw *sw, enum ctl_cmd_id id, json_t *params, int *code,
+act_call(struct vhsw *sw, enum ctl_cmd_id id, json_t *params, int *code,
 	char *msg, size_t msglen)
 {
 	struct act_err e = {.msg = msg, .len = msglen};

@@ -14,7 +14,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "vhsw.h"
+#include "config_read.h"
+#include "fdb.h"
 
 static const char *const top_keys[] = {"ports", "uplink", "fdb", NULL};
 static const char *const fdb_keys[] = {"aging", "limit", "static", NULL};

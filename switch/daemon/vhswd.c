@@ -34,6 +34,8 @@
 #include "ethport.h"
 #include "paths.h"
 #include "rpc.h"
+#include "actions.h"
+#include "config.h"
 #include "vhsw.h"
 #include "vport.h"
 
@@ -641,7 +643,7 @@ main(int argc, char **argv)
 			json_object_set(u, "mtu", cu);
 		if (cfg != NULL)
 			json_object_del(cfg, "uplink");
-		res = vhsw_call(
+		res = act_call(
 			&sw, CTL_CMD_UPLINK_ADD, u, &code, err, sizeof(err));
 		json_decref(u);
 		if (res == NULL) {

@@ -22,6 +22,8 @@
 #include <rte_common.h>
 #include <rte_ether.h>
 
+#include "actions.h"
+#include "config.h"
 #include "vhsw.h"
 
 /* Runs one action with 'params'; on refusal formats "path: where: msg". */
@@ -37,7 +39,7 @@ run(struct vhsw *sw, enum ctl_cmd_id id, json_t *params, const char *path,
 		snprintf(err, errlen, "%s: %s: must be an object", path, where);
 		return -1;
 	}
-	res = vhsw_call(sw, id, params, &code, msg, sizeof(msg));
+	res = act_call(sw, id, params, &code, msg, sizeof(msg));
 	if (res == NULL) {
 		snprintf(err, errlen, "%s: %s: %s", path, where, msg);
 		return -1;
