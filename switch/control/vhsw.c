@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * control.c - the control thread's view of the switch: port registry and
- * its publication to the data plane, port events, the FDB clock and aging.
+ * vhsw.c - the switch instance (vhsw.h) on the control thread: the port
+ * registry and its publication to the data plane, port events, the 1 Hz
+ * tick (FDB clock and aging, stall watch) and request dispatch.
  *
  * Port lifecycle:
  *   attach: the port gets a free id, goes into sw->ports and into a new
@@ -19,8 +20,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "rpc.h"
 #include "actions.h"
+#include "rpc.h"
 #include "vhsw.h"
 #include "vhsw_assert.h"
 
