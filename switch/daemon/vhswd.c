@@ -346,23 +346,37 @@ is_pci_address(const char *s)
 		sscanf(s, "%x:%x.%x", &a, &b, &c) == 3;
 }
 
+/* The EAL command line being built: av[0..n), strings in [sp, end). */
+struct eal_args {
+	char **av;
+	int n;
+	char *sp, *end;
+};
+
+/* Appends one formatted argument; too many for the buffers is fatal. */
+static void __rte_format_printf(2, 3)
+	eal_add(struct eal_args *a, const char *fmt, ...)
+{
+	va_list ap;
+	int k;
+
+	va_start(ap, fmt);
+	k = vsnprintf(a->sp, (size_t)(a->end - a->sp), fmt, ap);
+	va_end(ap);
+	if (a->n >= MAX_EAL_ARGS - 1 || k < 0 || k >= a->end - a->sp)
+		die("too many EAL arguments");
+	a->av[a->n++] = a->sp;
+	a->sp += k + 1;
+}
+
 static int
 build_eal_args(struct options *o, char **av, char *storage, size_t storage_len)
 {
-	int first, last, n = 0;
-	char *sp = storage, *tok, *save;
+	struct eal_args ea = {
+		.av = av, .sp = storage, .end = storage + storage_len};
+	char *tok, *save;
+	int first, last;
 	bool huge;
-
-#define ADD(...)                                                            \
-	do {                                                                \
-		int k_ = snprintf(sp, storage_len - (size_t)(sp - storage), \
-			__VA_ARGS__);                                       \
-		if (n >= MAX_EAL_ARGS - 1 ||                                \
-			k_ >= (int)(storage_len - (size_t)(sp - storage)))  \
-			die("too many EAL arguments");                      \
-		av[n++] = sp;                                               \
-		sp += k_ + 1;                                               \
-	} while (0)
 
 	if (o->lcores != NULL)
 		parse_lcores(o->lcores, &first, &last);
@@ -376,51 +390,50 @@ build_eal_args(struct options *o, char **av, char *storage, size_t storage_len)
 		    "use --no-hugepages",
 			o->mem_mb);
 	o->huge = huge ? HUGE_ON : HUGE_OFF;
-	ADD("vhswd");
-	ADD("--lcores=0@%d,1@%d", first, last);
-	ADD("--main-lcore=0");
-	ADD("-m");
-	ADD("%lu", o->mem_mb);
+	eal_add(&ea, "vhswd");
+	eal_add(&ea, "--lcores=0@%d,1@%d", first, last);
+	eal_add(&ea, "--main-lcore=0");
+	eal_add(&ea, "-m");
+	eal_add(&ea, "%lu", o->mem_mb);
 	if (!huge)
-		ADD("--no-huge");
+		eal_add(&ea, "--no-huge");
 	else
-		ADD("--huge-unlink");
-	ADD("--no-shconf");
-	ADD("--file-prefix=vhsw-%d", (int)getpid());
+		eal_add(&ea, "--huge-unlink");
+	eal_add(&ea, "--no-shconf");
+	eal_add(&ea, "--file-prefix=vhsw-%d", (int)getpid());
 	if (o->uplink != NULL && is_pci_address(o->uplink)) {
-		ADD("-a");
-		ADD("%.*s", (int)strcspn(o->uplink, ","), o->uplink);
+		eal_add(&ea, "-a");
+		eal_add(&ea, "%.*s", (int)strcspn(o->uplink, ","), o->uplink);
 	} else {
-		ADD("--no-pci");
+		eal_add(&ea, "--no-pci");
 	}
 	if (o->uplink != NULL && ethport_devargs_is_vmbus(o->uplink)) {
 		/* No vmbus hot-plug in DPDK 22.11: EAL probes it at start. */
-		ADD("-a");
-		ADD("%s",
+		eal_add(&ea, "-a");
+		eal_add(&ea, "%s",
 			strncmp(o->uplink, "vmbus:", 6) == 0 ? o->uplink + 6
 							     : o->uplink);
 	}
 	if (access("/sys/bus/vmbus/devices", F_OK) == 0) {
 		/* Keep vdev_netvsc from taking over route-less NetVSC NICs. */
-		ADD("--vdev=net_vdev_netvsc0,ignore=1");
+		eal_add(&ea, "--vdev=net_vdev_netvsc0,ignore=1");
 	}
-	ADD("--no-telemetry");
+	eal_add(&ea, "--no-telemetry");
 	/* DPDK's own chatter (vhost-user message traces) only when asked. */
-	ADD("--log-level=lib.*:%d",
+	eal_add(&ea, "--log-level=lib.*:%d",
 		RTE_MIN(log_level_of(o->log_level), (int)RTE_LOG_WARNING));
-	ADD("--log-level=pmd.*:%d",
+	eal_add(&ea, "--log-level=pmd.*:%d",
 		RTE_MIN(log_level_of(o->log_level), (int)RTE_LOG_WARNING));
 	if (o->eal != NULL) {
 		char *copy = strdup(o->eal);
 
 		for (tok = strtok_r(copy, " \t", &save); tok != NULL;
 			tok = strtok_r(NULL, " \t", &save))
-			ADD("%s", tok);
+			eal_add(&ea, "%s", tok);
 		free(copy);
 	}
-#undef ADD
-	av[n] = NULL;
-	return n;
+	av[ea.n] = NULL;
+	return ea.n;
 }
 
 static int vhsw_logtype;
