@@ -94,12 +94,17 @@ port_json(const struct vhsw *sw, const struct port *p)
 	return o;
 }
 
+/* The port named by params[key], or NULL with 'e' set. */
 static struct port *
-port_param(struct vhsw *sw, json_t *params, const char *key)
+port_param(struct vhsw *sw, json_t *params, const char *key, struct act_err *e)
 {
 	const char *name = str(params, key);
+	struct port *p = name ? vhsw_port_find(sw, name) : NULL;
 
-	return name ? vhsw_port_find(sw, name) : NULL;
+	if (p == NULL)
+		act_fail(e, CTL_ERR_REFUSED, "no port named %s",
+			name ? name : "(none)");
+	return p;
 }
 
 /* The socket path policy, for the port kinds (port_conf). */
@@ -253,10 +258,9 @@ act_port_del(struct vhsw *sw, json_t *params, struct act_err *e)
 {
 	struct port *p;
 
-	p = port_param(sw, params, "name");
+	p = port_param(sw, params, "name", e);
 	if (p == NULL)
-		return act_fail(e, CTL_ERR_REFUSED, "no port named %s",
-			str(params, "name"));
+		return NULL;
 	if (p->cls->fixed_name != NULL)
 		return act_fail(e, CTL_ERR_REFUSED,
 			"the %s cannot be removed while vhswd runs; restart "
@@ -284,10 +288,9 @@ act_port_show(struct vhsw *sw, json_t *params, struct act_err *e)
 {
 	struct port *p;
 
-	p = port_param(sw, params, "name");
+	p = port_param(sw, params, "name", e);
 	if (p == NULL)
-		return act_fail(e, CTL_ERR_REFUSED, "no port named %s",
-			str(params, "name"));
+		return NULL;
 	return port_json(sw, p);
 }
 
@@ -319,12 +322,9 @@ opt_port(struct vhsw *sw, json_t *params, uint16_t *id, struct act_err *e)
 	*id = VHSW_PORT_NONE;
 	if (str(params, "port") == NULL)
 		return 0;
-	p = port_param(sw, params, "port");
-	if (p == NULL) {
-		act_fail(e, CTL_ERR_REFUSED, "no port named %s",
-			str(params, "port"));
+	p = port_param(sw, params, "port", e);
+	if (p == NULL)
 		return -1;
-	}
 	*id = p->id;
 	return 0;
 }
@@ -379,10 +379,9 @@ act_fdb_add(struct vhsw *sw, json_t *params, struct act_err *e)
 	struct fdb_key k;
 	struct port *p;
 
-	p = port_param(sw, params, "port");
+	p = port_param(sw, params, "port", e);
 	if (p == NULL)
-		return act_fail(e, CTL_ERR_REFUSED, "no port named %s",
-			str(params, "port"));
+		return NULL;
 	if (fdb_key_param(params, p->vlan, &k, e) != 0)
 		return NULL;
 	if (!rte_is_unicast_ether_addr(&k.mac) ||
@@ -484,10 +483,9 @@ act_stats(struct vhsw *sw, json_t *params, struct act_err *e)
 		return stats_describe();
 	}
 	if (str(params, "port") != NULL) {
-		p = port_param(sw, params, "port");
+		p = port_param(sw, params, "port", e);
 		if (p == NULL)
-			return act_fail(e, CTL_ERR_REFUSED, "no port named %s",
-				str(params, "port"));
+			return NULL;
 	}
 	if (json_is_true(json_object_get(params, "clear")))
 		stats_clear(sw, p);
