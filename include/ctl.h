@@ -39,8 +39,8 @@
 /*
  * A command's parameters.  Positional arguments are entries without an
  * option, in order; options are "--name VALUE" (CTL_OPT), or take no value
- * (CTL_FLAG sets the key to true, CTL_FLAG_SET to a constant string, so
- * that --client and --server both set "mode").  'kind' limits an entry to
+ * (CTL_FLAG sets the key to true, CTL_FLAG_OFF to false, CTL_FLAG_SET to a
+ * constant string, so that --client and --server both set "mode").  'kind' limits an entry to
  * one port kind: the value of the command's CTL_KIND argument ("type").
  * A required entry with a kind is required for that kind only.
  *
@@ -62,6 +62,7 @@ struct ctl_param {
 	enum ctl_type type;
 	bool required;
 	bool selects_kind; /* its value is the port kind */
+	bool off;          /* a CTL_FLAG_OFF: sets the key to false */
 };
 
 /* clang-format off */
@@ -76,11 +77,49 @@ struct ctl_param {
 		.help = h},
 #define CTL_FLAG(o, k, kd, h)                                           \
 	{.option = o, .key = k, .type = CTL_T_BOOL, .kind = kd, .help = h},
+#define CTL_FLAG_OFF(o, k, kd, h)                                       \
+	{.option = o, .key = k, .type = CTL_T_BOOL, .off = true, .kind = kd, \
+		.help = h},
 #define CTL_FLAG_SET(o, k, v, kd, h)                                    \
 	{.option = o, .key = k, .value = v, .type = CTL_T_STRING,         \
 		.kind = kd, .help = h},
 #define CTL_REQ true
 #define CTL_OPTIONAL false
+
+/*
+ * The tenant controls (policy.h) of `port add` and `port set`, for every
+ * port kind.
+ */
+#define CTL_TENANT_PARAMS                                                      \
+	CTL_OPT("--allowed-macs", "allowed_macs", STRING, "MAC[,MAC]", NULL,   \
+		"port security: source MACs the peer may use, up to 8; 'any' " \
+		"turns it off (default: --mac when given)")                    \
+	CTL_OPT("--allowed-ips", "allowed_ips", STRING, "IP[,IP]", NULL,       \
+		"IPv4/IPv6 addresses the peer may claim in ARP and neighbour " \
+		"advertisements, up to 8 each; 'any' (default)")               \
+	CTL_FLAG_OFF("--no-dhcp-server", "dhcp_server", NULL,                  \
+		"drop DHCP and DHCPv6 server messages from the peer")          \
+	CTL_FLAG("--dhcp-server", "dhcp_server", NULL,                         \
+		"let the peer answer DHCP (the default)")                      \
+	CTL_OPT("--max-macs", "max_macs", INT, "N", NULL,                      \
+		"learned MACs the port may hold; 0: no limit (default)")       \
+	CTL_OPT("--mac-limit-action", "mac_limit_action", STRING,              \
+		"drop|forward", NULL,                                          \
+		"at --max-macs, drop frames from new MACs (default) or "       \
+		"forward them without learning")                               \
+	CTL_OPT("--storm-limit-pps", "storm_limit_pps", INT, "N", NULL,        \
+		"broadcast, multicast and unknown unicast from the peer: N "   \
+		"frames a second each; 0: no limit (default)")                 \
+	CTL_FLAG("--isolated", "isolated", NULL,                               \
+		"never forward to or from another isolated port")              \
+	CTL_FLAG_OFF("--no-isolated", "isolated", NULL,                        \
+		"forward to every port (the default)")                         \
+	CTL_OPT("--rate-limit", "rate_limit", INT, "MBPS", NULL,               \
+		"police what the peer sends to MBPS megabits a second; 0: "    \
+		"none (default)")                                              \
+	CTL_OPT("--burst", "burst", INT, "KB", NULL,                           \
+		"the policer's burst in kilobytes (default: 10 ms at the "     \
+		"rate, at least 64)")
 
 /*
  * The commands: X(ID, action, method, help, parameters).  vhswd binds
@@ -117,7 +156,13 @@ struct ctl_param {
 		CTL_OPT("--ifname", "ifname", STRING, "IF", "kernel",          \
 			"interface name (default NAME)")                       \
 		CTL_OPT("--netns", "netns", STRING, "PATH", "kernel",          \
-			"network namespace to create the interface in"))       \
+			"network namespace to create the interface in")        \
+		CTL_TENANT_PARAMS)                                             \
+	X(PORT_SET, port_set, "port/set",                                      \
+		"change a port's tenant controls at run time (the options "      \
+		"not given keep their values)",                                  \
+		CTL_ARG("name", STRING, CTL_REQ, "NAME", NULL, "the port")     \
+		CTL_TENANT_PARAMS)                                             \
 	X(PORT_DEL, port_del, "port/del", "remove a port",                     \
 		CTL_ARG("name", STRING, CTL_REQ, "NAME", NULL, "the port"))        \
 	X(PORT_LIST, port_list, "port/list",                                   \

@@ -126,10 +126,13 @@ fdb_key_hash(uint64_t key_word)
  * 'port': each is learned (a new MAC, a move) or marked seen.
  * keys[ns..ns+nd) are destinations: dst_ports[i] is the port of
  * keys[ns + i] or VHSW_PORT_NONE, after this burst's learning.  hashes[i]
- * is fdb_key_hash() of keys[i].  ns + nd <= 64.
+ * is fdb_key_hash() of keys[i].  ns <= 32, ns + nd <= 64.  Returns the
+ * sources whose frames the caller must drop (bit i: keys[i]), by the
+ * port's learning rules (fdb_set_port_rules).
  */
-void fdb_input_bulk(struct fdb *fdb, uint16_t port, const struct fdb_key **keys,
-	uint32_t *hashes, uint32_t ns, uint32_t nd, uint16_t *dst_ports);
+uint32_t fdb_input_bulk(struct fdb *fdb, uint16_t port,
+	const struct fdb_key **keys, uint32_t *hashes, uint32_t ns, uint32_t nd,
+	uint16_t *dst_ports);
 /* Shorthands of fdb_input_bulk() (n <= 64), for tests and slow paths. */
 void fdb_lookup_bulk(struct fdb *fdb, const struct fdb_key **keys, uint32_t n,
 	uint16_t *ports);

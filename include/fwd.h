@@ -47,6 +47,7 @@ struct fwd_txq {
 struct fwd_ctx {
 	struct fdb *fdb;
 	struct rte_mempool *pool;     /* for per-destination copies */
+	uint64_t hz;                  /* TSC ticks a second */
 	const struct port_table *tbl; /* the table of this iteration */
 	uint16_t n_dirty;             /* ports with queued frames */
 	uint16_t dirty[VHSW_MAX_PORTS];

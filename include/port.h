@@ -38,6 +38,7 @@
 
 struct rte_mbuf;
 struct port;
+struct port_policy;
 typedef struct json_t json_t;
 
 #define VHSW_MAX_PORTS 256
@@ -59,15 +60,29 @@ typedef struct json_t json_t;
 	X(P, rx_bytes, "bytes received from the peer")                        \
 	X(P, tx_packets, "frames sent to the peer")                           \
 	X(P, tx_bytes, "bytes sent to the peer")                              \
-	X(P, rx_dropped,                                                      \
-		"received frames dropped (runt, bad VLAN, hairpin, no mbuf)") \
+	X(P, rx_dropped, "received frames dropped, for any reason below")     \
 	X(P, tx_dropped,                                                      \
 		"frames for this port dropped (queue full, too big, down)")   \
 	X(P, flooded,                                                         \
 		"received frames flooded (broadcast, multicast, unknown)")    \
 	X(P, rx_runts, "received frames shorter than 14 bytes")               \
 	X(P, rx_bad_vlan, "tagged frames received on an access port")         \
-	X(P, tx_oversize, "frames larger than the port MTU, not sent")
+	X(P, tx_oversize, "frames larger than the port MTU, not sent")        \
+	X(P, rx_spoofed_mac, "received frames from a source MAC not allowed") \
+	X(P, rx_spoofed_arp,                                                  \
+		"ARP packets claiming a MAC or IPv4 address not allowed")     \
+	X(P, rx_spoofed_nd,                                                   \
+		"neighbour solicitations or advertisements claiming an "      \
+		"address not allowed")                                        \
+	X(P, rx_dhcp_server, "DHCP or DHCPv6 server messages dropped")        \
+	X(P, rx_mac_limit,                                                    \
+		"received frames from new MACs dropped at max_macs")          \
+	X(P, rx_storm_bcast, "broadcast frames over storm_limit_pps dropped") \
+	X(P, rx_storm_mcast, "multicast frames over storm_limit_pps dropped") \
+	X(P, rx_storm_unknown,                                                \
+		"unknown unicast frames over storm_limit_pps dropped")        \
+	X(P, rx_policed, "received frames over rate_limit dropped")           \
+	X(P, rx_isolated, "frames from one isolated port to another dropped")
 
 /* clang-format off */
 enum port_stat_id {
@@ -178,6 +193,9 @@ struct port {
 	uint16_t vlan;  /* 0: trunk (untagged + all tags); else access */
 	uint32_t mtu;   /* largest L3 payload sent to the peer */
 	uint32_t ready; /* peer connected and queues usable (atomic) */
+	/* Tenant controls (policy.h), or NULL: RCU-protected, replaced by
+	 * the control thread (vhsw_port_set_policy). */
+	struct port_policy *policy;
 
 	/* Written by the data plane only. */
 	struct port_stats stats;

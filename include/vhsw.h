@@ -69,6 +69,12 @@ int vhsw_port_attach(struct vhsw *sw, struct port *p);
  * destroys it and returns -errno with 'msg' set.
  */
 int vhsw_port_add(struct vhsw *sw, struct port *p, char *msg, size_t msglen);
+/*
+ * Publishes 'pol' (NULL: none) as the tenant controls of 'p' and frees the
+ * old ones after a grace period.
+ */
+void vhsw_port_set_policy(
+	struct vhsw *sw, struct port *p, struct port_policy *pol);
 /* Unpublishes, flushes its FDB entries and destroys 'p'. */
 void vhsw_port_detach(struct vhsw *sw, struct port *p);
 /* JSON-RPC dispatch (rpc_dispatch_fn). */

@@ -25,6 +25,7 @@
 #include "actions.h"
 #include "config.h"
 #include "stats.h"
+#include "tenant.h"
 #include "vhsw.h"
 
 /* Sets the error of an action and returns NULL: `return act_fail(...)`. */
@@ -90,6 +91,8 @@ port_json(const struct vhsw *sw, const struct port *p)
 	json_object_set_new(o, "fdb_entries",
 		json_integer(fdb_port_entries(sw->fdb, p->id)));
 	p->cls->describe(p, o, true);
+	if (p->cls->fixed_name == NULL)
+		tenant_json(p->policy, NULL, o, true);
 	json_object_set_new(o, "stats", stats_port_json(p));
 	return o;
 }
@@ -191,18 +194,25 @@ port_kinds(char *buf, size_t len)
 	}
 }
 
-/* Creates a port of class 'cls' and attaches it.  Its result or NULL. */
+/*
+ * Creates a port of class 'cls' with tenant controls 'pol' (given away)
+ * and attaches it.  Its result or NULL.
+ */
 static json_t *
 port_create(struct vhsw *sw, const struct port_class *cls,
-	const struct port_conf *conf, json_t *params, struct act_err *e)
+	const struct port_conf *conf, struct port_policy *pol, json_t *params,
+	struct act_err *e)
 {
 	char err[400];
 	struct port *p;
 
 	p = cls->create(conf, params, err, sizeof(err));
-	if (p == NULL)
+	if (p == NULL) {
+		tenant_free(pol);
 		return act_fail(
 			e, CTL_ERR_REFUSED, "port %s: %s", conf->name, err);
+	}
+	p->policy = pol; /* not published yet */
 	if (vhsw_port_add(sw, p, e->msg, e->len) != 0) {
 		e->code = CTL_ERR_REFUSED;
 		return NULL;
@@ -215,6 +225,7 @@ act_port_add(struct vhsw *sw, json_t *params, struct act_err *e)
 {
 	const char *name = str(params, "name"), *type = str(params, "type");
 	const struct port_class *cls = port_class_find(type);
+	struct port_policy *pol;
 	struct port_conf conf;
 	char err[256];
 
@@ -227,10 +238,12 @@ act_port_add(struct vhsw *sw, json_t *params, struct act_err *e)
 			err);
 	}
 	if (ctl_check_kind(&ctl_cmds[CTL_CMD_PORT_ADD], params, type, err,
-		    sizeof(err)) != 0)
+		    sizeof(err)) != 0 ||
+		tenant_parse(params, NULL, conf.has_mac ? &conf.mac : NULL,
+			&pol, err, sizeof(err)) != 0)
 		return act_fail(
 			e, CTL_ERR_INVALID_PARAMS, "port %s: %s", name, err);
-	return port_create(sw, cls, &conf, params, e);
+	return port_create(sw, cls, &conf, pol, params, e);
 }
 
 static json_t *
@@ -250,7 +263,7 @@ act_uplink_add(struct vhsw *sw, json_t *params, struct act_err *e)
 		return act_fail(e, CTL_ERR_INVALID_PARAMS, "mtu must be %d..%d",
 			PORT_MIN_MTU, PORT_MAX_MTU);
 	conf.mtu = (uint32_t)mtu;
-	return port_create(sw, cls, &conf, params, e);
+	return port_create(sw, cls, &conf, NULL, params, e);
 }
 
 static json_t *
@@ -268,6 +281,26 @@ act_port_del(struct vhsw *sw, json_t *params, struct act_err *e)
 			p->cls->type);
 	vhsw_port_detach(sw, p);
 	return json_object();
+}
+
+static json_t *
+act_port_set(struct vhsw *sw, json_t *params, struct act_err *e)
+{
+	struct port_policy *pol;
+	struct port *p;
+	char err[256];
+
+	p = port_param(sw, params, "name", e);
+	if (p == NULL)
+		return NULL;
+	if (p->cls->fixed_name != NULL)
+		return act_fail(e, CTL_ERR_REFUSED,
+			"the %s takes no tenant controls", p->cls->type);
+	if (tenant_parse(params, p->policy, NULL, &pol, err, sizeof(err)) != 0)
+		return act_fail(
+			e, CTL_ERR_INVALID_PARAMS, "port %s: %s", p->name, err);
+	vhsw_port_set_policy(sw, p, pol);
+	return port_json(sw, p);
 }
 
 static json_t *

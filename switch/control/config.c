@@ -24,6 +24,7 @@
 
 #include "actions.h"
 #include "config.h"
+#include "tenant.h"
 #include "vhsw.h"
 
 /* Runs one action with 'params'; on refusal formats "path: where: msg". */
@@ -156,6 +157,7 @@ config_dump(const struct vhsw *sw)
 			port_mac_format(mac, sizeof(mac), &p->mac);
 			json_object_set_new(o, "mac", json_string(mac));
 		}
+		tenant_json(p->policy, p->has_mac ? &p->mac : NULL, o, false);
 		json_array_append_new(ports, o);
 	}
 	fdb_dump(sw->fdb, VHSW_PORT_NONE, static_entry, &sc);

@@ -22,6 +22,7 @@
 
 #include "actions.h"
 #include "rpc.h"
+#include "tenant.h"
 #include "vhsw.h"
 #include "vhsw_assert.h"
 
@@ -122,6 +123,28 @@ vhsw_fini(struct vhsw *sw)
 	ev_signal_stop(sw->loop, &sw->sigint);
 }
 
+/* Frees a port no data plane can reach any more. */
+static void
+port_destroy(struct port *p)
+{
+	tenant_free(p->policy);
+	p->cls->destroy(p);
+}
+
+void
+vhsw_port_set_policy(struct vhsw *sw, struct port *p, struct port_policy *pol)
+{
+	struct port_policy *old = p->policy;
+
+	VHSW_ASSERT_CONTROL_THREAD();
+	__atomic_store_n(&p->policy, pol, __ATOMIC_RELEASE);
+	if (old != NULL) {
+		/* The data plane may still be in a burst with the old one. */
+		dp_synchronize(sw->dp);
+		tenant_free(old);
+	}
+}
+
 struct port *
 vhsw_port_find(const struct vhsw *sw, const char *name)
 {
@@ -161,7 +184,7 @@ vhsw_port_add(struct vhsw *sw, struct port *p, char *msg, size_t msglen)
 	if (vhsw_port_attach(sw, p) != 0) {
 		snprintf(msg, msglen, "port %s: too many ports (max %d)",
 			p->name, VHSW_MAX_PORTS);
-		p->cls->destroy(p);
+		port_destroy(p);
 		return -ENOSPC;
 	}
 	if (p->has_mac && fdb_add_static(sw->fdb, &k, p->id) != 0) {
@@ -182,7 +205,7 @@ vhsw_port_detach(struct vhsw *sw, struct port *p)
 	sw->ports[p->id] = NULL;
 	dp_set_ports(sw->dp, sw->ports);
 	fdb_flush(sw->fdb, p->id, true);
-	p->cls->destroy(p);
+	port_destroy(p);
 }
 
 json_t *

@@ -408,7 +408,7 @@ mark_seen(struct fdb *fdb, uint64_t d)
 		__atomic_fetch_or(w, bit, __ATOMIC_RELAXED);
 }
 
-void
+uint32_t
 fdb_input_bulk(struct fdb *fdb, uint16_t port, const struct fdb_key **keys,
 	uint32_t *hashes, uint32_t ns, uint32_t nd, uint16_t *dst_ports)
 {
@@ -418,7 +418,7 @@ fdb_input_bulk(struct fdb *fdb, uint16_t port, const struct fdb_key **keys,
 	bool learned = false;
 
 	if (n == 0)
-		return;
+		return 0;
 	RTE_ASSERT(n <= RTE_HASH_LOOKUP_BULK_MAX);
 	rte_hash_lookup_with_hash_bulk_data(
 		fdb->h, (const void **)keys, hashes, n, &hits, data);
@@ -448,6 +448,7 @@ fdb_input_bulk(struct fdb *fdb, uint16_t port, const struct fdb_key **keys,
 			? data_port(d)
 			: VHSW_PORT_NONE;
 	}
+	return 0;
 }
 
 /* fdb_input_bulk() for callers that hold keys only. */

@@ -4,11 +4,13 @@
  */
 #include <string.h>
 
+#include <rte_cycles.h>
 #include <rte_ether.h>
 #include <rte_mbuf.h>
 
 #include "fdb.h"
 #include "fwd.h"
+#include "policy.h"
 
 /* What a destination needs done to a frame before it is sent. */
 enum xform {
@@ -16,6 +18,8 @@ enum xform {
 	XF_PUSH, /* insert an 802.1Q tag */
 	XF_POP,  /* remove the 802.1Q tag */
 };
+
+#define NO_SRC UINT8_MAX /* a frame whose source is not learned */
 
 struct frame_info {
 	uint16_t vlan;
@@ -28,6 +32,7 @@ fwd_init(struct fwd_ctx *ctx, struct fdb *fdb, struct rte_mempool *pool)
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->fdb = fdb;
 	ctx->pool = pool;
+	ctx->hz = rte_get_tsc_hz();
 }
 
 static inline void
@@ -35,6 +40,15 @@ stat_add(struct port *p, enum port_stat_id id, uint64_t n)
 {
 	/* Single writer: a plain add, no atomic read-modify-write. */
 	p->stats.c[id] += n;
+}
+
+/* Drops a received frame for reason 'why' (also counted in rx_dropped). */
+static inline void
+rx_drop(struct port *in, struct rte_mbuf *m, enum port_stat_id why)
+{
+	stat_add(in, why, 1);
+	stat_add(in, PORT_STAT_rx_dropped, 1);
+	rte_pktmbuf_free(m);
 }
 
 static void
@@ -138,6 +152,82 @@ port_in_vlan(const struct port *p, uint16_t vlan)
 	return p->vlan == 0 || p->vlan == vlan;
 }
 
+static inline bool
+port_isolated(const struct port *p)
+{
+	const struct port_policy *pol =
+		__atomic_load_n(&p->policy, __ATOMIC_ACQUIRE);
+
+	return pol != NULL && pol->isolated;
+}
+
+/* Why policy_ingress() drops a frame, or 0 (rx_packets) if it passes. */
+static inline enum port_stat_id
+policy_why(struct fwd_ctx *ctx, struct port_policy *pol, struct rte_mbuf *m,
+	uint64_t now, bool checks)
+{
+	static const enum port_stat_id verdict_stat[] = {
+		[POLICY_DROP_SRC_MAC] = PORT_STAT_rx_spoofed_mac,
+		[POLICY_DROP_ARP] = PORT_STAT_rx_spoofed_arp,
+		[POLICY_DROP_ND] = PORT_STAT_rx_spoofed_nd,
+		[POLICY_DROP_DHCP] = PORT_STAT_rx_dhcp_server,
+	};
+	const struct rte_ether_hdr *eh =
+		rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	uint32_t len = rte_pktmbuf_data_len(m);
+	enum policy_verdict v;
+	bool bc;
+
+	if (pol->rate_mbps != 0 &&
+		rte_meter_srtcm_color_blind_check(&pol->dp.meter,
+			&pol->meter_profile, now,
+			rte_pktmbuf_pkt_len(m)) == RTE_COLOR_RED)
+		return PORT_STAT_rx_policed;
+	if (checks &&
+		(v = policy_check(pol, (const uint8_t *)eh, len)) !=
+			POLICY_PASS)
+		return verdict_stat[v];
+	if (pol->storm_pps == 0 || len < RTE_ETHER_HDR_LEN ||
+		!rte_is_multicast_ether_addr(&eh->dst_addr))
+		return PORT_STAT_rx_packets;
+	bc = rte_is_broadcast_ether_addr(&eh->dst_addr);
+	if (policy_storm_take(pol, bc ? POLICY_STORM_BCAST : POLICY_STORM_MCAST,
+		    now, ctx->hz))
+		return PORT_STAT_rx_packets;
+	return bc ? PORT_STAT_rx_storm_bcast : PORT_STAT_rx_storm_mcast;
+}
+
+/*
+ * The tenant controls of the ingress port on a burst, before anything
+ * else: the policer, port security, then storm control of broadcast and
+ * multicast.  Keeps the frames that pass at the front of 'pkts' and
+ * returns their number; counts the others as received and dropped.
+ */
+static uint16_t
+policy_ingress(struct fwd_ctx *ctx, struct port *in, struct port_policy *pol,
+	struct rte_mbuf **pkts, uint16_t n)
+{
+	bool checks = policy_checks_frames(pol);
+	uint64_t now = rte_rdtsc(), bytes = 0;
+	enum port_stat_id why;
+	uint16_t i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+
+		why = policy_why(ctx, pol, m, now, checks);
+		if (likely(why == PORT_STAT_rx_packets)) {
+			pkts[k++] = m;
+			continue;
+		}
+		bytes += rte_pktmbuf_pkt_len(m);
+		rx_drop(in, m, why);
+	}
+	stat_add(in, PORT_STAT_rx_packets, n - k);
+	stat_add(in, PORT_STAT_rx_bytes, bytes);
+	return k;
+}
+
 /*
  * Sends one reference to 'm' to 'out' after 'xf'.  'shared' says other
  * destinations hold references too, so a change needs a private copy.
@@ -174,13 +264,16 @@ flood(struct fwd_ctx *ctx, struct port *in, struct rte_mbuf *m,
 	const struct frame_info *fi)
 {
 	const struct port_table *tbl = ctx->tbl;
+	const struct port_policy *pol = in->policy;
+	bool isolated = pol != NULL && pol->isolated;
 	struct port *dst[VHSW_MAX_PORTS];
 	uint16_t n = 0, i;
 	struct port *p;
 
 	for (i = 0; i < tbl->n; i++) {
 		p = tbl->by_id[tbl->ids[i]];
-		if (p != in && port_is_ready(p) && port_in_vlan(p, fi->vlan))
+		if (p != in && port_is_ready(p) && port_in_vlan(p, fi->vlan) &&
+			!(isolated && port_isolated(p)))
 			dst[n++] = p;
 	}
 	stat_add(in, PORT_STAT_flooded, 1);
@@ -258,16 +351,23 @@ fwd_input(struct fwd_ctx *ctx, struct port *in, struct rte_mbuf **pkts,
 	struct frame_info fi[VHSW_BURST];
 	uint16_t uport[VHSW_BURST];
 	uint8_t dmap[VHSW_BURST]; /* frame -> its destination key in ukey */
+	uint8_t smap[VHSW_BURST]; /* frame -> its source key, or NO_SRC */
 	const struct rte_ether_hdr *eh;
 	uint16_t i, nk = 0, ns = 0, nu = 0;
 	uint64_t bytes = 0, w, last_d = 0, last_s = 0;
+	struct port_policy *pol;
+	uint32_t refused;
 	struct port *out;
+	bool learnable;
 
 	while (n > VHSW_BURST) {
 		fwd_input(ctx, in, pkts, VHSW_BURST);
 		pkts += VHSW_BURST;
 		n -= VHSW_BURST;
 	}
+	pol = __atomic_load_n(&in->policy, __ATOMIC_ACQUIRE);
+	if (unlikely(pol != NULL))
+		n = policy_ingress(ctx, in, pol, pkts, n);
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 
@@ -295,15 +395,16 @@ fwd_input(struct fwd_ctx *ctx, struct port *in, struct rte_mbuf **pkts,
 		}
 		dmap[nk] = (uint8_t)(nu - 1);
 		w = key_word(&eh->src_addr, fi[nk].vlan);
-		if ((ns == 0 || w != last_s) &&
-			likely(rte_is_unicast_ether_addr(&eh->src_addr) &&
-				!rte_is_zero_ether_addr(&eh->src_addr))) {
+		learnable = rte_is_unicast_ether_addr(&eh->src_addr) &&
+			!rte_is_zero_ether_addr(&eh->src_addr);
+		if ((ns == 0 || w != last_s) && likely(learnable)) {
 			memcpy(&skey[ns], &w, sizeof(w));
 			kp[ns] = &skey[ns];
 			kh[ns] = fdb_key_hash(w);
 			ns++;
 			last_s = w;
 		}
+		smap[nk] = learnable ? (uint8_t)(ns - 1) : NO_SRC;
 		keep[nk++] = m;
 	}
 	stat_add(in, PORT_STAT_rx_packets, n);
@@ -312,16 +413,29 @@ fwd_input(struct fwd_ctx *ctx, struct port *in, struct rte_mbuf **pkts,
 	/* fdb_input_bulk wants destinations right after the sources. */
 	memmove(&kp[ns], &kp[VHSW_BURST], nu * sizeof(kp[0]));
 	memmove(&kh[ns], &kh[VHSW_BURST], nu * sizeof(kh[0]));
-	fdb_input_bulk(ctx->fdb, in->id, kp, kh, ns, nu, uport);
+	refused = fdb_input_bulk(ctx->fdb, in->id, kp, kh, ns, nu, uport);
 
 	for (i = 0; i < nk; i++) {
 		struct rte_mbuf *m = keep[i];
 		uint16_t d = uport[dmap[i]];
 
+		if (unlikely(refused != 0) && smap[i] != NO_SRC &&
+			(refused >> smap[i]) & 1) {
+			rx_drop(in, m, PORT_STAT_rx_mac_limit);
+			continue;
+		}
 		if (rte_is_multicast_ether_addr(&ukey[dmap[i]].mac) ||
 			d == VHSW_PORT_NONE ||
 			(out = ctx->tbl->by_id[d]) == NULL ||
 			!port_in_vlan(out, fi[i].vlan)) {
+			if (unlikely(pol != NULL) && pol->storm_pps != 0 &&
+				!rte_is_multicast_ether_addr(
+					&ukey[dmap[i]].mac) &&
+				!policy_storm_take(pol, POLICY_STORM_UNKNOWN,
+					rte_rdtsc(), ctx->hz)) {
+				rx_drop(in, m, PORT_STAT_rx_storm_unknown);
+				continue;
+			}
 			flood(ctx, in, m, &fi[i]);
 			continue;
 		}
@@ -329,6 +443,11 @@ fwd_input(struct fwd_ctx *ctx, struct port *in, struct rte_mbuf **pkts,
 			/* Hairpin: the destination sits behind the ingress. */
 			stat_add(in, PORT_STAT_rx_dropped, 1);
 			rte_pktmbuf_free(m);
+			continue;
+		}
+		if (unlikely(pol != NULL) && pol->isolated &&
+			port_isolated(out)) {
+			rx_drop(in, m, PORT_STAT_rx_isolated);
 			continue;
 		}
 		output(ctx, out, m, &fi[i], xform_for(out, &fi[i]), false);

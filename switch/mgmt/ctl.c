@@ -268,7 +268,8 @@ parse_option(const struct ctl_cmd *cmd, int argc, char **argv, int *i,
 			return -1;
 		}
 		return json_object_set_new(params, p->key,
-			p->value ? json_string(p->value) : json_true());
+			p->value ? json_string(p->value)
+				 : json_boolean(!p->off));
 	}
 	if (arg[flen] == '=')
 		return set_value(params, p, arg + flen + 1, err, errlen);

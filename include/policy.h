@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * policy.h - a port's tenant controls: port security (allowed source MACs,
+ * ARP and IPv6 neighbour discovery anti-spoofing, DHCP server blocking),
+ * isolation, the per-port learning limit, storm control and ingress
+ * policing.
+ *
+ * A struct port_policy is built by the control thread from a port's
+ * options (`port add`, `port set`, the config file), published in the
+ * port (port->policy, an RCU-protected pointer) and never changed while
+ * published except for its data-plane state; `port set` publishes a new
+ * one and frees the old after a grace period.  A port without tenant
+ * controls has no policy, and the data plane pays one predictable branch
+ * per burst for it.
+ *
+ * policy_check() is a pure function of the policy and the frame's bytes
+ * (unit-tested and fuzzed without DPDK devices); the storm and rate checks
+ * keep token-bucket and srTCM meter state in the policy (librte_meter).
+ *
+ * Thread-safety: the configuration part is written by the control thread
+ * before publication and read by the data plane; 'dp' is written by the
+ * one data-plane thread that polls the port.  policy_check(): any thread.
+ */
+#ifndef VHSW_POLICY_H
+#define VHSW_POLICY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ether.h>
+#include <rte_meter.h>
+
+#define POLICY_MAX_MACS 8
+#define POLICY_MAX_IPS 8
+
+/* What policy_check() found wrong with a frame. */
+enum policy_verdict {
+	POLICY_PASS,
+	POLICY_DROP_SRC_MAC, /* source MAC not allowed */
+	POLICY_DROP_ARP,     /* ARP sender MAC or IPv4 address not allowed */
+	POLICY_DROP_ND,      /* neighbour discovery address not allowed */
+	POLICY_DROP_DHCP,    /* a DHCP or DHCPv6 server message */
+};
+
+/* Storm control classes, each with its own token bucket. */
+enum policy_storm {
+	POLICY_STORM_BCAST,
+	POLICY_STORM_MCAST,
+	POLICY_STORM_UNKNOWN, /* unknown unicast (flooded) */
+	POLICY_STORM_COUNT,
+};
+
+struct policy_bucket {
+	uint64_t tokens; /* packets x TSC hz */
+	uint64_t last;   /* TSC of the last refill */
+};
+
+struct port_policy {
+	/* Configuration: immutable while published. */
+	uint8_t n_macs;     /* 0: any source MAC */
+	uint8_t n_ip4;      /* 0: any IPv4 address (ARP) */
+	uint8_t n_ip6;      /* 0: any IPv6 address (ND) */
+	bool dhcp_server;   /* false: drop DHCP/DHCPv6 server messages */
+	bool isolated;      /* never forward to another isolated port */
+	bool limit_forward; /* at max_macs: forward without learning */
+	uint32_t max_macs;  /* learned entries of the port; 0: no limit */
+	uint32_t storm_pps; /* per class; 0: no storm control */
+	uint32_t rate_mbps; /* ingress policing; 0: none */
+	uint32_t burst_kb;
+	struct rte_ether_addr macs[POLICY_MAX_MACS];
+	uint32_t ip4[POLICY_MAX_IPS];    /* network byte order */
+	uint8_t ip6[POLICY_MAX_IPS][16]; /* network byte order */
+	uint64_t storm_cap;              /* bucket size, packets x hz */
+	struct rte_meter_srtcm_profile meter_profile;
+
+	/* Data-plane state (the one thread polling the port). */
+	struct {
+		struct rte_meter_srtcm meter;
+		struct policy_bucket storm[POLICY_STORM_COUNT];
+	} dp __rte_cache_aligned;
+};
+
+/*
+ * Checks port security on one frame of 'len' bytes as received (an 802.1Q
+ * tag is skipped): its source MAC, the addresses an ARP packet or an IPv6
+ * neighbour solicitation or advertisement claims, and DHCP server messages.
+ * IPv6 link-local addresses derived from an allowed MAC (EUI-64) are
+ * allowed with it.
+ */
+enum policy_verdict policy_check(
+	const struct port_policy *pol, const uint8_t *frame, uint32_t len);
+
+/* True if the policy does any per-frame check (policy_check). */
+static inline bool
+policy_checks_frames(const struct port_policy *pol)
+{
+	return pol->n_macs || pol->n_ip4 || pol->n_ip6 || !pol->dhcp_server;
+}
+
+/*
+ * Prepares the data-plane state (meter, buckets) for 'hz' TSC ticks a
+ * second.  Control thread, before publication.  0 or -EINVAL.
+ */
+int policy_prepare(struct port_policy *pol, uint64_t hz);
+
+/*
+ * Takes one packet from storm class 'c' at TSC 'now': true if it may pass.
+ * Data plane.
+ */
+bool policy_storm_take(struct port_policy *pol, enum policy_storm c,
+	uint64_t now, uint64_t hz);
+
+#endif /* VHSW_POLICY_H */
