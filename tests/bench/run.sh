@@ -30,6 +30,11 @@
 #                     per-round ratios vhswd / vhswd_b and their median
 #                     (e.g. --quick --vhswd-b PATH, or --sections loopback
 #                     --sizes 64 --no-ovs --no-doc --vhswd-b PATH)
+#   --b-port0 ARGS, --b-port1 ARGS
+#                     extra `port add` options of vhswd_b's two ports (the
+#                     cost of a port option: without --vhswd-b, vhswd_b is
+#                     the same binary), e.g. issue 13's tenant controls:
+#                     --b-port0 "--allowed-macs 52:54:00:be:00:01 --isolated"
 #
 # Environment: CALLGRIND_MACS=N makes the callgrind section profile vhswd
 # alone with the source MAC varied over N addresses (FDB learning cost).
@@ -50,7 +55,7 @@ cd "$TOP"
 QUICK=0 ROUNDS="" OUT=$TOP/tests/out/bench WINDOW=20 WINDOW_LARGE=10
 SECTIONS=loopback,polling,jumbo,latency,fdb,idle,callgrind POLL_PAIRS=8 POLL_WINDOW=2 WITH_OVS=1 WRITE_DOC=1 SIZES_ARG=""
 DOC=$TOP/docs/performance.md
-VHSWD_B=""
+VHSWD_B="" B_PORT0="" B_PORT1=""
 ARGS_GIVEN="$*"
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
 while (( $# )); do
@@ -66,6 +71,8 @@ while (( $# )); do
 	--no-doc) WRITE_DOC=0 ;;
 	--doc) DOC=${2:?}; shift ;;
 	--vhswd-b) VHSWD_B=${2:?}; shift ;;
+	--b-port0) B_PORT0=${2:?}; shift ;;
+	--b-port1) B_PORT1=${2:?}; shift ;;
 	-h|--help) usage ;;
 	*) echo "run.sh: unknown argument '$1'" >&2; usage ;;
 	esac
@@ -78,6 +85,9 @@ if (( QUICK )); then
 	SECTIONS=loopback,jumbo WITH_OVS=0 WRITE_DOC=0 WINDOW=5
 else
 	: "${ROUNDS:=3}"
+fi
+if [[ -z $VHSWD_B && -n $B_PORT0$B_PORT1 ]]; then
+	VHSWD_B=${VHSWD:-$TOP/build/vhswd}
 fi
 if [[ -n $VHSWD_B ]]; then
 	[[ -f $VHSWD_B && -x $VHSWD_B ]] ||
@@ -197,8 +207,13 @@ start_switch() {
 		fi
 		VHSWD=$bin vhswd_start --poll-mode "$mode" "${extra[@]}"
 		SW_SOCK0=$TEST_TMP/v$SW_N-0.sock SW_SOCK1=$TEST_TMP/v$SW_N-1.sock
-		ctl port add p0 vhost-user "$SW_SOCK0" > /dev/null
-		ctl port add p1 vhost-user "$SW_SOCK1" > /dev/null
+		local -a a0=() a1=()
+		if [[ $1 == vhswd_b ]]; then
+			read -r -a a0 <<<"$B_PORT0"
+			read -r -a a1 <<<"$B_PORT1"
+		fi
+		ctl port add p0 vhost-user "$SW_SOCK0" "${a0[@]}" > /dev/null
+		ctl port add p1 vhost-user "$SW_SOCK1" "${a1[@]}" > /dev/null
 		;;
 	ovs) ovs_start ;;
 	*) die "unknown system $1" ;;
