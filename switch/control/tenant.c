@@ -157,7 +157,7 @@ tenant_parse(json_t *params, const struct port_policy *cur,
 			&pol.storm_pps, err, errlen) != 0 ||
 		get_uint(params, "rate_limit", TENANT_MAX_RATE_MBPS,
 			&pol.rate_mbps, err, errlen) != 0 ||
-		get_uint(params, "burst", TENANT_MAX_BURST_KB, &pol.burst_kb,
+		get_uint(params, "burst", TENANT_MAX_BURST_KB, &pol.burst_set,
 			err, errlen) != 0)
 		return -1;
 	if (action != NULL) {
@@ -181,9 +181,11 @@ tenant_parse(json_t *params, const struct port_policy *cur,
 		return -1;
 	}
 	memcpy(*out, &pol, sizeof(pol));
-	if (pol.burst_kb == 0) /* 10 ms at the rate */
-		(*out)->burst_kb = RTE_MAX(TENANT_MIN_BURST_KB,
-			(uint32_t)((uint64_t)pol.rate_mbps * 1250 / 1024));
+	/* The default burst: 10 ms at the rate. */
+	(*out)->burst_kb = pol.burst_set
+		? pol.burst_set
+		: RTE_MAX(TENANT_MIN_BURST_KB,
+			  (uint32_t)((uint64_t)pol.rate_mbps * 1250 / 1024));
 	if (policy_prepare(*out, rte_get_tsc_hz()) != 0) {
 		snprintf(err, errlen, "cannot set up the policer");
 		rte_free(*out);
@@ -261,11 +263,12 @@ tenant_json(const struct port_policy *pol, const struct rte_ether_addr *mac,
 			o, "storm_limit_pps", json_integer(pol->storm_pps));
 	if (all || pol->isolated)
 		json_object_set_new(o, "isolated", json_boolean(pol->isolated));
-	if (all || pol->rate_mbps) {
+	if (all || pol->rate_mbps)
 		json_object_set_new(
 			o, "rate_limit", json_integer(pol->rate_mbps));
-		json_object_set_new(o, "burst", json_integer(pol->burst_kb));
-	}
+	if (all || pol->burst_set)
+		json_object_set_new(o, "burst",
+			json_integer(all ? pol->burst_kb : pol->burst_set));
 }
 
 void
