@@ -15,6 +15,12 @@
  * bit per position, small enough to stay in cache: 170 KiB for 1.4M
  * entries).  The control thread folds the bits into slots[].seen once a
  * second (fdb_set_clock), so ages are exact to that second.
+ *
+ * The per-port learning rules ('rules') are read by learn_slow() only,
+ * under wlock, and written by the control thread under it: the fast path
+ * (a source on its own port, a static entry) never looks at them.  A
+ * port's learned count for max_macs is port_learned[], the length of its
+ * list, the same count eviction uses.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -56,6 +62,13 @@ struct fdb_slot {
 	struct fdb_key key;
 };
 
+/* A port's learning rules (fdb_set_port_rules); zero: none. */
+struct fdb_port_rules {
+	uint32_t max_macs;  /* learned entries; 0: no limit */
+	bool limit_forward; /* at max_macs: forward without learning */
+	bool secure;        /* never takes over another port's MAC */
+};
+
 struct fdb {
 	struct rte_hash *h;
 	struct thpheap *heap; /* where h and slots live; NULL: EAL heap */
@@ -73,6 +86,7 @@ struct fdb {
 	uint32_t port_static[VHSW_MAX_PORTS];
 	uint32_t head[VHSW_MAX_PORTS];
 	uint32_t tail[VHSW_MAX_PORTS];
+	struct fdb_port_rules rules[VHSW_MAX_PORTS];
 	struct fdb_stats st;
 };
 
@@ -365,32 +379,79 @@ insert_learned__(struct fdb *fdb, const struct fdb_key *key, uint16_t port)
 	fdb->st.learned++;
 }
 
-/* Slow path of learning: miss or move.  Takes wlock. */
+/* Puts the learned entry at 'pos' on 'port'.  Caller holds wlock. */
 static void
+move_entry__(struct fdb *fdb, uint32_t pos, uint16_t port)
+{
+	struct fdb_slot *s = &fdb->slots[pos];
+
+	VHSW_ASSERT_HELD(&fdb->wlock);
+	rte_hash_add_key_data(fdb->h, &s->key, make_data(port, false, pos));
+	list_unlink__(fdb, pos, s->port);
+	s->port = port;
+	list_append__(fdb, pos, port);
+}
+
+/* True if 'port' has as many learned entries as its max_macs allows. */
+static bool
+port_full__(const struct fdb *fdb, uint16_t port)
+{
+	uint32_t max = fdb->rules[port].max_macs;
+
+	VHSW_ASSERT_HELD(&fdb->wlock);
+	return max != 0 && fdb->port_learned[port] >= max;
+}
+
+/*
+ * A MAC not learned on 'port' because of its max_macs: counts it.  True
+ * if its frames must be dropped.  Caller holds wlock.
+ */
+static bool
+refuse_limit__(struct fdb *fdb, uint16_t port)
+{
+	VHSW_ASSERT_HELD(&fdb->wlock);
+	fdb->st.limit_refused++;
+	return !fdb->rules[port].limit_forward;
+}
+
+/*
+ * Slow path of learning: a miss or a move, by the port's rules.  Takes
+ * wlock.  True if the frames of the source must be dropped.
+ */
+static bool
 learn_slow(struct fdb *fdb, const struct fdb_key *key, uint16_t port)
 {
 	struct fdb_slot *s;
-	void *data;
+	bool drop = false;
 	int32_t pos;
 
 	vhsw_lock(&fdb->wlock);
-	pos = rte_hash_lookup_data(fdb->h, key, &data);
+	pos = rte_hash_lookup(fdb->h, key);
 	if (pos < 0) {
-		insert_learned__(fdb, key, port);
+		if (port_full__(fdb, port))
+			drop = refuse_limit__(fdb, port);
+		else
+			insert_learned__(fdb, key, port);
 		goto out;
 	}
 	s = &fdb->slots[pos];
 	if (s->is_static || s->port == port)
 		goto out;
 	/* The MAC moved to another port. */
-	rte_hash_add_key_data(fdb->h, key, make_data(port, false, pos));
-	list_unlink__(fdb, (uint32_t)pos, s->port);
-	s->port = port;
-	list_append__(fdb, (uint32_t)pos, port);
+	if (fdb->rules[port].secure) {
+		fdb->st.secure_refused++;
+		goto out;
+	}
+	if (port_full__(fdb, port)) {
+		drop = refuse_limit__(fdb, port);
+		goto out;
+	}
+	move_entry__(fdb, (uint32_t)pos, port);
 	s->seen = fdb->now;
 	fdb->st.moves++;
 out:
 	vhsw_unlock(&fdb->wlock);
+	return drop;
 }
 
 /* A known source seen on its port: set its bit (a store only if unset). */
@@ -415,6 +476,7 @@ fdb_input_bulk(struct fdb *fdb, uint16_t port, const struct fdb_key **keys,
 	void *data[RTE_HASH_LOOKUP_BULK_MAX];
 	uint32_t n = ns + nd, i;
 	uint64_t hits = 0, more, d;
+	uint32_t refused = 0;
 	bool learned = false;
 
 	if (n == 0)
@@ -432,7 +494,8 @@ fdb_input_bulk(struct fdb *fdb, uint16_t port, const struct fdb_key **keys,
 			if (d & DATA_STATIC)
 				continue; /* static entries never move */
 		}
-		learn_slow(fdb, keys[i], port);
+		if (learn_slow(fdb, keys[i], port))
+			refused |= 1u << i;
 		learned = true;
 	}
 	/* A destination may be a source just learned: look again. */
@@ -448,7 +511,7 @@ fdb_input_bulk(struct fdb *fdb, uint16_t port, const struct fdb_key **keys,
 			? data_port(d)
 			: VHSW_PORT_NONE;
 	}
-	return 0;
+	return refused;
 }
 
 /* fdb_input_bulk() for callers that hold keys only. */
@@ -615,6 +678,41 @@ fdb_del(struct fdb *fdb, const struct fdb_key *key)
 	return pos >= 0 ? 0 : -ENOENT;
 }
 
+void
+fdb_set_port_rules(struct fdb *fdb, uint16_t port, uint32_t max_macs,
+	bool limit_forward, bool secure)
+{
+	uint32_t n;
+	bool over;
+
+	VHSW_ASSERT_CONTROL_THREAD();
+	VHSW_ASSERT_MSG(port < VHSW_MAX_PORTS, "port id out of range");
+	vhsw_lock(&fdb->wlock);
+	fdb->rules[port] = (struct fdb_port_rules){
+		.max_macs = max_macs,
+		.limit_forward = limit_forward,
+		.secure = secure,
+	};
+	vhsw_unlock(&fdb->wlock);
+	if (max_macs == 0)
+		return;
+	/*
+	 * Entries beyond a lowered limit go, oldest first, a chunk per lock
+	 * hold.  Learning adds none meanwhile: the port is full.
+	 */
+	do {
+		vhsw_lock(&fdb->wlock);
+		for (n = 0; n < FDB_WALK_CHUNK &&
+			fdb->port_learned[port] > max_macs;
+			n++) {
+			remove_slot__(fdb, fdb->head[port]);
+			fdb->st.evicted++;
+		}
+		over = fdb->port_learned[port] > max_macs;
+		vhsw_unlock(&fdb->wlock);
+	} while (over);
+}
+
 /*
  * Walks every slot in chunks, removing those 'pred' selects.  The lock is
  * dropped between chunks so data-plane learning never waits long.
@@ -663,6 +761,15 @@ fdb_flush(struct fdb *fdb, uint16_t port, bool with_static)
 	bool none;
 
 	VHSW_ASSERT_CONTROL_THREAD();
+	if (with_static) {
+		/* The port is being deleted: its id starts clean. */
+		vhsw_lock(&fdb->wlock);
+		if (port == VHSW_PORT_NONE)
+			memset(fdb->rules, 0, sizeof(fdb->rules));
+		else
+			memset(&fdb->rules[port], 0, sizeof(fdb->rules[port]));
+		vhsw_unlock(&fdb->wlock);
+	}
 	if (port != VHSW_PORT_NONE) {
 		/* Learning changes the counts: read them under the lock. */
 		vhsw_lock(&fdb->wlock);
@@ -719,6 +826,18 @@ fdb_port_entries(const struct fdb *fdb, uint16_t port)
 	VHSW_ASSERT_CONTROL_THREAD();
 	vhsw_lock(wlock_of(fdb));
 	n = fdb->port_learned[port] + fdb->port_static[port];
+	vhsw_unlock(wlock_of(fdb));
+	return n;
+}
+
+uint32_t
+fdb_port_learned(const struct fdb *fdb, uint16_t port)
+{
+	uint32_t n;
+
+	VHSW_ASSERT_CONTROL_THREAD();
+	vhsw_lock(wlock_of(fdb));
+	n = fdb->port_learned[port];
 	vhsw_unlock(wlock_of(fdb));
 	return n;
 }
