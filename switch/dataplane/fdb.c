@@ -21,6 +21,11 @@
  * (a source on its own port, a static entry) never looks at them.  A
  * port's learned count for max_macs is port_learned[], the length of its
  * list, the same count eviction uses.
+ *
+ * Move damping keeps its state in the slot (home_port, moves, move_t),
+ * touched by learn_slow() on moves only: the count of moves in the second
+ * move_t and the port the entry had when that second began, or, once
+ * frozen (moves == FDB_FROZEN), the second the freeze ends.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -39,6 +44,8 @@
 #include "vhsw_assert.h"
 
 #define FDB_NIL UINT32_MAX
+#define FDB_FROZEN UINT16_MAX /* slot.moves of a frozen entry */
+_Static_assert(FDB_MAX_MOVE_LIMIT < FDB_FROZEN, "moves must count past it");
 #define FDB_WALK_CHUNK 4096 /* slots walked per lock hold */
 
 /*
@@ -60,7 +67,12 @@ struct fdb_slot {
 	uint32_t seen;       /* fdb clock when last seen */
 	uint32_t prev, next; /* per-port list of learned entries */
 	struct fdb_key key;
+	/* Move damping of a learned entry (learn_slow, on moves only). */
+	uint16_t home_port; /* its port when second move_t began */
+	uint16_t moves;     /* in second move_t; FDB_FROZEN: frozen */
+	uint32_t move_t;    /* that second; frozen: when the freeze ends */
 };
+_Static_assert(sizeof(struct fdb_slot) == 32, "two slots per cache line");
 
 /* A port's learning rules (fdb_set_port_rules); zero: none. */
 struct fdb_port_rules {
@@ -78,6 +90,7 @@ struct fdb {
 	uint32_t capacity;
 	uint32_t limit;
 	uint32_t now; /* seconds; control thread */
+	uint32_t move_limit;
 
 	struct vhsw_lock wlock; /* serialises every writer of 'h' and 'slots' */
 	uint32_t n_learned;
@@ -87,6 +100,8 @@ struct fdb {
 	uint32_t head[VHSW_MAX_PORTS];
 	uint32_t tail[VHSW_MAX_PORTS];
 	struct fdb_port_rules rules[VHSW_MAX_PORTS];
+	/* The second each port was last deleted; UINT32_MAX: never. */
+	uint32_t port_deleted[VHSW_MAX_PORTS];
 	struct fdb_stats st;
 };
 
@@ -226,9 +241,12 @@ fdb_create(const char *name, uint32_t capacity, struct rte_rcu_qsbr *qsv)
 		goto fail;
 	fdb->capacity = capacity;
 	fdb->limit = RTE_MIN(capacity, (uint32_t)FDB_DEFAULT_LIMIT);
+	fdb->move_limit = FDB_DEFAULT_MOVE_LIMIT;
 	vhsw_lock_init(&fdb->wlock);
-	for (i = 0; i < VHSW_MAX_PORTS; i++)
+	for (i = 0; i < VHSW_MAX_PORTS; i++) {
 		fdb->head[i] = fdb->tail[i] = FDB_NIL;
+		fdb->port_deleted[i] = UINT32_MAX;
+	}
 	return fdb;
 fail:
 	fdb_destroy(fdb);
@@ -373,6 +391,9 @@ insert_learned__(struct fdb *fdb, const struct fdb_key *key, uint16_t port)
 	s->is_static = 0;
 	s->port = port;
 	s->seen = fdb->now;
+	s->home_port = port;
+	s->moves = 0;
+	s->move_t = fdb->now;
 	s->in_use = 1;
 	list_append__(fdb, (uint32_t)pos, port);
 	fdb->n_learned++;
@@ -400,6 +421,58 @@ port_full__(const struct fdb *fdb, uint16_t port)
 
 	VHSW_ASSERT_HELD(&fdb->wlock);
 	return max != 0 && fdb->port_learned[port] >= max;
+}
+
+/* True if the entry of 's' is frozen: it may not move. */
+static bool
+frozen__(const struct fdb *fdb, const struct fdb_slot *s)
+{
+	VHSW_ASSERT_HELD(&fdb->wlock);
+	return fdb->move_limit != 0 && s->moves == FDB_FROZEN &&
+		(int32_t)(s->move_t - fdb->now) > 0;
+}
+
+/*
+ * Counts a move of the entry at 'pos' in the current second.  False if it
+ * is one more than the move limit allows.  Caller holds wlock.
+ */
+static bool
+count_move__(struct fdb *fdb, uint32_t pos)
+{
+	struct fdb_slot *s = &fdb->slots[pos];
+
+	VHSW_ASSERT_HELD(&fdb->wlock);
+	if (fdb->move_limit == 0)
+		return true;
+	if (s->moves == FDB_FROZEN || s->move_t != fdb->now) {
+		/* A new second, or the freeze is over: a new count. */
+		s->move_t = fdb->now;
+		s->home_port = s->port;
+		s->moves = 0;
+	}
+	return ++s->moves <= fdb->move_limit;
+}
+
+/*
+ * Freezes the entry at 'pos', which moved once too often this second, for
+ * FDB_MOVE_FREEZE_S seconds on the port it had when the second began: it
+ * goes back there unless that port was deleted this second (its id may be
+ * reused) or is at its max_macs (it stays where it is then).  Caller holds
+ * wlock.
+ */
+static void
+freeze__(struct fdb *fdb, uint32_t pos)
+{
+	struct fdb_slot *s = &fdb->slots[pos];
+	uint16_t home = s->home_port;
+
+	VHSW_ASSERT_HELD(&fdb->wlock);
+	if (s->port != home && fdb->port_deleted[home] != fdb->now &&
+		!port_full__(fdb, home))
+		move_entry__(fdb, pos, home);
+	s->moves = FDB_FROZEN;
+	s->move_t = fdb->now + FDB_MOVE_FREEZE_S;
+	fdb->st.move_frozen++;
 }
 
 /*
@@ -442,8 +515,16 @@ learn_slow(struct fdb *fdb, const struct fdb_key *key, uint16_t port)
 		fdb->st.secure_refused++;
 		goto out;
 	}
+	if (frozen__(fdb, s)) {
+		fdb->st.move_frozen++;
+		goto out;
+	}
 	if (port_full__(fdb, port)) {
 		drop = refuse_limit__(fdb, port);
+		goto out;
+	}
+	if (!count_move__(fdb, (uint32_t)pos)) {
+		freeze__(fdb, (uint32_t)pos);
 		goto out;
 	}
 	move_entry__(fdb, (uint32_t)pos, port);
@@ -615,6 +696,25 @@ fdb_capacity(const struct fdb *fdb)
 }
 
 int
+fdb_set_move_limit(struct fdb *fdb, uint32_t moves_per_s)
+{
+	VHSW_ASSERT_CONTROL_THREAD();
+	if (moves_per_s > FDB_MAX_MOVE_LIMIT)
+		return -EINVAL;
+	vhsw_lock(&fdb->wlock);
+	fdb->move_limit = moves_per_s;
+	vhsw_unlock(&fdb->wlock);
+	return 0;
+}
+
+uint32_t
+fdb_get_move_limit(const struct fdb *fdb)
+{
+	VHSW_ASSERT_CONTROL_THREAD();
+	return fdb->move_limit; /* only this thread writes it */
+}
+
+int
 fdb_set_limit(struct fdb *fdb, uint32_t limit)
 {
 	VHSW_ASSERT_CONTROL_THREAD();
@@ -656,6 +756,8 @@ fdb_add_static(struct fdb *fdb, const struct fdb_key *key, uint16_t port)
 	s->port = port;
 	s->seen = fdb->now;
 	s->prev = s->next = FDB_NIL;
+	s->home_port = port;
+	s->moves = 0;
 	s->in_use = 1;
 	fdb->n_static++;
 	fdb->port_static[port]++;
@@ -758,16 +860,19 @@ uint32_t
 fdb_flush(struct fdb *fdb, uint16_t port, bool with_static)
 {
 	struct flush_arg fa = {.port = port, .with_static = with_static};
+	uint32_t i;
 	bool none;
 
 	VHSW_ASSERT_CONTROL_THREAD();
 	if (with_static) {
 		/* The port is being deleted: its id starts clean. */
 		vhsw_lock(&fdb->wlock);
-		if (port == VHSW_PORT_NONE)
-			memset(fdb->rules, 0, sizeof(fdb->rules));
-		else
-			memset(&fdb->rules[port], 0, sizeof(fdb->rules[port]));
+		for (i = 0; i < VHSW_MAX_PORTS; i++) {
+			if (port != VHSW_PORT_NONE && i != port)
+				continue;
+			memset(&fdb->rules[i], 0, sizeof(fdb->rules[i]));
+			fdb->port_deleted[i] = fdb->now;
+		}
 		vhsw_unlock(&fdb->wlock);
 	}
 	if (port != VHSW_PORT_NONE) {
@@ -882,6 +987,7 @@ fdb_dump(struct fdb *fdb, uint16_t port,
 			info.key = s->key;
 			info.port = s->port;
 			info.is_static = s->is_static;
+			info.frozen = !s->is_static && frozen__(fdb, s);
 			info.age =
 				s->is_static ? 0 : fdb->now - slot_seen(fdb, s);
 			cb(&info, arg);

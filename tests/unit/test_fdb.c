@@ -2,7 +2,7 @@
 /*
  * test_fdb.c - FDB: learn, lookup, move, VLANs, aging, limit with fair
  * eviction, static entries, flush, per-port rules (max_macs, port
- * security); tables on transparent huge pages.
+ * security), MAC move damping; tables on transparent huge pages.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -497,7 +497,7 @@ test_flush_resets_rules(void **state)
 }
 
 struct dump_count {
-	int n, statics;
+	int n, statics, frozen;
 	uint32_t max_age;
 };
 
@@ -508,8 +508,162 @@ count_cb(const struct fdb_entry_info *e, void *arg)
 
 	c->n++;
 	c->statics += e->is_static;
+	c->frozen += e->frozen;
 	if (e->age > c->max_age)
 		c->max_age = e->age;
+}
+
+/* How many entries a dump shows frozen. */
+static int
+n_frozen(struct fdb *f)
+{
+	struct dump_count c = {0};
+
+	fdb_dump(f, VHSW_PORT_NONE, count_cb, &c);
+	return c.frozen;
+}
+
+static uint64_t
+move_frozen(struct fdb *f)
+{
+	struct fdb_stats st;
+
+	fdb_get_stats(f, &st);
+	return st.move_frozen;
+}
+
+/*
+ * A MAC may move 'limit' times in a second; one move more freezes it on
+ * the port it had when the second began, for FDB_MOVE_FREEZE_S seconds,
+ * after which it moves again.
+ */
+static void
+test_move_damping(void **state)
+{
+	struct fdb *f = *state;
+	struct fdb_key x = key(1, 0);
+	struct fdb_stats st;
+	uint32_t t;
+
+	assert_int_equal(fdb_get_move_limit(f), FDB_DEFAULT_MOVE_LIMIT);
+	assert_int_equal(fdb_set_move_limit(f, 3), 0);
+	assert_int_equal(fdb_get_move_limit(f), 3);
+	fdb_learn(f, &x, 1); /* at 100 */
+	fdb_learn(f, &x, 2);
+	fdb_learn(f, &x, 3);
+	fdb_learn(f, &x, 2); /* 3 moves: all done */
+	assert_int_equal(lookup(f, x), 2);
+	assert_int_equal(n_frozen(f), 0);
+	assert_int_equal(input(f, 3, 1, 1), 0); /* the 4th: forwarded */
+	assert_int_equal(lookup(f, x), 1);      /* back where it began */
+	assert_int_equal(fdb_port_learned(f, 1), 1);
+	assert_int_equal(fdb_port_learned(f, 2), 0);
+	assert_int_equal(n_frozen(f), 1);
+	fdb_get_stats(f, &st);
+	assert_int_equal(st.moves, 3);
+	assert_int_equal(st.move_frozen, 1);
+	/* Frozen until 105: no port takes it; its own port refreshes it. */
+	for (t = 101; t < 100 + FDB_MOVE_FREEZE_S; t++) {
+		fdb_set_clock(f, t);
+		assert_int_equal(input(f, 2, 1, 1), 0);
+		assert_int_equal(lookup(f, x), 1);
+		fdb_learn(f, &x, 1);
+	}
+	fdb_set_clock(f, 100 + FDB_MOVE_FREEZE_S);
+	assert_int_equal(fdb_age(f, 2), 0);
+	assert_int_equal(move_frozen(f), 1 + FDB_MOVE_FREEZE_S - 1);
+	assert_int_equal(n_frozen(f), 0);
+	fdb_learn(f, &x, 2);
+	assert_int_equal(lookup(f, x), 2);
+	/* A new count; x begins second 106 on port 2, its new home. */
+	fdb_set_clock(f, 106);
+	fdb_learn(f, &x, 3);
+	fdb_learn(f, &x, 1);
+	fdb_learn(f, &x, 3);
+	assert_int_equal(lookup(f, x), 3);
+	fdb_learn(f, &x, 1);
+	assert_int_equal(lookup(f, x), 2);
+	fdb_get_stats(f, &st);
+	assert_int_equal(st.moves, 7);
+	assert_int_equal(st.move_frozen, FDB_MOVE_FREEZE_S + 1);
+	assert_int_equal(
+		fdb_set_move_limit(f, FDB_MAX_MOVE_LIMIT + 1), -EINVAL);
+	assert_int_equal(fdb_get_move_limit(f), 3);
+}
+
+/*
+ * With the default limit: a MAC moving once a second (a VM migrating back
+ * and forth) is never frozen; FDB_DEFAULT_MOVE_LIMIT moves in one second
+ * are fine, one more is not.  A limit of 0 turns damping off.
+ */
+static void
+test_move_damping_default(void **state)
+{
+	struct fdb *f = *state;
+	struct fdb_key x = key(1, 0), y = key(2, 0);
+	uint32_t i;
+
+	fdb_learn(f, &x, 1);
+	for (i = 1; i <= 30; i++) {
+		fdb_set_clock(f, 100 + i);
+		fdb_learn(f, &x, (uint16_t)(1 + i % 2));
+		assert_int_equal(lookup(f, x), 1 + i % 2);
+	}
+	assert_int_equal(move_frozen(f), 0);
+	/* At 131, x begins the second on port 1. */
+	fdb_set_clock(f, 131);
+	for (i = 1; i <= FDB_DEFAULT_MOVE_LIMIT; i++) {
+		fdb_learn(f, &x, (uint16_t)(1 + i % 2 + 4));
+		assert_int_equal(lookup(f, x), 1 + i % 2 + 4);
+	}
+	assert_int_equal(move_frozen(f), 0);
+	fdb_learn(f, &x, 7);
+	assert_int_equal(lookup(f, x), 1);
+	assert_int_equal(move_frozen(f), 1);
+	/* Off: frozen entries move, and any number of moves is fine. */
+	assert_int_equal(fdb_set_move_limit(f, 0), 0);
+	fdb_learn(f, &y, 1);
+	for (i = 1; i <= 50; i++) {
+		fdb_learn(f, &x, (uint16_t)(1 + i % 2));
+		fdb_learn(f, &y, (uint16_t)(1 + i % 2));
+		assert_int_equal(lookup(f, x), 1 + i % 2);
+		assert_int_equal(lookup(f, y), 1 + i % 2);
+	}
+	assert_int_equal(move_frozen(f), 1);
+	assert_int_equal(n_frozen(f), 0);
+}
+
+/*
+ * A frozen MAC stays where it is when the port it began the second on
+ * cannot take it back: the port was deleted (its id may be reused) or is
+ * at its max_macs.
+ */
+static void
+test_move_damping_no_way_home(void **state)
+{
+	struct fdb *f = *state;
+	struct fdb_key x = key(1, 0), y = key(2, 0);
+
+	assert_int_equal(fdb_set_move_limit(f, 1), 0);
+	fdb_learn(f, &x, 1);
+	fdb_learn(f, &x, 2);
+	assert_int_equal(fdb_flush(f, 1, true), 0); /* port 1 deleted */
+	fdb_learn(f, &x, 3);
+	assert_int_equal(lookup(f, x), 2);
+	assert_int_equal(move_frozen(f), 1);
+	/* Next: port 1 is back (a new port), with max_macs 1. */
+	fdb_set_clock(f, 200);
+	fdb_set_port_rules(f, 1, 1, false, false);
+	fdb_learn(f, &x, 1);
+	assert_int_equal(lookup(f, x), 1);
+	fdb_set_clock(f, 201);
+	fdb_learn(f, &x, 2); /* begins the second on port 1 */
+	fdb_learn(f, &y, 1); /* port 1 is full now */
+	fdb_learn(f, &x, 3);
+	assert_int_equal(lookup(f, x), 2);
+	assert_int_equal(fdb_port_learned(f, 1), 1);
+	assert_int_equal(move_frozen(f), 2);
+	assert_int_equal(n_frozen(f), 1);
 }
 
 static void
@@ -667,6 +821,12 @@ main(void)
 			test_secure_port, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_flush_resets_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_move_damping, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_move_damping_default, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_move_damping_no_way_home, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dump, setup, teardown),
 		cmocka_unit_test(test_tables_on_thp),
 		cmocka_unit_test(test_thpheap),
