@@ -38,6 +38,9 @@
  * there, and frames from it on other ports are forwarded without moving
  * it.  A single move (a VM migrating) takes effect at once.
  *
+ * Freezes and refusals by the port rules are logged (log type vhsw.fdb)
+ * from learning's slow path, at most one line per kind and second.
+ *
  * Without EAL hugepages the tables live on a heap of transparent huge pages
  * (thpheap.h), so a large table does not add a TLB miss to every lookup.
  *

@@ -26,8 +26,15 @@
  * touched by learn_slow() on moves only: the count of moves in the second
  * move_t and the port the entry had when that second began, or, once
  * frozen (moves == FDB_FROZEN), the second the freeze ends.
+ *
+ * Learning logs events, not frames: a freeze, a port with port security
+ * refused another port's MAC, a port at its max_macs refused a new MAC.
+ * Each kind gets at most one line per second of the clock, which counts
+ * those it did not log (log_due__, log_event__: under wlock, on the slow
+ * path; a suppressed event costs a compare and an increment).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,6 +42,7 @@
 #include <rte_errno.h>
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
+#include <rte_log.h>
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
 
@@ -42,6 +50,11 @@
 #include "port.h"
 #include "thpheap.h"
 #include "vhsw_assert.h"
+
+RTE_LOG_REGISTER(fdb_logtype, vhsw.fdb, INFO);
+#define FLOG(level, fmt, ...)                                          \
+	rte_log(RTE_LOG_##level, fdb_logtype, "vhswd: fdb: " fmt "\n", \
+		##__VA_ARGS__)
 
 #define FDB_NIL UINT32_MAX
 #define FDB_FROZEN UINT16_MAX /* slot.moves of a frozen entry */
@@ -81,6 +94,21 @@ struct fdb_port_rules {
 	bool secure;        /* never takes over another port's MAC */
 };
 
+/* What learning logs (see log_event__). */
+enum fdb_event {
+	FDB_EV_FROZEN, /* a MAC moved too often: frozen */
+	FDB_EV_SECURE, /* a port with port security claimed another's MAC */
+	FDB_EV_LIMIT,  /* a port at its max_macs met a new MAC */
+	FDB_EV_COUNT,
+};
+
+/* A kind of event's log rate limit. */
+struct fdb_log_limit {
+	bool logged;         /* a line was logged at second 'last' */
+	uint32_t last;       /* clock */
+	uint32_t suppressed; /* events not logged since */
+};
+
 struct fdb {
 	struct rte_hash *h;
 	struct thpheap *heap; /* where h and slots live; NULL: EAL heap */
@@ -102,6 +130,7 @@ struct fdb {
 	struct fdb_port_rules rules[VHSW_MAX_PORTS];
 	/* The second each port was last deleted; UINT32_MAX: never. */
 	uint32_t port_deleted[VHSW_MAX_PORTS];
+	struct fdb_log_limit log[FDB_EV_COUNT];
 	struct fdb_stats st;
 };
 
@@ -400,6 +429,58 @@ insert_learned__(struct fdb *fdb, const struct fdb_key *key, uint16_t port)
 	fdb->st.learned++;
 }
 
+/*
+ * An event of kind 'ev' happened: true if it may be logged (log_event__),
+ * false if a line was logged this second of the clock (the event is
+ * counted; the next line says how many were not logged).  Caller holds
+ * wlock.
+ */
+static bool
+log_due__(struct fdb *fdb, enum fdb_event ev)
+{
+	struct fdb_log_limit *l = &fdb->log[ev];
+
+	VHSW_ASSERT_HELD(&fdb->wlock);
+	if (l->logged && l->last == fdb->now) {
+		l->suppressed++;
+		return false;
+	}
+	return true;
+}
+
+/* Logs an event that log_due__ let through.  Caller holds wlock. */
+static void __rte_format_printf(3, 4)
+	log_event__(struct fdb *fdb, enum fdb_event ev, const char *fmt, ...)
+{
+	struct fdb_log_limit *l = &fdb->log[ev];
+	char line[256];
+	va_list ap;
+
+	VHSW_ASSERT_HELD(&fdb->wlock);
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (l->suppressed != 0)
+		FLOG(WARNING, "%s (and %u more since the last line)", line,
+			l->suppressed);
+	else
+		FLOG(WARNING, "%s", line);
+	l->logged = true;
+	l->last = fdb->now;
+	l->suppressed = 0;
+}
+
+/* "MAC vlan N" of a key, for the log. */
+static const char *
+key_str(const struct fdb_key *k, char *buf, size_t len)
+{
+	char mac[RTE_ETHER_ADDR_FMT_SIZE];
+
+	rte_ether_format_addr(mac, sizeof(mac), &k->mac);
+	snprintf(buf, len, "%s vlan %u", mac, k->vlan);
+	return buf;
+}
+
 /* Puts the learned entry at 'pos' on 'port'.  Caller holds wlock. */
 static void
 move_entry__(struct fdb *fdb, uint32_t pos, uint16_t port)
@@ -461,10 +542,11 @@ count_move__(struct fdb *fdb, uint32_t pos)
  * wlock.
  */
 static void
-freeze__(struct fdb *fdb, uint32_t pos)
+freeze__(struct fdb *fdb, uint32_t pos, uint16_t to)
 {
 	struct fdb_slot *s = &fdb->slots[pos];
 	uint16_t home = s->home_port;
+	char k[64];
 
 	VHSW_ASSERT_HELD(&fdb->wlock);
 	if (s->port != home && fdb->port_deleted[home] != fdb->now &&
@@ -473,6 +555,12 @@ freeze__(struct fdb *fdb, uint32_t pos)
 	s->moves = FDB_FROZEN;
 	s->move_t = fdb->now + FDB_MOVE_FREEZE_S;
 	fdb->st.move_frozen++;
+	if (log_due__(fdb, FDB_EV_FROZEN))
+		log_event__(fdb, FDB_EV_FROZEN,
+			"MAC %s moved more than %u times in a second "
+			"(last to port %u): frozen on port %u for %u s",
+			key_str(&s->key, k, sizeof(k)), fdb->move_limit, to,
+			s->port, FDB_MOVE_FREEZE_S);
 }
 
 /*
@@ -480,11 +568,20 @@ freeze__(struct fdb *fdb, uint32_t pos)
  * if its frames must be dropped.  Caller holds wlock.
  */
 static bool
-refuse_limit__(struct fdb *fdb, uint16_t port)
+refuse_limit__(struct fdb *fdb, const struct fdb_key *key, uint16_t port)
 {
+	const struct fdb_port_rules *r = &fdb->rules[port];
+	char k[64];
+
 	VHSW_ASSERT_HELD(&fdb->wlock);
 	fdb->st.limit_refused++;
-	return !fdb->rules[port].limit_forward;
+	if (log_due__(fdb, FDB_EV_LIMIT))
+		log_event__(fdb, FDB_EV_LIMIT,
+			"port %u is at its max_macs %u: MAC %s not "
+			"learned, frames %s",
+			port, r->max_macs, key_str(key, k, sizeof(k)),
+			r->limit_forward ? "forwarded" : "dropped");
+	return !r->limit_forward;
 }
 
 /*
@@ -497,12 +594,13 @@ learn_slow(struct fdb *fdb, const struct fdb_key *key, uint16_t port)
 	struct fdb_slot *s;
 	bool drop = false;
 	int32_t pos;
+	char k[64];
 
 	vhsw_lock(&fdb->wlock);
 	pos = rte_hash_lookup(fdb->h, key);
 	if (pos < 0) {
 		if (port_full__(fdb, port))
-			drop = refuse_limit__(fdb, port);
+			drop = refuse_limit__(fdb, key, port);
 		else
 			insert_learned__(fdb, key, port);
 		goto out;
@@ -513,6 +611,12 @@ learn_slow(struct fdb *fdb, const struct fdb_key *key, uint16_t port)
 	/* The MAC moved to another port. */
 	if (fdb->rules[port].secure) {
 		fdb->st.secure_refused++;
+		if (log_due__(fdb, FDB_EV_SECURE))
+			log_event__(fdb, FDB_EV_SECURE,
+				"MAC %s of port %u seen on port %u, which "
+				"has port security: not moved, frames "
+				"forwarded",
+				key_str(key, k, sizeof(k)), s->port, port);
 		goto out;
 	}
 	if (frozen__(fdb, s)) {
@@ -520,11 +624,11 @@ learn_slow(struct fdb *fdb, const struct fdb_key *key, uint16_t port)
 		goto out;
 	}
 	if (port_full__(fdb, port)) {
-		drop = refuse_limit__(fdb, port);
+		drop = refuse_limit__(fdb, key, port);
 		goto out;
 	}
 	if (!count_move__(fdb, (uint32_t)pos)) {
-		freeze__(fdb, (uint32_t)pos);
+		freeze__(fdb, (uint32_t)pos, port);
 		goto out;
 	}
 	move_entry__(fdb, (uint32_t)pos, port);

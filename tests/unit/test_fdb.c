@@ -9,11 +9,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include <rte_eal.h>
+#include <rte_log.h>
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
 
@@ -666,6 +668,62 @@ test_move_damping_no_way_home(void **state)
 	assert_int_equal(n_frozen(f), 1);
 }
 
+/* Lines of 'log' that contain 'what'. */
+static int
+count_lines(const char *log, const char *what)
+{
+	const char *p = log, *nl, *hit;
+	int n = 0;
+
+	while ((nl = strchr(p, '\n')) != NULL) {
+		hit = strstr(p, what);
+		n += hit != NULL && hit < nl;
+		p = nl + 1;
+	}
+	return n;
+}
+
+/*
+ * Freezes are logged, one line per second of the clock at most; the next
+ * line says how many were not.
+ */
+static void
+test_freeze_log(void **state)
+{
+	struct fdb *f = *state;
+	char *log = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&log, &len);
+	struct fdb_key k;
+	uint32_t i;
+
+	assert_non_null(mem);
+	assert_int_equal(fdb_set_move_limit(f, 1), 0);
+	rte_openlog_stream(mem);
+	for (i = 0; i < 5; i++) {
+		k = key(i, 0);
+		fdb_learn(f, &k, 1);
+		fdb_learn(f, &k, 2);
+		fdb_learn(f, &k, 3); /* frozen */
+		if (i == 2 || i == 3)
+			fdb_set_clock(f, 101 + i - 2);
+	}
+	rte_openlog_stream(NULL);
+	fclose(mem);
+	assert_int_equal(move_frozen(f), 5);
+	assert_int_equal(count_lines(log, "frozen on port 1"), 3);
+	assert_int_equal(count_lines(log, "since the last line"), 1);
+	assert_int_equal(
+		count_lines(log, "00:00 vlan 0 moved more than 1 times"), 1);
+	assert_int_equal(count_lines(log,
+				 "00:03 vlan 0 moved more than 1 "
+				 "times in a second (last to port 3): "
+				 "frozen on port 1 for 5 s (and 2 more "
+				 "since the last line)"),
+		1);
+	free(log);
+}
+
 static void
 test_dump(void **state)
 {
@@ -827,6 +885,8 @@ main(void)
 			test_move_damping_default, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_move_damping_no_way_home, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_freeze_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dump, setup, teardown),
 		cmocka_unit_test(test_tables_on_thp),
 		cmocka_unit_test(test_thpheap),
