@@ -22,6 +22,25 @@
  * others (OVS mac-learning's fairness rule).  Static entries never age, never
  * move and do not count against the limit.
  *
+ * Per-port learning rules (fdb_set_port_rules) are consulted on the slow
+ * path only, under the writer lock, so a source seen on its own port costs
+ * what it did without them.  max_macs bounds a port's learned entries (its
+ * per-port list, fdb_port_learned()): a new MAC on a port at its limit, or
+ * a MAC moving to it, is not learned and, unless the rule says forward,
+ * its frames are refused (fdb_input_bulk's mask).  A secure port (one with
+ * port security) never takes over a MAC learned on another port: its
+ * frames are forwarded, the entry stays.
+ *
+ * MAC move damping: a learned MAC that moves more than the move limit
+ * (fdb_set_move_limit) times within one second of the clock is frozen for
+ * FDB_MOVE_FREEZE_S seconds on the port it had when that second began (a
+ * loop or two ports claiming one MAC, not a migrating VM): it is put back
+ * there, and frames from it on other ports are forwarded without moving
+ * it.  A single move (a VM migrating) takes effect at once.
+ *
+ * Freezes and refusals by the port rules are logged (log type vhsw.fdb)
+ * from learning's slow path, at most one line per kind and second.
+ *
  * Without EAL hugepages the tables live on a heap of transparent huge pages
  * (thpheap.h), so a large table does not add a TLB miss to every lookup.
  *
@@ -57,6 +76,11 @@ struct rte_rcu_qsbr;
 #define FDB_DEFAULT_AGING 300
 #define FDB_DEFAULT_LIMIT 65536
 #define FDB_MAX_LIMIT (4u << 20)
+/* MAC move damping: moves per second of one MAC (0: no damping). */
+#define FDB_DEFAULT_MOVE_LIMIT 10
+#define FDB_MAX_MOVE_LIMIT 10000
+/* How long a MAC that moved too often stays frozen. */
+#define FDB_MOVE_FREEZE_S 5
 
 /* The hash key: 8 bytes, no padding. */
 struct fdb_key {
@@ -69,12 +93,22 @@ _Static_assert(sizeof(struct fdb_key) == 8, "fdb_key must have no padding");
  * Table-wide counters (counters.h): events since start or the last
  * fdb_clear_stats(), counted under the writer lock.
  */
-#define FDB_STATS(X, P)                                                       \
-	X(P, learned, "learned entries created (new MACs)")                   \
-	X(P, aged, "learned entries removed by aging")                        \
-	X(P, moves, "learned MACs seen on another port and moved to it")      \
-	X(P, evicted, "learned entries removed to make room under the limit") \
-	X(P, learn_fails, "MACs not learned: the table had no room")
+#define FDB_STATS(X, P)                                                     \
+	X(P, learned, "learned entries created (new MACs)")                 \
+	X(P, aged, "learned entries removed by aging")                      \
+	X(P, moves, "learned MACs seen on another port and moved to it")    \
+	X(P, evicted,                                                       \
+		"learned entries removed to keep under the table's or a "   \
+		"port's limit")                                             \
+	X(P, learn_fails, "MACs not learned: the table had no room")        \
+	X(P, secure_refused,                                                \
+		"MACs of another port not moved to a port with port "       \
+		"security (frames forwarded)")                              \
+	X(P, limit_refused,                                                 \
+		"new or moving MACs not learned on a port at its max_macs") \
+	X(P, move_frozen,                                                   \
+		"moves refused: the MAC moved too often and is frozen on "  \
+		"its port (frames forwarded)")
 
 /* clang-format off */
 enum fdb_stat_id {
@@ -95,6 +129,7 @@ struct fdb_entry_info {
 	struct fdb_key key;
 	uint16_t port;
 	bool is_static;
+	bool frozen;  /* moved too often: kept on its port for now */
 	uint32_t age; /* seconds since last seen; 0 for static */
 };
 
@@ -150,21 +185,45 @@ void fdb_set_clock(struct fdb *fdb, uint32_t now_sec);
 uint32_t fdb_capacity(const struct fdb *fdb);
 /* 0, or -EINVAL when 'limit' is 0 or above the capacity. */
 int fdb_set_limit(struct fdb *fdb, uint32_t limit);
+/*
+ * MAC move damping: a learned MAC that moves more than 'moves_per_s' times
+ * within one second of the clock is frozen (see above).  0 disables it.
+ * 0, or -EINVAL above FDB_MAX_MOVE_LIMIT.
+ */
+int fdb_set_move_limit(struct fdb *fdb, uint32_t moves_per_s);
+uint32_t fdb_get_move_limit(const struct fdb *fdb);
 /* Adds or replaces a static entry.  0, -ENOSPC. */
 int fdb_add_static(struct fdb *fdb, const struct fdb_key *key, uint16_t port);
 /* Deletes an entry (static or learned).  0 or -ENOENT. */
 int fdb_del(struct fdb *fdb, const struct fdb_key *key);
 /*
+ * Sets the learning rules of 'port' (by default none):
+ *  - max_macs: at most this many learned entries on the port (static ones
+ *    do not count); 0: no limit.  A new MAC on the port at its limit, or a
+ *    MAC moving to it, is not learned; its frames are refused
+ *    (fdb_input_bulk) unless 'limit_forward'.  Entries beyond a lowered
+ *    limit are removed, oldest first.
+ *  - secure: the port never takes over a MAC learned on another port (its
+ *    frames are forwarded, the entry stays where it is).
+ * fdb_flush(port, true) (the port is deleted) resets them to none.
+ */
+void fdb_set_port_rules(struct fdb *fdb, uint16_t port, uint32_t max_macs,
+	bool limit_forward, bool secure);
+/*
  * Removes the learned entries of 'port' (every port if VHSW_PORT_NONE), and
- * its static ones too if 'with_static'.  Returns how many were removed.
+ * its static ones too if 'with_static', which also resets the port's
+ * learning rules (the port is being deleted; its id may be reused).
+ * Returns how many entries were removed.
  */
 uint32_t fdb_flush(struct fdb *fdb, uint16_t port, bool with_static);
 /* Removes learned entries not seen for 'aging' seconds.  Returns count. */
 uint32_t fdb_age(struct fdb *fdb, uint32_t aging);
 /* Entries of 'port' (learned + static). */
 uint32_t fdb_port_entries(const struct fdb *fdb, uint16_t port);
+/* Learned entries of 'port': what its max_macs bounds. */
+uint32_t fdb_port_learned(const struct fdb *fdb, uint16_t port);
 void fdb_get_stats(const struct fdb *fdb, struct fdb_stats *st);
-/* Zeroes the event counters (learned, aged, moves, evicted, learn_fails). */
+/* Zeroes the event counters (FDB_STATS). */
 void fdb_clear_stats(struct fdb *fdb);
 /*
  * Calls 'cb' for each entry (of 'port' only, unless VHSW_PORT_NONE).  The

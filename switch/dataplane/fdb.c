@@ -15,8 +15,26 @@
  * bit per position, small enough to stay in cache: 170 KiB for 1.4M
  * entries).  The control thread folds the bits into slots[].seen once a
  * second (fdb_set_clock), so ages are exact to that second.
+ *
+ * The per-port learning rules ('rules') are read by learn_slow() only,
+ * under wlock, and written by the control thread under it: the fast path
+ * (a source on its own port, a static entry) never looks at them.  A
+ * port's learned count for max_macs is port_learned[], the length of its
+ * list, the same count eviction uses.
+ *
+ * Move damping keeps its state in the slot (home_port, moves, move_t),
+ * touched by learn_slow() on moves only: the count of moves in the second
+ * move_t and the port the entry had when that second began, or, once
+ * frozen (moves == FDB_FROZEN), the second the freeze ends.
+ *
+ * Learning logs events, not frames: a freeze, a port with port security
+ * refused another port's MAC, a port at its max_macs refused a new MAC.
+ * Each kind gets at most one line per second of the clock, which counts
+ * those it did not log (log_due__, log_event__: under wlock, on the slow
+ * path; a suppressed event costs a compare and an increment).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,6 +42,7 @@
 #include <rte_errno.h>
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
+#include <rte_log.h>
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
 
@@ -32,7 +51,14 @@
 #include "thpheap.h"
 #include "vhsw_assert.h"
 
+RTE_LOG_REGISTER(fdb_logtype, vhsw.fdb, INFO);
+#define FLOG(level, fmt, ...)                                          \
+	rte_log(RTE_LOG_##level, fdb_logtype, "vhswd: fdb: " fmt "\n", \
+		##__VA_ARGS__)
+
 #define FDB_NIL UINT32_MAX
+#define FDB_FROZEN UINT16_MAX /* slot.moves of a frozen entry */
+_Static_assert(FDB_MAX_MOVE_LIMIT < FDB_FROZEN, "moves must count past it");
 #define FDB_WALK_CHUNK 4096 /* slots walked per lock hold */
 
 /*
@@ -54,6 +80,33 @@ struct fdb_slot {
 	uint32_t seen;       /* fdb clock when last seen */
 	uint32_t prev, next; /* per-port list of learned entries */
 	struct fdb_key key;
+	/* Move damping of a learned entry (learn_slow, on moves only). */
+	uint16_t home_port; /* its port when second move_t began */
+	uint16_t moves;     /* in second move_t; FDB_FROZEN: frozen */
+	uint32_t move_t;    /* that second; frozen: when the freeze ends */
+};
+_Static_assert(sizeof(struct fdb_slot) == 32, "two slots per cache line");
+
+/* A port's learning rules (fdb_set_port_rules); zero: none. */
+struct fdb_port_rules {
+	uint32_t max_macs;  /* learned entries; 0: no limit */
+	bool limit_forward; /* at max_macs: forward without learning */
+	bool secure;        /* never takes over another port's MAC */
+};
+
+/* What learning logs (see log_event__). */
+enum fdb_event {
+	FDB_EV_FROZEN, /* a MAC moved too often: frozen */
+	FDB_EV_SECURE, /* a port with port security claimed another's MAC */
+	FDB_EV_LIMIT,  /* a port at its max_macs met a new MAC */
+	FDB_EV_COUNT,
+};
+
+/* A kind of event's log rate limit. */
+struct fdb_log_limit {
+	bool logged;         /* a line was logged at second 'last' */
+	uint32_t last;       /* clock */
+	uint32_t suppressed; /* events not logged since */
 };
 
 struct fdb {
@@ -65,6 +118,7 @@ struct fdb {
 	uint32_t capacity;
 	uint32_t limit;
 	uint32_t now; /* seconds; control thread */
+	uint32_t move_limit;
 
 	struct vhsw_lock wlock; /* serialises every writer of 'h' and 'slots' */
 	uint32_t n_learned;
@@ -73,6 +127,10 @@ struct fdb {
 	uint32_t port_static[VHSW_MAX_PORTS];
 	uint32_t head[VHSW_MAX_PORTS];
 	uint32_t tail[VHSW_MAX_PORTS];
+	struct fdb_port_rules rules[VHSW_MAX_PORTS];
+	/* The second each port was last deleted; UINT32_MAX: never. */
+	uint32_t port_deleted[VHSW_MAX_PORTS];
+	struct fdb_log_limit log[FDB_EV_COUNT];
 	struct fdb_stats st;
 };
 
@@ -212,9 +270,12 @@ fdb_create(const char *name, uint32_t capacity, struct rte_rcu_qsbr *qsv)
 		goto fail;
 	fdb->capacity = capacity;
 	fdb->limit = RTE_MIN(capacity, (uint32_t)FDB_DEFAULT_LIMIT);
+	fdb->move_limit = FDB_DEFAULT_MOVE_LIMIT;
 	vhsw_lock_init(&fdb->wlock);
-	for (i = 0; i < VHSW_MAX_PORTS; i++)
+	for (i = 0; i < VHSW_MAX_PORTS; i++) {
 		fdb->head[i] = fdb->tail[i] = FDB_NIL;
+		fdb->port_deleted[i] = UINT32_MAX;
+	}
 	return fdb;
 fail:
 	fdb_destroy(fdb);
@@ -359,38 +420,223 @@ insert_learned__(struct fdb *fdb, const struct fdb_key *key, uint16_t port)
 	s->is_static = 0;
 	s->port = port;
 	s->seen = fdb->now;
+	s->home_port = port;
+	s->moves = 0;
+	s->move_t = fdb->now;
 	s->in_use = 1;
 	list_append__(fdb, (uint32_t)pos, port);
 	fdb->n_learned++;
 	fdb->st.learned++;
 }
 
-/* Slow path of learning: miss or move.  Takes wlock. */
+/*
+ * An event of kind 'ev' happened: true if it may be logged (log_event__),
+ * false if a line was logged this second of the clock (the event is
+ * counted; the next line says how many were not logged).  Caller holds
+ * wlock.
+ */
+static bool
+log_due__(struct fdb *fdb, enum fdb_event ev)
+{
+	struct fdb_log_limit *l = &fdb->log[ev];
+
+	VHSW_ASSERT_HELD(&fdb->wlock);
+	if (l->logged && l->last == fdb->now) {
+		l->suppressed++;
+		return false;
+	}
+	return true;
+}
+
+/* Logs an event that log_due__ let through.  Caller holds wlock. */
+static void __rte_format_printf(3, 4)
+	log_event__(struct fdb *fdb, enum fdb_event ev, const char *fmt, ...)
+{
+	struct fdb_log_limit *l = &fdb->log[ev];
+	char line[256];
+	va_list ap;
+
+	VHSW_ASSERT_HELD(&fdb->wlock);
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (l->suppressed != 0)
+		FLOG(WARNING, "%s (and %u more since the last line)", line,
+			l->suppressed);
+	else
+		FLOG(WARNING, "%s", line);
+	l->logged = true;
+	l->last = fdb->now;
+	l->suppressed = 0;
+}
+
+/* "MAC vlan N" of a key, for the log. */
+static const char *
+key_str(const struct fdb_key *k, char *buf, size_t len)
+{
+	char mac[RTE_ETHER_ADDR_FMT_SIZE];
+
+	rte_ether_format_addr(mac, sizeof(mac), &k->mac);
+	snprintf(buf, len, "%s vlan %u", mac, k->vlan);
+	return buf;
+}
+
+/* Puts the learned entry at 'pos' on 'port'.  Caller holds wlock. */
 static void
+move_entry__(struct fdb *fdb, uint32_t pos, uint16_t port)
+{
+	struct fdb_slot *s = &fdb->slots[pos];
+
+	VHSW_ASSERT_HELD(&fdb->wlock);
+	rte_hash_add_key_data(fdb->h, &s->key, make_data(port, false, pos));
+	list_unlink__(fdb, pos, s->port);
+	s->port = port;
+	list_append__(fdb, pos, port);
+}
+
+/* True if 'port' has as many learned entries as its max_macs allows. */
+static bool
+port_full__(const struct fdb *fdb, uint16_t port)
+{
+	uint32_t max = fdb->rules[port].max_macs;
+
+	VHSW_ASSERT_HELD(&fdb->wlock);
+	return max != 0 && fdb->port_learned[port] >= max;
+}
+
+/* True if the entry of 's' is frozen: it may not move. */
+static bool
+frozen__(const struct fdb *fdb, const struct fdb_slot *s)
+{
+	VHSW_ASSERT_HELD(&fdb->wlock);
+	return fdb->move_limit != 0 && s->moves == FDB_FROZEN &&
+		(int32_t)(s->move_t - fdb->now) > 0;
+}
+
+/*
+ * Counts a move of the entry at 'pos' in the current second.  False if it
+ * is one more than the move limit allows.  Caller holds wlock.
+ */
+static bool
+count_move__(struct fdb *fdb, uint32_t pos)
+{
+	struct fdb_slot *s = &fdb->slots[pos];
+
+	VHSW_ASSERT_HELD(&fdb->wlock);
+	if (fdb->move_limit == 0)
+		return true;
+	if (s->moves == FDB_FROZEN || s->move_t != fdb->now) {
+		/* A new second, or the freeze is over: a new count. */
+		s->move_t = fdb->now;
+		s->home_port = s->port;
+		s->moves = 0;
+	}
+	return ++s->moves <= fdb->move_limit;
+}
+
+/*
+ * Freezes the entry at 'pos', which moved once too often this second, for
+ * FDB_MOVE_FREEZE_S seconds on the port it had when the second began: it
+ * goes back there unless that port was deleted this second (its id may be
+ * reused) or is at its max_macs (it stays where it is then).  Caller holds
+ * wlock.
+ */
+static void
+freeze__(struct fdb *fdb, uint32_t pos, uint16_t to)
+{
+	struct fdb_slot *s = &fdb->slots[pos];
+	uint16_t home = s->home_port;
+	char k[64];
+
+	VHSW_ASSERT_HELD(&fdb->wlock);
+	if (s->port != home && fdb->port_deleted[home] != fdb->now &&
+		!port_full__(fdb, home))
+		move_entry__(fdb, pos, home);
+	s->moves = FDB_FROZEN;
+	s->move_t = fdb->now + FDB_MOVE_FREEZE_S;
+	fdb->st.move_frozen++;
+	if (log_due__(fdb, FDB_EV_FROZEN))
+		log_event__(fdb, FDB_EV_FROZEN,
+			"MAC %s moved more than %u times in a second "
+			"(last to port %u): frozen on port %u for %u s",
+			key_str(&s->key, k, sizeof(k)), fdb->move_limit, to,
+			s->port, FDB_MOVE_FREEZE_S);
+}
+
+/*
+ * A MAC not learned on 'port' because of its max_macs: counts it.  True
+ * if its frames must be dropped.  Caller holds wlock.
+ */
+static bool
+refuse_limit__(struct fdb *fdb, const struct fdb_key *key, uint16_t port)
+{
+	const struct fdb_port_rules *r = &fdb->rules[port];
+	char k[64];
+
+	VHSW_ASSERT_HELD(&fdb->wlock);
+	fdb->st.limit_refused++;
+	if (log_due__(fdb, FDB_EV_LIMIT))
+		log_event__(fdb, FDB_EV_LIMIT,
+			"port %u is at its max_macs %u: MAC %s not "
+			"learned, frames %s",
+			port, r->max_macs, key_str(key, k, sizeof(k)),
+			r->limit_forward ? "forwarded" : "dropped");
+	return !r->limit_forward;
+}
+
+/*
+ * Slow path of learning: a miss or a move, by the port's rules.  Takes
+ * wlock.  True if the frames of the source must be dropped.
+ */
+static bool
 learn_slow(struct fdb *fdb, const struct fdb_key *key, uint16_t port)
 {
 	struct fdb_slot *s;
-	void *data;
+	bool drop = false;
 	int32_t pos;
+	char k[64];
 
 	vhsw_lock(&fdb->wlock);
-	pos = rte_hash_lookup_data(fdb->h, key, &data);
+	pos = rte_hash_lookup(fdb->h, key);
 	if (pos < 0) {
-		insert_learned__(fdb, key, port);
+		if (port_full__(fdb, port))
+			drop = refuse_limit__(fdb, key, port);
+		else
+			insert_learned__(fdb, key, port);
 		goto out;
 	}
 	s = &fdb->slots[pos];
 	if (s->is_static || s->port == port)
 		goto out;
 	/* The MAC moved to another port. */
-	rte_hash_add_key_data(fdb->h, key, make_data(port, false, pos));
-	list_unlink__(fdb, (uint32_t)pos, s->port);
-	s->port = port;
-	list_append__(fdb, (uint32_t)pos, port);
+	if (fdb->rules[port].secure) {
+		fdb->st.secure_refused++;
+		if (log_due__(fdb, FDB_EV_SECURE))
+			log_event__(fdb, FDB_EV_SECURE,
+				"MAC %s of port %u seen on port %u, which "
+				"has port security: not moved, frames "
+				"forwarded",
+				key_str(key, k, sizeof(k)), s->port, port);
+		goto out;
+	}
+	if (frozen__(fdb, s)) {
+		fdb->st.move_frozen++;
+		goto out;
+	}
+	if (port_full__(fdb, port)) {
+		drop = refuse_limit__(fdb, key, port);
+		goto out;
+	}
+	if (!count_move__(fdb, (uint32_t)pos)) {
+		freeze__(fdb, (uint32_t)pos, port);
+		goto out;
+	}
+	move_entry__(fdb, (uint32_t)pos, port);
 	s->seen = fdb->now;
 	fdb->st.moves++;
 out:
 	vhsw_unlock(&fdb->wlock);
+	return drop;
 }
 
 /* A known source seen on its port: set its bit (a store only if unset). */
@@ -415,6 +661,7 @@ fdb_input_bulk(struct fdb *fdb, uint16_t port, const struct fdb_key **keys,
 	void *data[RTE_HASH_LOOKUP_BULK_MAX];
 	uint32_t n = ns + nd, i;
 	uint64_t hits = 0, more, d;
+	uint32_t refused = 0;
 	bool learned = false;
 
 	if (n == 0)
@@ -432,7 +679,8 @@ fdb_input_bulk(struct fdb *fdb, uint16_t port, const struct fdb_key **keys,
 			if (d & DATA_STATIC)
 				continue; /* static entries never move */
 		}
-		learn_slow(fdb, keys[i], port);
+		if (learn_slow(fdb, keys[i], port))
+			refused |= 1u << i;
 		learned = true;
 	}
 	/* A destination may be a source just learned: look again. */
@@ -448,7 +696,7 @@ fdb_input_bulk(struct fdb *fdb, uint16_t port, const struct fdb_key **keys,
 			? data_port(d)
 			: VHSW_PORT_NONE;
 	}
-	return 0;
+	return refused;
 }
 
 /* fdb_input_bulk() for callers that hold keys only. */
@@ -552,6 +800,25 @@ fdb_capacity(const struct fdb *fdb)
 }
 
 int
+fdb_set_move_limit(struct fdb *fdb, uint32_t moves_per_s)
+{
+	VHSW_ASSERT_CONTROL_THREAD();
+	if (moves_per_s > FDB_MAX_MOVE_LIMIT)
+		return -EINVAL;
+	vhsw_lock(&fdb->wlock);
+	fdb->move_limit = moves_per_s;
+	vhsw_unlock(&fdb->wlock);
+	return 0;
+}
+
+uint32_t
+fdb_get_move_limit(const struct fdb *fdb)
+{
+	VHSW_ASSERT_CONTROL_THREAD();
+	return fdb->move_limit; /* only this thread writes it */
+}
+
+int
 fdb_set_limit(struct fdb *fdb, uint32_t limit)
 {
 	VHSW_ASSERT_CONTROL_THREAD();
@@ -593,6 +860,8 @@ fdb_add_static(struct fdb *fdb, const struct fdb_key *key, uint16_t port)
 	s->port = port;
 	s->seen = fdb->now;
 	s->prev = s->next = FDB_NIL;
+	s->home_port = port;
+	s->moves = 0;
 	s->in_use = 1;
 	fdb->n_static++;
 	fdb->port_static[port]++;
@@ -613,6 +882,41 @@ fdb_del(struct fdb *fdb, const struct fdb_key *key)
 		remove_slot__(fdb, (uint32_t)pos);
 	vhsw_unlock(&fdb->wlock);
 	return pos >= 0 ? 0 : -ENOENT;
+}
+
+void
+fdb_set_port_rules(struct fdb *fdb, uint16_t port, uint32_t max_macs,
+	bool limit_forward, bool secure)
+{
+	uint32_t n;
+	bool over;
+
+	VHSW_ASSERT_CONTROL_THREAD();
+	VHSW_ASSERT_MSG(port < VHSW_MAX_PORTS, "port id out of range");
+	vhsw_lock(&fdb->wlock);
+	fdb->rules[port] = (struct fdb_port_rules){
+		.max_macs = max_macs,
+		.limit_forward = limit_forward,
+		.secure = secure,
+	};
+	vhsw_unlock(&fdb->wlock);
+	if (max_macs == 0)
+		return;
+	/*
+	 * Entries beyond a lowered limit go, oldest first, a chunk per lock
+	 * hold.  Learning adds none meanwhile: the port is full.
+	 */
+	do {
+		vhsw_lock(&fdb->wlock);
+		for (n = 0; n < FDB_WALK_CHUNK &&
+			fdb->port_learned[port] > max_macs;
+			n++) {
+			remove_slot__(fdb, fdb->head[port]);
+			fdb->st.evicted++;
+		}
+		over = fdb->port_learned[port] > max_macs;
+		vhsw_unlock(&fdb->wlock);
+	} while (over);
 }
 
 /*
@@ -660,9 +964,21 @@ uint32_t
 fdb_flush(struct fdb *fdb, uint16_t port, bool with_static)
 {
 	struct flush_arg fa = {.port = port, .with_static = with_static};
+	uint32_t i;
 	bool none;
 
 	VHSW_ASSERT_CONTROL_THREAD();
+	if (with_static) {
+		/* The port is being deleted: its id starts clean. */
+		vhsw_lock(&fdb->wlock);
+		for (i = 0; i < VHSW_MAX_PORTS; i++) {
+			if (port != VHSW_PORT_NONE && i != port)
+				continue;
+			memset(&fdb->rules[i], 0, sizeof(fdb->rules[i]));
+			fdb->port_deleted[i] = fdb->now;
+		}
+		vhsw_unlock(&fdb->wlock);
+	}
 	if (port != VHSW_PORT_NONE) {
 		/* Learning changes the counts: read them under the lock. */
 		vhsw_lock(&fdb->wlock);
@@ -723,6 +1039,18 @@ fdb_port_entries(const struct fdb *fdb, uint16_t port)
 	return n;
 }
 
+uint32_t
+fdb_port_learned(const struct fdb *fdb, uint16_t port)
+{
+	uint32_t n;
+
+	VHSW_ASSERT_CONTROL_THREAD();
+	vhsw_lock(wlock_of(fdb));
+	n = fdb->port_learned[port];
+	vhsw_unlock(wlock_of(fdb));
+	return n;
+}
+
 void
 fdb_get_stats(const struct fdb *fdb, struct fdb_stats *st)
 {
@@ -763,6 +1091,7 @@ fdb_dump(struct fdb *fdb, uint16_t port,
 			info.key = s->key;
 			info.port = s->port;
 			info.is_static = s->is_static;
+			info.frozen = !s->is_static && frozen__(fdb, s);
 			info.age =
 				s->is_static ? 0 : fdb->now - slot_seen(fdb, s);
 			cb(&info, arg);

@@ -1,18 +1,21 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * test_fdb.c - FDB: learn, lookup, move, VLANs, aging, limit with fair
- * eviction, static entries, flush; tables on transparent huge pages.
+ * eviction, static entries, flush, per-port rules (max_macs, port
+ * security), MAC move damping; tables on transparent huge pages.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include <rte_eal.h>
+#include <rte_log.h>
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
 
@@ -307,8 +310,196 @@ test_flush(void **state)
 	assert_int_equal(fdb_port_entries(f, 4), 300);
 }
 
+/*
+ * Sources key(first) .. key(first + n - 1) seen on 'port' in one burst (n
+ * <= 32).  Returns fdb_input_bulk's mask of refused sources.
+ */
+static uint32_t
+input(struct fdb *f, uint16_t port, uint32_t first, uint32_t n)
+{
+	struct fdb_key k[32];
+	const struct fdb_key *kp[32];
+	uint32_t h[32], i;
+
+	for (i = 0; i < n; i++) {
+		k[i] = key(first + i, 0);
+		kp[i] = &k[i];
+	}
+	hash_keys(kp, h, n);
+	return fdb_input_bulk(f, port, kp, h, n, 0, NULL);
+}
+
+/*
+ * max_macs with the drop action: exactly the new sources beyond the limit
+ * are refused; static entries do not count; known sources are refreshed;
+ * a MAC moving to the full port is refused too.
+ */
+static void
+test_max_macs_drop(void **state)
+{
+	struct fdb *f = *state;
+	struct fdb_key st50 = key(50, 0), k;
+	struct fdb_stats st;
+
+	fdb_set_port_rules(f, 1, 3, false, false);
+	assert_int_equal(fdb_add_static(f, &st50, 1), 0);
+	/* Sources 1..5: 1, 2, 3 learned, 4 and 5 refused (bits 3, 4). */
+	assert_int_equal(input(f, 1, 1, 5), 0x18);
+	assert_int_equal(fdb_port_learned(f, 1), 3);
+	assert_int_equal(fdb_port_entries(f, 1), 4);
+	assert_int_equal(lookup(f, key(3, 0)), 1);
+	assert_int_equal(lookup(f, key(4, 0)), VHSW_PORT_NONE);
+	/* The static source passes, the learned ones are refreshed. */
+	assert_int_equal(input(f, 1, 50, 1), 0);
+	fdb_set_clock(f, 104);
+	assert_int_equal(input(f, 1, 1, 5), 0x18);
+	fdb_set_clock(f, 105);
+	assert_int_equal(fdb_age(f, 5), 0); /* seen at 104, not 100 */
+	assert_int_equal(fdb_port_learned(f, 1), 3);
+	/* A MAC of port 2 moving to the full port: refused, stays. */
+	k = key(9, 0);
+	fdb_learn(f, &k, 2);
+	assert_int_equal(input(f, 1, 9, 1), 0x1);
+	assert_int_equal(lookup(f, k), 2);
+	fdb_get_stats(f, &st);
+	assert_int_equal(st.limit_refused, 5);
+	assert_int_equal(st.learned, 4);
+	assert_int_equal(st.moves, 0);
+	/* Room again: the next new source is learned. */
+	k = key(1, 0);
+	assert_int_equal(fdb_del(f, &k), 0);
+	assert_int_equal(input(f, 1, 4, 2), 0x2);
+	assert_int_equal(lookup(f, key(4, 0)), 1);
+	/* Other ports are not limited. */
+	assert_int_equal(input(f, 2, 100, 32), 0);
+	assert_int_equal(fdb_port_learned(f, 2), 33);
+}
+
+/* max_macs with the forward action: nothing refused, nothing new learned. */
+static void
+test_max_macs_forward(void **state)
+{
+	struct fdb *f = *state;
+	struct fdb_key k = key(9, 0);
+	struct fdb_stats st;
+
+	fdb_set_port_rules(f, 1, 2, true, false);
+	assert_int_equal(input(f, 1, 1, 4), 0);
+	assert_int_equal(fdb_port_learned(f, 1), 2);
+	assert_int_equal(lookup(f, key(2, 0)), 1);
+	assert_int_equal(lookup(f, key(3, 0)), VHSW_PORT_NONE);
+	assert_int_equal(lookup(f, key(4, 0)), VHSW_PORT_NONE);
+	fdb_learn(f, &k, 2);
+	assert_int_equal(input(f, 1, 9, 1), 0);
+	assert_int_equal(lookup(f, k), 2);
+	fdb_get_stats(f, &st);
+	assert_int_equal(st.limit_refused, 3);
+	assert_int_equal(st.learned, 3);
+	/* Without a limit the port learns again. */
+	fdb_set_port_rules(f, 1, 0, false, false);
+	assert_int_equal(input(f, 1, 1, 4), 0);
+	assert_int_equal(fdb_port_learned(f, 1), 4);
+}
+
+/*
+ * The table's limit and its fair eviction work as before beside a port's
+ * max_macs; lowering max_macs removes the port's oldest entries.
+ */
+static void
+test_max_macs_with_table_limit(void **state)
+{
+	struct fdb *f = *state;
+	struct fdb_stats st;
+
+	assert_int_equal(fdb_set_limit(f, 10), 0);
+	fdb_set_port_rules(f, 1, 4, false, false);
+	assert_int_equal(input(f, 2, 100, 8), 0);
+	assert_int_equal(input(f, 1, 1, 2), 0); /* full table */
+	/* Port 1 may learn 2 more, each evicting from port 2 (biggest). */
+	assert_int_equal(input(f, 1, 3, 3), 0x4);
+	assert_int_equal(fdb_port_learned(f, 1), 4);
+	assert_int_equal(fdb_port_learned(f, 2), 6);
+	assert_int_equal(lookup(f, key(100, 0)), VHSW_PORT_NONE);
+	assert_int_equal(lookup(f, key(101, 0)), VHSW_PORT_NONE);
+	assert_int_equal(lookup(f, key(102, 0)), 2);
+	/* Port 3's new MAC evicts from port 2, still the biggest. */
+	assert_int_equal(input(f, 3, 200, 1), 0);
+	assert_int_equal(fdb_port_learned(f, 2), 5);
+	fdb_get_stats(f, &st);
+	assert_int_equal(st.evicted, 3);
+	assert_int_equal(st.limit_refused, 1);
+	assert_int_equal(st.entries, 10);
+	/* Lowering port 2's max_macs keeps its newest entries. */
+	fdb_set_port_rules(f, 2, 2, false, false);
+	assert_int_equal(fdb_port_learned(f, 2), 2);
+	assert_int_equal(lookup(f, key(105, 0)), VHSW_PORT_NONE);
+	assert_int_equal(lookup(f, key(106, 0)), 2);
+	assert_int_equal(lookup(f, key(107, 0)), 2);
+	fdb_get_stats(f, &st);
+	assert_int_equal(st.evicted, 6);
+}
+
+/*
+ * A port with port security never takes over a MAC learned on another
+ * port; it learns its own new MACs, and they may move away.
+ */
+static void
+test_secure_port(void **state)
+{
+	struct fdb *f = *state;
+	struct fdb_key x = key(1, 0), y = key(2, 0);
+	struct fdb_stats st;
+
+	fdb_set_port_rules(f, 2, 0, false, true);
+	fdb_learn(f, &x, 1);
+	assert_int_equal(input(f, 2, 1, 1), 0); /* forwarded, not moved */
+	assert_int_equal(lookup(f, x), 1);
+	assert_int_equal(input(f, 2, 1, 1), 0);
+	assert_int_equal(lookup(f, x), 1);
+	fdb_learn(f, &y, 2);
+	assert_int_equal(lookup(f, y), 2);
+	fdb_learn(f, &y, 3);
+	assert_int_equal(lookup(f, y), 3);
+	fdb_get_stats(f, &st);
+	assert_int_equal(st.secure_refused, 2);
+	assert_int_equal(st.moves, 1);
+	/* Without port security the port takes the MAC over. */
+	fdb_set_port_rules(f, 2, 0, false, false);
+	fdb_learn(f, &x, 2);
+	assert_int_equal(lookup(f, x), 2);
+}
+
+/*
+ * Deleting a port (a flush with its static entries) resets its rules, so
+ * a new port with the same id starts without them; a flush of learned
+ * entries only (link down) keeps them.
+ */
+static void
+test_flush_resets_rules(void **state)
+{
+	struct fdb *f = *state;
+	struct fdb_key s = key(50, 0), x = key(60, 0);
+
+	fdb_set_port_rules(f, 1, 1, false, true);
+	assert_int_equal(fdb_add_static(f, &s, 1), 0);
+	assert_int_equal(input(f, 1, 1, 2), 0x2);
+	assert_int_equal(fdb_flush(f, 1, false), 1);
+	assert_int_equal(input(f, 1, 1, 2), 0x2); /* still max 1 */
+	assert_int_equal(fdb_flush(f, 1, true), 2);
+	assert_int_equal(lookup(f, s), VHSW_PORT_NONE);
+	assert_int_equal(input(f, 1, 1, 5), 0);
+	assert_int_equal(fdb_port_learned(f, 1), 5);
+	fdb_learn(f, &x, 2);
+	fdb_learn(f, &x, 1); /* not secure any more */
+	assert_int_equal(lookup(f, x), 1);
+	/* A port without entries is reset too. */
+	fdb_set_port_rules(f, 7, 1, false, false);
+	assert_int_equal(fdb_flush(f, 7, true), 0);
+	assert_int_equal(input(f, 7, 100, 3), 0);
+}
+
 struct dump_count {
-	int n, statics;
+	int n, statics, frozen;
 	uint32_t max_age;
 };
 
@@ -319,8 +510,218 @@ count_cb(const struct fdb_entry_info *e, void *arg)
 
 	c->n++;
 	c->statics += e->is_static;
+	c->frozen += e->frozen;
 	if (e->age > c->max_age)
 		c->max_age = e->age;
+}
+
+/* How many entries a dump shows frozen. */
+static int
+n_frozen(struct fdb *f)
+{
+	struct dump_count c = {0};
+
+	fdb_dump(f, VHSW_PORT_NONE, count_cb, &c);
+	return c.frozen;
+}
+
+static uint64_t
+move_frozen(struct fdb *f)
+{
+	struct fdb_stats st;
+
+	fdb_get_stats(f, &st);
+	return st.move_frozen;
+}
+
+/*
+ * A MAC may move 'limit' times in a second; one move more freezes it on
+ * the port it had when the second began, for FDB_MOVE_FREEZE_S seconds,
+ * after which it moves again.
+ */
+static void
+test_move_damping(void **state)
+{
+	struct fdb *f = *state;
+	struct fdb_key x = key(1, 0);
+	struct fdb_stats st;
+	uint32_t t;
+
+	assert_int_equal(fdb_get_move_limit(f), FDB_DEFAULT_MOVE_LIMIT);
+	assert_int_equal(fdb_set_move_limit(f, 3), 0);
+	assert_int_equal(fdb_get_move_limit(f), 3);
+	fdb_learn(f, &x, 1); /* at 100 */
+	fdb_learn(f, &x, 2);
+	fdb_learn(f, &x, 3);
+	fdb_learn(f, &x, 2); /* 3 moves: all done */
+	assert_int_equal(lookup(f, x), 2);
+	assert_int_equal(n_frozen(f), 0);
+	assert_int_equal(input(f, 3, 1, 1), 0); /* the 4th: forwarded */
+	assert_int_equal(lookup(f, x), 1);      /* back where it began */
+	assert_int_equal(fdb_port_learned(f, 1), 1);
+	assert_int_equal(fdb_port_learned(f, 2), 0);
+	assert_int_equal(n_frozen(f), 1);
+	fdb_get_stats(f, &st);
+	assert_int_equal(st.moves, 3);
+	assert_int_equal(st.move_frozen, 1);
+	/* Frozen until 105: no port takes it; its own port refreshes it. */
+	for (t = 101; t < 100 + FDB_MOVE_FREEZE_S; t++) {
+		fdb_set_clock(f, t);
+		assert_int_equal(input(f, 2, 1, 1), 0);
+		assert_int_equal(lookup(f, x), 1);
+		fdb_learn(f, &x, 1);
+	}
+	fdb_set_clock(f, 100 + FDB_MOVE_FREEZE_S);
+	assert_int_equal(fdb_age(f, 2), 0);
+	assert_int_equal(move_frozen(f), 1 + FDB_MOVE_FREEZE_S - 1);
+	assert_int_equal(n_frozen(f), 0);
+	fdb_learn(f, &x, 2);
+	assert_int_equal(lookup(f, x), 2);
+	/* A new count; x begins second 106 on port 2, its new home. */
+	fdb_set_clock(f, 106);
+	fdb_learn(f, &x, 3);
+	fdb_learn(f, &x, 1);
+	fdb_learn(f, &x, 3);
+	assert_int_equal(lookup(f, x), 3);
+	fdb_learn(f, &x, 1);
+	assert_int_equal(lookup(f, x), 2);
+	fdb_get_stats(f, &st);
+	assert_int_equal(st.moves, 7);
+	assert_int_equal(st.move_frozen, FDB_MOVE_FREEZE_S + 1);
+	assert_int_equal(
+		fdb_set_move_limit(f, FDB_MAX_MOVE_LIMIT + 1), -EINVAL);
+	assert_int_equal(fdb_get_move_limit(f), 3);
+}
+
+/*
+ * With the default limit: a MAC moving once a second (a VM migrating back
+ * and forth) is never frozen; FDB_DEFAULT_MOVE_LIMIT moves in one second
+ * are fine, one more is not.  A limit of 0 turns damping off.
+ */
+static void
+test_move_damping_default(void **state)
+{
+	struct fdb *f = *state;
+	struct fdb_key x = key(1, 0), y = key(2, 0);
+	uint32_t i;
+
+	fdb_learn(f, &x, 1);
+	for (i = 1; i <= 30; i++) {
+		fdb_set_clock(f, 100 + i);
+		fdb_learn(f, &x, (uint16_t)(1 + i % 2));
+		assert_int_equal(lookup(f, x), 1 + i % 2);
+	}
+	assert_int_equal(move_frozen(f), 0);
+	/* At 131, x begins the second on port 1. */
+	fdb_set_clock(f, 131);
+	for (i = 1; i <= FDB_DEFAULT_MOVE_LIMIT; i++) {
+		fdb_learn(f, &x, (uint16_t)(1 + i % 2 + 4));
+		assert_int_equal(lookup(f, x), 1 + i % 2 + 4);
+	}
+	assert_int_equal(move_frozen(f), 0);
+	fdb_learn(f, &x, 7);
+	assert_int_equal(lookup(f, x), 1);
+	assert_int_equal(move_frozen(f), 1);
+	/* Off: frozen entries move, and any number of moves is fine. */
+	assert_int_equal(fdb_set_move_limit(f, 0), 0);
+	fdb_learn(f, &y, 1);
+	for (i = 1; i <= 50; i++) {
+		fdb_learn(f, &x, (uint16_t)(1 + i % 2));
+		fdb_learn(f, &y, (uint16_t)(1 + i % 2));
+		assert_int_equal(lookup(f, x), 1 + i % 2);
+		assert_int_equal(lookup(f, y), 1 + i % 2);
+	}
+	assert_int_equal(move_frozen(f), 1);
+	assert_int_equal(n_frozen(f), 0);
+}
+
+/*
+ * A frozen MAC stays where it is when the port it began the second on
+ * cannot take it back: the port was deleted (its id may be reused) or is
+ * at its max_macs.
+ */
+static void
+test_move_damping_no_way_home(void **state)
+{
+	struct fdb *f = *state;
+	struct fdb_key x = key(1, 0), y = key(2, 0);
+
+	assert_int_equal(fdb_set_move_limit(f, 1), 0);
+	fdb_learn(f, &x, 1);
+	fdb_learn(f, &x, 2);
+	assert_int_equal(fdb_flush(f, 1, true), 0); /* port 1 deleted */
+	fdb_learn(f, &x, 3);
+	assert_int_equal(lookup(f, x), 2);
+	assert_int_equal(move_frozen(f), 1);
+	/* Next: port 1 is back (a new port), with max_macs 1. */
+	fdb_set_clock(f, 200);
+	fdb_set_port_rules(f, 1, 1, false, false);
+	fdb_learn(f, &x, 1);
+	assert_int_equal(lookup(f, x), 1);
+	fdb_set_clock(f, 201);
+	fdb_learn(f, &x, 2); /* begins the second on port 1 */
+	fdb_learn(f, &y, 1); /* port 1 is full now */
+	fdb_learn(f, &x, 3);
+	assert_int_equal(lookup(f, x), 2);
+	assert_int_equal(fdb_port_learned(f, 1), 1);
+	assert_int_equal(move_frozen(f), 2);
+	assert_int_equal(n_frozen(f), 1);
+}
+
+/* Lines of 'log' that contain 'what'. */
+static int
+count_lines(const char *log, const char *what)
+{
+	const char *p = log, *nl, *hit;
+	int n = 0;
+
+	while ((nl = strchr(p, '\n')) != NULL) {
+		hit = strstr(p, what);
+		n += hit != NULL && hit < nl;
+		p = nl + 1;
+	}
+	return n;
+}
+
+/*
+ * Freezes are logged, one line per second of the clock at most; the next
+ * line says how many were not.
+ */
+static void
+test_freeze_log(void **state)
+{
+	struct fdb *f = *state;
+	char *log = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&log, &len);
+	struct fdb_key k;
+	uint32_t i;
+
+	assert_non_null(mem);
+	assert_int_equal(fdb_set_move_limit(f, 1), 0);
+	rte_openlog_stream(mem);
+	for (i = 0; i < 5; i++) {
+		k = key(i, 0);
+		fdb_learn(f, &k, 1);
+		fdb_learn(f, &k, 2);
+		fdb_learn(f, &k, 3); /* frozen */
+		if (i == 2 || i == 3)
+			fdb_set_clock(f, 101 + i - 2);
+	}
+	rte_openlog_stream(NULL);
+	fclose(mem);
+	assert_int_equal(move_frozen(f), 5);
+	assert_int_equal(count_lines(log, "frozen on port 1"), 3);
+	assert_int_equal(count_lines(log, "since the last line"), 1);
+	assert_int_equal(
+		count_lines(log, "00:00 vlan 0 moved more than 1 times"), 1);
+	assert_int_equal(count_lines(log,
+				 "00:03 vlan 0 moved more than 1 "
+				 "times in a second (last to port 3): "
+				 "frozen on port 1 for 5 s (and 2 more "
+				 "since the last line)"),
+		1);
+	free(log);
 }
 
 static void
@@ -468,6 +869,24 @@ main(void)
 			test_limit_evicts_from_biggest_port, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_static, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flush, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_max_macs_drop, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_max_macs_forward, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_max_macs_with_table_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_secure_port, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_flush_resets_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_move_damping, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_move_damping_default, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_move_damping_no_way_home, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_freeze_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dump, setup, teardown),
 		cmocka_unit_test(test_tables_on_thp),
 		cmocka_unit_test(test_thpheap),
