@@ -203,6 +203,11 @@ struct ctl_param {
 		"set the maximum number of learned entries",                   \
 		CTL_ARG("limit", INT, CTL_REQ, "N", NULL,                          \
 			"1 to the table's capacity"))                          \
+	X(FDB_SET_MOVE_LIMIT, fdb_set_move_limit, "fdb/set/move-limit",        \
+		"freeze a MAC that moves between ports more than N times a "     \
+		"second on its original port for a few seconds",                \
+		CTL_ARG("move_limit", INT, CTL_REQ, "N", NULL,                 \
+			"moves a second, 0 (off) to 10000; default 10"))       \
 	X(DATAPLANE_SET_POLL_MODE, dataplane_set_poll_mode,                    \
 		"dataplane/set/poll-mode",                                     \
 		"switch the data plane's polling mode at run time",            \

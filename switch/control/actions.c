@@ -341,9 +341,10 @@ fdb_entry_json(const struct fdb_entry_info *e, void *arg)
 
 	port_mac_format(mac, sizeof(mac), &e->key.mac);
 	json_array_append_new(d->out,
-		json_pack("{s:s, s:i, s:s, s:b, s:I}", "mac", mac, "vlan",
+		json_pack("{s:s, s:i, s:s, s:b, s:I, s:b}", "mac", mac, "vlan",
 			e->key.vlan, "port", p ? p->name : "?", "static",
-			e->is_static, "age", (json_int_t)e->age));
+			e->is_static, "age", (json_int_t)e->age, "frozen",
+			e->frozen));
 }
 
 /* The optional "port" param: VHSW_PORT_NONE when absent. */
@@ -470,6 +471,19 @@ act_fdb_set_limit(struct vhsw *sw, json_t *params, struct act_err *e)
 			"start from fdb.limit in the --config file)",
 			fdb_capacity(sw->fdb));
 	fdb_set_limit(sw->fdb, (uint32_t)v);
+	return json_object();
+}
+
+static json_t *
+act_fdb_set_move_limit(struct vhsw *sw, json_t *params, struct act_err *e)
+{
+	json_int_t v = num(params, "move_limit", -1);
+
+	if (v < 0 || v > FDB_MAX_MOVE_LIMIT ||
+		fdb_set_move_limit(sw->fdb, (uint32_t)v) != 0)
+		return act_fail(e, CTL_ERR_INVALID_PARAMS,
+			"move_limit must be 0 (off) to %u moves a second",
+			FDB_MAX_MOVE_LIMIT);
 	return json_object();
 }
 

@@ -3,7 +3,7 @@
  * config.c - the JSON startup configuration (--config) and `config save`.
  *
  * The file has the shape of CONTRACT.md: {"ports": [...], "uplink": {...},
- * "fdb": {"aging", "limit", "static": [...]}}.  Loading goes through the
+ * "fdb": {"aging", "limit", "move_limit", "static": [...]}}.  Loading goes through the
  * same actions as the management commands (port/add, fdb/add, ...), so a
  * file is accepted exactly when the equivalent commands would be; errors
  * name the file, the key and the reason.  Saving writes the same shape
@@ -56,6 +56,7 @@ static const struct {
 } fdb_settings[] = {
 	{"aging", CTL_CMD_FDB_SET_AGING},
 	{"limit", CTL_CMD_FDB_SET_LIMIT},
+	{"move_limit", CTL_CMD_FDB_SET_MOVE_LIMIT},
 };
 
 int
@@ -165,6 +166,9 @@ config_dump(const struct vhsw *sw)
 	o = json_pack("{s:o, s:{s:i, s:i, s:o}}", "ports", ports, "fdb",
 		"aging", (int)sw->aging, "limit", (int)fs.limit, "static",
 		sc.out);
+	if (fdb_get_move_limit(sw->fdb) != FDB_DEFAULT_MOVE_LIMIT)
+		json_object_set_new(json_object_get(o, "fdb"), "move_limit",
+			json_integer(fdb_get_move_limit(sw->fdb)));
 	json_object_update(o, fixed);
 	json_decref(fixed);
 	return o;

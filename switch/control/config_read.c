@@ -18,7 +18,8 @@
 #include "fdb.h"
 
 static const char *const top_keys[] = {"ports", "uplink", "fdb", NULL};
-static const char *const fdb_keys[] = {"aging", "limit", "static", NULL};
+static const char *const fdb_keys[] = {
+	"aging", "limit", "move_limit", "static", NULL};
 
 static int
 check_keys(json_t *obj, const char *const *allowed, const char *path,

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "actions.h"
+#include "policy.h"
 #include "rpc.h"
 #include "tenant.h"
 #include "vhsw.h"
@@ -131,6 +132,17 @@ port_destroy(struct port *p)
 	p->cls->destroy(p);
 }
 
+/* The FDB's share of a port's tenant controls (learning rules). */
+static void
+port_rules(struct vhsw *sw, const struct port *p)
+{
+	const struct port_policy *pol = p->policy;
+
+	fdb_set_port_rules(sw->fdb, p->id, pol ? pol->max_macs : 0,
+		pol != NULL && pol->limit_forward,
+		pol != NULL && pol->n_macs > 0);
+}
+
 void
 vhsw_port_set_policy(struct vhsw *sw, struct port *p, struct port_policy *pol)
 {
@@ -138,6 +150,7 @@ vhsw_port_set_policy(struct vhsw *sw, struct port *p, struct port_policy *pol)
 
 	VHSW_ASSERT_CONTROL_THREAD();
 	__atomic_store_n(&p->policy, pol, __ATOMIC_RELEASE);
+	port_rules(sw, p);
 	if (old != NULL) {
 		/* The data plane may still be in a burst with the old one. */
 		dp_synchronize(sw->dp);
@@ -170,6 +183,7 @@ vhsw_port_attach(struct vhsw *sw, struct port *p)
 	if (i == VHSW_MAX_PORTS)
 		return -ENOSPC;
 	p->id = (uint16_t)i;
+	port_rules(sw, p); /* before the data plane can learn on it */
 	sw->ports[i] = p;
 	dp_set_ports(sw->dp, sw->ports);
 	return 0;
