@@ -11,6 +11,7 @@
 #include <rte_malloc.h>
 
 #include "policy.h"
+#include "port.h"
 #include "tenant.h"
 
 #define TENANT_MIN_BURST_KB 64u
@@ -206,7 +207,7 @@ macs_json(const struct port_policy *pol)
 	for (i = 0; i < pol->n_macs; i++) {
 		if (i > 0)
 			buf[n++] = ',';
-		rte_ether_format_addr(buf + n, sizeof(buf) - n, &pol->macs[i]);
+		port_mac_format(buf + n, sizeof(buf) - n, &pol->macs[i]);
 		n += strlen(buf + n);
 	}
 	return json_string(buf);

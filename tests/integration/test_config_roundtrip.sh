@@ -172,6 +172,7 @@ roundtrip() {
 
 # --- the kinds ------------------------------------------------------------
 M_S1=52:54:00:12:00:01 M_CL=52:54:00:12:00:02 M_K1=52:54:00:12:00:03
+M_T2=52:54:00:12:00:04 M_T3=52:54:00:12:00:05
 
 setup_server() {
     ctl port add s0 vhost-user "$TEST_TMP/s0.sock" > /dev/null
@@ -179,6 +180,14 @@ setup_server() {
         --mac $M_S1 --mtu 9000 --owner 65534:65534 --perm 0660 > /dev/null
     ctl port add s2 vhost-user "$TEST_TMP/s2.sock" --owner 65534 > /dev/null
     ctl port add s3 vhost-user "$TEST_TMP/s3.sock" --perm 0606 > /dev/null
+    # Tenant controls (issue 13): every option, some set at run time.
+    ctl port add t1 vhost-user "$TEST_TMP/t1.sock" --allowed-ips 10.1.0.1,fd00::1 \
+        --no-dhcp-server --max-macs 8 --mac-limit-action forward \
+        --storm-limit-pps 500 --isolated --rate-limit 50 --burst 128 > /dev/null
+    ctl port add t2 vhost-user "$TEST_TMP/t2.sock" --mac $M_T2 > /dev/null
+    ctl port add t3 vhost-user "$TEST_TMP/t3.sock" --mac $M_T3 --allowed-macs any \
+        --rate-limit 20 > /dev/null
+    ctl port set t2 --allowed-macs $M_T2,52:54:00:12:00:0a --max-macs 2 > /dev/null
 }
 verify_server() {
     check "s0 socket: root's, 0700" "700 0:0" "$(stat -c '%a %u:%g' "$TEST_TMP/s0.sock")"
@@ -188,10 +197,18 @@ verify_server() {
     check "s3 socket: --perm only" "606 0:0" "$(stat -c '%a %u:%g' "$TEST_TMP/s3.sock")"
     check "s1 queues, vlan, mac, mtu" "server 2 10 $M_S1 9000" \
         "$(jctl '"\(.mode) \(.queues) \(.vlan) \(.mac) \(.mtu)"' port show s1)"
+    local tk='"\(.allowed_macs) \(.allowed_ips) \(.dhcp_server) \(.max_macs) \(.mac_limit_action) \(.storm_limit_pps) \(.isolated) \(.rate_limit) \(.burst)"'
+    check "t1 tenant controls" "any 10.1.0.1,fd00::1 false 8 forward 500 true 50 128" \
+        "$(jctl "$tk" port show t1)"
+    check "t2 tenant controls (port set)" "$M_T2,52:54:00:12:00:0a any true 2 drop 0 false 0 64" \
+        "$(jctl "$tk" port show t2)"
+    check "t3 tenant controls (--mac, allowed any)" "any any true 0 drop 0 false 20 64" \
+        "$(jctl "$tk" port show t3)"
+    check "s1: --mac alone allows that MAC" "$M_S1" "$(jctl .allowed_macs port show s1)"
 }
 clean_server() {
     local s
-    for s in s0 s1 s2 s3; do
+    for s in s0 s1 s2 s3 t1 t2 t3; do
         wait_until 10 _gone "$TEST_TMP/$s.sock" || die "vhswd left its server socket $s.sock behind"
     done
 }
@@ -231,9 +248,12 @@ setup_fdb() {
     ctl fdb add 52:54:00:12:01:03 f2 > /dev/null
     ctl fdb set aging 77 > /dev/null
     ctl fdb set limit 1000 > /dev/null
+    ctl fdb set move-limit 3 > /dev/null
 }
 verify_fdb() {
     check "fdb aging and limit" "77 1000" "$(jctl '"\(.fdb.aging) \(.fdb.limit)"' stats)"
+    ctl config save "$TEST_TMP/move-limit.json" > /dev/null
+    check "fdb move limit" 3 "$(jq .fdb.move_limit "$TEST_TMP/move-limit.json")"
     check "static entries" "f1/0 f1/5 f2/10" \
         "$(jctl '[.[] | select(.static and (.port | startswith("f")))
             | "\(.port)/\(.vlan)"] | sort | join(" ")' fdb show)"
