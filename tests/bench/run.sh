@@ -37,7 +37,9 @@
 #                     --b-port0 "--allowed-macs 52:54:00:be:00:01 --isolated"
 #
 # Environment: CALLGRIND_MACS=N makes the callgrind section profile vhswd
-# alone with the source MAC varied over N addresses (FDB learning cost).
+# alone with the source MAC varied over N addresses (FDB learning cost);
+# CALLGRIND_PORT0/CALLGRIND_PORT1="ARGS" give its two ports extra `port add`
+# options (the instructions a port option costs).
 #
 # Pinning (2 CPUs): every switch's data plane on CPU 1, its control threads
 # and every traffic client on CPU 0.  Systems are interleaved within each
@@ -724,8 +726,11 @@ section_callgrind() {
 			SW_SYS=vhswd
 			VHSWD=$TEST_TMP/cg-$sys.sh VHSWD_START_TIMEOUT=300 vhswd_start --poll-mode adaptive
 			SW_SOCK0=$TEST_TMP/v$SW_N-0.sock SW_SOCK1=$TEST_TMP/v$SW_N-1.sock
-			ctl port add p0 vhost-user "$SW_SOCK0" > /dev/null
-			ctl port add p1 vhost-user "$SW_SOCK1" > /dev/null
+			local -a a0=() a1=()
+			read -r -a a0 <<<"${CALLGRIND_PORT0:-}"
+			read -r -a a1 <<<"${CALLGRIND_PORT1:-}"
+			ctl port add p0 vhost-user "$SW_SOCK0" "${a0[@]}" > /dev/null
+			ctl port add p1 vhost-user "$SW_SOCK1" "${a1[@]}" > /dev/null
 			pid=$VHSWD_PID
 		else
 			SW_SYS=baseline
