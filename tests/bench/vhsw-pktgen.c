@@ -24,6 +24,11 @@
  * a 1500-byte MTU allows).  Sizes above 1518 need jumbo frames on the path
  * (mergeable RX buffers on the virtio side, a larger port MTU on the switch).
  *
+ * --dst-mac may list up to PG_MAX_DST_MACS destinations; frames then cycle
+ * through them in order (a broadcast, a multicast and an unknown unicast
+ * address make a mixed storm) and the summary counts what port 1 received
+ * for each (rx_per_dst).
+ *
  * Output: one JSON object on one line on stdout (see print_summary()).
  * Progress and errors go to stderr.  Exit status: 0 done (even if nothing
  * was received: look at rx_packets), 1 runtime failure (ports do not come
@@ -65,6 +70,7 @@
 #define PG_MIN_SIZE 64
 #define PG_MAX_SIZE 9600
 #define PG_MAX_SRC_MACS (1u << 24)
+#define PG_MAX_DST_MACS 8
 #define PG_LINK_TIMEOUT_S 10
 
 /* Latency histogram: log-linear buckets of TSC cycles, 64 per power of two
@@ -97,7 +103,9 @@ struct pg_opts {
 	double wait_path_s; /* wait until a frame gets through; 0: don't */
 	bool dst_set;
 	bool learn;
-	struct rte_ether_addr dst_mac;
+	struct rte_ether_addr dst_mac; /* dst_macs[0] */
+	struct rte_ether_addr dst_macs[PG_MAX_DST_MACS];
+	uint32_t n_dst; /* 1 unless --dst-mac gave a list */
 	struct rte_ether_addr src_base;
 	struct rte_ether_addr ref_mac; /* 1-MAC phases: port 0's MAC */
 };
@@ -150,7 +158,12 @@ usage(FILE *f)
 		"machine\n"
 		"  --src-mac MAC    first source MAC (default "
 		"02:00:00:00:00:00 + N)\n"
-		"  --dst-mac MAC    destination MAC (default: port 1's MAC)\n"
+		"  --dst-mac MAC[,MAC...]\n"
+		"                   destination MAC (default: port 1's MAC); "
+		"with up to %d,\n"
+		"                   frames cycle through them and rx_per_dst "
+		"counts\n"
+		"                   what port 1 received for each\n"
 		"  --burst N        TX/RX burst size, 1..%d (default 32)\n"
 		"  --no-learn       do not send learning frames from port 1 "
 		"first\n"
@@ -162,7 +175,8 @@ usage(FILE *f)
 		"  --help           this text\n"
 		"\n"
 		"Exit status: 0 done, 1 runtime failure, 2 bad arguments.\n",
-		PG_MIN_SIZE, PG_MAX_SIZE, PG_MAX_SRC_MACS, PG_MAX_BURST);
+		PG_MIN_SIZE, PG_MAX_SIZE, PG_MAX_SRC_MACS, PG_MAX_DST_MACS,
+		PG_MAX_BURST);
 }
 
 static void __rte_noreturn
@@ -232,6 +246,31 @@ parse_mac(const char *opt, const char *s, struct rte_ether_addr *mac)
 			opt, s);
 }
 
+/* "MAC[,MAC...]" into o->dst_macs. */
+static void
+parse_dst_macs(const char *opt, const char *s, struct pg_opts *o)
+{
+	char buf[PG_MAX_DST_MACS * 18], *tok, *save;
+
+	if (strlen(s) >= sizeof(buf))
+		bad_arg("%s: '%s' is too long (at most " RTE_STR(
+				PG_MAX_DST_MACS) " MACs)",
+			opt, s);
+	snprintf(buf, sizeof(buf), "%s", s);
+	o->n_dst = 0;
+	for (tok = strtok_r(buf, ",", &save); tok != NULL;
+		tok = strtok_r(NULL, ",", &save)) {
+		if (o->n_dst == PG_MAX_DST_MACS)
+			bad_arg("%s: '%s': at most " RTE_STR(
+					PG_MAX_DST_MACS) " MACs",
+				opt, s);
+		parse_mac(opt, tok, &o->dst_macs[o->n_dst++]);
+	}
+	if (o->n_dst == 0)
+		bad_arg("%s: '%s' names no MAC", opt, s);
+	o->dst_mac = o->dst_macs[0];
+}
+
 enum {
 	OPT_RATE = 256,
 	OPT_DURATION,
@@ -278,6 +317,7 @@ parse_app_args(int argc, char **argv, struct pg_opts *o)
 		.burst = 32,
 		.learn = true,
 		.wait_path_s = 10,
+		.n_dst = 1,
 		.src_base = {{0x02, 0, 0, 0, 0, 0}},
 	};
 	optind = 1;
@@ -321,7 +361,7 @@ parse_app_args(int argc, char **argv, struct pg_opts *o)
 					optarg);
 			break;
 		case OPT_DST_MAC:
-			parse_mac(name, optarg, &o->dst_mac);
+			parse_dst_macs(name, optarg, o);
 			o->dst_set = true;
 			break;
 		case OPT_BURST:
@@ -351,6 +391,8 @@ parse_app_args(int argc, char **argv, struct pg_opts *o)
 		bad_arg("unexpected argument '%s'%s", argv[optind], "");
 	if (o->alt_ms > 0 && o->src_macs < 2)
 		bad_arg("--alternate-ms needs --src-macs N > 1%s%s", "", "");
+	if (o->alt_ms > 0 && o->n_dst > 1)
+		bad_arg("--alternate-ms takes one --dst-mac%s%s", "", "");
 }
 
 /* --- latency histogram -------------------------------------------------- */
@@ -527,6 +569,20 @@ src_mac(const struct rte_ether_addr *base, uint32_t i,
 
 /* --- the run ------------------------------------------------------------ */
 
+/* Which of o->dst_macs frame 'm' was sent to (0 if none matches). */
+static inline uint32_t
+dst_index(const struct pg_opts *o, const struct rte_mbuf *m)
+{
+	const struct rte_ether_hdr *eh =
+		rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	uint32_t i;
+
+	for (i = 0; i < o->n_dst; i++)
+		if (rte_is_same_ether_addr(&eh->dst_addr, &o->dst_macs[i]))
+			return i;
+	return 0;
+}
+
 struct pg_result {
 	uint64_t tx; /* frames sent in the window */
 	uint64_t rx; /* of those, received */
@@ -538,7 +594,8 @@ struct pg_result {
 			   * preempted (a busy neighbour) if large */
 	double lat_sum;
 	double window_s;
-	uint64_t rx_ref;       /* of rx, frames sent in 1-MAC phases */
+	uint64_t rx_ref; /* of rx, frames sent in 1-MAC phases */
+	uint64_t rx_dst[PG_MAX_DST_MACS]; /* of rx, by destination */
 	uint64_t phase_tsc[2]; /* window time in N-MAC [0], 1-MAC [1] */
 };
 
@@ -632,7 +689,7 @@ run(const struct pg_opts *o, uint16_t txp, uint16_t rxp, struct rte_mempool *mp,
 	uint64_t t_start, t_window, t_end, t_drain_end = 0, now;
 	uint64_t t_win_start = 0, t_last;
 	uint64_t sent_total = 0, due;
-	uint32_t seq = 0, seq0 = 0, max_seq = 0, mac_i = 0;
+	uint32_t seq = 0, seq0 = 0, max_seq = 0, mac_i = 0, dst_i = 0;
 	bool in_window = false, tx_done = false, any_rx = false;
 	const bool alt = o->alt_ms > 0;
 	const uint64_t alt_tsc = (uint64_t)(o->alt_ms * (double)hz / 1e3);
@@ -704,6 +761,14 @@ run(const struct pg_opts *o, uint16_t txp, uint16_t rxp, struct rte_mempool *mp,
 					}
 					fill(txm[i], t, s, PG_MAGIC, seq + i,
 						now);
+					if (o->n_dst > 1) {
+						memcpy(rte_pktmbuf_mtod(
+							       txm[i], void *),
+							&o->dst_macs[dst_i],
+							RTE_ETHER_ADDR_LEN);
+						if (++dst_i == o->n_dst)
+							dst_i = 0;
+					}
 				}
 				k = rte_eth_tx_burst(txp, 0, txm, n);
 				if (k < n) {
@@ -714,6 +779,13 @@ run(const struct pg_opts *o, uint16_t txp, uint16_t rxp, struct rte_mempool *mp,
 									   o->src_macs -
 									   (n - k)) %
 							o->src_macs);
+					/* The same for the destinations. */
+					if (o->n_dst > 1 && !ref)
+						dst_i = (uint32_t)(((uint64_t)dst_i +
+									   (uint64_t)o->n_dst *
+										   PG_MAX_BURST -
+									   (n - k)) %
+							o->n_dst);
 					if (in_window)
 						r->tx_refused += n - k;
 				}
@@ -748,6 +820,8 @@ run(const struct pg_opts *o, uint16_t txp, uint16_t rxp, struct rte_mempool *mp,
 				r->rx++;
 				if (pl->magic == PG_MAGIC_REF)
 					r->rx_ref++;
+				if (o->n_dst > 1)
+					r->rx_dst[dst_index(o, rxm[i])]++;
 				if (any_rx &&
 					(int32_t)(pl->seq - max_seq) < 0) {
 					r->reordered++;
@@ -801,6 +875,20 @@ print_summary(const struct pg_opts *o, const struct pg_result *r)
 		       "\"ref_rx_mpps\":%.4f,\"scaled_s\":%.3f,\"ref_s\":%.3f,"
 		       "\"scale_ratio\":%.4f",
 			o->alt_ms, ms, mr, ts, tr, mr > 0 ? ms / mr : 0.0);
+	}
+	if (o->n_dst > 1) {
+		uint32_t i;
+
+		printf(",\"dst_macs\":[");
+		for (i = 0; i < o->n_dst; i++) {
+			rte_ether_format_addr(
+				dst, sizeof(dst), &o->dst_macs[i]);
+			printf("%s\"%s\"", i ? "," : "", dst);
+		}
+		printf("],\"rx_per_dst\":[");
+		for (i = 0; i < o->n_dst; i++)
+			printf("%s%" PRIu64, i ? "," : "", r->rx_dst[i]);
+		printf("]");
 	}
 	if (r->rx > 0)
 		printf(",\"lat_min_us\":%.3f,\"lat_mean_us\":%.3f,"
@@ -917,7 +1005,7 @@ main(int argc, char **argv)
 	rte_eth_macaddr_get(txp, &tx_mac);
 	rte_eth_macaddr_get(rxp, &rx_mac);
 	if (!o.dst_set)
-		o.dst_mac = rx_mac;
+		o.dst_mac = o.dst_macs[0] = rx_mac;
 	if (o.src_macs == 1)
 		o.src_base = tx_mac;
 	o.ref_mac = tx_mac;
