@@ -81,11 +81,11 @@ struct port_policy {
 };
 
 /*
- * Checks port security on one frame of 'len' bytes as received (an 802.1Q
- * tag is skipped): its source MAC, the addresses an ARP packet or an IPv6
- * neighbour solicitation or advertisement claims, and DHCP server messages.
- * IPv6 link-local addresses derived from an allowed MAC (EUI-64) are
- * allowed with it.
+ * Checks port security on one frame of 'len' bytes as received (802.1Q
+ * tags and IPv6 extension headers are skipped): its source MAC, the
+ * addresses an ARP packet or an IPv6 neighbour solicitation or
+ * advertisement claims, and DHCP server messages.  IPv6 link-local
+ * addresses derived from an allowed MAC (EUI-64) are allowed with it.
  */
 enum policy_verdict policy_check(
 	const struct port_policy *pol, const uint8_t *frame, uint32_t len);
