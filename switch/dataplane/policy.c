@@ -121,20 +121,28 @@ check_arp(const struct port_policy *pol, const uint8_t *p, uint32_t len)
 }
 
 /*
- * ICMPv6 neighbour solicitation (its source link-layer option) and
- * advertisement (its target address and target link-layer option) at
- * offset 'off' of the IPv6 packet 'ip6' of 'len' bytes.
+ * ICMPv6 neighbour solicitation (its IPv6 source address, unless
+ * unspecified, and its source link-layer option) and advertisement (its
+ * target address and target link-layer option) at offset 'off' of the
+ * IPv6 packet 'ip6' of 'len' bytes.  Receivers of a solicitation map its
+ * source address to its source link-layer address, as they do an ARP
+ * sender's.
  */
 static enum policy_verdict
 check_nd(const struct port_policy *pol, const uint8_t *ip6, uint32_t off,
 	uint32_t len)
 {
+	static const uint8_t unspecified[16];
 	const uint8_t *p = ip6 + off;
 
 	len -= off;
 	if (len < 24) /* type, code, checksum, flags, target */
 		return POLICY_DROP_ND;
 	if (p[0] == ND_NA && !ip6_allowed(pol, p + 8))
+		return POLICY_DROP_ND;
+	/* From ::, duplicate address detection, which claims nothing. */
+	if (p[0] == ND_NS && memcmp(ip6 + 8, unspecified, 16) != 0 &&
+		!ip6_allowed(pol, ip6 + 8))
 		return POLICY_DROP_ND;
 	for (off = 24; off + 2 <= len;) {
 		uint32_t olen = (uint32_t)p[off + 1] * 8;
