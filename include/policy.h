@@ -71,6 +71,7 @@ struct port_policy {
 	uint32_t ip4[POLICY_MAX_IPS];    /* network byte order */
 	uint8_t ip6[POLICY_MAX_IPS][16]; /* network byte order */
 	uint64_t storm_cap;              /* bucket size, packets x hz */
+	uint64_t storm_fill;             /* TSC ticks to fill an empty one */
 	struct rte_meter_srtcm_profile meter_profile;
 
 	/* Data-plane state (the one thread polling the port). */

@@ -291,6 +291,7 @@ policy_prepare(struct port_policy *pol, uint64_t hz)
 		/* A tenth of a second of packets, at least a burst. */
 		burst = RTE_MAX((uint64_t)pol->storm_pps / 10, (uint64_t)32);
 		pol->storm_cap = burst * hz;
+		pol->storm_fill = burst * hz / pol->storm_pps + 1;
 		for (i = 0; i < POLICY_STORM_COUNT; i++)
 			pol->dp.storm[i].tokens = pol->storm_cap;
 	}
@@ -315,8 +316,8 @@ policy_storm_take(
 	uint64_t add;
 
 	if (now > b->last) {
-		/* A second refills any bucket; longer would overflow. */
-		add = RTE_MIN(now - b->last, hz) * pol->storm_pps;
+		/* storm_fill fills any bucket; longer would overflow. */
+		add = RTE_MIN(now - b->last, pol->storm_fill) * pol->storm_pps;
 		b->tokens = pol->storm_cap - b->tokens > add ? b->tokens + add
 							     : pol->storm_cap;
 		b->last = now;
