@@ -66,7 +66,8 @@ struct port_policy {
 	uint32_t max_macs;  /* learned entries of the port; 0: no limit */
 	uint32_t storm_pps; /* per class; 0: no storm control */
 	uint32_t rate_mbps; /* ingress policing; 0: none */
-	uint32_t burst_kb;
+	uint32_t burst_kb;  /* the policer's burst (0 without a rate) */
+	bool burst_given;   /* burst_kb set, not derived from the rate */
 	struct rte_ether_addr macs[POLICY_MAX_MACS];
 	uint32_t ip4[POLICY_MAX_IPS];    /* network byte order */
 	uint8_t ip6[POLICY_MAX_IPS][16]; /* network byte order */

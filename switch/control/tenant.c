@@ -27,6 +27,12 @@ parse_macs(const char *s, struct port_policy *pol, char *err, size_t errlen)
 	pol->n_macs = 0;
 	if (strcmp(s, "any") == 0)
 		return 0;
+	if (strlen(s) >= sizeof(buf)) {
+		snprintf(err, errlen,
+			"allowed_macs: too long (at most %d MACs)",
+			POLICY_MAX_MACS);
+		return -1;
+	}
 	snprintf(buf, sizeof(buf), "%s", s);
 	for (tok = strtok_r(buf, ",", &save); tok != NULL;
 		tok = strtok_r(NULL, ",", &save)) {
@@ -65,6 +71,12 @@ parse_ips(const char *s, struct port_policy *pol, char *err, size_t errlen)
 	pol->n_ip4 = pol->n_ip6 = 0;
 	if (strcmp(s, "any") == 0)
 		return 0;
+	if (strlen(s) >= sizeof(buf)) {
+		snprintf(err, errlen,
+			"allowed_ips: too long (at most %d of each family)",
+			POLICY_MAX_IPS);
+		return -1;
+	}
 	snprintf(buf, sizeof(buf), "%s", s);
 	for (tok = strtok_r(buf, ",", &save); tok != NULL;
 		tok = strtok_r(NULL, ",", &save), n++) {
@@ -116,6 +128,16 @@ get_bool(json_t *params, const char *key, bool *v)
 		*v = json_is_true(j);
 }
 
+/* The policer's burst at 'rate_mbps' without --burst: 10 ms, 64 KB at least. */
+static uint32_t
+default_burst_kb(uint32_t rate_mbps)
+{
+	if (rate_mbps == 0)
+		return 0;
+	return RTE_MAX(TENANT_MIN_BURST_KB,
+		(uint32_t)((uint64_t)rate_mbps * 1250 / 1024));
+}
+
 /* True if 'pol' turns no control on. */
 static bool
 policy_is_off(const struct port_policy *pol)
@@ -136,6 +158,7 @@ tenant_parse(json_t *params, const struct port_policy *cur,
 			   json_object_get(params, "allowed_ips")),
 		   *action = json_string_value(
 			   json_object_get(params, "mac_limit_action"));
+	json_t *burst = json_object_get(params, "burst");
 	struct port_policy pol;
 
 	*out = NULL;
@@ -173,6 +196,19 @@ tenant_parse(json_t *params, const struct port_policy *cur,
 	}
 	get_bool(params, "dhcp_server", &pol.dhcp_server);
 	get_bool(params, "isolated", &pol.isolated);
+	if (json_is_integer(burst)) {
+		if (pol.rate_mbps == 0 && pol.burst_kb != 0) {
+			snprintf(err, errlen,
+				"burst needs rate_limit (the policer is off)");
+			return -1;
+		}
+		pol.burst_given = pol.burst_kb != 0;
+	}
+	/* A given burst stays; a derived one follows the rate. */
+	if (pol.rate_mbps == 0)
+		pol.burst_given = false;
+	if (!pol.burst_given)
+		pol.burst_kb = default_burst_kb(pol.rate_mbps);
 	if (policy_is_off(&pol))
 		return 0;
 	*out = rte_zmalloc("port_policy", sizeof(pol), RTE_CACHE_LINE_SIZE);
@@ -181,9 +217,6 @@ tenant_parse(json_t *params, const struct port_policy *cur,
 		return -1;
 	}
 	memcpy(*out, &pol, sizeof(pol));
-	if (pol.burst_kb == 0) /* 10 ms at the rate */
-		(*out)->burst_kb = RTE_MAX(TENANT_MIN_BURST_KB,
-			(uint32_t)((uint64_t)pol.rate_mbps * 1250 / 1024));
 	if (policy_prepare(*out, rte_get_tsc_hz()) != 0) {
 		snprintf(err, errlen, "cannot set up the policer");
 		rte_free(*out);
@@ -261,11 +294,11 @@ tenant_json(const struct port_policy *pol, const struct rte_ether_addr *mac,
 			o, "storm_limit_pps", json_integer(pol->storm_pps));
 	if (all || pol->isolated)
 		json_object_set_new(o, "isolated", json_boolean(pol->isolated));
-	if (all || pol->rate_mbps) {
+	if (all || pol->rate_mbps)
 		json_object_set_new(
 			o, "rate_limit", json_integer(pol->rate_mbps));
+	if (all || pol->burst_given)
 		json_object_set_new(o, "burst", json_integer(pol->burst_kb));
-	}
 }
 
 void
