@@ -118,7 +118,7 @@ struct ctl_param {
 		"police what the peer sends to MBPS megabits a second; 0: "    \
 		"none (default)")                                              \
 	CTL_OPT("--burst", "burst", INT, "KB", NULL,                           \
-		"the policer's burst in kilobytes (default: 10 ms at the "     \
+		"the policer's burst in kilobytes (default: 100 ms at the "    \
 		"rate, at least 64)")
 
 /*

@@ -66,12 +66,13 @@ struct port_policy {
 	uint32_t max_macs;  /* learned entries of the port; 0: no limit */
 	uint32_t storm_pps; /* per class; 0: no storm control */
 	uint32_t rate_mbps; /* ingress policing; 0: none */
-	uint32_t burst_kb;  /* the policer's burst, as used */
-	uint32_t burst_set; /* the burst the user gave; 0: the default */
+	uint32_t burst_kb;  /* the policer's burst (0 without a rate) */
+	bool burst_given;   /* burst_kb set, not derived from the rate */
 	struct rte_ether_addr macs[POLICY_MAX_MACS];
 	uint32_t ip4[POLICY_MAX_IPS];    /* network byte order */
 	uint8_t ip6[POLICY_MAX_IPS][16]; /* network byte order */
 	uint64_t storm_cap;              /* bucket size, packets x hz */
+	uint64_t storm_fill;             /* TSC ticks to fill an empty one */
 	struct rte_meter_srtcm_profile meter_profile;
 
 	/* Data-plane state (the one thread polling the port). */
@@ -82,11 +83,11 @@ struct port_policy {
 };
 
 /*
- * Checks port security on one frame of 'len' bytes as received (an 802.1Q
- * tag is skipped): its source MAC, the addresses an ARP packet or an IPv6
- * neighbour solicitation or advertisement claims, and DHCP server messages.
- * IPv6 link-local addresses derived from an allowed MAC (EUI-64) are
- * allowed with it.
+ * Checks port security on one frame of 'len' bytes as received (802.1Q
+ * tags and IPv6 extension headers are skipped): its source MAC, the
+ * addresses an ARP packet or an IPv6 neighbour solicitation or
+ * advertisement claims, and DHCP server messages.  IPv6 link-local
+ * addresses derived from an allowed MAC (EUI-64) are allowed with it.
  */
 enum policy_verdict policy_check(
 	const struct port_policy *pol, const uint8_t *frame, uint32_t len);

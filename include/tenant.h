@@ -7,8 +7,9 @@
  * The keys: allowed_macs ("MAC[,MAC]" or "any"), allowed_ips ("IP[,IP]",
  * IPv4 and IPv6, or "any"), dhcp_server (bool), max_macs, mac_limit_action
  * ("drop" or "forward"), storm_limit_pps, isolated (bool), rate_limit
- * (Mbit/s) and burst (KB).  A port with --mac and no allowed_macs allows
- * that MAC only.
+ * (Mbit/s) and burst (KB; needs a rate; without it 100 ms at the rate,
+ * which follows the rate when `port set` changes it).  A port with --mac
+ * and no allowed_macs allows that MAC only.
  *
  * Thread-safety: control thread only.
  */

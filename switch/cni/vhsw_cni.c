@@ -17,7 +17,17 @@
  *  - "vhost-user": a server port whose socket is
  *    "socketDir"/<container id prefix>/<ifname>.sock, for the runtime to
  *    bind-mount; the container runs its DPDK app with
- *    --vdev virtio_user0,path=<socket>,mac=<mac from the result>.
+ *    --vdev virtio_user0,path=<socket>,mac=<mac from the result>, the MAC
+ *    also being in <ifname>.mac beside the socket.
+ *
+ * Port security ("portSecurity", default true): the port allows only the
+ * MAC the container has (vhost-user: the one the plugin assigns, given to
+ * `port add` as --mac, which makes it the port's allowed MAC; kernel: the
+ * interface's, read in the namespace) and only the IPAM addresses in ARP
+ * and neighbour discovery.  The interface exists only once the port does,
+ * and IPAM runs after that (a DHCP IPAM needs the interface), so the
+ * plugin sets these with `port set` once it knows them, before the
+ * container runs.  false: `port add --allowed-macs any`, nothing checked.
  *
  * The switch port is named from a hash of (container id, ifname), so ports
  * of different containers, or of two interfaces of one, never collide and
@@ -82,6 +92,7 @@ struct cni {
 	const char *socket_perm;
 	json_int_t mtu;
 	json_int_t vlan;
+	bool port_security;
 	json_t *ipam;
 
 	/* Derived. */
@@ -90,6 +101,7 @@ struct cni {
 	char mac[18];
 	char sock_dir[256];
 	char sock[256];
+	char mac_file[256]; /* vhost-user: the MAC, for the container */
 };
 
 /* Prints a CNI error object and returns the exit status 1. */
@@ -236,6 +248,11 @@ parse_conf(struct cni *c)
 		return cni_error(c, CNI_ERR_CONFIG, NULL,
 			"config key \"vlan\" must be an integer");
 	c->vlan = json_integer_value(v);
+	v = json_object_get(c->conf, "portSecurity");
+	if (v != NULL && !json_is_boolean(v))
+		return cni_error(c, CNI_ERR_CONFIG, NULL,
+			"config key \"portSecurity\" must be true or false");
+	c->port_security = v == NULL || json_is_true(v);
 	c->ipam = json_object_get(c->conf, "ipam");
 	if (c->ipam != NULL &&
 		(!json_is_object(c->ipam) ||
@@ -300,7 +317,9 @@ parse_env(struct cni *c)
 	snprintf(c->sock_dir, sizeof(c->sock_dir), "%s/%.*s", c->socket_dir,
 		(int)pfx, c->containerid);
 	if (snprintf(c->sock, sizeof(c->sock), "%s/%s.sock", c->sock_dir,
-		    c->ifname) >= (int)sizeof(c->sock))
+		    c->ifname) >= (int)sizeof(c->sock) ||
+		snprintf(c->mac_file, sizeof(c->mac_file), "%s/%s.mac",
+			c->sock_dir, c->ifname) >= (int)sizeof(c->mac_file))
 		return cni_error(
 			c, CNI_ERR_CONFIG, NULL, "socket path too long");
 	return 0;
@@ -567,6 +586,93 @@ result(const struct cni *c, json_t *ipam_res)
 	return r;
 }
 
+/*
+ * Port security for what the container got (config "portSecurity"): its
+ * MAC (kernel mode; a vhost-user port has it from --mac) and the IPAM
+ * addresses, with `port set`.  0, or -1 with 'err' and *unreachable set.
+ */
+static int
+secure_port(struct cni *c, json_t *ipam_res, char *err, size_t errlen,
+	bool *unreachable)
+{
+	char ips[1024], why[512];
+	json_t *params, *ip, *res;
+	size_t n = 0, i;
+	int code;
+
+	*unreachable = false;
+	if (!c->port_security)
+		return 0;
+	params = json_pack("{s:s}", "name", c->port);
+	if (!c->vhost) {
+		if (c->mac[0] == '\0') {
+			snprintf(err, errlen,
+				"port security: cannot read the MAC of %s in "
+				"%s",
+				c->ifname, c->netns);
+			json_decref(params);
+			return -1;
+		}
+		json_object_set_new(
+			params, "allowed_macs", json_string(c->mac));
+	}
+	json_array_foreach(json_object_get(ipam_res, "ips"), i, ip)
+	{
+		const char *a =
+			json_string_value(json_object_get(ip, "address"));
+		size_t len = a != NULL ? strcspn(a, "/") : 0; /* no prefix */
+
+		if (len == 0)
+			continue;
+		if (n + len + 2 > sizeof(ips)) {
+			snprintf(err, errlen,
+				"port security: too many IPAM addresses");
+			json_decref(params);
+			return -1;
+		}
+		n += (size_t)snprintf(ips + n, sizeof(ips) - n, "%s%.*s",
+			n > 0 ? "," : "", (int)len, a);
+	}
+	if (n > 0)
+		json_object_set_new(params, "allowed_ips", json_string(ips));
+	if (json_object_size(params) == 1) {
+		json_decref(params);
+		return 0;
+	}
+	res = call(c, "port/set", params, &code, why, sizeof(why), unreachable);
+	json_decref(params);
+	if (res == NULL) {
+		snprintf(err, errlen, "vhswd refused port security: %s", why);
+		return -1;
+	}
+	json_decref(res);
+	return 0;
+}
+
+/*
+ * vhost-user: the MAC in <ifname>.mac beside the socket, for the
+ * container's app (virtio_user's mac=).  0 or -1 with 'err' set.
+ */
+static int
+write_mac_file(const struct cni *c, char *err, size_t errlen)
+{
+	char line[32];
+	int fd, n;
+
+	n = snprintf(line, sizeof(line), "%s\n", c->mac);
+	fd = open(c->mac_file,
+		O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0 || fchmod(fd, 0644) != 0 || write(fd, line, n) != n) {
+		snprintf(err, errlen, "cannot write %s: %s", c->mac_file,
+			strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 static void
 del_port(struct cni *c)
 {
@@ -626,6 +732,8 @@ cmd_add(struct cni *c)
 		json_object_set_new(params, "ifname", json_string(c->ifname));
 		json_object_set_new(params, "netns", json_string(c->netns));
 	}
+	if (!c->port_security)
+		json_object_set_new(params, "allowed_macs", json_string("any"));
 	res = call(
 		c, "port/add", params, &code, err, sizeof(err), &unreachable);
 	json_decref(params);
@@ -647,12 +755,21 @@ cmd_add(struct cni *c)
 			return cni_error(c, ipam_code, NULL, "%s", err);
 		}
 	}
-	if (!c->vhost && configure_netns(c, ipam_res, err, sizeof(err)) != 0) {
+	if ((!c->vhost &&
+		    configure_netns(c, ipam_res, err, sizeof(err)) != 0) ||
+		secure_port(c, ipam_res, err, sizeof(err), &unreachable) != 0 ||
+		(c->vhost && write_mac_file(c, err, sizeof(err)) != 0)) {
 		if (c->ipam != NULL)
 			json_decref(run_ipam(c, "DEL", &ipam_code, err, 0));
 		del_port(c);
+		if (c->vhost) {
+			unlink(c->mac_file);
+			rmdir(c->sock_dir);
+		}
 		json_decref(ipam_res);
-		return cni_error(c, CNI_ERR_IO, NULL, "%s", err);
+		return cni_error(c,
+			unreachable ? CNI_ERR_TRY_AGAIN : CNI_ERR_IO, NULL,
+			"%s", err);
 	}
 	out = result(c, ipam_res);
 	json_dumpf(out, stdout, JSON_INDENT(2));
@@ -679,6 +796,7 @@ cmd_del(struct cni *c)
 	}
 	if (c->vhost) {
 		unlink(c->sock);
+		unlink(c->mac_file);
 		rmdir(c->sock_dir);
 	}
 	return 0;

@@ -28,6 +28,12 @@ parse_macs(const char *s, struct port_policy *pol, char *err, size_t errlen)
 	pol->n_macs = 0;
 	if (strcmp(s, "any") == 0)
 		return 0;
+	if (strlen(s) >= sizeof(buf)) {
+		snprintf(err, errlen,
+			"allowed_macs: too long (at most %d MACs)",
+			POLICY_MAX_MACS);
+		return -1;
+	}
 	snprintf(buf, sizeof(buf), "%s", s);
 	for (tok = strtok_r(buf, ",", &save); tok != NULL;
 		tok = strtok_r(NULL, ",", &save)) {
@@ -66,6 +72,12 @@ parse_ips(const char *s, struct port_policy *pol, char *err, size_t errlen)
 	pol->n_ip4 = pol->n_ip6 = 0;
 	if (strcmp(s, "any") == 0)
 		return 0;
+	if (strlen(s) >= sizeof(buf)) {
+		snprintf(err, errlen,
+			"allowed_ips: too long (at most %d of each family)",
+			POLICY_MAX_IPS);
+		return -1;
+	}
 	snprintf(buf, sizeof(buf), "%s", s);
 	for (tok = strtok_r(buf, ",", &save); tok != NULL;
 		tok = strtok_r(NULL, ",", &save), n++) {
@@ -117,6 +129,16 @@ get_bool(json_t *params, const char *key, bool *v)
 		*v = json_is_true(j);
 }
 
+/* The policer's burst at 'rate_mbps' without --burst: 100 ms, 64 KB at least. */
+static uint32_t
+default_burst_kb(uint32_t rate_mbps)
+{
+	if (rate_mbps == 0)
+		return 0;
+	return RTE_MAX(TENANT_MIN_BURST_KB,
+		(uint32_t)((uint64_t)rate_mbps * 12500 / 1024));
+}
+
 /* True if 'pol' turns no control on. */
 static bool
 policy_is_off(const struct port_policy *pol)
@@ -137,6 +159,7 @@ tenant_parse(json_t *params, const struct port_policy *cur,
 			   json_object_get(params, "allowed_ips")),
 		   *action = json_string_value(
 			   json_object_get(params, "mac_limit_action"));
+	json_t *burst = json_object_get(params, "burst");
 	struct port_policy pol;
 
 	*out = NULL;
@@ -158,7 +181,7 @@ tenant_parse(json_t *params, const struct port_policy *cur,
 			&pol.storm_pps, err, errlen) != 0 ||
 		get_uint(params, "rate_limit", TENANT_MAX_RATE_MBPS,
 			&pol.rate_mbps, err, errlen) != 0 ||
-		get_uint(params, "burst", TENANT_MAX_BURST_KB, &pol.burst_set,
+		get_uint(params, "burst", TENANT_MAX_BURST_KB, &pol.burst_kb,
 			err, errlen) != 0)
 		return -1;
 	if (action != NULL) {
@@ -174,6 +197,19 @@ tenant_parse(json_t *params, const struct port_policy *cur,
 	}
 	get_bool(params, "dhcp_server", &pol.dhcp_server);
 	get_bool(params, "isolated", &pol.isolated);
+	if (json_is_integer(burst)) {
+		if (pol.rate_mbps == 0 && pol.burst_kb != 0) {
+			snprintf(err, errlen,
+				"burst needs rate_limit (the policer is off)");
+			return -1;
+		}
+		pol.burst_given = pol.burst_kb != 0;
+	}
+	/* A given burst stays; a derived one follows the rate. */
+	if (pol.rate_mbps == 0)
+		pol.burst_given = false;
+	if (!pol.burst_given)
+		pol.burst_kb = default_burst_kb(pol.rate_mbps);
 	if (policy_is_off(&pol))
 		return 0;
 	*out = rte_zmalloc("port_policy", sizeof(pol), RTE_CACHE_LINE_SIZE);
@@ -182,11 +218,6 @@ tenant_parse(json_t *params, const struct port_policy *cur,
 		return -1;
 	}
 	memcpy(*out, &pol, sizeof(pol));
-	/* The default burst: 10 ms at the rate. */
-	(*out)->burst_kb = pol.burst_set
-		? pol.burst_set
-		: RTE_MAX(TENANT_MIN_BURST_KB,
-			  (uint32_t)((uint64_t)pol.rate_mbps * 1250 / 1024));
 	if (policy_prepare(*out, rte_get_tsc_hz()) != 0) {
 		snprintf(err, errlen, "cannot set up the policer");
 		rte_free(*out);
@@ -267,9 +298,8 @@ tenant_json(const struct port_policy *pol, const struct rte_ether_addr *mac,
 	if (all || pol->rate_mbps)
 		json_object_set_new(
 			o, "rate_limit", json_integer(pol->rate_mbps));
-	if (all || pol->burst_set)
-		json_object_set_new(o, "burst",
-			json_integer(all ? pol->burst_kb : pol->burst_set));
+	if (all || pol->burst_given)
+		json_object_set_new(o, "burst", json_integer(pol->burst_kb));
 }
 
 void

@@ -23,7 +23,13 @@
 #define ETHERTYPE_IPV6 0x86dd
 #define ARP_LEN 28 /* Ethernet/IPv4 ARP */
 #define IPV6_HLEN 40
+#define IPV6_MAX_EXT 8 /* extension headers walked before ICMPv6 or UDP */
+#define PROTO_HOPOPTS 0
 #define PROTO_UDP 17
+#define PROTO_ROUTING 43
+#define PROTO_FRAGMENT 44
+#define PROTO_AH 51
+#define PROTO_DSTOPTS 60
 #define PROTO_ICMPV6 58
 #define ND_NS 135
 #define ND_NA 136
@@ -115,18 +121,28 @@ check_arp(const struct port_policy *pol, const uint8_t *p, uint32_t len)
 }
 
 /*
- * ICMPv6 neighbour solicitation (its source link-layer option) and
- * advertisement (its target address and target link-layer option).
- * 'p' is the ICMPv6 message, 'len' its length.
+ * ICMPv6 neighbour solicitation (its IPv6 source address, unless
+ * unspecified, and its source link-layer option) and advertisement (its
+ * target address and target link-layer option) at offset 'off' of the
+ * IPv6 packet 'ip6' of 'len' bytes.  Receivers of a solicitation map its
+ * source address to its source link-layer address, as they do an ARP
+ * sender's.
  */
 static enum policy_verdict
-check_nd(const struct port_policy *pol, const uint8_t *p, uint32_t len)
+check_nd(const struct port_policy *pol, const uint8_t *ip6, uint32_t off,
+	uint32_t len)
 {
-	uint32_t off;
+	static const uint8_t unspecified[16];
+	const uint8_t *p = ip6 + off;
 
+	len -= off;
 	if (len < 24) /* type, code, checksum, flags, target */
 		return POLICY_DROP_ND;
 	if (p[0] == ND_NA && !ip6_allowed(pol, p + 8))
+		return POLICY_DROP_ND;
+	/* From ::, duplicate address detection, which claims nothing. */
+	if (p[0] == ND_NS && memcmp(ip6 + 8, unspecified, 16) != 0 &&
+		!ip6_allowed(pol, ip6 + 8))
 		return POLICY_DROP_ND;
 	for (off = 24; off + 2 <= len;) {
 		uint32_t olen = (uint32_t)p[off + 1] * 8;
@@ -166,21 +182,73 @@ check_ipv4(const struct port_policy *pol, const uint8_t *p, uint32_t len)
 		: POLICY_PASS;
 }
 
+/*
+ * Finds the upper-layer header of the IPv6 packet 'p' of 'len' bytes
+ * behind its extension headers: its offset in *off and protocol in *nh.
+ * 0; 1 if there is none to look at (a later fragment, or a chain that runs
+ * off the packet, which no receiver parses either); -1 if the chain is
+ * longer than IPV6_MAX_EXT headers.
+ */
+static int
+ipv6_upper(const uint8_t *p, uint32_t len, uint32_t *off, uint8_t *nh)
+{
+	uint32_t hlen;
+	int i;
+
+	*off = IPV6_HLEN;
+	*nh = p[6];
+	for (i = 0; i <= IPV6_MAX_EXT; i++) {
+		if (*nh != PROTO_HOPOPTS && *nh != PROTO_ROUTING &&
+			*nh != PROTO_FRAGMENT && *nh != PROTO_AH &&
+			*nh != PROTO_DSTOPTS)
+			return 0;
+		if (i == IPV6_MAX_EXT)
+			break;
+		if (len - *off < 8)
+			return 1;
+		if (*nh == PROTO_FRAGMENT) {
+			/* Only a first fragment carries the upper header. */
+			if ((be16(p + *off + 2) & 0xfff8) != 0)
+				return 1;
+			hlen = 8;
+		} else if (*nh == PROTO_AH) {
+			hlen = ((uint32_t)p[*off + 1] + 2) * 4;
+		} else {
+			hlen = ((uint32_t)p[*off + 1] + 1) * 8;
+		}
+		if (hlen > len - *off)
+			return 1;
+		*nh = p[*off];
+		*off += hlen;
+	}
+	return -1;
+}
+
 static enum policy_verdict
 check_ipv6(const struct port_policy *pol, const uint8_t *p, uint32_t len)
 {
+	bool nd = pol->n_macs || pol->n_ip6;
+	uint32_t off;
 	uint8_t nh;
+	int r;
 
-	if (len < IPV6_HLEN || (p[0] >> 4) != 6)
+	if (len < IPV6_HLEN || (p[0] >> 4) != 6 || (!nd && pol->dhcp_server))
 		return POLICY_PASS;
-	nh = p[6];
-	if (nh == PROTO_ICMPV6 && len > IPV6_HLEN &&
-		(p[IPV6_HLEN] == ND_NS || p[IPV6_HLEN] == ND_NA) &&
-		(pol->n_macs || pol->n_ip6))
-		return check_nd(pol, p + IPV6_HLEN, len - IPV6_HLEN);
+	/*
+	 * Receivers act on neighbour discovery and DHCPv6 behind hop-by-hop,
+	 * routing and destination options headers, so these are skipped; a
+	 * chain too long to follow may hide either and is dropped.
+	 */
+	r = ipv6_upper(p, len, &off, &nh);
+	if (r < 0)
+		return nd ? POLICY_DROP_ND : POLICY_DROP_DHCP;
+	if (r > 0)
+		return POLICY_PASS;
+	if (nd && nh == PROTO_ICMPV6 && off < len &&
+		(p[off] == ND_NS || p[off] == ND_NA))
+		return check_nd(pol, p, off, len);
 	if (nh == PROTO_UDP && !pol->dhcp_server &&
-		is_dhcp_server(
-			p + IPV6_HLEN, len - IPV6_HLEN, DHCP6_SERVER_PORT))
+		is_dhcp_server(p + off, len - off, DHCP6_SERVER_PORT))
 		return POLICY_DROP_DHCP;
 	return POLICY_PASS;
 }
@@ -223,6 +291,7 @@ policy_prepare(struct port_policy *pol, uint64_t hz)
 		/* A tenth of a second of packets, at least a burst. */
 		burst = RTE_MAX((uint64_t)pol->storm_pps / 10, (uint64_t)32);
 		pol->storm_cap = burst * hz;
+		pol->storm_fill = burst * hz / pol->storm_pps + 1;
 		for (i = 0; i < POLICY_STORM_COUNT; i++)
 			pol->dp.storm[i].tokens = pol->storm_cap;
 	}
@@ -247,8 +316,8 @@ policy_storm_take(
 	uint64_t add;
 
 	if (now > b->last) {
-		/* A second refills any bucket; longer would overflow. */
-		add = RTE_MIN(now - b->last, hz) * pol->storm_pps;
+		/* storm_fill fills any bucket; longer would overflow. */
+		add = RTE_MIN(now - b->last, pol->storm_fill) * pol->storm_pps;
 		b->tokens = pol->storm_cap - b->tokens > add ? b->tokens + add
 							     : pol->storm_cap;
 		b->last = now;

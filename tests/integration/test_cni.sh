@@ -2,7 +2,8 @@
 # vhsw-cni run exactly as a container runtime runs it (environment and
 # stdin), against a real vhswd and real network namespaces, with Debian's
 # host-local IPAM plugin: every command in both modes, results and error
-# objects, DEL idempotence, a daemon that restarted or is down.
+# objects, port security for what the plugin assigned (and "portSecurity":
+# false), DEL idempotence, a daemon that restarted or is down.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
@@ -58,6 +59,7 @@ check "ADD kernel A" 0 "$(conf kernel | cni ADD $CA /run/netns/$NSA eth0)"
 check "result version" 1.0.0 "$(out .cniVersion)"
 check "result interface" "eth0 /run/netns/$NSA" "$(out '.interfaces[0] | .name + " " + .sandbox')"
 check "result MAC is the interface's" "$(ip -n $NSA -j link show eth0 | jq -r '.[0].address')" "$(out '.interfaces[0].mac')"
+maca=$(out '.interfaces[0].mac')
 ipa=$(out '.ips[0].address')
 check "IPAM address" 10.66.0 "${ipa%.*}"
 check "ip refers to interface 0" 0 "$(out '.ips[0].interface')"
@@ -72,6 +74,29 @@ ipb=$(out '.ips[0].address')
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 in_ns $NSA ping -q -c 3 -i 0.2 -w 10 "${ipb%/*}" > /dev/null || die "A cannot ping B"
 log "ok: two kernel-mode containers ping each other"
+
+# Port security: the interface's MAC and the IPAM address, and only those.
+lc() { tr 'A-F' 'a-f'; }
+check "A's port allows its MAC" "$maca" "$(jctl .allowed_macs port show "$portA" | lc)"
+check "A's port allows its IPAM address" "${ipa%/*}" "$(jctl .allowed_ips port show "$portA")"
+n0=$(port_stat "$portA" rx_spoofed_mac)
+ip -n $NSA link set eth0 address 02:00:00:00:ee:01
+in_ns $NSA ping -q -c 2 -i 0.2 -W 1 "${ipb%/*}" > /dev/null 2>&1 &&
+    die "A reached B from a MAC its port does not allow"
+check "frames from another MAC dropped" 1 "$(( $(port_stat "$portA" rx_spoofed_mac) > n0 ))"
+ip -n $NSA link set eth0 address "$maca"
+ip -n $NSA addr add 10.66.0.250/32 dev eth0
+ip -n $NSA neigh flush dev eth0
+n0=$(port_stat "$portA" rx_spoofed_arp)
+in_ns $NSA ping -q -c 1 -W 1 -I 10.66.0.250 "${ipb%/*}" > /dev/null 2>&1 &&
+    die "A reached B from an address IPAM did not assign"
+check "ARP for another address dropped" 1 "$(( $(port_stat "$portA" rx_spoofed_arp) > n0 ))"
+ip -n $NSA addr del 10.66.0.250/32 dev eth0
+in_ns $NSA ping -q -c 2 -i 0.2 -w 10 "${ipb%/*}" > /dev/null || die "A cannot ping B again"
+log "ok: A's port drops another MAC and ARP for another address, and passes A again"
+check "portSecurity false" 0 "$(conf kernel 1.0.0 '"portSecurity": false' | cni ADD $CB /run/netns/$NSB net1)"
+check "no port security" "any any" "$(jctl '.allowed_macs + " " + .allowed_ips' port show "$(out .vhsw.port)")"
+check "DEL it" 0 "$(conf kernel 1.0.0 '"portSecurity": false' | cni DEL $CB /run/netns/$NSB net1)"
 check "CHECK" "0 " "$(conf kernel | cni CHECK $CA /run/netns/$NSA eth0) $(cat "$TEST_TMP/cni.out")"
 check "second interface, other port" 0 "$(conf kernel | cni ADD $CA /run/netns/$NSA net1)"
 [[ $(out .vhsw.port) != "$portA" ]] || die "two interfaces of one container share a port"
@@ -101,6 +126,9 @@ check "result names the socket" "$sock" "$(out '.interfaces[0].socketPath')"
 vmac=$(out '.interfaces[0].mac')
 check "MAC is the port's static FDB entry" "$(out .vhsw.port)" "$(fdb_port "$vmac")"
 check "IPAM ran for vhost-user too" 10.66.0 "$(out '.ips[0].address' | cut -d. -f1-3)"
+check "the port allows that MAC" "$vmac" "$(jctl .allowed_macs port show "$(out .vhsw.port)" | lc)"
+check "and the IPAM address" "$(out '.ips[0].address' | cut -d/ -f1)" "$(jctl .allowed_ips port show "$(out .vhsw.port)")"
+check "the MAC beside the socket, for the app" "$vmac" "$(cat "${sock%.sock}.mac")"
 # The container's DPDK app connects: CHECK passes once it is up.
 check "CHECK before the app runs" 1 "$(conf vhost-user | cni CHECK $VC /run/netns/$NSA eth0)"
 tp_start vc "$sock" "$vmac"
@@ -135,6 +163,7 @@ err_case() { # NAME CODE ENVCMD... < stdin
 err_case "unknown version" 1 cni ADD x /run/netns/$NSA eth0 < <(conf kernel 9.9.9)
 err_case "no cniVersion" 7 cni ADD x /run/netns/$NSA eth0 < <(conf kernel | jq -c 'del(.cniVersion)')
 err_case "bad mode" 7 cni ADD x /run/netns/$NSA eth0 < <(conf bridge)
+err_case "portSecurity not a boolean" 7 cni ADD x /run/netns/$NSA eth0 < <(conf kernel 1.0.0 '"portSecurity": "no"')
 err_case "mtu not a number" 7 cni ADD x /run/netns/$NSA eth0 < <(conf kernel | jq -c '.mtu = "big"')
 err_case "not JSON" 6 cni ADD x /run/netns/$NSA eth0 < <(echo '{"cniVersion": ')
 err_case "no container id" 4 cni ADD "" /run/netns/$NSA eth0 < <(conf kernel)
