@@ -24,8 +24,9 @@
  *
  * Move damping keeps its state in the slot (home_port, moves, move_t),
  * touched by learn_slow() on moves only: the count of moves in the second
- * move_t and the port the entry had when that second began, or, once
- * frozen (moves == FDB_FROZEN), the second the freeze ends.
+ * move_t and the port the entry had before it began to move (when that
+ * second began, or earlier if it also moved in the second before), or,
+ * once frozen (moves == FDB_FROZEN), the second the freeze ends.
  *
  * Learning logs events, not frames: a freeze, a port with port security
  * refused another port's MAC, a port at its max_macs refused a new MAC.
@@ -81,7 +82,7 @@ struct fdb_slot {
 	uint32_t prev, next; /* per-port list of learned entries */
 	struct fdb_key key;
 	/* Move damping of a learned entry (learn_slow, on moves only). */
-	uint16_t home_port; /* its port when second move_t began */
+	uint16_t home_port; /* its port before it began to move */
 	uint16_t moves;     /* in second move_t; FDB_FROZEN: frozen */
 	uint32_t move_t;    /* that second; frozen: when the freeze ends */
 };
@@ -128,8 +129,6 @@ struct fdb {
 	uint32_t head[VHSW_MAX_PORTS];
 	uint32_t tail[VHSW_MAX_PORTS];
 	struct fdb_port_rules rules[VHSW_MAX_PORTS];
-	/* The second each port was last deleted; UINT32_MAX: never. */
-	uint32_t port_deleted[VHSW_MAX_PORTS];
 	struct fdb_log_limit log[FDB_EV_COUNT];
 	struct fdb_stats st;
 };
@@ -274,7 +273,6 @@ fdb_create(const char *name, uint32_t capacity, struct rte_rcu_qsbr *qsv)
 	vhsw_lock_init(&fdb->wlock);
 	for (i = 0; i < VHSW_MAX_PORTS; i++) {
 		fdb->head[i] = fdb->tail[i] = FDB_NIL;
-		fdb->port_deleted[i] = UINT32_MAX;
 	}
 	return fdb;
 fail:
@@ -526,9 +524,16 @@ count_move__(struct fdb *fdb, uint32_t pos)
 	if (fdb->move_limit == 0)
 		return true;
 	if (s->moves == FDB_FROZEN || s->move_t != fdb->now) {
-		/* A new second, or the freeze is over: a new count. */
+		/*
+		 * A new second, or the freeze is over: a new count.  The
+		 * home port stays while the MAC keeps moving second after
+		 * second (a flap that spans a tick of the clock), else it is
+		 * where the MAC is now.
+		 */
+		if (s->moves == FDB_FROZEN || s->moves == 0 ||
+			s->move_t + 1 != fdb->now)
+			s->home_port = s->port;
 		s->move_t = fdb->now;
-		s->home_port = s->port;
 		s->moves = 0;
 	}
 	return ++s->moves <= fdb->move_limit;
@@ -536,9 +541,10 @@ count_move__(struct fdb *fdb, uint32_t pos)
 
 /*
  * Freezes the entry at 'pos', which moved once too often this second, for
- * FDB_MOVE_FREEZE_S seconds on the port it had when the second began: it
- * goes back there unless that port was deleted this second (its id may be
- * reused) or is at its max_macs (it stays where it is then).  Caller holds
+ * FDB_MOVE_FREEZE_S seconds on the port it had before it began to move: it
+ * goes back there unless that port is at its max_macs (it stays where it
+ * is then; a deleted home port was replaced by the entry's port when the
+ * port was deleted, see flush_pred).  Caller holds
  * wlock.
  */
 static void
@@ -549,8 +555,7 @@ freeze__(struct fdb *fdb, uint32_t pos, uint16_t to)
 	char k[64];
 
 	VHSW_ASSERT_HELD(&fdb->wlock);
-	if (s->port != home && fdb->port_deleted[home] != fdb->now &&
-		!port_full__(fdb, home))
+	if (s->port != home && !port_full__(fdb, home))
 		move_entry__(fdb, pos, home);
 	s->moves = FDB_FROZEN;
 	s->move_t = fdb->now + FDB_MOVE_FREEZE_S;
@@ -925,7 +930,7 @@ fdb_set_port_rules(struct fdb *fdb, uint16_t port, uint32_t max_macs,
  */
 static uint32_t
 walk_remove(struct fdb *fdb,
-	bool (*pred)(const struct fdb *, const struct fdb_slot *, const void *),
+	bool (*pred)(const struct fdb *, struct fdb_slot *, const void *),
 	const void *arg)
 {
 	uint32_t removed = 0, base, i, end;
@@ -951,13 +956,18 @@ struct flush_arg {
 };
 
 static bool
-flush_pred(const struct fdb *fdb, const struct fdb_slot *s, const void *arg)
+flush_pred(const struct fdb *fdb, struct fdb_slot *s, const void *arg)
 {
 	const struct flush_arg *fa = arg;
 
 	if (s->is_static && !fa->with_static)
 		return false;
-	return fa->port == VHSW_PORT_NONE || s->port == fa->port;
+	if (fa->port == VHSW_PORT_NONE || s->port == fa->port)
+		return true;
+	/* A deleted port is no home to return to (its id may be reused). */
+	if (fa->with_static && s->home_port == fa->port)
+		s->home_port = s->port;
+	return false;
 }
 
 uint32_t
@@ -975,7 +985,6 @@ fdb_flush(struct fdb *fdb, uint16_t port, bool with_static)
 			if (port != VHSW_PORT_NONE && i != port)
 				continue;
 			memset(&fdb->rules[i], 0, sizeof(fdb->rules[i]));
-			fdb->port_deleted[i] = fdb->now;
 		}
 		vhsw_unlock(&fdb->wlock);
 	}
@@ -985,14 +994,15 @@ fdb_flush(struct fdb *fdb, uint16_t port, bool with_static)
 		none = fdb->port_learned[port] == 0 &&
 			(!with_static || fdb->port_static[port] == 0);
 		vhsw_unlock(&fdb->wlock);
-		if (none)
+		/* A deleted port may still be the home of moving MACs. */
+		if (none && !with_static)
 			return 0;
 	}
 	return walk_remove(fdb, flush_pred, &fa);
 }
 
 static bool
-age_pred(const struct fdb *fdb, const struct fdb_slot *s, const void *arg)
+age_pred(const struct fdb *fdb, struct fdb_slot *s, const void *arg)
 {
 	uint32_t aging = *(const uint32_t *)arg;
 

@@ -543,7 +543,7 @@ static void
 test_move_damping(void **state)
 {
 	struct fdb *f = *state;
-	struct fdb_key x = key(1, 0);
+	struct fdb_key x = key(1, 0), y = key(2, 0);
 	struct fdb_stats st;
 	uint32_t t;
 
@@ -577,8 +577,8 @@ test_move_damping(void **state)
 	assert_int_equal(n_frozen(f), 0);
 	fdb_learn(f, &x, 2);
 	assert_int_equal(lookup(f, x), 2);
-	/* A new count; x begins second 106 on port 2, its new home. */
-	fdb_set_clock(f, 106);
+	/* No move in 106: x begins second 107 on port 2, its new home. */
+	fdb_set_clock(f, 107);
 	fdb_learn(f, &x, 3);
 	fdb_learn(f, &x, 1);
 	fdb_learn(f, &x, 3);
@@ -591,6 +591,17 @@ test_move_damping(void **state)
 	assert_int_equal(
 		fdb_set_move_limit(f, FDB_MAX_MOVE_LIMIT + 1), -EINVAL);
 	assert_int_equal(fdb_get_move_limit(f), 3);
+	/* A flap across a tick of the clock is one: y goes home to port 1. */
+	fdb_set_clock(f, 200);
+	fdb_learn(f, &y, 1);
+	fdb_learn(f, &y, 2);
+	fdb_set_clock(f, 201);
+	fdb_learn(f, &y, 3);
+	fdb_learn(f, &y, 2);
+	fdb_learn(f, &y, 3);
+	assert_int_equal(lookup(f, y), 3);
+	fdb_learn(f, &y, 2);
+	assert_int_equal(lookup(f, y), 1);
 }
 
 /*
