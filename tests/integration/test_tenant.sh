@@ -41,8 +41,7 @@
 #                 refused
 #   fdb-max-macs, fdb-secure-port, fdb-move-damping
 #                 the FDB side of --max-macs, MAC move damping (fdb set
-#                 move-limit) and secure ports never taking over a MAC:
-#                 skipped with VHSW_TENANT_SKIP_FDB=1 (until it lands)
+#                 move-limit) and secure ports never taking over a MAC
 #   roundtrip     (its own vhswd) config save and a restart from --config
 #                 keep every tenant key
 #
@@ -62,7 +61,6 @@ FRAMES=$HERE/frames.py
 # The interpreter itself, not a wrapper (a pyenv shim costs 100 ms a call).
 PYTHON=${PYTHON:-$(python3 -c 'import sys; print(sys.executable)')}
 : "${PKTGEN:=$VHSW_BUILD/tests/bench/vhsw-pktgen}"
-: "${VHSW_TENANT_SKIP_FDB:=0}"
 : "${VHSW_TENANT_CASES:=}"   # names of the cases to run (default: all)
 
 # MACs: attacker A, victim B, observer C, another D.
@@ -661,7 +659,7 @@ case_runtime() {
     check "still any after the refusals" any "$(ps_key k allowed_macs)"
 }
 
-# --- the FDB side (VHSW_TENANT_SKIP_FDB=1 skips these) ---------------------
+# --- the FDB side ---------------------------------------------------------
 
 case_fdb_max_macs() {
     kport lim "$NS1" --max-macs 4
@@ -790,17 +788,11 @@ after_case() {
     ctl fdb flush > /dev/null || true
 }
 
-# run_case NAME FN [fdb]: FN in a subshell in ROOT/NAME; the outcome is
-# recorded.  An 'fdb' case is skipped with VHSW_TENANT_SKIP_FDB=1.
+# run_case NAME FN: FN in a subshell in ROOT/NAME; the outcome is recorded.
 run_case() {
-    local name=$1 fn=$2 kind=${3:-} dir=$ROOT/$1 rc=0 t0=$SECONDS why
+    local name=$1 fn=$2 dir=$ROOT/$1 rc=0 t0=$SECONDS why
     if [[ -n $VHSW_TENANT_CASES && " $VHSW_TENANT_CASES " != *" $name "* ]]; then
         SKIPPED+=("$name (not in VHSW_TENANT_CASES)")
-        return 0
-    fi
-    if [[ $kind == fdb && $VHSW_TENANT_SKIP_FDB == 1 ]]; then
-        SKIPPED+=("$name (VHSW_TENANT_SKIP_FDB=1)")
-        log "===== $name: skipped ====="
         return 0
     fi
     mkdir -p "$dir"
@@ -836,10 +828,10 @@ run_case storm case_storm; after_case storm
 run_case isolated case_isolated; after_case isolated
 run_case rate-limit case_rate_limit; after_case rate-limit
 run_case runtime case_runtime; after_case runtime
-run_case fdb-max-macs case_fdb_max_macs fdb; after_case fdb-max-macs
-run_case fdb-secure-port case_fdb_secure_port fdb; after_case fdb-secure-port
+run_case fdb-max-macs case_fdb_max_macs; after_case fdb-max-macs
+run_case fdb-secure-port case_fdb_secure_port; after_case fdb-secure-port
 # Last on this vhswd: it leaves the move limit set.
-run_case fdb-move-damping case_fdb_move_damping fdb; after_case fdb-move-damping
+run_case fdb-move-damping case_fdb_move_damping; after_case fdb-move-damping
 vhswd_stop
 run_case roundtrip case_roundtrip
 
