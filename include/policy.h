@@ -69,10 +69,11 @@ struct port_policy {
 	uint32_t burst_kb;  /* the policer's burst (0 without a rate) */
 	bool burst_given;   /* burst_kb set, not derived from the rate */
 	struct rte_ether_addr macs[POLICY_MAX_MACS];
-	uint32_t ip4[POLICY_MAX_IPS];    /* network byte order */
-	uint8_t ip6[POLICY_MAX_IPS][16]; /* network byte order */
-	uint64_t storm_cap;              /* bucket size, packets x hz */
-	uint64_t storm_fill;             /* TSC ticks to fill an empty one */
+	uint64_t mac_words[POLICY_MAX_MACS]; /* the same as words */
+	uint32_t ip4[POLICY_MAX_IPS];        /* network byte order */
+	uint8_t ip6[POLICY_MAX_IPS][16];     /* network byte order */
+	uint64_t storm_cap;                  /* bucket size, packets x hz */
+	uint64_t storm_fill; /* TSC ticks to fill an empty one */
 	struct rte_meter_srtcm_profile meter_profile;
 
 	/* Data-plane state (the one thread polling the port). */
@@ -91,6 +92,12 @@ struct port_policy {
  */
 enum policy_verdict policy_check(
 	const struct port_policy *pol, const uint8_t *frame, uint32_t len);
+
+/*
+ * Adds 'mac' to the allowed source MACs.  0, or -ENOSPC past
+ * POLICY_MAX_MACS.  Control thread, before publication.
+ */
+int policy_add_mac(struct port_policy *pol, const struct rte_ether_addr *mac);
 
 /* True if the policy does any per-frame check (policy_check). */
 static inline bool

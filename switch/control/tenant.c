@@ -37,22 +37,21 @@ parse_macs(const char *s, struct port_policy *pol, char *err, size_t errlen)
 	snprintf(buf, sizeof(buf), "%s", s);
 	for (tok = strtok_r(buf, ",", &save); tok != NULL;
 		tok = strtok_r(NULL, ",", &save)) {
-		struct rte_ether_addr *a = &pol->macs[pol->n_macs];
+		struct rte_ether_addr a;
 
-		if (pol->n_macs == POLICY_MAX_MACS) {
-			snprintf(err, errlen, "allowed_macs: at most %d MACs",
-				POLICY_MAX_MACS);
-			return -1;
-		}
-		if (rte_ether_unformat_addr(tok, a) != 0 ||
-			!rte_is_valid_assigned_ether_addr(a)) {
+		if (rte_ether_unformat_addr(tok, &a) != 0 ||
+			!rte_is_valid_assigned_ether_addr(&a)) {
 			snprintf(err, errlen,
 				"allowed_macs: '%s' is not a unicast MAC "
 				"address",
 				tok);
 			return -1;
 		}
-		pol->n_macs++;
+		if (policy_add_mac(pol, &a) != 0) {
+			snprintf(err, errlen, "allowed_macs: at most %d MACs",
+				POLICY_MAX_MACS);
+			return -1;
+		}
 	}
 	if (pol->n_macs == 0) {
 		snprintf(err, errlen,
@@ -169,8 +168,7 @@ tenant_parse(json_t *params, const struct port_policy *cur,
 		memset(&pol, 0, sizeof(pol));
 		pol.dhcp_server = true;
 		if (mac != NULL) {
-			pol.macs[0] = *mac;
-			pol.n_macs = 1;
+			policy_add_mac(&pol, mac);
 		}
 	}
 	if ((macs != NULL && parse_macs(macs, &pol, err, errlen) != 0) ||

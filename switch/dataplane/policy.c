@@ -44,16 +44,29 @@ be16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-static bool
+/* A MAC as one word, for compares without a call to memcmp. */
+static inline uint64_t
+mac_word(const uint8_t *mac)
+{
+	uint32_t lo;
+	uint16_t hi;
+
+	memcpy(&lo, mac, sizeof(lo));
+	memcpy(&hi, mac + sizeof(lo), sizeof(hi));
+	return (uint64_t)lo | (uint64_t)hi << 32;
+}
+
+static inline bool
 mac_allowed(const struct port_policy *pol, const uint8_t *mac)
 {
+	uint64_t w;
 	uint8_t i;
 
 	if (pol->n_macs == 0)
 		return true;
+	w = mac_word(mac);
 	for (i = 0; i < pol->n_macs; i++)
-		if (memcmp(pol->macs[i].addr_bytes, mac, RTE_ETHER_ADDR_LEN) ==
-			0)
+		if (pol->mac_words[i] == w)
 			return true;
 	return false;
 }
@@ -278,6 +291,17 @@ policy_check(const struct port_policy *pol, const uint8_t *frame, uint32_t len)
 		return check_ipv6(pol, frame + off, len - off);
 	}
 	return POLICY_PASS;
+}
+
+int
+policy_add_mac(struct port_policy *pol, const struct rte_ether_addr *mac)
+{
+	if (pol->n_macs == POLICY_MAX_MACS)
+		return -ENOSPC;
+	pol->macs[pol->n_macs] = *mac;
+	pol->mac_words[pol->n_macs] = mac_word(mac->addr_bytes);
+	pol->n_macs++;
+	return 0;
 }
 
 int

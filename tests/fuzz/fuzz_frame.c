@@ -51,9 +51,9 @@ static struct port_policy pols[P_COUNT];
 static void
 add_mac(struct port_policy *p, uint8_t last)
 {
-	uint8_t mac[6] = {0x02, 0, 0, 0, 0, last};
+	struct rte_ether_addr mac = {{0x02, 0, 0, 0, 0, last}};
 
-	memcpy(p->macs[p->n_macs++].addr_bytes, mac, 6);
+	policy_add_mac(p, &mac);
 }
 
 static void

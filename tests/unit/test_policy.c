@@ -264,7 +264,10 @@ pol_init(struct port_policy *p)
 static void
 pol_mac(struct port_policy *p, const uint8_t *mac)
 {
-	memcpy(p->macs[p->n_macs++].addr_bytes, mac, 6);
+	struct rte_ether_addr a;
+
+	memcpy(a.addr_bytes, mac, 6);
+	assert_int_equal(policy_add_mac(p, &a), 0);
 }
 
 static void
