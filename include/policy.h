@@ -26,7 +26,10 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
+#include <rte_branch_prediction.h>
+#include <rte_byteorder.h>
 #include <rte_ether.h>
 #include <rte_meter.h>
 
@@ -83,15 +86,85 @@ struct port_policy {
 	} dp __rte_cache_aligned;
 };
 
+/* A MAC as one word, for compares without a call to memcmp. */
+static inline uint64_t
+policy_mac_word(const uint8_t *mac)
+{
+	uint32_t lo;
+	uint16_t hi;
+
+	memcpy(&lo, mac, sizeof(lo));
+	memcpy(&hi, mac + sizeof(lo), sizeof(hi));
+	return (uint64_t)lo | (uint64_t)hi << 32;
+}
+
+static inline bool
+policy_mac_allowed(const struct port_policy *pol, const uint8_t *mac)
+{
+	uint64_t w;
+	uint8_t i;
+
+	if (pol->n_macs == 0)
+		return true;
+	w = policy_mac_word(mac);
+	for (i = 0; i < pol->n_macs; i++)
+		if (pol->mac_words[i] == w)
+			return true;
+	return false;
+}
+
+/*
+ * IPv4 packet 'p' of 'len' bytes: a DHCP server message (UDP from port
+ * 67, in a first fragment) is dropped when the policy blocks them.
+ */
+static inline enum policy_verdict
+policy_check_ipv4(const struct port_policy *pol, const uint8_t *p, uint32_t len)
+{
+	uint32_t ihl;
+	uint16_t w;
+
+	if (pol->dhcp_server || len < 20 || (p[0] >> 4) != 4 || p[9] != 17)
+		return POLICY_PASS;
+	ihl = (uint32_t)(p[0] & 0xf) * 4;
+	memcpy(&w, p + 6, sizeof(w)); /* flags and fragment offset */
+	if (ihl < 20 || len < ihl || (w & RTE_BE16(0x1fff)) != 0 ||
+		len - ihl < 8)
+		return POLICY_PASS;
+	memcpy(&w, p + ihl, sizeof(w)); /* UDP source port */
+	return w == RTE_BE16(67) ? POLICY_DROP_DHCP : POLICY_PASS;
+}
+
+/* policy_check() of any frame, out of line. */
+enum policy_verdict policy_check_full(
+	const struct port_policy *pol, const uint8_t *frame, uint32_t len);
+
 /*
  * Checks port security on one frame of 'len' bytes as received (802.1Q
- * tags and IPv6 extension headers are skipped): its source MAC, the
- * addresses an ARP packet or an IPv6 neighbour solicitation or
- * advertisement claims, and DHCP server messages.  IPv6 link-local
- * addresses derived from an allowed MAC (EUI-64) are allowed with it.
+ * tags are skipped): its source MAC, the addresses an ARP packet or an
+ * IPv6 neighbour solicitation or advertisement claims, and DHCP server
+ * messages.  IPv6 link-local addresses derived from an allowed MAC
+ * (EUI-64) are allowed with it.  Untagged IPv4 and frames no check
+ * concerns are settled inline; the rest go to policy_check_full().
  */
-enum policy_verdict policy_check(
-	const struct port_policy *pol, const uint8_t *frame, uint32_t len);
+static inline enum policy_verdict
+policy_check(const struct port_policy *pol, const uint8_t *frame, uint32_t len)
+{
+	uint16_t type;
+
+	if (unlikely(len < RTE_ETHER_HDR_LEN) ||
+		!policy_mac_allowed(pol, frame + RTE_ETHER_ADDR_LEN))
+		return POLICY_DROP_SRC_MAC;
+	memcpy(&type, frame + 2 * RTE_ETHER_ADDR_LEN, sizeof(type));
+	if (likely(type == RTE_BE16(RTE_ETHER_TYPE_IPV4)))
+		return policy_check_ipv4(pol, frame + RTE_ETHER_HDR_LEN,
+			len - RTE_ETHER_HDR_LEN);
+	if (type == RTE_BE16(RTE_ETHER_TYPE_ARP) ||
+		type == RTE_BE16(RTE_ETHER_TYPE_IPV6) ||
+		type == RTE_BE16(RTE_ETHER_TYPE_VLAN) ||
+		type == RTE_BE16(RTE_ETHER_TYPE_QINQ))
+		return policy_check_full(pol, frame, len);
+	return POLICY_PASS;
+}
 
 /*
  * Adds 'mac' to the allowed source MACs.  0, or -ENOSPC past

@@ -335,6 +335,60 @@ key_word(const struct rte_ether_addr *mac, uint16_t vlan)
 }
 
 /*
+ * Sends each frame of a burst to its destination, or floods it.  'tenant'
+ * (a constant at each call, so the loop without tenant controls has none
+ * of their checks): apply the ingress port's policy 'pol' and drop the
+ * frames of the sources the FDB refused ('refused', by smap).
+ */
+static __rte_always_inline void
+dispatch(struct fwd_ctx *ctx, struct port *in, struct port_policy *pol,
+	uint32_t refused, struct rte_mbuf **keep, uint16_t nk,
+	const struct frame_info *fi, const struct fdb_key *ukey,
+	const uint8_t *dmap, const uint8_t *smap, const uint16_t *uport,
+	bool tenant)
+{
+	struct port *out;
+	uint16_t i;
+
+	for (i = 0; i < nk; i++) {
+		struct rte_mbuf *m = keep[i];
+		uint16_t d = uport[dmap[i]];
+
+		if (tenant && smap[i] != NO_SRC && (refused >> smap[i]) & 1) {
+			rx_drop(in, m, PORT_STAT_rx_mac_limit);
+			continue;
+		}
+		if (rte_is_multicast_ether_addr(&ukey[dmap[i]].mac) ||
+			d == VHSW_PORT_NONE ||
+			(out = ctx->tbl->by_id[d]) == NULL ||
+			!port_in_vlan(out, fi[i].vlan)) {
+			if (tenant && pol != NULL && pol->storm_pps != 0 &&
+				!rte_is_multicast_ether_addr(
+					&ukey[dmap[i]].mac) &&
+				!policy_storm_take(pol, POLICY_STORM_UNKNOWN,
+					rte_rdtsc(), ctx->hz)) {
+				rx_drop(in, m, PORT_STAT_rx_storm_unknown);
+				continue;
+			}
+			flood(ctx, in, m, &fi[i]);
+			continue;
+		}
+		if (unlikely(out == in)) {
+			/* Hairpin: the destination sits behind the ingress. */
+			stat_add(in, PORT_STAT_rx_dropped, 1);
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		if (tenant && pol != NULL && pol->isolated &&
+			port_isolated(out)) {
+			rx_drop(in, m, PORT_STAT_rx_isolated);
+			continue;
+		}
+		output(ctx, out, m, &fi[i], xform_for(out, &fi[i]), false);
+	}
+}
+
+/*
  * Learning and lookup are done once per run of equal keys in the burst
  * (frames of one flow arrive together), and for the whole burst in one
  * hash lookup: sources first, then destinations (fdb_input_bulk).
@@ -357,7 +411,6 @@ fwd_input(struct fwd_ctx *ctx, struct port *in, struct rte_mbuf **pkts,
 	uint64_t bytes = 0, w, last_d = 0, last_s = 0;
 	struct port_policy *pol;
 	uint32_t refused;
-	struct port *out;
 	bool learnable;
 
 	while (n > VHSW_BURST) {
@@ -415,41 +468,11 @@ fwd_input(struct fwd_ctx *ctx, struct port *in, struct rte_mbuf **pkts,
 	memmove(&kh[ns], &kh[VHSW_BURST], nu * sizeof(kh[0]));
 	refused = fdb_input_bulk(ctx->fdb, in->id, kp, kh, ns, nu, uport);
 
-	for (i = 0; i < nk; i++) {
-		struct rte_mbuf *m = keep[i];
-		uint16_t d = uport[dmap[i]];
-
-		if (unlikely(refused != 0) && smap[i] != NO_SRC &&
-			(refused >> smap[i]) & 1) {
-			rx_drop(in, m, PORT_STAT_rx_mac_limit);
-			continue;
-		}
-		if (rte_is_multicast_ether_addr(&ukey[dmap[i]].mac) ||
-			d == VHSW_PORT_NONE ||
-			(out = ctx->tbl->by_id[d]) == NULL ||
-			!port_in_vlan(out, fi[i].vlan)) {
-			if (unlikely(pol != NULL) && pol->storm_pps != 0 &&
-				!rte_is_multicast_ether_addr(
-					&ukey[dmap[i]].mac) &&
-				!policy_storm_take(pol, POLICY_STORM_UNKNOWN,
-					rte_rdtsc(), ctx->hz)) {
-				rx_drop(in, m, PORT_STAT_rx_storm_unknown);
-				continue;
-			}
-			flood(ctx, in, m, &fi[i]);
-			continue;
-		}
-		if (unlikely(out == in)) {
-			/* Hairpin: the destination sits behind the ingress. */
-			stat_add(in, PORT_STAT_rx_dropped, 1);
-			rte_pktmbuf_free(m);
-			continue;
-		}
-		if (unlikely(pol != NULL) && pol->isolated &&
-			port_isolated(out)) {
-			rx_drop(in, m, PORT_STAT_rx_isolated);
-			continue;
-		}
-		output(ctx, out, m, &fi[i], xform_for(out, &fi[i]), false);
-	}
+	/* The common case without tenant controls gets its own copy. */
+	if (likely(pol == NULL && refused == 0))
+		dispatch(ctx, in, NULL, 0, keep, nk, fi, ukey, dmap, smap,
+			uport, false);
+	else
+		dispatch(ctx, in, pol, refused, keep, nk, fi, ukey, dmap, smap,
+			uport, true);
 }

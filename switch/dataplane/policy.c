@@ -35,40 +35,12 @@
 #define ND_NA 136
 #define ND_OPT_SLLA 1
 #define ND_OPT_TLLA 2
-#define DHCP_SERVER_PORT 67
 #define DHCP6_SERVER_PORT 547
 
 static inline uint16_t
 be16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-/* A MAC as one word, for compares without a call to memcmp. */
-static inline uint64_t
-mac_word(const uint8_t *mac)
-{
-	uint32_t lo;
-	uint16_t hi;
-
-	memcpy(&lo, mac, sizeof(lo));
-	memcpy(&hi, mac + sizeof(lo), sizeof(hi));
-	return (uint64_t)lo | (uint64_t)hi << 32;
-}
-
-static inline bool
-mac_allowed(const struct port_policy *pol, const uint8_t *mac)
-{
-	uint64_t w;
-	uint8_t i;
-
-	if (pol->n_macs == 0)
-		return true;
-	w = mac_word(mac);
-	for (i = 0; i < pol->n_macs; i++)
-		if (pol->mac_words[i] == w)
-			return true;
-	return false;
 }
 
 static bool
@@ -125,7 +97,7 @@ check_arp(const struct port_policy *pol, const uint8_t *p, uint32_t len)
 	if (len < ARP_LEN || be16(p) != 1 || be16(p + 2) != ETHERTYPE_IPV4 ||
 		p[4] != 6 || p[5] != 4)
 		return POLICY_DROP_ARP;
-	if (!mac_allowed(pol, p + 8))
+	if (!policy_mac_allowed(pol, p + 8))
 		return POLICY_DROP_ARP;
 	/* 0.0.0.0: an address probe (RFC 5227), which claims nothing. */
 	if (memcmp(p + 14, sender_ip_zero, 4) != 0 && !ip4_allowed(pol, p + 14))
@@ -164,7 +136,7 @@ check_nd(const struct port_policy *pol, const uint8_t *ip6, uint32_t off,
 			return POLICY_DROP_ND; /* malformed options */
 		if (((p[0] == ND_NS && p[off] == ND_OPT_SLLA) ||
 			    (p[0] == ND_NA && p[off] == ND_OPT_TLLA)) &&
-			(olen < 8 || !mac_allowed(pol, p + off + 2)))
+			(olen < 8 || !policy_mac_allowed(pol, p + off + 2)))
 			return POLICY_DROP_ND;
 		off += olen;
 	}
@@ -176,23 +148,6 @@ static bool
 is_dhcp_server(const uint8_t *udp, uint32_t len, uint16_t server_port)
 {
 	return len >= 8 && be16(udp) == server_port;
-}
-
-static enum policy_verdict
-check_ipv4(const struct port_policy *pol, const uint8_t *p, uint32_t len)
-{
-	uint32_t ihl;
-
-	if (pol->dhcp_server || len < 20 || (p[0] >> 4) != 4)
-		return POLICY_PASS;
-	ihl = (uint32_t)(p[0] & 0xf) * 4;
-	/* Only a first fragment (offset 0) carries the UDP header. */
-	if (p[9] != PROTO_UDP || ihl < 20 || len < ihl ||
-		(be16(p + 6) & 0x1fff) != 0)
-		return POLICY_PASS;
-	return is_dhcp_server(p + ihl, len - ihl, DHCP_SERVER_PORT)
-		? POLICY_DROP_DHCP
-		: POLICY_PASS;
 }
 
 /*
@@ -267,14 +222,15 @@ check_ipv6(const struct port_policy *pol, const uint8_t *p, uint32_t len)
 }
 
 enum policy_verdict
-policy_check(const struct port_policy *pol, const uint8_t *frame, uint32_t len)
+policy_check_full(
+	const struct port_policy *pol, const uint8_t *frame, uint32_t len)
 {
 	uint32_t off = ETH_HLEN;
 	uint16_t type;
 
 	if (len < ETH_HLEN)
 		return POLICY_DROP_SRC_MAC;
-	if (!mac_allowed(pol, frame + RTE_ETHER_ADDR_LEN))
+	if (!policy_mac_allowed(pol, frame + RTE_ETHER_ADDR_LEN))
 		return POLICY_DROP_SRC_MAC;
 	type = be16(frame + 12);
 	while ((type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ) &&
@@ -286,7 +242,7 @@ policy_check(const struct port_policy *pol, const uint8_t *frame, uint32_t len)
 	case ETHERTYPE_ARP:
 		return check_arp(pol, frame + off, len - off);
 	case ETHERTYPE_IPV4:
-		return check_ipv4(pol, frame + off, len - off);
+		return policy_check_ipv4(pol, frame + off, len - off);
 	case ETHERTYPE_IPV6:
 		return check_ipv6(pol, frame + off, len - off);
 	}
@@ -299,7 +255,7 @@ policy_add_mac(struct port_policy *pol, const struct rte_ether_addr *mac)
 	if (pol->n_macs == POLICY_MAX_MACS)
 		return -ENOSPC;
 	pol->macs[pol->n_macs] = *mac;
-	pol->mac_words[pol->n_macs] = mac_word(mac->addr_bytes);
+	pol->mac_words[pol->n_macs] = policy_mac_word(mac->addr_bytes);
 	pol->n_macs++;
 	return 0;
 }

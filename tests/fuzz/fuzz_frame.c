@@ -7,7 +7,8 @@
  * Input: [flags (1 byte)] [the frame].  Flags bit 3 writes allowed MAC
  * number bits 4-6 as the frame's source, so that inputs get past the
  * first check without having to find it; bits 0-2 pick the policy that a
- * second call must agree with (policy_check() is pure).  Every policy's
+ * second call must agree with (policy_check() is pure), and the inline
+ * fast path must agree with policy_check_full().  Every policy's
  * verdict must be one its configuration can give (no DHCP drop with
  * dhcp_server on, no ARP drop without MACs or IPv4 addresses, ...), and a
  * stricter policy must drop whatever a laxer one drops.  The frame is
@@ -138,6 +139,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 0; i < P_COUNT; i++) {
 		v[i] = policy_check(&pols[i], frame, len);
 		check_verdict(&pols[i], v[i], len);
+		/* The inline fast path settles frames as the full checks do. */
+		if (policy_check_full(&pols[i], frame, len) != v[i])
+			abort();
 	}
 	if (policy_check(&pols[flags & 7], frame, len) != v[flags & 7])
 		abort();
