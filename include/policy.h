@@ -134,6 +134,25 @@ policy_check_ipv4(const struct port_policy *pol, const uint8_t *p, uint32_t len)
 	return w == RTE_BE16(67) ? POLICY_DROP_DHCP : POLICY_PASS;
 }
 
+/*
+ * The policer on a whole burst of 'bytes' at TSC 'now': when its committed
+ * bucket holds them all, every frame is green (as srTCM would colour them
+ * one by one), the bucket pays for them and the answer is true; otherwise
+ * nothing is charged and the frames must be metered one by one
+ * (rte_meter_srtcm_color_blind_check, at the same 'now').  Data plane.
+ */
+static inline bool
+policy_meter_all(struct port_policy *pol, uint64_t now, uint64_t bytes)
+{
+	/* Metering nothing only refills the buckets. */
+	rte_meter_srtcm_color_blind_check(
+		&pol->dp.meter, &pol->meter_profile, now, 0);
+	if (pol->dp.meter.tc < bytes)
+		return false;
+	pol->dp.meter.tc -= bytes;
+	return true;
+}
+
 /* policy_check() of any frame, out of line. */
 enum policy_verdict policy_check_full(
 	const struct port_policy *pol, const uint8_t *frame, uint32_t len);

@@ -164,7 +164,7 @@ port_isolated(const struct port *p)
 /* Why policy_ingress() drops a frame, or 0 (rx_packets) if it passes. */
 static inline enum port_stat_id
 policy_why(struct fwd_ctx *ctx, struct port_policy *pol, struct rte_mbuf *m,
-	uint64_t now, bool checks)
+	uint64_t now, bool meter, bool checks)
 {
 	static const enum port_stat_id verdict_stat[] = {
 		[POLICY_DROP_SRC_MAC] = PORT_STAT_rx_spoofed_mac,
@@ -178,7 +178,7 @@ policy_why(struct fwd_ctx *ctx, struct port_policy *pol, struct rte_mbuf *m,
 	enum policy_verdict v;
 	bool bc;
 
-	if (pol->rate_mbps != 0 &&
+	if (meter &&
 		rte_meter_srtcm_color_blind_check(&pol->dp.meter,
 			&pol->meter_profile, now,
 			rte_pktmbuf_pkt_len(m)) == RTE_COLOR_RED)
@@ -207,15 +207,22 @@ static uint16_t
 policy_ingress(struct fwd_ctx *ctx, struct port *in, struct port_policy *pol,
 	struct rte_mbuf **pkts, uint16_t n)
 {
-	bool checks = policy_checks_frames(pol);
+	bool checks = policy_checks_frames(pol), meter = false;
 	uint64_t now = rte_rdtsc(), bytes = 0;
 	enum port_stat_id why;
 	uint16_t i, k = 0;
 
+	if (pol->rate_mbps != 0) {
+		for (i = 0; i < n; i++)
+			bytes += rte_pktmbuf_pkt_len(pkts[i]);
+		/* Under the rate, the whole burst is green at once. */
+		meter = !policy_meter_all(pol, now, bytes);
+		bytes = 0;
+	}
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 
-		why = policy_why(ctx, pol, m, now, checks);
+		why = policy_why(ctx, pol, m, now, meter, checks);
 		if (likely(why == PORT_STAT_rx_packets)) {
 			pkts[k++] = m;
 			continue;
