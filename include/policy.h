@@ -98,19 +98,24 @@ policy_mac_word(const uint8_t *mac)
 	return (uint64_t)lo | (uint64_t)hi << 32;
 }
 
+/* Whether MAC word 'w' (policy_mac_word) may be a source. */
 static inline bool
-policy_mac_allowed(const struct port_policy *pol, const uint8_t *mac)
+policy_word_allowed(const struct port_policy *pol, uint64_t w)
 {
-	uint64_t w;
 	uint8_t i;
 
 	if (pol->n_macs == 0)
 		return true;
-	w = policy_mac_word(mac);
 	for (i = 0; i < pol->n_macs; i++)
 		if (pol->mac_words[i] == w)
 			return true;
 	return false;
+}
+
+static inline bool
+policy_mac_allowed(const struct port_policy *pol, const uint8_t *mac)
+{
+	return policy_word_allowed(pol, policy_mac_word(mac));
 }
 
 /*
@@ -164,14 +169,17 @@ enum policy_verdict policy_check_full(
  * messages.  IPv6 link-local addresses derived from an allowed MAC
  * (EUI-64) are allowed with it.  Untagged IPv4 and frames no check
  * concerns are settled inline; the rest go to policy_check_full().
+ * 'src_word' is the frame's source MAC as policy_mac_word() reads it
+ * (the forwarding core has it at hand).
  */
 static inline enum policy_verdict
-policy_check(const struct port_policy *pol, const uint8_t *frame, uint32_t len)
+policy_check_src(const struct port_policy *pol, const uint8_t *frame,
+	uint32_t len, uint64_t src_word)
 {
 	uint16_t type;
 
 	if (unlikely(len < RTE_ETHER_HDR_LEN) ||
-		!policy_mac_allowed(pol, frame + RTE_ETHER_ADDR_LEN))
+		!policy_word_allowed(pol, src_word))
 		return POLICY_DROP_SRC_MAC;
 	memcpy(&type, frame + 2 * RTE_ETHER_ADDR_LEN, sizeof(type));
 	if (likely(type == RTE_BE16(RTE_ETHER_TYPE_IPV4)))
@@ -183,6 +191,16 @@ policy_check(const struct port_policy *pol, const uint8_t *frame, uint32_t len)
 		type == RTE_BE16(RTE_ETHER_TYPE_QINQ))
 		return policy_check_full(pol, frame, len);
 	return POLICY_PASS;
+}
+
+/* policy_check_src() when the caller has not read the source MAC yet. */
+static inline enum policy_verdict
+policy_check(const struct port_policy *pol, const uint8_t *frame, uint32_t len)
+{
+	if (unlikely(len < RTE_ETHER_HDR_LEN))
+		return POLICY_DROP_SRC_MAC;
+	return policy_check_src(
+		pol, frame, len, policy_mac_word(frame + RTE_ETHER_ADDR_LEN));
 }
 
 /*

@@ -161,10 +161,16 @@ port_isolated(const struct port *p)
 	return pol != NULL && pol->isolated;
 }
 
-/* Why policy_ingress() drops a frame, or 0 (rx_packets) if it passes. */
+/*
+ * Why the ingress port's tenant controls drop frame 'm' (source MAC word
+ * 'src'), or PORT_STAT_rx_packets if it passes: the policer (when
+ * 'meter': the burst did not pass at once), port security (when
+ * 'checks'), then storm control of broadcast and multicast.
+ */
 static inline enum port_stat_id
 policy_why(struct fwd_ctx *ctx, struct port_policy *pol, struct rte_mbuf *m,
-	uint64_t now, bool meter, bool checks)
+	const struct rte_ether_hdr *eh, uint64_t src, uint64_t now, bool meter,
+	bool checks)
 {
 	static const enum port_stat_id verdict_stat[] = {
 		[POLICY_DROP_SRC_MAC] = PORT_STAT_rx_spoofed_mac,
@@ -172,9 +178,6 @@ policy_why(struct fwd_ctx *ctx, struct port_policy *pol, struct rte_mbuf *m,
 		[POLICY_DROP_ND] = PORT_STAT_rx_spoofed_nd,
 		[POLICY_DROP_DHCP] = PORT_STAT_rx_dhcp_server,
 	};
-	const struct rte_ether_hdr *eh =
-		rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
-	uint32_t len = rte_pktmbuf_data_len(m);
 	enum policy_verdict v;
 	bool bc;
 
@@ -184,55 +187,16 @@ policy_why(struct fwd_ctx *ctx, struct port_policy *pol, struct rte_mbuf *m,
 			rte_pktmbuf_pkt_len(m)) == RTE_COLOR_RED)
 		return PORT_STAT_rx_policed;
 	if (checks &&
-		(v = policy_check(pol, (const uint8_t *)eh, len)) !=
-			POLICY_PASS)
+		(v = policy_check_src(pol, (const uint8_t *)eh,
+			 rte_pktmbuf_data_len(m), src)) != POLICY_PASS)
 		return verdict_stat[v];
-	if (pol->storm_pps == 0 || len < RTE_ETHER_HDR_LEN ||
-		!rte_is_multicast_ether_addr(&eh->dst_addr))
+	if (pol->storm_pps == 0 || !rte_is_multicast_ether_addr(&eh->dst_addr))
 		return PORT_STAT_rx_packets;
 	bc = rte_is_broadcast_ether_addr(&eh->dst_addr);
 	if (policy_storm_take(pol, bc ? POLICY_STORM_BCAST : POLICY_STORM_MCAST,
 		    now, ctx->hz))
 		return PORT_STAT_rx_packets;
 	return bc ? PORT_STAT_rx_storm_bcast : PORT_STAT_rx_storm_mcast;
-}
-
-/*
- * The tenant controls of the ingress port on a burst, before anything
- * else: the policer, port security, then storm control of broadcast and
- * multicast.  Keeps the frames that pass at the front of 'pkts' and
- * returns their number; counts the others as received and dropped.
- */
-static uint16_t
-policy_ingress(struct fwd_ctx *ctx, struct port *in, struct port_policy *pol,
-	struct rte_mbuf **pkts, uint16_t n)
-{
-	bool checks = policy_checks_frames(pol), meter = false;
-	uint64_t now = rte_rdtsc(), bytes = 0;
-	enum port_stat_id why;
-	uint16_t i, k = 0;
-
-	if (pol->rate_mbps != 0) {
-		for (i = 0; i < n; i++)
-			bytes += rte_pktmbuf_pkt_len(pkts[i]);
-		/* Under the rate, the whole burst is green at once. */
-		meter = !policy_meter_all(pol, now, bytes);
-		bytes = 0;
-	}
-	for (i = 0; i < n; i++) {
-		struct rte_mbuf *m = pkts[i];
-
-		why = policy_why(ctx, pol, m, now, meter, checks);
-		if (likely(why == PORT_STAT_rx_packets)) {
-			pkts[k++] = m;
-			continue;
-		}
-		bytes += rte_pktmbuf_pkt_len(m);
-		rx_drop(in, m, why);
-	}
-	stat_add(in, PORT_STAT_rx_packets, n - k);
-	stat_add(in, PORT_STAT_rx_bytes, bytes);
-	return k;
 }
 
 /*
@@ -395,14 +359,20 @@ dispatch(struct fwd_ctx *ctx, struct port *in, struct port_policy *pol,
 	}
 }
 
+#define MAC_BITS ((1ull << 48) - 1) /* the MAC in a key_word() */
+
 /*
- * Learning and lookup are done once per run of equal keys in the burst
- * (frames of one flow arrive together), and for the whole burst in one
- * hash lookup: sources first, then destinations (fdb_input_bulk).
+ * One burst of at most VHSW_BURST frames.  Learning and lookup are done
+ * once per run of equal keys in the burst (frames of one flow arrive
+ * together), and for the whole burst in one hash lookup: sources first,
+ * then destinations (fdb_input_bulk).  'tenant' (a constant at each call,
+ * so that the copy for ports without tenant controls has none of their
+ * checks): apply the port's policy 'pol' to each frame before its keys
+ * are taken.
  */
-void
-fwd_input(struct fwd_ctx *ctx, struct port *in, struct rte_mbuf **pkts,
-	uint16_t n)
+static __rte_always_inline void
+input(struct fwd_ctx *ctx, struct port *in, struct port_policy *pol,
+	struct rte_mbuf **pkts, uint16_t n, bool tenant)
 {
 	struct fdb_key skey[VHSW_BURST], ukey[VHSW_BURST];
 	/* Sources from 0, destinations from VHSW_BURST (moved down after). */
@@ -415,36 +385,44 @@ fwd_input(struct fwd_ctx *ctx, struct port *in, struct rte_mbuf **pkts,
 	uint8_t smap[VHSW_BURST]; /* frame -> its source key, or NO_SRC */
 	const struct rte_ether_hdr *eh;
 	uint16_t i, nk = 0, ns = 0, nu = 0;
-	uint64_t bytes = 0, w, last_d = 0, last_s = 0;
-	struct port_policy *pol;
+	uint64_t bytes = 0, w, ws, last_d = 0, last_s = 0, now = 0;
+	bool learnable, checks = false, meter = false;
+	enum port_stat_id why;
 	uint32_t refused;
-	bool learnable;
 
-	while (n > VHSW_BURST) {
-		fwd_input(ctx, in, pkts, VHSW_BURST);
-		pkts += VHSW_BURST;
-		n -= VHSW_BURST;
+	if (tenant) {
+		checks = policy_checks_frames(pol);
+		now = rte_rdtsc();
+		if (pol->rate_mbps != 0) {
+			for (i = 0; i < n; i++)
+				bytes += rte_pktmbuf_pkt_len(pkts[i]);
+			/* Under the rate, the whole burst is green at once. */
+			meter = !policy_meter_all(pol, now, bytes);
+			bytes = 0;
+		}
 	}
-	pol = __atomic_load_n(&in->policy, __ATOMIC_ACQUIRE);
-	if (unlikely(pol != NULL))
-		n = policy_ingress(ctx, in, pol, pkts, n);
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 
 		bytes += rte_pktmbuf_pkt_len(m);
 		if (unlikely(rte_pktmbuf_data_len(m) < RTE_ETHER_HDR_LEN)) {
-			stat_add(in, PORT_STAT_rx_runts, 1);
-			stat_add(in, PORT_STAT_rx_dropped, 1);
-			rte_pktmbuf_free(m);
+			rx_drop(in, m, PORT_STAT_rx_runts);
 			continue;
 		}
 		if (unlikely(!classify(in, m, &fi[nk]))) {
-			stat_add(in, PORT_STAT_rx_bad_vlan, 1);
-			stat_add(in, PORT_STAT_rx_dropped, 1);
-			rte_pktmbuf_free(m);
+			rx_drop(in, m, PORT_STAT_rx_bad_vlan);
 			continue;
 		}
 		eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+		ws = key_word(&eh->src_addr, fi[nk].vlan);
+		if (tenant) {
+			why = policy_why(ctx, pol, m, eh, ws & MAC_BITS, now,
+				meter, checks);
+			if (why != PORT_STAT_rx_packets) {
+				rx_drop(in, m, why);
+				continue;
+			}
+		}
 		w = key_word(&eh->dst_addr, fi[nk].vlan);
 		if (nu == 0 || w != last_d) {
 			memcpy(&ukey[nu], &w, sizeof(w));
@@ -454,15 +432,14 @@ fwd_input(struct fwd_ctx *ctx, struct port *in, struct rte_mbuf **pkts,
 			last_d = w;
 		}
 		dmap[nk] = (uint8_t)(nu - 1);
-		w = key_word(&eh->src_addr, fi[nk].vlan);
 		learnable = rte_is_unicast_ether_addr(&eh->src_addr) &&
 			!rte_is_zero_ether_addr(&eh->src_addr);
-		if ((ns == 0 || w != last_s) && likely(learnable)) {
-			memcpy(&skey[ns], &w, sizeof(w));
+		if ((ns == 0 || ws != last_s) && likely(learnable)) {
+			memcpy(&skey[ns], &ws, sizeof(ws));
 			kp[ns] = &skey[ns];
-			kh[ns] = fdb_key_hash(w);
+			kh[ns] = fdb_key_hash(ws);
 			ns++;
-			last_s = w;
+			last_s = ws;
 		}
 		smap[nk] = learnable ? (uint8_t)(ns - 1) : NO_SRC;
 		keep[nk++] = m;
@@ -474,12 +451,28 @@ fwd_input(struct fwd_ctx *ctx, struct port *in, struct rte_mbuf **pkts,
 	memmove(&kp[ns], &kp[VHSW_BURST], nu * sizeof(kp[0]));
 	memmove(&kh[ns], &kh[VHSW_BURST], nu * sizeof(kh[0]));
 	refused = fdb_input_bulk(ctx->fdb, in->id, kp, kh, ns, nu, uport);
-
-	/* The common case without tenant controls gets its own copy. */
-	if (likely(pol == NULL && refused == 0))
+	if (!tenant && likely(refused == 0))
 		dispatch(ctx, in, NULL, 0, keep, nk, fi, ukey, dmap, smap,
 			uport, false);
 	else
 		dispatch(ctx, in, pol, refused, keep, nk, fi, ukey, dmap, smap,
 			uport, true);
+}
+
+void
+fwd_input(struct fwd_ctx *ctx, struct port *in, struct rte_mbuf **pkts,
+	uint16_t n)
+{
+	struct port_policy *pol;
+
+	while (n > VHSW_BURST) {
+		fwd_input(ctx, in, pkts, VHSW_BURST);
+		pkts += VHSW_BURST;
+		n -= VHSW_BURST;
+	}
+	pol = __atomic_load_n(&in->policy, __ATOMIC_ACQUIRE);
+	if (likely(pol == NULL))
+		input(ctx, in, NULL, pkts, n, false);
+	else
+		input(ctx, in, pol, pkts, n, true);
 }
