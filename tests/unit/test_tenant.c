@@ -451,8 +451,7 @@ test_json_all(void **state)
 	assert_string_equal(
 		json_string_value(json_object_get(o, "allowed_ips")),
 		"10.0.0.10,2001:db8::10");
-	assert_int_equal(
-		json_integer_value(json_object_get(o, "burst")), 1220);
+	assert_int_equal(json_integer_value(json_object_get(o, "burst")), 1220);
 	json_decref(o);
 
 	/* Saved: only what differs from a port's defaults. */
