@@ -5,9 +5,11 @@
  * fwd_input() takes a burst received on one port and, for every frame:
  * drops runts (< 14 bytes) and tagged frames on access ports; classifies
  * its VLAN (the access port's VLAN, else the 802.1Q tag or a tag the NIC
- * stripped into the mbuf, else 0); learns (source MAC, VLAN) -> ingress port;
- * looks up (destination MAC, VLAN); and queues the frame on the destination
- * port's TX buffer, or on every other ready port of the VLAN when the
+ * stripped into the mbuf, else 0); applies the port's tenant controls if
+ * it has any (policy.h: policer, port security, storm control; isolation
+ * when it forwards); learns (source MAC, VLAN) -> ingress port; looks up
+ * (destination MAC, VLAN); and queues the frame on the destination port's
+ * TX buffer, or on every other ready port of the VLAN when the
  * destination is broadcast, multicast or unknown.  A frame never goes back
  * out of its ingress port.  Flooding shares one mbuf between destinations
  * by reference count; a destination that needs the frame changed (a VLAN
