@@ -200,9 +200,10 @@ verify_server() {
     local tk='"\(.allowed_macs) \(.allowed_ips) \(.dhcp_server) \(.max_macs) \(.mac_limit_action) \(.storm_limit_pps) \(.isolated) \(.rate_limit) \(.burst)"'
     check "t1 tenant controls" "any 10.1.0.1,fd00::1 false 8 forward 500 true 50 128" \
         "$(jctl "$tk" port show t1)"
-    check "t2 tenant controls (port set)" "$M_T2,52:54:00:12:00:0a any true 2 drop 0 false 0 64" \
+    check "t2 tenant controls (port set)" "$M_T2,52:54:00:12:00:0a any true 2 drop 0 false 0 0" \
         "$(jctl "$tk" port show t2)"
-    check "t3 tenant controls (--mac, allowed any)" "any any true 0 drop 0 false 20 64" \
+    # No rate, no burst; a rate without --burst: 100 ms of it (244 KB).
+    check "t3 tenant controls (--mac, allowed any)" "any any true 0 drop 0 false 20 244" \
         "$(jctl "$tk" port show t3)"
     check "s1: --mac alone allows that MAC" "$M_S1" "$(jctl .allowed_macs port show s1)"
 }
