@@ -382,7 +382,7 @@ input(struct fwd_ctx *ctx, struct port *in, struct port_policy *pol,
 	struct frame_info fi[VHSW_BURST];
 	uint16_t uport[VHSW_BURST];
 	uint8_t dmap[VHSW_BURST]; /* frame -> its destination key in ukey */
-	uint8_t smap[VHSW_BURST]; /* frame -> its source key, or NO_SRC */
+	uint8_t smap[VHSW_BURST]; /* tenant: frame -> source key, or NO_SRC */
 	const struct rte_ether_hdr *eh;
 	uint16_t i, nk = 0, ns = 0, nu = 0;
 	uint64_t bytes = 0, w, ws, last_d = 0, last_s = 0, now = 0;
@@ -441,7 +441,8 @@ input(struct fwd_ctx *ctx, struct port *in, struct port_policy *pol,
 			ns++;
 			last_s = ws;
 		}
-		smap[nk] = learnable ? (uint8_t)(ns - 1) : NO_SRC;
+		if (tenant)
+			smap[nk] = learnable ? (uint8_t)(ns - 1) : NO_SRC;
 		keep[nk++] = m;
 	}
 	stat_add(in, PORT_STAT_rx_packets, n);
@@ -451,7 +452,12 @@ input(struct fwd_ctx *ctx, struct port *in, struct port_policy *pol,
 	memmove(&kp[ns], &kp[VHSW_BURST], nu * sizeof(kp[0]));
 	memmove(&kh[ns], &kh[VHSW_BURST], nu * sizeof(kh[0]));
 	refused = fdb_input_bulk(ctx->fdb, in->id, kp, kh, ns, nu, uport);
-	if (!tenant && likely(refused == 0))
+	/*
+	 * Only a port with a policy has learning rules that refuse sources;
+	 * in the moment its policy is being removed a refused source is
+	 * forwarded unlearned, as it is with no limit.
+	 */
+	if (!tenant)
 		dispatch(ctx, in, NULL, 0, keep, nk, fi, ukey, dmap, smap,
 			uport, false);
 	else
