@@ -45,6 +45,7 @@ in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 # ping_ok NS ADDR [ARGS]: answered within the deadline.
 ping_ok() { local ns=$1 addr=$2; shift 2; in_ns "$ns" ping -q -c 2 -i 0.2 -w 5 "$@" "$addr" > /dev/null 2>&1; }
 ping_fails() { ! in_ns "$1" ping -q -c 2 -i 0.2 -w 2 "$2" > /dev/null 2>&1; }
+VHSWD_KEEP_STATE=1 # vhswd_start: $TEST_TMP/state across restarts
 STATE=$TEST_TMP/state
 SAVED=$TEST_TMP/saved
 
