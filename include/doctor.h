@@ -39,8 +39,11 @@ enum doctor_severity {
 
 struct doctor_opts {
 	const char *root; /* the tree to check; NULL or "/": this host */
-	const char
-		*ctl_path; /* control socket (absolute), as seen below root */
+	/*
+	 * The control socket (absolute, as seen below root); NULL: unknown,
+	 * only the default socket directory is checked.
+	 */
+	const char *ctl_path;
 	/*
 	 * Connect to ctl_path and ask for vhswd's version (vhswctl).  vhswd
 	 * itself sets 'in_daemon' instead: it is the daemon that answers.

@@ -1415,6 +1415,11 @@ check_daemon(struct doc *d)
 			"the checks ran on the daemon's host.", NULL);
 		return;
 	}
+	if (ctl == NULL) {
+		add(d, "daemon", DOCTOR_INFO,
+			"control socket not checked (no path given)", "", NULL);
+		return;
+	}
 	if (!doc_path(d, ctl, path, sizeof(path)) || lstat(path, &st) != 0) {
 		add(d, "daemon", DOCTOR_INFO,
 			fmt(s, "no vhswd: %s does not exist", ctl),
@@ -1498,9 +1503,16 @@ check_daemon(struct doc *d)
 static void
 check_socket_dirs(struct doc *d)
 {
-	char *copy = strdup(d->o->ctl_path), *slash, role[DOC_TEXT];
+	char *copy, *slash, role[DOC_TEXT];
 	const char *ctl_dir;
 
+	if (d->o->ctl_path == NULL) {
+		check_dir(d, "socket-dir", PATHS_DEFAULT_SOCKET_DIR,
+			"the default directory of vhost-user sockets "
+			"(--socket-dir)");
+		return;
+	}
+	copy = strdup(d->o->ctl_path);
 	if (copy == NULL)
 		return;
 	slash = strrchr(copy, '/');

@@ -799,15 +799,16 @@ test_daemon(void **state)
 		expect(fx, "daemon", "warn"), "summary", "did not answer"));
 	close(fd);
 
-	/* vhswd's own report */
+	/* vhswd's own report: it does not know its --ctl path */
 	{
-		struct doctor_opts o = {
-			.root = fx->root, .ctl_path = CTL, .in_daemon = true};
+		struct doctor_opts o = {.root = fx->root, .in_daemon = true};
 
 		json_decref(fx->report);
 		fx->report = doctor_run(&o);
 		assert_true(contains(
 			expect(fx, "daemon", "ok"), "summary", "from vhswd"));
+		expect(fx, "socket-dir", "ok");
+		assert_null(find(fx, "ctl-dir"));
 	}
 }
 
