@@ -1429,11 +1429,14 @@ check_daemon(struct doc *d)
 		return;
 	}
 	if (!S_ISSOCK(st.st_mode)) {
-		add(d, "daemon", DOCTOR_ERROR,
-			fmt(s, "%s exists and is not a socket", ctl),
-			"vhswd cannot create its control socket there and "
-			"refuses to start.",
-			fmt(fix, "rm %s", ctl));
+		add(d, "daemon", DOCTOR_WARN,
+			fmt(s, "%s exists and is not a socket: no vhswd", ctl),
+			"vhswd removes whatever is at its --ctl path when it "
+			"starts, so this file will be lost.",
+			fmt(fix,
+				"move %s away if it matters (or start vhswd "
+				"with another --ctl)",
+				ctl));
 		return;
 	}
 	if (st.st_mode & S_IWOTH) {

@@ -776,7 +776,8 @@ test_daemon(void **state)
 	/* not a socket */
 	put(fx->root, CTL, "");
 	run(fx);
-	assert_true(contains(expect(fx, "daemon", "error"), "fix", "rm " CTL));
+	assert_true(contains(
+		expect(fx, "daemon", "warn"), "fix", "move " CTL " away"));
 	rm(fx->root, CTL);
 
 	/* stale: bound, then closed */
