@@ -273,8 +273,11 @@ meminfo_value(const char *text, const char *key)
 		if (strncmp(p, key, klen) == 0 && p[klen] == ':') {
 			errno = 0;
 			v = strtoll(p + klen + 1, &end, 10);
-			return errno == 0 && end != p + klen + 1 && v >= 0 ? v
-									   : -1;
+			/* bounded, so that products of two cannot overflow */
+			return errno == 0 && end != p + klen + 1 && v >= 0 &&
+					v < (1LL << 40)
+				? v
+				: -1;
 		}
 		p = strchr(p, '\n');
 		if (p != NULL)
@@ -385,6 +388,19 @@ cmdline_param(const char *cmdline, const char *name, char *buf, size_t len)
 			p++;
 	}
 	return false;
+}
+
+/* The CPU list of isolcpus=[flag,...,]LIST: past the words. */
+static const char *
+skip_flags(const char *p)
+{
+	while (*p != '\0' && !isdigit((unsigned char)*p)) {
+		p = strchr(p, ',');
+		if (p == NULL)
+			return "";
+		p++;
+	}
+	return p;
 }
 
 /* The bracketed choice of a sysfs "a [b] c" file into 'buf', or false. */
@@ -1152,12 +1168,7 @@ check_cpus(struct doc *d)
 		    sizeof(text)) >= 0)
 		n_iso = parse_cpulist(text, iso);
 	else if (cmdline_param(cmdline, "isolcpus", param, sizeof(param)))
-		/* isolcpus=[flags,]list: the list is the last field */
-		n_iso = parse_cpulist(
-			strrchr(param, ',') && !isdigit((unsigned char)param[0])
-				? strrchr(param, ',') + 1
-				: param,
-			iso);
+		n_iso = parse_cpulist(skip_flags(param), iso);
 	if (doc_read(d, "/sys/devices/system/cpu/nohz_full", text,
 		    sizeof(text)) >= 0 &&
 		strcmp(text, "(null)") != 0)
