@@ -19,6 +19,8 @@
 #    exchanging frames through two vhost-user ports) against the service,
 #    with the installed vhswctl, through /proc/<container>/root; checks the
 #    watchdog pings (WATCHDOG=1) and the journal;
+#  - restarts it (what an upgrade does): the ports come back from the state
+#    file and /run/vhsw stays the same directory;
 #  - stops the service (SIGTERM: exit status 0, /run/vhsw and DPDK's
 #    runtime files gone), purges the package and checks that nothing is
 #    left: no file it installed, no /var/lib/vhsw, no unit links.
@@ -239,8 +241,16 @@ wait_until 40 _wd_pinged || { show_journal; die "no WATCHDOG=1 within 40 s (Watc
 check "still the same vhswd" "$MAINPID" "$(prop MainPID)"
 log "ok: the watchdog is pinged"
 
-# --- stop: SIGTERM, exit 0, nothing left in /run -----------------------------
+# --- restart (what an upgrade does): the ports come back from the state
+# file, /run/vhsw is the same directory (containers hold bind mounts of it).
 tp_stop_all
+ino=$(stat -c %i "$ROOT/run/vhsw")
+sd systemctl restart vhswd || { show_journal; die "systemctl restart vhswd failed"; }
+[[ $(prop MainPID) != "$MAINPID" ]] || die "systemctl restart did not restart vhswd"
+check "the ports restored after a restart" "c1 c2" "$(jctl '[.[].name] | sort | join(" ")' port list)"
+check "/run/vhsw kept across the restart" "$ino" "$(stat -c %i "$ROOT/run/vhsw")"
+
+# --- stop: SIGTERM, exit 0, nothing left in /run -----------------------------
 sd systemctl stop vhswd || { show_journal; die "systemctl stop vhswd failed"; }
 check "stopped cleanly" "success 0" "$(prop Result) $(prop ExecMainStatus)"
 [[ ! -e $ROOT/run/vhsw ]] || die "/run/vhsw is left after the service stopped: $(ls -A "$ROOT/run/vhsw")"
