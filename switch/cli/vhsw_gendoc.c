@@ -321,9 +321,11 @@ gen_bash(FILE *f)
 		fputs("\t\t;;\n", f);
 	}
 	fputs("\tesac\n}\n\n", f);
-	fputs("# _vhswctl_ports: the port names `vhswctl port list` prints.\n"
+	fputs("# _vhswctl_ports: the port names `vhswctl port list` prints (a "
+	      "daemon\n"
+	      "# that does not answer within 2 s completes nothing).\n"
 	      "_vhswctl_ports() {\n"
-	      "\t\"${_vhswctl_cmd[@]}\" port list 2>/dev/null |\n"
+	      "\ttimeout 2 \"${_vhswctl_cmd[@]}\" port list 2>/dev/null |\n"
 	      "\t\twhile read -r name _; do\n"
 	      "\t\t\t[[ $name == NAME ]] || printf '%s\\n' \"$name\"\n"
 	      "\t\tdone\n"
