@@ -30,9 +30,7 @@ static const struct {
 	{"--ctl", "PATH",
 		"the management socket (default: $" CTL_ENV_SOCKET
 		", else " CTL_DEFAULT_SOCKET ")"},
-	{"--json", NULL,
-		"print exactly one JSON document on stdout (may appear "
-		"anywhere on the command line)"},
+	{"--json", NULL, "print exactly one JSON document on stdout"},
 	{"--help", NULL, "list the commands and exit"},
 };
 
