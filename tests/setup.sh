@@ -10,13 +10,15 @@ VHSW_BUILD=${VHSW_BUILD:-$VHSW_TOP/build}
 # Packages: build (meson, DPDK, libev, jansson, cmocka), the fuzz targets
 # and the sanitizer build (clang with its libFuzzer and sanitizer runtimes,
 # ThreadSanitizer's included; setarch from util-linux) and test peers
-# (dpdk-testpmd, iproute2, ping).
+# (dpdk-testpmd, iproute2, ping); the Debian package's build and its test
+# (debhelper, help2man, man-db, groff, col).
 VHSW_PACKAGES=(
 	build-essential meson ninja-build pkg-config
 	dpdk dpdk-dev libdpdk-dev libev-dev libjansson-dev libcmocka-dev
 	clang libclang-rt-14-dev util-linux
 	iproute2 iputils-ping procps jq netcat-openbsd tcpdump python3
 	containernetworking-plugins podman runc
+	debhelper dpkg-dev help2man libsystemd-dev man-db groff-base bsdextrautils
 )
 
 # vhsw_apt_install WHO PKG...: install the packages that are missing (as
