@@ -59,8 +59,8 @@ ip link set $PEER netns $OUT
 sysctl -qw "net.ipv6.conf.$UP.disable_ipv6=1"
 ip link set $UP up
 for ns in $OUT $NSK; do
-    in_ns $ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-    ip -n $ns link set lo up
+    in_ns "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+    ip -n "$ns" link set lo up
 done
 ip -n $OUT link set $PEER up
 ip -n $OUT addr add $NET.1/24 dev $PEER
@@ -174,7 +174,7 @@ restart() {
     while (( left > 0 )); do
         now=$(now_us)
         (( now - t_ready < 30000000 )) || break
-        while read -r name state rx tx; do
+        while read -r name _ rx tx; do
             [[ $name == c1 || $name == uplink || $name == k ]] || continue
             [[ -z ${t_up[$name]:-} ]] || continue
             if (( rx > 0 && tx > 0 )); then t_up[$name]=$now; left=$((left - 1)); fi
