@@ -105,6 +105,7 @@ kstate() { ip -n $NSK -j addr show eth0 | jq -r '.[0] | "\(.ifindex) \(.address)
 ports_conf() { ctl --json port list | jq -c '[.[] | {name, type, mode, socket, vlan, mtu, admin, allowed_macs}] | sort_by(.name)'; }
 fdb_static() { ctl --json fdb show | jq -c '[.[] | select(.static) | {mac, vlan, port}] | sort_by(.mac)'; }
 K0=$(kstate)
+STATE0=$(jq -S -c . "$TEST_TMP/state/state.json")
 PORTS0=$(ports_conf)
 FDB0=$(fdb_static)
 check "kernel port: address in its namespace" "$NET.2/24" "${K0##* }"
@@ -204,6 +205,9 @@ restart() {
     check "SIG$sig: the same ports" "$PORTS0" "$(ports_conf)"
     check "SIG$sig: the same static FDB entries" "$FDB0" "$(fdb_static)"
     check "SIG$sig: kernel port: same ifindex, MAC and address" "$K0" "$(kstate)"
+    check "SIG$sig: the state file as before" "$STATE0" "$(jq -S -c . "$TEST_TMP/state/state.json")"
+    check "SIG$sig: no entry of the state file refused at start" "" \
+        "$(cd "$TEST_TMP/state" && ls -d state.json.* 2>/dev/null | tr '\n' ' ')"
     check "SIG$sig: one uplink" 1 "$(jctl '[.[] | select(.type == "uplink" or .name == "uplink")] | length' port list)"
     for name in c1 uplink k s1; do
         s1_note=""
