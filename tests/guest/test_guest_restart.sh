@@ -110,6 +110,10 @@ check "g1's ping replies again after both restarts" 1 "$(( $(wc -w <<<"$seqs") >
 } > "$RESTART_RESULTS/guest-recovery.txt"
 log "recovery times (also in $RESTART_RESULTS/guest-recovery.txt):"
 sed 's/^/    /' "$RESTART_RESULTS/guest-recovery.txt" >&2
+for sig in SIGTERM SIGKILL; do
+    echo "recovery ($sig, from vhswd answering): $(awk -v sig=$sig '$1 == sig && $2 != "(vhswd" {
+        printf "%s%s %s %s s", sep, ($2 == "g1" ? "guest-client-port" : "guest-server-port"), $(NF - 2), $NF; sep = ", " }' "$RESULTS")"
+done
 guest_ping g2 $IP1 > /dev/null || die "g2 cannot ping g1 after the restarts"
 guest_stop_all
 vhswd_stop

@@ -233,8 +233,12 @@ restart KILL
 } > "$RESTART_RESULTS/recovery.txt"
 log "recovery times (also in $RESTART_RESULTS/recovery.txt):"
 sed 's/^/    /' "$RESTART_RESULTS/recovery.txt" >&2
-line=$(awk '$1 == "SIGKILL" && $2 != "(vhswd" { printf "%s%s %s s", sep, $2, $4; sep = ", " }' "$RESULTS")
-echo "recovery (SIGKILL, from vhswd answering): $line"
+declare -A KIND=([c1]=client-port [uplink]=uplink [k]=kernel-port [s1]=server-port-after-reattach)
+for sig in SIGTERM SIGKILL; do
+    line=$(awk -v sig=$sig '$1 == sig && $2 != "(vhswd" { print $2, $4 }' "$RESULTS" |
+        while read -r name t; do printf '%s %s s, ' "${KIND[$name]}" "$t"; done)
+    echo "recovery ($sig, from vhswd answering): ${line%, }"
+done
 
 for p in "${PINGS[@]}"; do kill "$p" 2>/dev/null || true; done
 tp_stop_all
