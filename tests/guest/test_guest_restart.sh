@@ -17,6 +17,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 
 guest_test_init guest-restart
+VHSWD_KEEP_STATE=1     # every start uses $TEST_TMP/state: a restart restores the ports
 
 M1=52:54:00:7f:00:01 M2=52:54:00:7f:00:02
 IP1=10.81.0.1 IP2=10.81.0.2

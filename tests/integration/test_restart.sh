@@ -45,6 +45,7 @@ net_cleanup() {
     return 0
 }
 vhsw_test_init restart net_cleanup
+VHSWD_KEEP_STATE=1     # every start uses $TEST_TMP/state: a restart restores the ports
 
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 now_us() { _tp_now_us; }
