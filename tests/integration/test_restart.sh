@@ -115,7 +115,8 @@ check "four ports" "c1 k s1 uplink" "$(jctl '[.[].name] | sort | join(" ")' port
 # --- Continuous traffic: the outside pings every port every 50 ms ----------
 declare -A TARGET=([c1]=$NET.11 [s1]=$NET.12 [k]=$NET.2)
 for n in c1 s1 k; do
-    in_ns $OUT ping -D -n -i 0.05 "${TARGET[$n]}" > "$TEST_TMP/ping-$n.out" 2>&1 &
+    # exec: the PID recorded is ping's own (ip netns exec execs it).
+    ( exec ip netns exec $OUT ping -D -n -i 0.05 "${TARGET[$n]}" ) > "$TEST_TMP/ping-$n.out" 2>&1 &
     PINGS+=($!)
 done
 replies() { grep -c 'bytes from' "$TEST_TMP/ping-$1.out" || true; }
@@ -241,7 +242,6 @@ for sig in SIGTERM SIGKILL; do
     echo "recovery ($sig, from vhswd answering): ${line%, }"
 done
 
-for p in "${PINGS[@]}"; do kill "$p" 2>/dev/null || true; done
 tp_stop_all
 vhswd_stop
 echo "test_restart: $CHECKS checks passed"
