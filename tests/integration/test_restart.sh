@@ -103,7 +103,7 @@ ip -n $NSK neigh replace $NET.1 lladdr "$PEER_MAC" dev eth0 nud permanent
 
 # kstate: what must survive of the kernel port's interface.
 kstate() { ip -n $NSK -j addr show eth0 | jq -r '.[0] | "\(.ifindex) \(.address) \([.addr_info[] | select(.family == "inet") | "\(.local)/\(.prefixlen)"] | join(","))"'; }
-ports_conf() { ctl --json port list | jq -c '[.[] | {name, type, mode, socket, vlan, mtu, admin, allowed_macs}] | sort_by(.name)'; }
+ports_conf() { ctl --json port list | jq -c '[.[] | {name, type, mode, socket, queues, vlan, mtu, admin, allowed_macs}] | sort_by(.name)'; }
 fdb_static() { ctl --json fdb show | jq -c '[.[] | select(.static) | {mac, vlan, port}] | sort_by(.mac)'; }
 K0=$(kstate)
 STATE0=$(jq -S -c . "$TEST_TMP/state/state.json")
