@@ -14,7 +14,7 @@ VHSW_BUILD=${VHSW_BUILD:-$VHSW_TOP/build}
 # (debhelper, help2man, man-db, groff, col).
 VHSW_PACKAGES=(
 	build-essential meson ninja-build pkg-config
-	dpdk dpdk-dev libdpdk-dev libev-dev libjansson-dev libcmocka-dev
+	dpdk dpdk-dev libdpdk-dev libev-dev libjansson-dev libcmocka-dev libmnl-dev
 	clang libclang-rt-14-dev util-linux
 	iproute2 iputils-ping procps jq netcat-openbsd tcpdump python3
 	containernetworking-plugins podman runc
