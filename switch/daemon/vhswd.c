@@ -717,17 +717,17 @@ main(int argc, char **argv)
 	if (cfg != NULL &&
 		config_apply(&sw, o.config, cfg, &opts, err, sizeof(err)) != 0)
 		start_failed(&sw, err);
+	log_quiet = false; /* what was restored, and what was left out */
 	state_restored(&sw, state != NULL, refused);
 	json_decref(cfg);
 	json_decref(state);
-	log_quiet = false;
 
 	VLOG(INFO,
 		"vhswd %s running: control socket %s, data plane on lcore %u, "
 		"%s memory, poll mode %s",
 		VHSW_VERSION, ctl, dp->lcore,
 		o.huge == HUGE_ON ? "hugepage" : "memfd",
-		dp_poll_mode_name(o.poll_mode));
+		dp_poll_mode_name(dp_get_poll_mode(dp)));
 	ev_run(loop, 0);
 
 	VLOG(INFO, "shutting down");
