@@ -167,6 +167,8 @@ check "gone namespace: the others restored" "down1 ka s1 s2" \
 grep -q "state: .*ports\[.*port kb: .*left out" "$(vhswd_log)" ||
     die "no warning for the port left out: $(grep state: "$(vhswd_log)")"
 dropped=$(ls "$STATE"/state.json.dropped-* | head -1)
+grep -qF "1 entry of $STATE/state.json could not be restored; the file as it was is kept as $dropped" "$(vhswd_log)" ||
+    die "no summary naming the kept copy: $(grep state: "$(vhswd_log)")"
 check "the old file kept" "$(jq -S . "$TEST_TMP/good.json")" "$(jq -S . "$dropped")"
 check "the new file without kb" "" "$(jq -r '.ports[] | select(.name == "kb") | .name' "$STATE/state.json")"
 ip netns add $NSB
