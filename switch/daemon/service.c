@@ -337,6 +337,7 @@ service_clean_runtime_dirs(void)
 /* Log records */
 
 static bool log_journal;
+static bool log_line_start = true; /* stderr: the next byte starts a line */
 
 bool
 service_journal_stream_matches(const char *env, dev_t dev, ino_t ino)
@@ -374,9 +375,9 @@ service_log_priority(uint32_t rte_level)
 	return (int)(rte_level - RTE_LOG_EMERG) + LOG_EMERG;
 }
 
-/* One line to stderr after a UTC timestamp; 'len' includes no newline. */
+/* A UTC timestamp on stderr, where a line starts. */
 static void
-stderr_line(const char *line, size_t len, bool newline)
+stderr_stamp(void)
 {
 	char ts[48];
 	struct timespec now;
@@ -388,9 +389,6 @@ stderr_line(const char *line, size_t len, bool newline)
 	n = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(ts + n, sizeof(ts) - n, ".%03ldZ ", now.tv_nsec / 1000000);
 	fputs(ts, stderr);
-	fwrite(line, 1, len, stderr);
-	if (newline)
-		fputc('\n', stderr);
 }
 
 void
@@ -416,11 +414,14 @@ service_log(const char *buf, size_t len)
 		/* The journal went away: stderr (still the journal's
 		 * stream, or nothing). */
 	}
+	/* The log stream serialises its writes: one line at a time. */
 	while (len > 0) {
+		if (log_line_start)
+			stderr_stamp();
 		nl = memchr(buf, '\n', len);
-		n = nl != NULL ? (size_t)(nl - buf) : len;
-		stderr_line(buf, n, nl != NULL);
-		n += nl != NULL;
+		n = nl != NULL ? (size_t)(nl - buf) + 1 : len;
+		fwrite(buf, 1, n, stderr);
+		log_line_start = nl != NULL;
 		buf += n;
 		len -= n;
 	}
