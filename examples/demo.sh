@@ -22,11 +22,13 @@ trap 'set +e; tp_stop_all; vhswd_stop; rm -rf "$TEST_TMP"' EXIT
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
 
-# vhswd on embedded defaults: the control socket is the default one.
-say "starting vhswd (no arguments but the CPUs: control on 0, data plane on 1)"
+# vhswd on embedded defaults: the control socket is the default one.  Its
+# state (the ports it restores after a restart) stays in the demo's own
+# directory, so that the demo starts from an empty switch every time.
+say "starting vhswd (embedded defaults; CPUs: control on 0, data plane on 1)"
 VHSWD_N=1
 VHSW_CTL_SOCK=/run/vhsw/vhswd.sock
-( tp_close_fds; exec "$VHSWD" --lcores "$VHSW_LCORES" ) > "$TEST_TMP/vhswd.1.log" 2>&1 &
+( tp_close_fds; exec "$VHSWD" --lcores "$VHSW_LCORES" --state-dir "$TEST_TMP/state" ) > "$TEST_TMP/vhswd.1.log" 2>&1 &
 VHSWD_PID=$!
 wait_until 30 _vhswd_ready_or_dead
 _tp_alive "$VHSWD_PID" || { cat "$TEST_TMP/vhswd.1.log"; exit 1; }

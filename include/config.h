@@ -10,6 +10,7 @@
 #ifndef VHSW_CONFIG_H
 #define VHSW_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <jansson.h>
@@ -18,11 +19,32 @@
 
 struct vhsw;
 
-/* Applies a config read by config_read().  0 or -1 with 'err' set. */
-int config_apply(struct vhsw *sw, const char *path, json_t *cfg, char *err,
-	size_t errlen);
+/* How config_apply() treats an entry the actions refuse. */
+struct config_apply_opts {
+	/* false: stop at the first (--config); true: log it, go on (state). */
+	bool keep_going;
+	/* Called with each refusal ("path: where: reason") when going on. */
+	void (*refused_cb)(const char *msg, void *arg);
+	void *arg;
+	int refused; /* out: entries refused */
+};
+
+/*
+ * Applies a config read by config_read(): the uplink, the ports, the poll
+ * mode, the FDB settings and static entries, in that order.  'o' may be
+ * NULL (stop at the first refusal).  0 or -1 with 'err' set.
+ */
+int config_apply(struct vhsw *sw, const char *path, json_t *cfg,
+	struct config_apply_opts *o, char *err, size_t errlen);
 /* The running configuration. */
 json_t *config_dump(const struct vhsw *sw);
+/*
+ * Writes 'cfg' to 'path' atomically (a new file, renamed over the old one)
+ * with 'mode'; 'durable': fsync the file and the directory as well.  0 or
+ * -1 with 'err' set.
+ */
+int config_write(json_t *cfg, const char *path, unsigned int mode, bool durable,
+	char *err, size_t errlen);
 /* Writes config_dump() to 'path' atomically.  0 or -1 with 'err' set. */
 int config_save(
 	const struct vhsw *sw, const char *path, char *err, size_t errlen);

@@ -121,6 +121,12 @@ struct ctl_param {
 		"the policer's burst in kilobytes (default: 100 ms at the "    \
 		"rate, at least 64)")
 
+/* A port's administrative state (port add, port set, uplink add). */
+#define CTL_ADMIN_PARAM                                                        \
+	CTL_OPT("--admin", "admin", STRING, "up|down", NULL,                   \
+		"down: the switch neither polls nor sends to the port; its "   \
+		"peer stays connected (default up)")
+
 /*
  * The commands: X(ID, action, method, help, parameters).  vhswd binds
  * ID to the function act_<action> (switch/control/actions.c; a command without
@@ -157,11 +163,20 @@ struct ctl_param {
 			"interface name (default NAME)")                       \
 		CTL_OPT("--netns", "netns", STRING, "PATH", "kernel",          \
 			"network namespace to create the interface in")        \
+		CTL_ADMIN_PARAM                                                \
 		CTL_TENANT_PARAMS)                                             \
 	X(PORT_SET, port_set, "port/set",                                      \
-		"change a port's tenant controls at run time (the options "      \
-		"not given keep their values)",                                  \
+		"change a port at run time: VLAN, MTU, admin state, tenant "     \
+		"controls (the options not given keep their values; the "       \
+		"uplink takes --mtu and --admin)",                               \
 		CTL_ARG("name", STRING, CTL_REQ, "NAME", NULL, "the port")     \
+		CTL_OPT("--vlan", "vlan", INT, "VID", NULL,                    \
+			"access port of VLAN 1-4094; 0: trunk (the port's "    \
+			"learned entries are flushed)")                        \
+		CTL_OPT("--mtu", "mtu", INT, "N", NULL,                        \
+			"largest L3 payload sent to the peer, 68-9710 (also "  \
+			"set on kernel interfaces and the uplink device)")     \
+		CTL_ADMIN_PARAM                                                \
 		CTL_TENANT_PARAMS)                                             \
 	X(PORT_DEL, port_del, "port/del", "remove a port",                     \
 		CTL_ARG("name", STRING, CTL_REQ, "NAME", NULL, "the port"))        \
@@ -176,7 +191,11 @@ struct ctl_param {
 		CTL_ARG("devargs", STRING, CTL_REQ, "DEVARGS", NULL,               \
 			"the ethdev's devargs")                                \
 		CTL_OPT("--mtu", "mtu", INT, "N", NULL,                        \
-			"set the device's MTU, 68-9710 (default: keep it)"))   \
+			"set the device's MTU, 68-9710 (default: keep it)")    \
+		CTL_ADMIN_PARAM)                                               \
+	X(UPLINK_DEL, uplink_del, "uplink/del",                                \
+		"detach the uplink (its device is released and put back as "     \
+		"found)", )                                                      \
 	X(UPLINK_SHOW, uplink_show, "uplink/show",                             \
 		"show the uplink's driver, link, MAC, MTU and counters", )     \
 	X(FDB_SHOW, fdb_show, "fdb/show",                                      \

@@ -22,7 +22,9 @@
  *    aligned 64-bit words) and read by the control thread without locks;
  *    "clearing" keeps a control-side baseline instead of writing them.
  *  - Everything else is owned by the control thread and immutable while the
- *    port is published, except where a field says otherwise.
+ *    port is published, except where a field says otherwise.  To change
+ *    'vlan' or 'mtu' at run time the control thread unpublishes the port
+ *    (vhsw_port_reconfigure), changes them and publishes it again.
  */
 #ifndef VHSW_PORT_H
 #define VHSW_PORT_H
@@ -183,6 +185,12 @@ struct port_class {
 	void (*save)(const struct port *p, json_t *obj);
 	/* Frees the port; it is unpublished and past a grace period. */
 	void (*destroy)(struct port *p);
+	/*
+	 * Optional: applies a new MTU to the device (`port set --mtu`) while
+	 * the port is unpublished; the caller then sets p->mtu.  0, or -1
+	 * with a message in 'err'.  Without it only p->mtu changes.
+	 */
+	int (*set_mtu)(struct port *p, uint32_t mtu, char *err, size_t errlen);
 };
 
 struct port {
@@ -206,6 +214,10 @@ struct port {
 	char name[VHSW_NAME_MAX];
 	bool has_mac; /* the peer's MAC, installed as a static FDB entry */
 	struct rte_ether_addr mac;
+	/* `port set --admin down`: kept out of the published table. */
+	bool admin_down;
+	/* Out of the published table while vlan or mtu change. */
+	bool hidden;
 };
 
 static inline bool

@@ -53,6 +53,10 @@ struct vhsw {
 	uint32_t aging;                     /* seconds; 0: never */
 	uint32_t clock;                     /* seconds since start */
 	char config_path[PATH_MAX];         /* --config, for `config save` */
+	/* The state file (state.h); "" until state_apply(). */
+	char state_path[PATH_MAX];
+	json_t *state_saved; /* what the file holds */
+	bool state_dirty;    /* the last write failed: retry on the tick */
 };
 
 int vhsw_init(struct vhsw *sw, struct ev_loop *loop, struct rte_mempool *pool,
@@ -75,6 +79,21 @@ int vhsw_port_add(struct vhsw *sw, struct port *p, char *msg, size_t msglen);
  */
 void vhsw_port_set_policy(
 	struct vhsw *sw, struct port *p, struct port_policy *pol);
+/*
+ * `port set --admin`: an administratively down port is kept out of the
+ * published table (neither polled nor sent to) and loses its learned
+ * entries; its peer stays connected.
+ */
+void vhsw_port_set_admin(struct vhsw *sw, struct port *p, bool down);
+/*
+ * `port set --vlan/--mtu`: unpublishes 'p' for the change (the data plane
+ * reads both per frame), applies the MTU to the device (port_class
+ * set_mtu), moves the port to 'vlan' (its learned entries and static
+ * entries of other VLANs go, its --mac entry follows) and publishes it
+ * again.  0, or -1 with 'msg' set and nothing changed.
+ */
+int vhsw_port_reconfigure(struct vhsw *sw, struct port *p, uint16_t vlan,
+	uint32_t mtu, char *msg, size_t msglen);
 /* Unpublishes, flushes its FDB entries and destroys 'p'. */
 void vhsw_port_detach(struct vhsw *sw, struct port *p);
 /* JSON-RPC dispatch (rpc_dispatch_fn). */

@@ -415,6 +415,25 @@ ethport_destroy(struct port *p)
 	rte_free(e);
 }
 
+/* `port set --mtu`: the device's MTU (a kernel port's interface). */
+static int
+ethport_set_mtu(struct port *p, uint32_t mtu, char *err, size_t errlen)
+{
+	struct ethport *e = (struct ethport *)p;
+	int ret;
+
+	ret = rte_eth_dev_set_mtu(e->port_id, (uint16_t)mtu);
+	if (ret != 0) {
+		snprintf(err, errlen, "%s: cannot set MTU %u: %s%s", e->devargs,
+			mtu, strerror(-ret),
+			ret == -ENOTSUP ? " (the driver cannot change it)"
+					: "");
+		return -1;
+	}
+	e->mtu_set = true;
+	return 0;
+}
+
 static struct port *uplink_create_conf(
 	const struct port_conf *conf, json_t *params, char *err, size_t errlen);
 static struct port *kernel_create_conf(
@@ -429,6 +448,7 @@ static const struct port_class uplink_class = {
 	.show = ethport_uplink_json,
 	.save = ethport_save,
 	.destroy = ethport_destroy,
+	.set_mtu = ethport_set_mtu,
 };
 
 static const struct port_class kernel_class = {
@@ -438,6 +458,7 @@ static const struct port_class kernel_class = {
 	.describe = ethport_describe,
 	.save = ethport_save,
 	.destroy = ethport_destroy,
+	.set_mtu = ethport_set_mtu,
 };
 
 bool

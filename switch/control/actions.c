@@ -88,6 +88,8 @@ port_json(const struct vhsw *sw, const struct port *p)
 		json_object_set_new(o, "mac", json_null());
 	}
 	json_object_set_new(o, "mtu", json_integer(p->mtu));
+	json_object_set_new(
+		o, "admin", json_string(p->admin_down ? "down" : "up"));
 	json_object_set_new(o, "fdb_entries",
 		json_integer(fdb_port_entries(sw->fdb, p->id)));
 	p->cls->describe(p, o, true);
@@ -195,17 +197,42 @@ port_kinds(char *buf, size_t len)
 }
 
 /*
+ * The "admin" param: 0 up (or absent), 1 down, -1 with 'e' set when it is
+ * neither.
+ */
+static int
+admin_param(json_t *params, const char *name, struct act_err *e)
+{
+	const char *a = str(params, "admin");
+
+	if (a == NULL || strcmp(a, "up") == 0)
+		return 0;
+	if (strcmp(a, "down") == 0)
+		return 1;
+	act_fail(e, CTL_ERR_INVALID_PARAMS,
+		"port %s: admin must be \"up\" or \"down\", not \"%s\"", name,
+		a);
+	return -1;
+}
+
+/*
  * Creates a port of class 'cls' with tenant controls 'pol' (given away)
- * and attaches it.  Its result or NULL.
+ * and attaches it, administratively down when params say so.  Its result
+ * or NULL.
  */
 static json_t *
 port_create(struct vhsw *sw, const struct port_class *cls,
 	const struct port_conf *conf, struct port_policy *pol, json_t *params,
 	struct act_err *e)
 {
+	int down = admin_param(params, conf->name, e);
 	char err[400];
 	struct port *p;
 
+	if (down < 0) {
+		tenant_free(pol);
+		return NULL;
+	}
 	p = cls->create(conf, params, err, sizeof(err));
 	if (p == NULL) {
 		tenant_free(pol);
@@ -213,6 +240,7 @@ port_create(struct vhsw *sw, const struct port_class *cls,
 			e, CTL_ERR_REFUSED, "port %s: %s", conf->name, err);
 	}
 	p->policy = pol; /* not published yet */
+	p->admin_down = down == 1;
 	if (vhsw_port_add(sw, p, e->msg, e->len) != 0) {
 		e->code = CTL_ERR_REFUSED;
 		return NULL;
@@ -276,30 +304,91 @@ act_port_del(struct vhsw *sw, json_t *params, struct act_err *e)
 		return NULL;
 	if (p->cls->fixed_name != NULL)
 		return act_fail(e, CTL_ERR_REFUSED,
-			"the %s cannot be removed while vhswd runs; restart "
-			"without it",
-			p->cls->type);
+			"the %s is removed with `%s del`", p->cls->type,
+			p->cls->fixed_name);
 	vhsw_port_detach(sw, p);
 	return json_object();
 }
 
 static json_t *
+act_uplink_del(struct vhsw *sw, json_t *params, struct act_err *e)
+{
+	const struct port_class *cls = port_class_find("uplink");
+	struct port *p = NULL;
+
+	if (cls != NULL && cls->fixed_name != NULL)
+		p = vhsw_port_find(sw, cls->fixed_name);
+	if (p == NULL)
+		return act_fail(e, CTL_ERR_REFUSED, "there is no uplink");
+	vhsw_port_detach(sw, p);
+	return json_object();
+}
+
+/* Whether params hold a tenant control (anything but these keys). */
+static bool
+has_tenant_keys(json_t *params)
+{
+	static const char *const own[] = {"name", "vlan", "mtu", "admin"};
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	json_object_foreach(params, key, v)
+	{
+		for (i = 0; i < RTE_DIM(own); i++)
+			if (strcmp(key, own[i]) == 0)
+				break;
+		if (i == RTE_DIM(own))
+			return true;
+	}
+	return false;
+}
+
+static json_t *
 act_port_set(struct vhsw *sw, json_t *params, struct act_err *e)
 {
-	struct port_policy *pol;
+	struct port_policy *pol = NULL;
+	bool tenant = has_tenant_keys(params);
+	json_int_t vlan, mtu;
+	char err[400];
 	struct port *p;
-	char err[256];
+	int down;
 
 	p = port_param(sw, params, "name", e);
 	if (p == NULL)
 		return NULL;
-	if (p->cls->fixed_name != NULL)
+	vlan = num(params, "vlan", p->vlan);
+	mtu = num(params, "mtu", p->mtu);
+	down = admin_param(params, p->name, e);
+	if (down < 0)
+		return NULL;
+	if (p->cls->fixed_name != NULL &&
+		(tenant || json_object_get(params, "vlan") != NULL))
 		return act_fail(e, CTL_ERR_REFUSED,
-			"the %s takes no tenant controls", p->cls->type);
-	if (tenant_parse(params, p->policy, NULL, &pol, err, sizeof(err)) != 0)
+			"the %s takes only --mtu and --admin", p->cls->type);
+	if (vlan < 0 || vlan > 4094)
+		return act_fail(e, CTL_ERR_INVALID_PARAMS,
+			"port %s: vlan must be 0 (trunk) or 1..4094", p->name);
+	if (mtu < PORT_MIN_MTU || mtu > PORT_MAX_MTU)
+		return act_fail(e, CTL_ERR_INVALID_PARAMS,
+			"port %s: mtu must be %d..%d", p->name, PORT_MIN_MTU,
+			PORT_MAX_MTU);
+	/* Everything checked before anything changes. */
+	if (tenant &&
+		tenant_parse(params, p->policy, NULL, &pol, err, sizeof(err)) !=
+			0)
 		return act_fail(
 			e, CTL_ERR_INVALID_PARAMS, "port %s: %s", p->name, err);
-	vhsw_port_set_policy(sw, p, pol);
+	if (vhsw_port_reconfigure(sw, p, (uint16_t)vlan, (uint32_t)mtu, err,
+		    sizeof(err)) != 0) {
+		tenant_free(pol);
+		return act_fail(
+			e, CTL_ERR_REFUSED, "port %s: %s", p->name, err);
+	}
+	if (tenant)
+		vhsw_port_set_policy(sw, p, pol);
+	if (json_object_get(params, "admin") != NULL)
+		vhsw_port_set_admin(sw, p, down == 1);
 	return port_json(sw, p);
 }
 

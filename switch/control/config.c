@@ -7,7 +7,8 @@
  * same actions as the management commands (port/add, fdb/add, ...), so a
  * file is accepted exactly when the equivalent commands would be; errors
  * name the file, the key and the reason.  Saving writes the same shape
- * atomically (temporary file, then rename).  Reading and the syntax checks
+ * atomically and durably (temporary file, fsync, rename, fsync of the
+ * directory); the state file (state.h) is written the same way.  Reading and the syntax checks
  * are in config_read.c (no DPDK: the fuzz target links it alone).
  *
  * Thread-safety: control thread only.
@@ -59,38 +60,63 @@ static const struct {
 	{"move_limit", CTL_CMD_FDB_SET_MOVE_LIMIT},
 };
 
-int
-config_apply(struct vhsw *sw, const char *path, json_t *cfg, char *err,
+/*
+ * Runs one entry; on refusal either stops (returns -1) or, with
+ * 'keep_going', logs the message, counts it and goes on (returns 0).
+ */
+static int
+entry(struct vhsw *sw, enum ctl_cmd_id id, json_t *params, const char *path,
+	const char *where, struct config_apply_opts *o, char *err,
 	size_t errlen)
 {
-	size_t k;
-	int ret;
+	if (run(sw, id, params, path, where, err, errlen) == 0)
+		return 0;
+	if (o == NULL || !o->keep_going)
+		return -1;
+	o->refused++;
+	if (o->refused_cb != NULL)
+		o->refused_cb(err, o->arg);
+	return 0;
+}
 
+int
+config_apply(struct vhsw *sw, const char *path, json_t *cfg,
+	struct config_apply_opts *o, char *err, size_t errlen)
+{
 	json_t *fdb = json_object_get(cfg, "fdb"), *v, *params;
 	char where[64];
-	size_t i;
+	size_t i, k;
+	int ret;
 
 	v = json_object_get(cfg, "uplink");
-	if (v != NULL &&
-		run(sw, CTL_CMD_UPLINK_ADD, v, path, "uplink", err, errlen) !=
-			0)
+	if (json_is_object(v) &&
+		entry(sw, CTL_CMD_UPLINK_ADD, v, path, "uplink", o, err,
+			errlen) != 0)
 		return -1;
 	json_array_foreach(json_object_get(cfg, "ports"), i, v)
 	{
 		snprintf(where, sizeof(where), "ports[%zu]", i);
-		if (run(sw, CTL_CMD_PORT_ADD, v, path, where, err, errlen) != 0)
+		if (entry(sw, CTL_CMD_PORT_ADD, v, path, where, o, err,
+			    errlen) != 0)
 			return -1;
 	}
-	if (fdb == NULL)
-		return 0;
+	v = json_object_get(json_object_get(cfg, "dataplane"), "poll_mode");
+	if (v != NULL) {
+		params = json_pack("{s:O}", "mode", v);
+		ret = entry(sw, CTL_CMD_DATAPLANE_SET_POLL_MODE, params, path,
+			"dataplane.poll_mode", o, err, errlen);
+		json_decref(params);
+		if (ret != 0)
+			return -1;
+	}
 	for (k = 0; k < RTE_DIM(fdb_settings); k++) {
 		v = json_object_get(fdb, fdb_settings[k].key);
 		if (v == NULL)
 			continue;
 		params = json_pack("{s:O}", fdb_settings[k].key, v);
 		snprintf(where, sizeof(where), "fdb.%s", fdb_settings[k].key);
-		ret = run(sw, fdb_settings[k].cmd, params, path, where, err,
-			errlen);
+		ret = entry(sw, fdb_settings[k].cmd, params, path, where, o,
+			err, errlen);
 		json_decref(params);
 		if (ret != 0)
 			return -1;
@@ -98,7 +124,8 @@ config_apply(struct vhsw *sw, const char *path, json_t *cfg, char *err,
 	json_array_foreach(json_object_get(fdb, "static"), i, v)
 	{
 		snprintf(where, sizeof(where), "fdb.static[%zu]", i);
-		if (run(sw, CTL_CMD_FDB_ADD, v, path, where, err, errlen) != 0)
+		if (entry(sw, CTL_CMD_FDB_ADD, v, path, where, o, err,
+			    errlen) != 0)
 			return -1;
 	}
 	return 0;
@@ -146,6 +173,9 @@ config_dump(const struct vhsw *sw)
 			/* The uplink: {"uplink": {"devargs": ...}}. */
 			o = json_object();
 			p->cls->save(p, o);
+			if (p->admin_down)
+				json_object_set_new(
+					o, "admin", json_string("down"));
 			json_object_set_new(fixed, p->cls->fixed_name, o);
 			continue;
 		}
@@ -158,6 +188,8 @@ config_dump(const struct vhsw *sw)
 			port_mac_format(mac, sizeof(mac), &p->mac);
 			json_object_set_new(o, "mac", json_string(mac));
 		}
+		if (p->admin_down)
+			json_object_set_new(o, "admin", json_string("down"));
 		tenant_json(p->policy, p->has_mac ? &p->mac : NULL, o, false);
 		json_array_append_new(ports, o);
 	}
@@ -169,17 +201,20 @@ config_dump(const struct vhsw *sw)
 	if (fdb_get_move_limit(sw->fdb) != FDB_DEFAULT_MOVE_LIMIT)
 		json_object_set_new(json_object_get(o, "fdb"), "move_limit",
 			json_integer(fdb_get_move_limit(sw->fdb)));
+	json_object_set_new(o, "dataplane",
+		json_pack("{s:s}", "poll_mode",
+			dp_poll_mode_name(dp_get_poll_mode(sw->dp))));
 	json_object_update(o, fixed);
 	json_decref(fixed);
 	return o;
 }
 
 int
-config_save(const struct vhsw *sw, const char *path, char *err, size_t errlen)
+config_write(json_t *cfg, const char *path, unsigned int mode, bool durable,
+	char *err, size_t errlen)
 {
-	char tmp[PATH_MAX];
-	json_t *cfg;
-	int fd, ret;
+	char tmp[PATH_MAX], dir[PATH_MAX], *slash;
+	int fd, dfd, ret;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >=
 		(int)sizeof(tmp)) {
@@ -188,26 +223,27 @@ config_save(const struct vhsw *sw, const char *path, char *err, size_t errlen)
 	}
 	/*
 	 * A new file, never one somebody placed there (a symbolic link to
-	 * /etc/shadow, say): O_EXCL | O_NOFOLLOW.  Mode 0644 whatever the
+	 * /etc/shadow, say): O_EXCL | O_NOFOLLOW.  The mode whatever the
 	 * umask; rename() then replaces the target itself, not what a link
 	 * there points to.
 	 */
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		0644);
+		mode);
 	if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
 		fd = open(tmp,
 			O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			0644);
+			mode);
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot write %s: %s", path,
 			strerror(errno));
 		return -1;
 	}
-	cfg = config_dump(sw);
 	ret = json_dumpfd(cfg, fd, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(cfg);
 	if (ret == 0)
-		ret = fchmod(fd, 0644);
+		ret = fchmod(fd, mode);
+	/* The data on disk before the name points at it. */
+	if (ret == 0 && durable)
+		ret = fsync(fd);
 	if (close(fd) != 0)
 		ret = -1;
 	if (ret != 0 || rename(tmp, path) != 0) {
@@ -216,5 +252,33 @@ config_save(const struct vhsw *sw, const char *path, char *err, size_t errlen)
 		unlink(tmp);
 		return -1;
 	}
+	if (!durable)
+		return 0;
+	/* And the new name itself. */
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash != NULL)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	dfd = open(
+		slash != NULL ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fsync(dfd) != 0) {
+		snprintf(err, errlen, "cannot sync the directory of %s: %s",
+			path, strerror(errno));
+		if (dfd >= 0)
+			close(dfd);
+		return -1;
+	}
+	close(dfd);
 	return 0;
+}
+
+int
+config_save(const struct vhsw *sw, const char *path, char *err, size_t errlen)
+{
+	json_t *cfg = config_dump(sw);
+	int ret;
+
+	ret = config_write(cfg, path, 0644, true, err, errlen);
+	json_decref(cfg);
+	return ret;
 }

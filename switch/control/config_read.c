@@ -17,7 +17,9 @@
 #include "config_read.h"
 #include "fdb.h"
 
-static const char *const top_keys[] = {"ports", "uplink", "fdb", NULL};
+static const char *const top_keys[] = {
+	"ports", "uplink", "fdb", "dataplane", NULL};
+static const char *const dataplane_keys[] = {"poll_mode", NULL};
 static const char *const fdb_keys[] = {
 	"aging", "limit", "move_limit", "static", NULL};
 
@@ -73,6 +75,18 @@ config_check__(json_t *cfg, const char *path, json_error_t *jerr, char *err,
 			"%s: uplink: must be an object like {\"devargs\": "
 			"\"net_af_packet0,iface=eth1\"}",
 			path);
+		goto fail;
+	}
+	v = json_object_get(cfg, "dataplane");
+	if (v != NULL &&
+		(!json_is_object(v) ||
+			check_keys(v, dataplane_keys, path, "dataplane", err,
+				errlen) != 0)) {
+		if (!json_is_object(v))
+			snprintf(err, errlen,
+				"%s: dataplane: must be an object like "
+				"{\"poll_mode\": \"adaptive\"}",
+				path);
 		goto fail;
 	}
 	fdb = json_object_get(cfg, "fdb");

@@ -23,6 +23,7 @@
 #include "actions.h"
 #include "policy.h"
 #include "rpc.h"
+#include "state.h"
 #include "tenant.h"
 #include "vhsw.h"
 #include "vhsw_assert.h"
@@ -74,6 +75,8 @@ tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	vhsw_sync_ports(sw);
 	if (sw->aging != 0)
 		fdb_age(sw->fdb, sw->aging);
+	if (sw->state_dirty)
+		state_sync(sw);
 }
 
 static void
@@ -171,6 +174,20 @@ vhsw_port_find(const struct vhsw *sw, const char *name)
 	return NULL;
 }
 
+/* Publishes every port that is neither administratively down nor hidden. */
+static void
+publish(struct vhsw *sw)
+{
+	struct port *by_id[VHSW_MAX_PORTS], *p;
+	int i;
+
+	for (i = 0; i < VHSW_MAX_PORTS; i++) {
+		p = sw->ports[i];
+		by_id[i] = p != NULL && !p->admin_down && !p->hidden ? p : NULL;
+	}
+	dp_set_ports(sw->dp, by_id);
+}
+
 int
 vhsw_port_attach(struct vhsw *sw, struct port *p)
 {
@@ -185,7 +202,7 @@ vhsw_port_attach(struct vhsw *sw, struct port *p)
 	p->id = (uint16_t)i;
 	port_rules(sw, p); /* before the data plane can learn on it */
 	sw->ports[i] = p;
-	dp_set_ports(sw->dp, sw->ports);
+	publish(sw);
 	return 0;
 }
 
@@ -217,9 +234,103 @@ vhsw_port_detach(struct vhsw *sw, struct port *p)
 {
 	VHSW_ASSERT_CONTROL_THREAD();
 	sw->ports[p->id] = NULL;
-	dp_set_ports(sw->dp, sw->ports);
+	publish(sw);
 	fdb_flush(sw->fdb, p->id, true);
 	port_destroy(p);
+}
+
+void
+vhsw_port_set_admin(struct vhsw *sw, struct port *p, bool down)
+{
+	VHSW_ASSERT_CONTROL_THREAD();
+	if (p->admin_down == down)
+		return;
+	p->admin_down = down;
+	publish(sw);
+	if (down)
+		fdb_flush(sw->fdb, p->id, false);
+}
+
+struct vlan_move {
+	uint16_t port, vlan;
+	struct fdb_key keys[64];
+	unsigned int n;
+	bool more;
+};
+
+/* Collects the static entries of a port outside its new VLAN. */
+static void
+static_outside(const struct fdb_entry_info *e, void *arg)
+{
+	struct vlan_move *m = arg;
+
+	if (!e->is_static || e->port != m->port || e->key.vlan == m->vlan)
+		return;
+	if (m->n == RTE_DIM(m->keys)) {
+		m->more = true;
+		return;
+	}
+	m->keys[m->n++] = e->key;
+}
+
+int
+vhsw_port_reconfigure(struct vhsw *sw, struct port *p, uint16_t vlan,
+	uint32_t mtu, char *msg, size_t msglen)
+{
+	struct fdb_key own = {.mac = p->mac, .vlan = vlan};
+	struct vlan_move m = {.port = p->id, .vlan = vlan};
+	unsigned int i;
+	int ret = 0;
+
+	VHSW_ASSERT_CONTROL_THREAD();
+	if (vlan == p->vlan && mtu == p->mtu)
+		return 0;
+	p->hidden = true;
+	publish(sw); /* the data plane no longer reads p->vlan, p->mtu */
+	if (mtu != p->mtu && p->cls->set_mtu != NULL)
+		ret = p->cls->set_mtu(p, mtu, msg, msglen);
+	if (ret == 0) {
+		p->mtu = mtu;
+		if (vlan != p->vlan) {
+			fdb_flush(sw->fdb, p->id, false);
+			/* An access port keeps only entries of its VLAN. */
+			do {
+				m.n = 0;
+				m.more = false;
+				if (vlan != 0)
+					fdb_dump(sw->fdb, p->id, static_outside,
+						&m);
+				for (i = 0; i < m.n; i++)
+					fdb_del(sw->fdb, &m.keys[i]);
+			} while (m.more);
+			p->vlan = vlan;
+			if (p->has_mac)
+				fdb_add_static(sw->fdb, &own, p->id);
+		}
+	}
+	p->hidden = false;
+	publish(sw);
+	return ret;
+}
+
+/* Whether command 'id' may change what the state file keeps. */
+static bool
+changes_config(enum ctl_cmd_id id)
+{
+	switch (id) {
+	case CTL_CMD_PORT_LIST:
+	case CTL_CMD_PORT_SHOW:
+	case CTL_CMD_UPLINK_SHOW:
+	case CTL_CMD_FDB_SHOW:
+	case CTL_CMD_FDB_FLUSH:
+	case CTL_CMD_STATS:
+	case CTL_CMD_CONFIG_SAVE:
+	case CTL_CMD_VERSION:
+	case CTL_CMD_HELP:
+		return false;
+	default:
+		return true; /* a new command is saved unless listed above */
+	}
 }
 
 json_t *
@@ -228,6 +339,8 @@ vhsw_dispatch(void *arg, const char *method, json_t *params, int *code,
 {
 	const struct ctl_cmd *cmd = ctl_cmd_find(method);
 	struct vhsw *sw = arg;
+	enum ctl_cmd_id id;
+	json_t *res;
 
 	VHSW_ASSERT_CONTROL_THREAD();
 	if (cmd == NULL) {
@@ -237,6 +350,9 @@ vhsw_dispatch(void *arg, const char *method, json_t *params, int *code,
 	}
 	/* Apply pending port events first so replies show current state. */
 	vhsw_sync_ports(sw);
-	return act_call(sw, (enum ctl_cmd_id)(cmd - ctl_cmds), params, code,
-		msg, msglen);
+	id = (enum ctl_cmd_id)(cmd - ctl_cmds);
+	res = act_call(sw, id, params, code, msg, msglen);
+	if (res != NULL && changes_config(id))
+		state_sync(sw);
+	return res;
 }

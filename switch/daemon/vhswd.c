@@ -37,6 +37,7 @@
 #include "service.h"
 #include "actions.h"
 #include "config.h"
+#include "state.h"
 #include "vhsw.h"
 #include "vport.h"
 
@@ -62,6 +63,7 @@ struct options {
 	unsigned long mem_mb;
 	enum huge_mode huge;
 	enum dp_poll_mode poll_mode;
+	bool poll_mode_given;
 };
 
 static void
@@ -87,7 +89,9 @@ usage(FILE *f)
 		"                     (repeatable; default %s; the control "
 		"socket's\n"
 		"                     directory always counts)\n"
-		"  --state-dir DIR    vhswd's own files (default %s)\n"
+		"  --state-dir DIR    the running configuration, kept and "
+		"restored at start\n"
+		"                     (default %s)\n"
 		"  --uplink DEVARGS   DPDK ethdev used as the uplink\n"
 		"  --lcores LIST      CPUs to use, e.g. 0,1 or 2-3; the data "
 		"plane runs on the last\n"
@@ -191,6 +195,7 @@ parse_options(int argc, char **argv, struct options *o)
 				die("--poll-mode %s: use busy or adaptive",
 					optarg);
 			o->poll_mode = (enum dp_poll_mode)mode;
+			o->poll_mode_given = true;
 			break;
 		case 'L':
 			o->log_level = optarg;
@@ -557,7 +562,8 @@ main(int argc, char **argv)
 	struct paths *paths;
 	struct rte_mempool *pool;
 	struct rte_rcu_qsbr *qsv;
-	json_t *cfg = NULL;
+	json_t *cfg = NULL, *state = NULL;
+	const char *state_dir;
 	struct ev_loop *loop;
 	struct fdb *fdb;
 	struct vhsw sw;
@@ -578,11 +584,18 @@ main(int argc, char **argv)
 		cfg = config_read(o.config, err, sizeof(err));
 		if (cfg == NULL)
 			die("%s", err);
-		/* EAL must see a VMBus uplink at start (eal_args). */
-		if (o.uplink == NULL) {
-			uplink_in_file = true;
-			o.uplink = config_uplink_devargs(cfg);
-		}
+	}
+	/* The state file, less what --config and the options name. */
+	state_dir = o.state_dir ? o.state_dir : PATHS_DEFAULT_STATE_DIR;
+	if (state_load(state_dir, &state, err, sizeof(err)) != 0)
+		die("%s", err);
+	state_merge(state, cfg, o.uplink != NULL, o.poll_mode_given);
+	/* EAL must see a VMBus uplink at start (eal_args). */
+	if (o.uplink == NULL) {
+		o.uplink = config_uplink_devargs(cfg);
+		if (o.uplink == NULL)
+			o.uplink = config_uplink_devargs(state);
+		uplink_in_file = o.uplink != NULL;
 	}
 	if (strlen(ctl) > VPORT_SOCKET_MAX)
 		die("--ctl %s: longer than %d bytes; use a shorter path", ctl,
@@ -677,14 +690,19 @@ main(int argc, char **argv)
 		}
 		json_decref(res);
 	}
-	if (cfg != NULL &&
-		config_apply(&sw, o.config, cfg, err, sizeof(err)) != 0) {
+	if (state_apply(&sw, state_dir, state, err, sizeof(err)) < 0 ||
+		(cfg != NULL &&
+			config_apply(&sw, o.config, cfg, NULL, err,
+				sizeof(err)) != 0)) {
+		state_fini(&sw); /* the file keeps what was restored */
 		vhsw_fini(&sw);
 		rpc_server_destroy(sw.rpc);
 		dp_stop(dp);
 		die("%s", err);
 	}
+	state_sync(&sw); /* with what --config added */
 	json_decref(cfg);
+	json_decref(state);
 	log_quiet = false;
 
 	VLOG(INFO,
@@ -700,7 +718,8 @@ main(int argc, char **argv)
 	service_stopping();
 	service_watchdog_stop();
 	VLOG(INFO, "shutting down");
-	vhsw_fini(&sw); /* ports first: unregisters sockets */
+	state_fini(&sw); /* the file keeps the ports for the next start */
+	vhsw_fini(&sw);  /* ports first: unregisters sockets */
 	rpc_server_destroy(sw.rpc);
 	dp_stop(dp);
 	dp_destroy(dp);

@@ -34,26 +34,26 @@ one_line_error() { # CMD...: must fail with exactly one line on stderr
     log "ok: $* -> $(cat "$TEST_TMP/err")"
 }
 one_line_error "$VHSWD" --bogus
-one_line_error "$VHSWD" --ctl "$TEST_TMP/x.sock" --lcores 4096
-one_line_error "$VHSWD" --ctl "$TEST_TMP/x.sock" --mem lots
-one_line_error "$VHSWD" --ctl "$TEST_TMP/x.sock" --poll-mode sometimes
-one_line_error "$VHSWD" --ctl "$TEST_TMP/x.sock" --config "$TEST_TMP/missing.json"
+one_line_error "$VHSWD" --ctl "$TEST_TMP/x.sock" --state-dir "$TEST_TMP/xstate" --lcores 4096
+one_line_error "$VHSWD" --ctl "$TEST_TMP/x.sock" --state-dir "$TEST_TMP/xstate" --mem lots
+one_line_error "$VHSWD" --ctl "$TEST_TMP/x.sock" --state-dir "$TEST_TMP/xstate" --poll-mode sometimes
+one_line_error "$VHSWD" --ctl "$TEST_TMP/x.sock" --state-dir "$TEST_TMP/xstate" --config "$TEST_TMP/missing.json"
 echo '{"ports": [{"name": "a", "type": "vhost-user", "socket": "/tmp/a.sock", "colour": "red"}]}' > "$TEST_TMP/bad.json"
-one_line_error "$VHSWD" --ctl "$TEST_TMP/x.sock" --lcores "$VHSW_LCORES" --config "$TEST_TMP/bad.json"
+one_line_error "$VHSWD" --ctl "$TEST_TMP/x.sock" --state-dir "$TEST_TMP/xstate" --lcores "$VHSW_LCORES" --config "$TEST_TMP/bad.json"
 grep -q "colour" "$TEST_TMP/err" || die "config error does not name the key"
 echo '{"ports": [{"name": "a", "type": "vhost-user", "socket": "'"$TEST_TMP"'/a.sock"},
                  {"name": "a", "type": "vhost-user", "socket": "'"$TEST_TMP"'/b.sock"}]}' > "$TEST_TMP/dup.json"
-one_line_error "$VHSWD" --ctl "$TEST_TMP/x.sock" --lcores "$VHSW_LCORES" --config "$TEST_TMP/dup.json"
+one_line_error "$VHSWD" --ctl "$TEST_TMP/x.sock" --state-dir "$TEST_TMP/xstate" --lcores "$VHSW_LCORES" --config "$TEST_TMP/dup.json"
 grep -q "already exists" "$TEST_TMP/err" || die "duplicate name not reported"
-one_line_error "$VHSWD" --ctl "$TEST_TMP/x.sock" --lcores "$VHSW_LCORES" --uplink net_nosuchpmd0
-one_line_error "$VHSWD" --ctl "$TEST_TMP/x.sock" --lcores "$VHSW_LCORES" --uplink f8615163-0000-1000-2000-000d3a1b2c3d
+one_line_error "$VHSWD" --ctl "$TEST_TMP/x.sock" --state-dir "$TEST_TMP/xstate" --lcores "$VHSW_LCORES" --uplink net_nosuchpmd0
+one_line_error "$VHSWD" --ctl "$TEST_TMP/x.sock" --state-dir "$TEST_TMP/xstate" --lcores "$VHSW_LCORES" --uplink f8615163-0000-1000-2000-000d3a1b2c3d
 grep -q uio_hv_generic "$TEST_TMP/err" || die "unbound VMBus uplink: no hint to bind it"
 check "failed start left no sockets" "" "$(ls "$TEST_TMP" | grep '\.sock$' || true)"
 
 # --- a live daemon --------------------------------------------------------
 vhswd_start
 check "second vhswd on the same socket refused" 1 \
-    "$(rc "$VHSWD" --ctl "$VHSW_CTL_SOCK" --lcores "$VHSW_LCORES")"
+    "$(rc "$VHSWD" --ctl "$VHSW_CTL_SOCK" --lcores "$VHSW_LCORES" --state-dir "$TEST_TMP/state2")"
 grep -q "already running" "$TEST_TMP/err" || die "no 'already running' message"
 check "refusal exits 1" 1 "$(rc ctl port del nope)"
 grep -q '^vhswctl: ' "$TEST_TMP/err" || die "refusal message lacks vhswctl: prefix"

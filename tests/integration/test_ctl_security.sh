@@ -57,7 +57,7 @@ vhswd_stop
 vhswd_start --ctl-group 4242
 check "--ctl-group by number" 4242 "$(stat -c %g "$VHSW_CTL_SOCK")"
 vhswd_stop
-r=$(rc "$VHSWD" --ctl "$TEST_TMP/g.sock" --lcores "$VHSW_LCORES" --ctl-group no-such-group-vhsw)
+r=$(rc "$VHSWD" --ctl "$TEST_TMP/g.sock" --lcores "$VHSW_LCORES" --state-dir "$TEST_TMP/gstate" --ctl-group no-such-group-vhsw)
 (( r != 0 )) || die "unknown --ctl-group accepted"
 check "unknown group: one line" 1 "$(wc -l < "$TEST_TMP/err")"
 err_has "--ctl-group no-such-group-vhsw: no such group"
@@ -111,7 +111,7 @@ vhswd_stop
 # A --config file with a socket outside: one line, exit 1.
 echo '{"ports": [{"name": "c", "type": "vhost-user", "socket": "'"$OTHER"'/c.sock"}]}' > "$TEST_TMP/out.json"
 check "--config port outside the socket dirs" 1 \
-    "$(rc "$VHSWD" --ctl "$TEST_TMP/c.sock" --lcores "$VHSW_LCORES" --config "$TEST_TMP/out.json")"
+    "$(rc "$VHSWD" --ctl "$TEST_TMP/c.sock" --lcores "$VHSW_LCORES" --state-dir "$TEST_TMP/cstate" --config "$TEST_TMP/out.json")"
 check "--config error: one line" 1 "$(wc -l < "$TEST_TMP/err")"
 err_has "$TEST_TMP/out.json: ports[0]: port c: socket path $OTHER/c.sock is outside"
 

@@ -13,12 +13,15 @@ declare -g VHSWD_PID="" VHSWD_N=0
 VHSW_CTL_SOCK=""
 
 # vhswd_start [ARGS...]: start vhswd (own control socket in TEST_TMP), wait until it answers.
+# Its state directory is $TEST_TMP/state unless ARGS give --state-dir: a
+# restart in the same test restores the ports; tests never share one.
 vhswd_start() {
     VHSWD_N=$((VHSWD_N + 1))
     VHSW_CTL_SOCK=$TEST_TMP/ctl.sock
-    local logf=$TEST_TMP/vhswd.$VHSWD_N.log
+    local logf=$TEST_TMP/vhswd.$VHSWD_N.log state=(--state-dir "$TEST_TMP/state") a
+    for a in "$@"; do [[ $a == --state-dir* ]] && state=(); done
     # Not holding the testpmds' stdin FIFOs (they quit when the test dies).
-    ( tp_close_fds; exec "$VHSWD" --ctl "$VHSW_CTL_SOCK" --lcores "$VHSW_LCORES" "$@" ) > "$logf" 2>&1 &
+    ( tp_close_fds; exec "$VHSWD" --ctl "$VHSW_CTL_SOCK" --lcores "$VHSW_LCORES" "${state[@]}" "$@" ) > "$logf" 2>&1 &
     VHSWD_PID=$!
     echo "$VHSWD_PID" > "$TEST_TMP/vhswd.pid"
     wait_until "$VHSWD_START_TIMEOUT" _vhswd_ready_or_dead ||

@@ -1034,7 +1034,8 @@ test_config_roundtrip(void **state)
 	e->sw.paths = e->paths;
 	cfg = config_read(path, err, sizeof(err));
 	assert_non_null(cfg);
-	assert_int_equal(config_apply(&e->sw, path, cfg, err, sizeof(err)), 0);
+	assert_int_equal(
+		config_apply(&e->sw, path, cfg, NULL, err, sizeof(err)), 0);
 	json_decref(cfg);
 	b = config_dump(&e->sw);
 	assert_true(json_equal(a, b));
@@ -1067,7 +1068,7 @@ test_config_roundtrip(void **state)
 			err[0] = '\0';
 			cfg = config_read(path2, err, sizeof(err));
 			if (cfg != NULL) {
-				if (config_apply(&e->sw, path2, cfg, err,
+				if (config_apply(&e->sw, path2, cfg, NULL, err,
 					    sizeof(err)) == 0)
 					fail_msg("accepted %s", bad[i]);
 				json_decref(cfg);
