@@ -587,6 +587,8 @@ main(int argc, char **argv)
 	}
 	/* The state file, less what --config and the options name. */
 	state_dir = o.state_dir ? o.state_dir : PATHS_DEFAULT_STATE_DIR;
+	if (service_lock_state_dir(state_dir, err, sizeof(err)) != 0)
+		die("%s", err); /* another vhswd uses it */
 	if (state_load(state_dir, &state, err, sizeof(err)) != 0)
 		die("%s", err);
 	state_merge(state, cfg, o.uplink != NULL, o.poll_mode_given);
@@ -602,10 +604,6 @@ main(int argc, char **argv)
 			VPORT_SOCKET_MAX);
 	ensure_ctl_dir(ctl);
 	paths = make_paths(&o, ctl);
-	if (service_lock_state_dir(
-		    o.state_dir ? o.state_dir : PATHS_DEFAULT_STATE_DIR, err,
-		    sizeof(err)) != 0)
-		die("%s", err);
 	signal(SIGPIPE, SIG_IGN);
 
 	eal_argc =
@@ -656,8 +654,7 @@ main(int argc, char **argv)
 		ethport_init(pool, vhsw_wake, &sw, NULL) != 0)
 		die("cannot initialise the port modules");
 	/* Interfaces a crashed vhswd left promiscuous are restored. */
-	ethport_set_state_dir(
-		o.state_dir ? o.state_dir : PATHS_DEFAULT_STATE_DIR);
+	ethport_set_state_dir(state_dir);
 	if (o.config != NULL)
 		snprintf(
 			sw.config_path, sizeof(sw.config_path), "%s", o.config);
