@@ -152,7 +152,10 @@ iface_running(const char *ifname)
 	return running;
 }
 
-/* Records the "iface=" of an af_packet uplink's devargs. */
+/*
+ * Records the "iface=" of an af_packet uplink's devargs (a vdev named
+ * net_af_packetN or eth_af_packetN), before the device is probed.
+ */
 static void
 find_host_iface(struct ethport *e)
 {
@@ -160,7 +163,9 @@ find_host_iface(struct ethport *e)
 	struct rte_kvargs *kv;
 	const char *iface;
 
-	if (comma == NULL || strcmp(e->driver, "net_af_packet") != 0)
+	if (comma == NULL ||
+		(strncmp(e->devargs, "net_af_packet", 13) != 0 &&
+			strncmp(e->devargs, "eth_af_packet", 13) != 0))
 		return;
 	kv = rte_kvargs_parse(comma + 1, NULL);
 	if (kv == NULL)
@@ -313,7 +318,7 @@ promisc_restore(const char *ifname)
 	int ret = iface_promisc(ifname, true, NULL);
 
 	if (ret != 0 && ret != -ENODEV)
-		RTE_LOG(WARNING, USER1,
+		rte_log(RTE_LOG_WARNING, RTE_LOGTYPE_USER1,
 			"vhswd: uplink: cannot turn promiscuous mode off on "
 			"%s again: %s; run ip link set %s promisc off\n",
 			ifname, strerror(-ret), ifname);
@@ -345,7 +350,7 @@ promisc_remember(struct ethport *e)
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
 		0600);
 	if (fd < 0 || write(fd, "0\n", 2) != 2 || fsync(fd) != 0)
-		RTE_LOG(WARNING, USER1,
+		rte_log(RTE_LOG_WARNING, RTE_LOGTYPE_USER1,
 			"vhswd: uplink: cannot record the promiscuous mode of "
 			"%s in %s: %s; after a crash, turn it off yourself\n",
 			e->host_iface, path, strerror(errno));
@@ -377,7 +382,7 @@ ethport_set_state_dir(const char *dir)
 			continue;
 		on = false;
 		if (iface_promisc(de->d_name, true, &on) == 0 && on)
-			RTE_LOG(NOTICE, USER1,
+			rte_log(RTE_LOG_NOTICE, RTE_LOGTYPE_USER1,
 				"vhswd: uplink: promiscuous mode of %s turned "
 				"off again (a vhswd that did not exit cleanly "
 				"left it on)\n",
@@ -740,6 +745,10 @@ ethport_create(const struct ethport_params *pr, char *err, size_t errlen)
 		}
 	} else {
 		snprintf(e->devargs, sizeof(e->devargs), "%s", pr->devargs);
+		find_host_iface(e);
+		/* Before the start: ethdev's start replays promiscuous mode
+		 * "off" onto the interface. */
+		promisc_remember(e);
 	}
 
 	if (probe(e->devargs, &e->port_id, err, errlen) != 0)
@@ -751,8 +760,6 @@ ethport_create(const struct ethport_params *pr, char *err, size_t errlen)
 		/* In its namespace, by name: up, whatever the backend did. */
 		ifup(e->ifname);
 	} else {
-		find_host_iface(e);
-		promisc_remember(e);
 		enable_promisc(e);
 		if (pr->mtu != 0 &&
 			rte_eth_dev_set_mtu(e->port_id, (uint16_t)pr->mtu) == 0)
@@ -775,6 +782,8 @@ fail_ns:
 	}
 	leave_netns(saved);
 fail:
+	if (e->promisc_restore)
+		promisc_restore(e->host_iface); /* drops the record */
 	rte_free(e);
 	return NULL;
 }

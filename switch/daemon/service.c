@@ -327,7 +327,7 @@ service_clean_runtime_dirs(void)
 	}
 	n = service_clean_runtime_dirs_in(root, slash + 1);
 	if (n > 0)
-		SLOG(INFO,
+		SLOG(NOTICE,
 			"removed %d runtime director%s of vhswd processes "
 			"that are gone from %s",
 			n, n == 1 ? "y" : "ies", root);
@@ -391,8 +391,9 @@ stderr_stamp(void)
 	fputs(ts, stderr);
 }
 
-void
-service_log(const char *buf, size_t len)
+/* One chunk of log text at DPDK level 'level'. */
+static void
+log_record(const char *buf, size_t len, uint32_t level)
 {
 	static const char prefix[] = "vhswd: ";
 	const char *nl;
@@ -408,7 +409,7 @@ service_log(const char *buf, size_t len)
 			n -= sizeof(prefix) - 1;
 		}
 		if (sd_journal_send("MESSAGE=%.*s", (int)n, buf, "PRIORITY=%d",
-			    service_log_priority(rte_log_cur_msg_loglevel()),
+			    service_log_priority(level),
 			    "SYSLOG_IDENTIFIER=vhswd", NULL) == 0)
 			return;
 		/* The journal went away: stderr (still the journal's
@@ -425,4 +426,53 @@ service_log(const char *buf, size_t len)
 		buf += n;
 		len -= n;
 	}
+}
+
+void
+service_log(const char *buf, size_t len)
+{
+	log_record(buf, len, rte_log_cur_msg_loglevel());
+}
+
+/* Startup notes held back (service_log_hold), in order. */
+struct held {
+	struct held *next;
+	uint32_t level;
+	size_t len;
+	char text[];
+};
+static struct held *held_first, **held_last = &held_first;
+
+void
+service_log_hold(const char *buf, size_t len)
+{
+	static const char own[] = "vhswd: ";
+	uint32_t level = rte_log_cur_msg_loglevel();
+	struct held *h;
+
+	if (level > RTE_LOG_NOTICE || len < sizeof(own) - 1 ||
+		memcmp(buf, own, sizeof(own) - 1) != 0)
+		return;
+	h = malloc(sizeof(*h) + len);
+	if (h == NULL)
+		return;
+	h->next = NULL;
+	h->level = level;
+	h->len = len;
+	memcpy(h->text, buf, len);
+	*held_last = h;
+	held_last = &h->next;
+}
+
+void
+service_log_release(void)
+{
+	struct held *h;
+
+	while ((h = held_first) != NULL) {
+		held_first = h->next;
+		log_record(h->text, h->len, h->level);
+		free(h);
+	}
+	held_last = &held_first;
 }

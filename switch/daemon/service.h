@@ -88,6 +88,15 @@ bool service_pid_is_vhswd(pid_t pid);
 void service_log_open(void);
 /* Writes one chunk of DPDK's log stream (one or more lines). */
 void service_log(const char *buf, size_t len);
+/*
+ * While vhswd starts, DPDK's lines are dropped (a failed start is one
+ * line).  vhswd's own notable lines ("vhswd: ..." at NOTICE or more
+ * severe: a crashed vhswd's leftovers cleaned up, a refused promiscuous
+ * mode) are held instead and written by service_log_release() once the
+ * start succeeded; a failed start exits without them.
+ */
+void service_log_hold(const char *buf, size_t len);
+void service_log_release(void);
 /* The decision itself: JOURNAL_STREAM "DEV:INO" names (dev, ino). */
 bool service_journal_stream_matches(const char *env, dev_t dev, ino_t ino);
 /* syslog priority (0 emerg .. 7 debug) of a DPDK log level (1 .. 8). */

@@ -511,6 +511,8 @@ log_write(void *cookie, const char *buf, size_t len)
 	ethport_log_line(buf, len);
 	if (!log_quiet)
 		service_log(buf, len); /* the journal, or stderr */
+	else
+		service_log_hold(buf, len); /* vhswd's notable lines */
 	return (ssize_t)len;
 }
 
@@ -701,6 +703,7 @@ main(int argc, char **argv)
 	json_decref(cfg);
 	json_decref(state);
 	log_quiet = false;
+	service_log_release(); /* what was held back while starting */
 
 	VLOG(INFO,
 		"vhswd %s running: control socket %s, data plane on lcore %u, "
