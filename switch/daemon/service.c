@@ -375,25 +375,24 @@ service_log_priority(uint32_t rte_level)
 	return (int)(rte_level - RTE_LOG_EMERG) + LOG_EMERG;
 }
 
-/* A UTC timestamp on stderr, where a line starts. */
+/* The UTC timestamp 'at' on stderr, where a line starts. */
 static void
-stderr_stamp(void)
+stderr_stamp(const struct timespec *at)
 {
 	char ts[48];
-	struct timespec now;
 	struct tm tm;
 	size_t n;
 
-	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
+	gmtime_r(&at->tv_sec, &tm);
 	n = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(ts + n, sizeof(ts) - n, ".%03ldZ ", now.tv_nsec / 1000000);
+	snprintf(ts + n, sizeof(ts) - n, ".%03ldZ ", at->tv_nsec / 1000000);
 	fputs(ts, stderr);
 }
 
-/* One chunk of log text at DPDK level 'level'. */
+/* One chunk of log text at DPDK level 'level', written at 'at'. */
 static void
-log_record(const char *buf, size_t len, uint32_t level)
+log_record(
+	const char *buf, size_t len, uint32_t level, const struct timespec *at)
 {
 	static const char prefix[] = "vhswd: ";
 	const char *nl;
@@ -418,7 +417,7 @@ log_record(const char *buf, size_t len, uint32_t level)
 	/* The log stream serialises its writes: one line at a time. */
 	while (len > 0) {
 		if (log_line_start)
-			stderr_stamp();
+			stderr_stamp(at);
 		nl = memchr(buf, '\n', len);
 		n = nl != NULL ? (size_t)(nl - buf) + 1 : len;
 		fwrite(buf, 1, n, stderr);
@@ -431,12 +430,16 @@ log_record(const char *buf, size_t len, uint32_t level)
 void
 service_log(const char *buf, size_t len)
 {
-	log_record(buf, len, rte_log_cur_msg_loglevel());
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	log_record(buf, len, rte_log_cur_msg_loglevel(), &now);
 }
 
 /* Startup notes held back (service_log_hold), in order. */
 struct held {
 	struct held *next;
+	struct timespec at;
 	uint32_t level;
 	size_t len;
 	char text[];
@@ -457,6 +460,7 @@ service_log_hold(const char *buf, size_t len)
 	if (h == NULL)
 		return;
 	h->next = NULL;
+	clock_gettime(CLOCK_REALTIME, &h->at);
 	h->level = level;
 	h->len = len;
 	memcpy(h->text, buf, len);
@@ -471,7 +475,7 @@ service_log_release(void)
 
 	while ((h = held_first) != NULL) {
 		held_first = h->next;
-		log_record(h->text, h->len, h->level);
+		log_record(h->text, h->len, h->level, &h->at);
 		free(h);
 	}
 	held_last = &held_first;

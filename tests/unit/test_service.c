@@ -151,6 +151,51 @@ test_stderr_lines_have_timestamps(void **state)
 	capture_stderr(stderr_is_the_journal);
 }
 
+static ssize_t
+hold_write(void *cookie, const char *buf, size_t len)
+{
+	service_log_hold(buf, len);
+	return (ssize_t)len;
+}
+
+static void
+release(void)
+{
+	service_log_release();
+}
+
+static void
+test_startup_notes_held(void **state)
+{
+	static const cookie_io_functions_t io = {.write = hold_write};
+	FILE *f = fopencookie(NULL, "w", io);
+	const char *out;
+	regex_t re;
+
+	assert_non_null(f);
+	setvbuf(f, NULL, _IOLBF, 0);
+	unsetenv("JOURNAL_STREAM");
+	service_log_open();
+	/* vhswd's own notable lines are held; DPDK's and info are not. */
+	rte_openlog_stream(f);
+	rte_log(RTE_LOG_NOTICE, RTE_LOGTYPE_USER1, "vhswd: kept\n");
+	rte_log(RTE_LOG_INFO, RTE_LOGTYPE_USER1, "vhswd: chatter\n");
+	rte_log(RTE_LOG_WARNING, RTE_LOGTYPE_USER1, "EAL: not ours\n");
+	rte_log(RTE_LOG_ERR, RTE_LOGTYPE_USER1, "vhswd: kept too\n");
+	rte_openlog_stream(NULL);
+	fclose(f);
+	out = capture_stderr(release);
+	assert_int_equal(regcomp(&re,
+				 "^[0-9-]{10}T[0-9:.]{12}Z vhswd: kept\n"
+				 "[0-9-]{10}T[0-9:.]{12}Z vhswd: kept too\n$",
+				 REG_EXTENDED),
+		0);
+	assert_int_equal(regexec(&re, out, 0, NULL, 0), 0);
+	regfree(&re);
+	/* Released once. */
+	assert_string_equal(capture_stderr(release), "");
+}
+
 static void
 test_lock_state_dir(void **state)
 {
@@ -322,6 +367,7 @@ main(void)
 		cmocka_unit_test(test_journal_stream_matches),
 		cmocka_unit_test(test_log_priority),
 		cmocka_unit_test(test_stderr_lines_have_timestamps),
+		cmocka_unit_test(test_startup_notes_held),
 		cmocka_unit_test(test_lock_state_dir),
 		cmocka_unit_test(test_clean_runtime_dirs),
 		cmocka_unit_test(test_notify),
