@@ -171,7 +171,10 @@ find_host_iface(struct ethport *e)
 	if (kv == NULL)
 		return;
 	iface = rte_kvargs_get(kv, "iface");
-	if (iface != NULL)
+	/* A name the kernel could have (it also names a file, promisc_). */
+	if (iface != NULL && iface[0] != '\0' && iface[0] != '.' &&
+		strlen(iface) <= ETHPORT_IFNAME_MAX &&
+		strchr(iface, '/') == NULL)
 		snprintf(e->host_iface, sizeof(e->host_iface), "%s", iface);
 	rte_kvargs_free(kv);
 }
