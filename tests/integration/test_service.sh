@@ -270,7 +270,7 @@ case_crash() {
     ( tp_close_fds; exec "$VHSWD" --ctl "$TEST_TMP/ctl3.sock" --state-dir "$TEST_TMP/st-other" \
         --socket-dir "$TEST_TMP" --lcores "$VHSW_LCORES" ) > "$TEST_TMP/other.log" 2>&1 &
     other=$!
-    BG_PIDS+=($other)
+    BG_PIDS+=("$other")
     wait_until 30 _answers "$TEST_TMP/ctl3.sock" || die "the other vhswd did not start"
     check "a live vhswd's runtime dir is kept" yes "$(exists "$DPDK_RUN/vhsw-$pid2")"
     kill -TERM "$other"
