@@ -105,6 +105,7 @@ service_watchdog_start(struct ev_loop *loop, struct dp *dp)
 	if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0)
 		return;
 	period = (double)usec / 2e6;
+	ev_now_update(loop); /* the loop has not run yet */
 	wd.loop = loop;
 	wd.dp = dp;
 	wd.last_iter = dp_iterations(dp);
@@ -133,7 +134,7 @@ service_watchdog_stop(void)
 
 /* The --state-dir lock */
 
-/* mkdir -p with mode 0700 for what it creates. */
+/* mkdir -p: the directory itself mode 0700, missing parents 0755. */
 static int
 mkdir_p(const char *dir)
 {
