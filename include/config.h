@@ -19,8 +19,13 @@
 
 struct vhsw;
 
+/* The parts of a configuration, in the order they must be applied. */
+#define CONFIG_PART_PORTS 1u /* the uplink, the ports, the poll mode */
+#define CONFIG_PART_FDB 2u   /* FDB settings and static entries */
+
 /* How config_apply() treats an entry the actions refuse. */
 struct config_apply_opts {
+	unsigned int parts; /* CONFIG_PART_*; 0: all */
 	/* false: stop at the first (--config); true: log it, go on (state). */
 	bool keep_going;
 	/* Called with each refusal ("path: where: reason") when going on. */
@@ -31,8 +36,9 @@ struct config_apply_opts {
 
 /*
  * Applies a config read by config_read(): the uplink, the ports, the poll
- * mode, the FDB settings and static entries, in that order.  'o' may be
- * NULL (stop at the first refusal).  0 or -1 with 'err' set.
+ * mode, the FDB settings and static entries, in that order, or only the
+ * o->parts asked for.  'o' may be NULL (all parts; stop at the first
+ * refusal).  0 or -1 with 'err' set.
  */
 int config_apply(struct vhsw *sw, const char *path, json_t *cfg,
 	struct config_apply_opts *o, char *err, size_t errlen);

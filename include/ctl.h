@@ -244,6 +244,15 @@ struct ctl_param {
 		"write the running configuration as JSON",                     \
 		CTL_ARG("file", STRING, CTL_OPTIONAL, "FILE", NULL,                \
 			"default: the --config file"))                         \
+	X(DOCTOR, doctor, "doctor",                                            \
+		"check the host for what vhsw needs (hugepages, THP, "           \
+		"vhost-net/TAP, Hyper-V/WSL2 VMBus NICs and SWIOTLB, "           \
+		"IOMMU/vfio, CPU isolation, socket directories, the daemon) "    \
+		"and say how to fix each finding; vhswctl runs it without "      \
+		"vhswd; exit status 1 if any finding is an error",              \
+		CTL_OPT("--root", "root", STRING, "DIR", NULL,                 \
+			"check the tree below DIR instead of / (tests with a " \
+			"fake sysfs and procfs; vhswctl only)"))               \
 	X(VERSION, version, "version", "show the daemon's version", )          \
 	X(HELP, help, "help", "list commands", )
 /* clang-format on */

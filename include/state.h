@@ -12,7 +12,7 @@
  * never a torn one.  At start main() reads it (state_load) before DPDK
  * starts (a VMBus uplink must be known to EAL), takes out what --config
  * and the command line name (state_merge: they win), and applies the rest
- * with state_apply: an entry that no longer applies (a container's network
+ * (state_open, state_apply, state_restored): an entry that no longer applies (a container's network
  * namespace gone while vhswd was down) is logged and dropped, and the file
  * as it was is kept beside it, so that nothing is lost silently.  A file
  * that cannot be read or parsed stops vhswd with an error naming it and a
@@ -53,15 +53,26 @@ void state_merge(
 	json_t *state, json_t *cfg, bool uplink_given, bool poll_mode_given);
 
 /*
- * Makes 'dir' the state directory of 'sw' (creating it, mode 0700) and
- * applies 'state' (may be NULL), entry by entry: an entry refused is
- * logged and left out; then the file is kept as
- * state.json.dropped-<UTC time> before it is rewritten.  Returns the
- * number of entries refused, or -1 with 'err' set when the directory
- * cannot be used.
+ * Makes 'dir' the state directory of 'sw', creating it (mode 0700).  0, or
+ * -1 with 'err' set when it cannot be used.
  */
-int state_apply(struct vhsw *sw, const char *dir, json_t *state, char *err,
-	size_t errlen);
+int state_open(struct vhsw *sw, const char *dir, char *err, size_t errlen);
+
+/*
+ * Applies the CONFIG_PART_* 'parts' of 'state' (may be NULL), entry by
+ * entry: an entry refused is logged and left out.  main() applies the
+ * ports of the state file, then those of --config, then the FDB parts of
+ * both, so that static entries find their ports.  Returns the number of
+ * entries refused.
+ */
+int state_apply(struct vhsw *sw, json_t *state, unsigned int parts);
+
+/*
+ * Ends the restore: when 'refused' entries were left out, the file as it
+ * was is kept as state.json.dropped-<UTC time>; then the running
+ * configuration is written.
+ */
+void state_restored(struct vhsw *sw, bool had_state, int refused);
 
 /*
  * Writes the running configuration to the state file if it changed since

@@ -53,7 +53,8 @@ struct vhsw {
 	uint32_t aging;                     /* seconds; 0: never */
 	uint32_t clock;                     /* seconds since start */
 	char config_path[PATH_MAX];         /* --config, for `config save` */
-	/* The state file (state.h); "" until state_apply(). */
+	/* The state directory and file (state.h); "" until state_open(). */
+	char state_dir[PATH_MAX];
 	char state_path[PATH_MAX];
 	json_t *state_saved; /* what the file holds */
 	bool state_dirty;    /* the last write failed: retry on the tick */

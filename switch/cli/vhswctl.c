@@ -6,8 +6,10 @@
  * JSON-RPC request to vhswd and prints the result: exactly one JSON document
  * with --json, aligned text otherwise.
  *
- * Exit status: 0 success; 1 the daemon refused; 2 usage error; 3 cannot
- * reach the daemon.
+ * `doctor` runs here, without vhswd (doctor.h).
+ *
+ * Exit status: 0 success; 1 the daemon refused (doctor: an error
+ * finding); 2 usage error; 3 cannot reach the daemon.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -15,7 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include "ctl_client.h"
+#include "doctor.h"
 
 enum {
 	EXIT_REFUSED = 1,
@@ -281,6 +286,110 @@ print_result(const struct ctl_cmd *cmd, json_t *params, json_t *r)
 		print_value("", "result", r);
 }
 
+/*
+ * Prints 'prefix' and 'text' from column 'indent', wrapped at 79 columns;
+ * continuation lines start under the text.
+ */
+static void
+print_wrapped(int indent, const char *prefix, const char *text)
+{
+	int start = indent + (int)strlen(prefix), col = start, k;
+	const char *w = text;
+	bool first = true;
+
+	printf("%*s%s", indent, "", prefix);
+	for (;;) {
+		while (*w == ' ')
+			w++;
+		k = (int)strcspn(w, " ");
+		if (k == 0)
+			break;
+		if (!first && col + 1 + k > 79) {
+			printf("\n%*s", start, "");
+			col = start;
+		} else if (!first) {
+			putchar(' ');
+			col++;
+		}
+		printf("%.*s", k, w);
+		col += k;
+		w += k;
+		first = false;
+	}
+	putchar('\n');
+}
+
+/* The doctor report as text: one line per finding, details and fix for
+ * those that are not ok. */
+static void
+print_doctor(json_t *r)
+{
+	json_t *f, *c = json_object_get(r, "counts");
+	size_t i;
+
+	printf("%-8s %-20s %s\n", "SEVERITY", "CHECK", "FINDING");
+	json_array_foreach(json_object_get(r, "findings"), i, f)
+	{
+		printf("%-8s %-20s %s\n", sv(f, "severity"), sv(f, "id"),
+			sv(f, "summary"));
+		if (strcmp(sv(f, "severity"), "ok") == 0)
+			continue;
+		if (sv(f, "details")[0] != '\0' &&
+			strcmp(sv(f, "details"), "-") != 0)
+			print_wrapped(9, "", sv(f, "details"));
+		if (json_is_string(json_object_get(f, "fix")))
+			print_wrapped(9, "fix: ", sv(f, "fix"));
+	}
+	printf("\n%lld ok, %lld info, %lld warn, %lld error (root %s)\n",
+		iv(c, "ok"), iv(c, "info"), iv(c, "warn"), iv(c, "error"),
+		sv(r, "root"));
+}
+
+/* `vhswctl doctor`: the checks run here; 1 if any finding is an error. */
+static int
+run_doctor(json_t *params, const char *ctl_opt, bool as_json)
+{
+	const char *root = sv(params, "root");
+	struct doctor_opts o = {
+		.root = strcmp(root, "-") == 0 ? "/" : root,
+		.ctl_path = ctl_socket_path(ctl_opt),
+		.probe_daemon = true,
+	};
+	struct stat st;
+	json_t *r;
+	int ret;
+
+	if (stat(o.root, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "vhswctl: doctor --root %s: not a directory\n",
+			o.root);
+		json_decref(params);
+		return EXIT_USAGE;
+	}
+	if (o.ctl_path[0] != '/') {
+		fprintf(stderr,
+			"vhswctl: doctor: the control socket %s is not an "
+			"absolute path; give --ctl /PATH\n",
+			o.ctl_path);
+		json_decref(params);
+		return EXIT_USAGE;
+	}
+	r = doctor_run(&o);
+	json_decref(params);
+	if (r == NULL) {
+		fprintf(stderr, "vhswctl: doctor: out of memory\n");
+		return EXIT_REFUSED;
+	}
+	if (as_json) {
+		json_dumpf(r, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', stdout);
+	} else {
+		print_doctor(r);
+	}
+	ret = doctor_worst(r) == DOCTOR_ERROR ? EXIT_REFUSED : 0;
+	json_decref(r);
+	return ret;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -331,6 +440,8 @@ main(int argc, char **argv)
 			"run 'vhswctl help' for the list of commands\n");
 		return EXIT_USAGE;
 	}
+	if (strcmp(cmd->method, "doctor") == 0)
+		return run_doctor(params, ctl_opt, as_json);
 	path = ctl_socket_path(ctl_opt);
 	c = ctl_connect(path, err, sizeof(err));
 	if (c == NULL) {

@@ -24,6 +24,7 @@
 #include "paths.h"
 #include "actions.h"
 #include "config.h"
+#include "doctor.h"
 #include "stats.h"
 #include "tenant.h"
 #include "vhsw.h"
@@ -647,6 +648,31 @@ act_config_save(struct vhsw *sw, json_t *params, struct act_err *e)
 	if (config_save(sw, file, err, sizeof(err)) != 0)
 		return act_fail(e, CTL_ERR_REFUSED, "%s", err);
 	return json_pack("{s:s}", "file", file);
+}
+
+/*
+ * The host checks on the daemon's host (vhswctl runs them itself, without
+ * vhswd).  Only "/": a client may not point vhswd at another tree.  The
+ * switch does not keep its --ctl path, so the control socket's directory
+ * is left out (vhswctl doctor checks it).
+ */
+static json_t *
+act_doctor(struct vhsw *sw, json_t *params, struct act_err *e)
+{
+	struct doctor_opts o = {
+		.root = "/",
+		.in_daemon = true,
+	};
+	const char *root = str(params, "root");
+	json_t *r;
+
+	if (root != NULL && strcmp(root, "/") != 0)
+		return act_fail(e, CTL_ERR_INVALID_PARAMS,
+			"root: vhswd checks only its own host; run vhswctl "
+			"doctor --root %s for another tree",
+			root);
+	r = doctor_run(&o);
+	return r != NULL ? r : act_fail(e, CTL_ERR_REFUSED, "out of memory");
 }
 
 static json_t *

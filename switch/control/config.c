@@ -84,10 +84,13 @@ config_apply(struct vhsw *sw, const char *path, json_t *cfg,
 	struct config_apply_opts *o, char *err, size_t errlen)
 {
 	json_t *fdb = json_object_get(cfg, "fdb"), *v, *params;
+	unsigned int parts = o != NULL && o->parts != 0 ? o->parts : ~0u;
 	char where[64];
 	size_t i, k;
 	int ret;
 
+	if (!(parts & CONFIG_PART_PORTS))
+		goto fdb_part;
 	v = json_object_get(cfg, "uplink");
 	if (json_is_object(v) &&
 		entry(sw, CTL_CMD_UPLINK_ADD, v, path, "uplink", o, err,
@@ -109,6 +112,9 @@ config_apply(struct vhsw *sw, const char *path, json_t *cfg,
 		if (ret != 0)
 			return -1;
 	}
+fdb_part:
+	if (!(parts & CONFIG_PART_FDB))
+		return 0;
 	for (k = 0; k < RTE_DIM(fdb_settings); k++) {
 		v = json_object_get(fdb, fdb_settings[k].key);
 		if (v == NULL)

@@ -232,14 +232,10 @@ log_refused(const char *msg, void *arg)
 }
 
 int
-state_apply(struct vhsw *sw, const char *dir, json_t *state, char *err,
-	size_t errlen)
+state_open(struct vhsw *sw, const char *dir, char *err, size_t errlen)
 {
-	struct config_apply_opts o = {
-		.keep_going = true, .refused_cb = log_refused};
-	char path[PATH_MAX], kept[PATH_MAX];
+	char path[PATH_MAX];
 	struct stat st;
-	int ret;
 
 	if (state_path(path, sizeof(path), dir, "") != 0) {
 		snprintf(err, errlen, "--state-dir %s: path too long", dir);
@@ -261,29 +257,47 @@ state_apply(struct vhsw *sw, const char *dir, json_t *state, char *err,
 			dir, strerror(errno));
 		return -1;
 	}
+	snprintf(sw->state_dir, sizeof(sw->state_dir), "%s", dir);
 	snprintf(sw->state_path, sizeof(sw->state_path), "%s", path);
+	return 0;
+}
+
+int
+state_apply(struct vhsw *sw, json_t *state, unsigned int parts)
+{
+	struct config_apply_opts o = {
+		.parts = parts, .keep_going = true, .refused_cb = log_refused};
+	char err[PATH_MAX + 512];
+
 	if (state != NULL)
-		config_apply(sw, path, state, &o, err, errlen);
-	if (o.refused > 0) {
-		ret = keep_copy(dir, "dropped", kept, sizeof(kept));
+		config_apply(sw, sw->state_path, state, &o, err, sizeof(err));
+	return o.refused;
+}
+
+void
+state_restored(struct vhsw *sw, bool had_state, int refused)
+{
+	char kept[PATH_MAX];
+	int ret;
+
+	if (refused > 0) {
+		ret = keep_copy(sw->state_dir, "dropped", kept, sizeof(kept));
 		if (ret == 0)
 			SLOG(WARNING,
 				"%d entr%s of %s could not be restored; the "
 				"file as it was is kept as %s",
-				o.refused, o.refused == 1 ? "y" : "ies", path,
-				kept);
+				refused, refused == 1 ? "y" : "ies",
+				sw->state_path, kept);
 		else
 			SLOG(ERR,
 				"%d entr%s of %s could not be restored, and "
 				"no copy could be kept: %s",
-				o.refused, o.refused == 1 ? "y" : "ies", path,
-				strerror(-ret));
-	} else if (state != NULL) {
-		SLOG(INFO, "restored from %s", path);
+				refused, refused == 1 ? "y" : "ies",
+				sw->state_path, strerror(-ret));
+	} else if (had_state) {
+		SLOG(INFO, "restored from %s", sw->state_path);
 	}
-	/* What --config and the command line added, written at once. */
 	state_sync(sw);
-	return o.refused;
 }
 
 void

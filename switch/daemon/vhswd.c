@@ -549,6 +549,17 @@ eal_init_quiet(int argc, char **argv)
 	return ret;
 }
 
+/* A start that fails once ports exist: they go, the state file stays. */
+static void
+start_failed(struct vhsw *sw, const char *err)
+{
+	state_fini(sw); /* the file keeps what was restored */
+	vhsw_fini(sw);
+	rpc_server_destroy(sw->rpc);
+	dp_stop(sw->dp);
+	die("%s", err);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -566,6 +577,9 @@ main(int argc, char **argv)
 	struct rte_rcu_qsbr *qsv;
 	json_t *cfg = NULL, *state = NULL;
 	const char *state_dir;
+	struct config_apply_opts opts = {0};
+	int refused;
+	bool quiet;
 	struct ev_loop *loop;
 	struct fdb *fdb;
 	struct vhsw sw;
@@ -682,24 +696,37 @@ main(int argc, char **argv)
 			&sw, CTL_CMD_UPLINK_ADD, u, &code, err, sizeof(err));
 		json_decref(u);
 		if (res == NULL) {
-			vhsw_fini(&sw);
-			rpc_server_destroy(sw.rpc);
-			dp_stop(dp);
-			die("--uplink %s: %s", o.uplink, err);
+			char msg[sizeof(err) + 64];
+
+			snprintf(msg, sizeof(msg), "--uplink %s: %s", o.uplink,
+				err);
+			start_failed(&sw, msg);
 		}
 		json_decref(res);
 	}
-	if (state_apply(&sw, state_dir, state, err, sizeof(err)) < 0 ||
-		(cfg != NULL &&
-			config_apply(&sw, o.config, cfg, NULL, err,
-				sizeof(err)) != 0)) {
-		state_fini(&sw); /* the file keeps what was restored */
-		vhsw_fini(&sw);
-		rpc_server_destroy(sw.rpc);
-		dp_stop(dp);
-		die("%s", err);
-	}
-	state_sync(&sw); /* with what --config added */
+	/*
+	 * The state's ports, those of --config, then the FDB parts of both
+	 * (static entries need their ports).  What the restore leaves out is
+	 * reported, with DPDK's reasons.
+	 */
+	if (state_open(&sw, state_dir, err, sizeof(err)) != 0)
+		start_failed(&sw, err);
+	quiet = log_quiet;
+	log_quiet = false;
+	refused = state_apply(&sw, state, CONFIG_PART_PORTS);
+	log_quiet = quiet;
+	opts.parts = CONFIG_PART_PORTS;
+	if (cfg != NULL &&
+		config_apply(&sw, o.config, cfg, &opts, err, sizeof(err)) != 0)
+		start_failed(&sw, err);
+	log_quiet = false;
+	refused += state_apply(&sw, state, CONFIG_PART_FDB);
+	log_quiet = quiet;
+	opts.parts = CONFIG_PART_FDB;
+	if (cfg != NULL &&
+		config_apply(&sw, o.config, cfg, &opts, err, sizeof(err)) != 0)
+		start_failed(&sw, err);
+	state_restored(&sw, state != NULL, refused);
 	json_decref(cfg);
 	json_decref(state);
 	log_quiet = false;

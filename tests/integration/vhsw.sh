@@ -13,12 +13,16 @@ declare -g VHSWD_PID="" VHSWD_N=0
 VHSW_CTL_SOCK=""
 
 # vhswd_start [ARGS...]: start vhswd (own control socket in TEST_TMP), wait until it answers.
-# Its state directory is $TEST_TMP/state unless ARGS give --state-dir: a
-# restart in the same test restores the ports; tests never share one.
+# State directory (--state-dir): a fresh one per start ($TEST_TMP/state.N),
+# so that each start begins with an empty switch as before; with
+# VHSWD_KEEP_STATE=1 every start of the test uses $TEST_TMP/state, so a
+# restart restores the ports; ARGS may give their own --state-dir.
 vhswd_start() {
     VHSWD_N=$((VHSWD_N + 1))
     VHSW_CTL_SOCK=$TEST_TMP/ctl.sock
-    local logf=$TEST_TMP/vhswd.$VHSWD_N.log state=(--state-dir "$TEST_TMP/state") a
+    local logf=$TEST_TMP/vhswd.$VHSWD_N.log a
+    local state=(--state-dir "$TEST_TMP/state.$VHSWD_N")
+    [[ ${VHSWD_KEEP_STATE:-0} == 1 ]] && state=(--state-dir "$TEST_TMP/state")
     for a in "$@"; do [[ $a == --state-dir* ]] && state=(); done
     # Not holding the testpmds' stdin FIFOs (they quit when the test dies).
     ( tp_close_fds; exec "$VHSWD" --ctl "$VHSW_CTL_SOCK" --lcores "$VHSW_LCORES" "${state[@]}" "$@" ) > "$logf" 2>&1 &
