@@ -134,27 +134,6 @@ service_watchdog_stop(void)
 
 /* The --state-dir lock */
 
-/* mkdir -p: the directory itself mode 0700, missing parents 0755. */
-static int
-mkdir_p(const char *dir)
-{
-	char buf[PATH_MAX], *p;
-
-	if (snprintf(buf, sizeof(buf), "%s", dir) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (p = buf + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 int
 service_lock_state_dir(const char *dir, char *err, size_t len)
 {
@@ -172,12 +151,13 @@ service_lock_state_dir(const char *dir, char *err, size_t len)
 		snprintf(err, len, "--state-dir %s: path too long", dir);
 		return -ENAMETOOLONG;
 	}
-	ret = mkdir_p(dir);
-	if (ret != 0) {
+	/* As the state file's code does: the directory, not its parents. */
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		ret = -errno;
 		snprintf(err, len,
-			"--state-dir %s: cannot create it: %s (run as root or "
-			"give a writable --state-dir)",
-			dir, strerror(-ret));
+			"cannot create the state directory %s: %s (create its "
+			"parent, or choose another --state-dir)",
+			dir, strerror(errno));
 		return ret;
 	}
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);

@@ -64,9 +64,10 @@ void service_watchdog_start(struct ev_loop *loop, struct dp *dp);
 void service_watchdog_stop(void);
 
 /*
- * Takes an exclusive lock on DIR/lock (creating DIR, mode 0700, and the
- * file) for the life of the process, and writes the PID into the file.
- * 0, or -errno with a message in 'err' (another vhswd holds it: its PID).
+ * Takes an exclusive lock on DIR/lock for the life of the process (creating
+ * DIR, mode 0700, when its parent exists, and the file) and writes the PID
+ * into the file.  0, or -errno with a message in 'err' (another vhswd holds
+ * it: its PID).
  */
 int service_lock_state_dir(const char *dir, char *err, size_t len);
 

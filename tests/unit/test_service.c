@@ -204,8 +204,13 @@ test_lock_state_dir(void **state)
 	int status, fd;
 	ssize_t n;
 
-	/* Created when missing, nested too. */
+	/* A missing parent is not created: a clear error. */
 	snprintf(dir, sizeof(dir), "%s/a/b/state", tmpdir);
+	assert_int_equal(
+		service_lock_state_dir(dir, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "create its parent"));
+	/* The directory itself is. */
+	snprintf(dir, sizeof(dir), "%s/state", tmpdir);
 	assert_int_equal(service_lock_state_dir(dir, err, sizeof(err)), 0);
 	snprintf(err, sizeof(err), "%s/lock", dir);
 	fd = open(err, O_RDONLY);
@@ -239,7 +244,7 @@ test_lock_state_dir(void **state)
 	close(open(dir, O_WRONLY | O_CREAT, 0600));
 	snprintf(dir, sizeof(dir), "%s/stderr-file/state", tmpdir);
 	assert_true(service_lock_state_dir(dir, err, sizeof(err)) < 0);
-	assert_non_null(strstr(err, "cannot create"));
+	assert_non_null(strstr(err, "cannot create the state directory"));
 }
 
 static void
