@@ -325,8 +325,11 @@ promisc_restore(const char *ifname)
 			"vhswd: uplink: cannot turn promiscuous mode off on "
 			"%s again: %s; run ip link set %s promisc off\n",
 			ifname, strerror(-ret), ifname);
-	if (promisc_record_path(ifname, path, sizeof(path)))
-		unlink(path);
+	if (promisc_record_path(ifname, path, sizeof(path)) &&
+		unlink(path) == 0) {
+		*strrchr(path, '/') = '\0';
+		rmdir(path); /* when it was the last record */
+	}
 }
 
 /*
