@@ -101,6 +101,18 @@ bool ethport_devargs_is_vmbus(const char *devargs);
  */
 void ethport_log_line(const char *line, size_t len);
 
+/*
+ * Promiscuous mode put back as found.  An uplink on a kernel interface
+ * (af_packet, "iface=") gets IFF_PROMISC; if the interface did not have it,
+ * the module writes DIR/promisc/IFNAME ("0") before turning it on, and
+ * clears the flag and removes the file when the uplink goes (uplink del,
+ * exit).  This call sets DIR and restores the interfaces whose files a
+ * vhswd that did not exit cleanly (SIGKILL, crash) left, so an uplink
+ * added again afterwards finds the interface as it was.  Control thread,
+ * at start, before the first uplink.  Returns how many it restored.
+ */
+int ethport_set_state_dir(const char *dir);
+
 bool ethport_is_uplink(const struct port *p);
 /* `uplink show`: devargs, driver, state, MAC, MTU, promiscuous, counters. */
 json_t *ethport_uplink_json(const struct port *p);

@@ -4,14 +4,17 @@
  * ports (see ethport.h for the design and threads).
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <net/if.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -27,6 +30,7 @@
 
 #define ETHPORT_NB_DESC 1024
 #define ETHPORT_DEVARGS_MAX 256
+#define ETHPORT_PROMISC_DIR "promisc" /* under the state directory */
 
 struct ethport {
 	struct port port; /* first: a struct port * is a struct ethport * */
@@ -52,12 +56,13 @@ struct ethport {
 	struct rte_ether_addr ifmac;
 	bool has_ifmac;
 	unsigned int ifindex;
-	bool reattached;   /* the interface existed: attached again */
-	bool remove_iface; /* `port del`: destroy deletes the interface */
-	bool mtu_set;      /* the switch set the device's MTU */
-	bool lsc_intr;     /* the PMD reports link changes */
-	bool promisc;      /* promiscuous mode is on */
-	int promisc_err;   /* why enabling it failed (-errno), or 0 */
+	bool reattached;      /* the interface existed: attached again */
+	bool remove_iface;    /* `port del`: destroy deletes the interface */
+	bool mtu_set;         /* the switch set the device's MTU */
+	bool lsc_intr;        /* the PMD reports link changes */
+	bool promisc;         /* promiscuous mode is on */
+	bool promisc_restore; /* host_iface had it off: clear it at the end */
+	int promisc_err;      /* why enabling it failed (-errno), or 0 */
 	bool started;
 
 	/* Control thread. */
@@ -75,6 +80,7 @@ static uint32_t rxfilter_refused;
 static void (*eth_notify)(void *);
 static void *eth_notify_arg;
 static const char *eth_vhost_net = ETHPORT_VHOST_NET;
+static char eth_state_dir[PATH_MAX]; /* "": promiscuous mode not recorded */
 
 /* Data plane. */
 
@@ -157,7 +163,10 @@ iface_running(const char *ifname)
 	return running;
 }
 
-/* Records the "iface=" of an af_packet uplink's devargs. */
+/*
+ * Records the "iface=" of an af_packet uplink's devargs (a vdev named
+ * net_af_packetN or eth_af_packetN), before the device is probed.
+ */
 static void
 find_host_iface(struct ethport *e)
 {
@@ -165,13 +174,18 @@ find_host_iface(struct ethport *e)
 	struct rte_kvargs *kv;
 	const char *iface;
 
-	if (comma == NULL || strcmp(e->driver, "net_af_packet") != 0)
+	if (comma == NULL ||
+		(strncmp(e->devargs, "net_af_packet", 13) != 0 &&
+			strncmp(e->devargs, "eth_af_packet", 13) != 0))
 		return;
 	kv = rte_kvargs_parse(comma + 1, NULL);
 	if (kv == NULL)
 		return;
 	iface = rte_kvargs_get(kv, "iface");
-	if (iface != NULL)
+	/* A name the kernel could have (it also names a file, promisc_). */
+	if (iface != NULL && iface[0] != '\0' && iface[0] != '.' &&
+		strlen(iface) <= ETHPORT_IFNAME_MAX &&
+		strchr(iface, '/') == NULL)
 		snprintf(e->host_iface, sizeof(e->host_iface), "%s", iface);
 	rte_kvargs_free(kv);
 }
@@ -287,6 +301,128 @@ ethport_uplink_json(const struct port *p)
 	return o;
 }
 
+/* The record of 'ifname''s original promiscuous mode; false if none. */
+static bool
+promisc_record_path(const char *ifname, char *buf, size_t len)
+{
+	return eth_state_dir[0] != '\0' &&
+		snprintf(buf, len, "%s/" ETHPORT_PROMISC_DIR "/%s",
+			eth_state_dir, ifname) < (int)len;
+}
+
+/* Reads (into *on) and, if 'clear', clears the IFF_PROMISC of 'ifname'; -errno. */
+static int
+iface_promisc(const char *ifname, bool clear, bool *on)
+{
+	struct ifreq ifr = {0};
+	int fd, ret = 0;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) != 0) {
+		ret = -errno;
+	} else {
+		if (on != NULL)
+			*on = (ifr.ifr_flags & IFF_PROMISC) != 0;
+		if (clear && (ifr.ifr_flags & IFF_PROMISC)) {
+			ifr.ifr_flags &= ~IFF_PROMISC;
+			if (ioctl(fd, SIOCSIFFLAGS, &ifr) != 0)
+				ret = -errno;
+		}
+	}
+	close(fd);
+	return ret;
+}
+
+/* Clears the flag on 'ifname' and removes its record. */
+static void
+promisc_restore(const char *ifname)
+{
+	char path[PATH_MAX];
+	int ret = iface_promisc(ifname, true, NULL);
+
+	if (ret != 0 && ret != -ENODEV)
+		rte_log(RTE_LOG_WARNING, RTE_LOGTYPE_USER1,
+			"vhswd: uplink: cannot turn promiscuous mode off on "
+			"%s again: %s; run ip link set %s promisc off\n",
+			ifname, strerror(-ret), ifname);
+	if (promisc_record_path(ifname, path, sizeof(path)) &&
+		unlink(path) == 0) {
+		*strrchr(path, '/') = '\0';
+		rmdir(path); /* when it was the last record */
+	}
+}
+
+/*
+ * Before turning promiscuous mode on for an uplink on a kernel interface:
+ * if it is off, record that (a file that outlives a crash) and remember to
+ * turn it off again.
+ */
+static void
+promisc_remember(struct ethport *e)
+{
+	char path[PATH_MAX];
+	bool on = true;
+	int fd;
+
+	if (e->host_iface[0] == '\0' ||
+		iface_promisc(e->host_iface, false, &on) != 0 || on)
+		return;
+	e->promisc_restore = true;
+	if (!promisc_record_path(e->host_iface, path, sizeof(path)))
+		return;
+	*strrchr(path, '/') = '\0';
+	mkdir(path, 0700);
+	path[strlen(path)] = '/';
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+		0600);
+	if (fd < 0 || write(fd, "0\n", 2) != 2 || fsync(fd) != 0)
+		rte_log(RTE_LOG_WARNING, RTE_LOGTYPE_USER1,
+			"vhswd: uplink: cannot record the promiscuous mode of "
+			"%s in %s: %s; after a crash, turn it off yourself\n",
+			e->host_iface, path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+int
+ethport_set_state_dir(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	bool on = false;
+	int n = 0;
+	DIR *d;
+
+	if (snprintf(eth_state_dir, sizeof(eth_state_dir), "%s", dir) >=
+		(int)sizeof(eth_state_dir)) {
+		eth_state_dir[0] = '\0';
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s/" ETHPORT_PROMISC_DIR, dir);
+	d = opendir(path);
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' ||
+			strlen(de->d_name) > ETHPORT_IFNAME_MAX)
+			continue;
+		on = false;
+		if (iface_promisc(de->d_name, true, &on) == 0 && on)
+			rte_log(RTE_LOG_NOTICE, RTE_LOGTYPE_USER1,
+				"vhswd: uplink: promiscuous mode of %s turned "
+				"off again (a vhswd that did not exit cleanly "
+				"left it on)\n",
+				de->d_name);
+		promisc_restore(de->d_name);
+		n += on;
+	}
+	closedir(d);
+	return n;
+}
+
 static int enter_netns(const char *path, int *saved, char *err, size_t errlen);
 static void leave_netns(int saved);
 
@@ -347,6 +483,9 @@ ethport_destroy(struct port *p)
 		rte_dev_remove(dev);
 	if (e->kind == ETHPORT_KERNEL && e->remove_iface && e->ifindex != 0)
 		delete_iface(e);
+	/* The PMD leaves the flag it set (af_packet): put it back. */
+	if (e->promisc_restore)
+		promisc_restore(e->host_iface);
 	rte_free(e);
 }
 
@@ -777,6 +916,10 @@ ethport_create(const struct ethport_params *pr, char *err, size_t errlen)
 		kernel_devargs(e);
 	} else {
 		snprintf(e->devargs, sizeof(e->devargs), "%s", pr->devargs);
+		find_host_iface(e);
+		/* Before the start: ethdev's start replays promiscuous mode
+		 * "off" onto the interface. */
+		promisc_remember(e);
 	}
 
 	probed = true;
@@ -790,7 +933,6 @@ ethport_create(const struct ethport_params *pr, char *err, size_t errlen)
 		ifup(e->ifname);
 		kernel_created(e);
 	} else {
-		find_host_iface(e);
 		enable_promisc(e);
 		if (pr->mtu != 0 &&
 			rte_eth_dev_set_mtu(e->port_id, (uint16_t)pr->mtu) == 0)
@@ -820,6 +962,8 @@ fail_ns:
 	}
 	leave_netns(saved);
 fail:
+	if (e->promisc_restore)
+		promisc_restore(e->host_iface); /* drops the record */
 	rte_free(e);
 	return NULL;
 }

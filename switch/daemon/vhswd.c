@@ -34,6 +34,7 @@
 #include "ethport.h"
 #include "paths.h"
 #include "rpc.h"
+#include "service.h"
 #include "actions.h"
 #include "config.h"
 #include "state.h"
@@ -508,9 +509,11 @@ static ssize_t
 log_write(void *cookie, const char *buf, size_t len)
 {
 	ethport_log_line(buf, len);
-	if (log_quiet)
-		return (ssize_t)len;
-	return (ssize_t)fwrite(buf, 1, len, stderr);
+	if (!log_quiet)
+		service_log(buf, len); /* the journal, or stderr */
+	else
+		service_log_hold(buf, len); /* vhswd's notable lines */
+	return (ssize_t)len;
 }
 
 static void
@@ -600,6 +603,8 @@ main(int argc, char **argv)
 	}
 	/* The state file, less what --config and the options name. */
 	state_dir = o.state_dir ? o.state_dir : PATHS_DEFAULT_STATE_DIR;
+	if (service_lock_state_dir(state_dir, err, sizeof(err)) != 0)
+		die("%s", err); /* another vhswd uses it */
 	if (state_load(state_dir, &state, err, sizeof(err)) != 0)
 		die("%s", err);
 	state_merge(state, cfg, o.uplink != NULL, o.poll_mode_given);
@@ -619,6 +624,7 @@ main(int argc, char **argv)
 
 	eal_argc =
 		build_eal_args(&o, eal_argv, eal_storage, sizeof(eal_storage));
+	service_log_open();
 	open_log_stream();
 	log_quiet = log_level_of(o.log_level) < (int)RTE_LOG_DEBUG;
 	vhsw_logtype =
@@ -630,6 +636,7 @@ main(int argc, char **argv)
 	if (vhsw_logtype < 0)
 		vhsw_logtype = RTE_LOGTYPE_USER1;
 	rte_log_set_level(vhsw_logtype, log_level_of(o.log_level));
+	service_clean_runtime_dirs(); /* of crashed vhswds; ours at exit */
 
 	pool = rte_pktmbuf_pool_create("vhsw_mbuf", MBUF_COUNT, MBUF_CACHE, 0,
 		RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
@@ -662,6 +669,8 @@ main(int argc, char **argv)
 		dp_set_stall_hook(dp, vport_stalled_on) != 0 ||
 		ethport_init(pool, vhsw_wake, &sw, NULL) != 0)
 		die("cannot initialise the port modules");
+	/* Interfaces a crashed vhswd left promiscuous are restored. */
+	ethport_set_state_dir(state_dir);
 	if (o.config != NULL)
 		snprintf(
 			sw.config_path, sizeof(sw.config_path), "%s", o.config);
@@ -721,6 +730,8 @@ main(int argc, char **argv)
 	state_restored(&sw, state != NULL, refused);
 	json_decref(cfg);
 	json_decref(state);
+	log_quiet = false;
+	service_log_release(); /* what was held back while starting */
 
 	VLOG(INFO,
 		"vhswd %s running: control socket %s, data plane on lcore %u, "
@@ -728,8 +739,12 @@ main(int argc, char **argv)
 		VHSW_VERSION, ctl, dp->lcore,
 		o.huge == HUGE_ON ? "hugepage" : "memfd",
 		dp_poll_mode_name(dp_get_poll_mode(dp)));
+	service_ready(ctl);
+	service_watchdog_start(loop, dp);
 	ev_run(loop, 0);
 
+	service_stopping();
+	service_watchdog_stop();
 	VLOG(INFO, "shutting down");
 	state_fini(&sw); /* the file keeps the ports for the next start */
 	vhsw_fini(&sw);  /* ports first: unregisters sockets */
