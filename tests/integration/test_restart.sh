@@ -13,7 +13,7 @@
 #   s1      a vhost-user server port; the DPDK client is virtio_user in
 #           client mode.  DPDK 22.11's virtio_user does not reconnect in
 #           client mode (its link stays down); the test shows that and then
-#           does what docs/operations-restart.md tells such an application
+#           does what docs/operations.md (restarts) tells such an application
 #           to do: detach the port and attach it again (with SIGPIPE
 #           ignored: closing the dead connection writes to it).
 # Traffic: the outside pings each of them every 50 ms (static ARP entries:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# vhswd as a service (switch/daemon/service.h, docs/operations-service.md):
+# vhswd as a service (switch/daemon/service.h, docs/operations.md, "vhswd as a service"):
 #   notify    sd_notify through NOTIFY_SOCKET (a datagram socket this test
 #             reads): READY=1 only once vhswd is usable (the reader stops
 #             vhswd the moment READY arrives and the test finds the control

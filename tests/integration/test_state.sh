@@ -85,7 +85,7 @@ ctl dataplane set poll-mode busy > /dev/null
 check "state file written" 0 "$(jq -e . "$STATE/state.json" > /dev/null; echo $?)"
 check "state file mode" 600 "$(mode_of "$STATE/state.json")"
 check "state dir mode" 700 "$(mode_of "$STATE")"
-check "no temporary file left" "state.json" "$(ls "$STATE" | grep -vxE "lock|promisc")" # the --state-dir lock and promiscuous-mode records (docs/operations-service.md)
+check "no temporary file left" "state.json" "$(ls "$STATE" | grep -vxE "lock|promisc")" # the --state-dir lock and promiscuous-mode records (docs/operations.md, "vhswd as a service")
 check "state file has the last change" busy "$(jq -r .dataplane.poll_mode "$STATE/state.json")"
 before=$(saved before)
 
