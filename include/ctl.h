@@ -163,6 +163,9 @@ struct ctl_param {
 			"interface name (default NAME)")                       \
 		CTL_OPT("--netns", "netns", STRING, "PATH", "kernel",          \
 			"network namespace to create the interface in")        \
+		CTL_OPT("--ifmac", "ifmac", STRING, "MAC", "kernel",           \
+			"the interface's MAC when it is created (default: "    \
+			"random; an existing one keeps its own)")              \
 		CTL_ADMIN_PARAM                                                \
 		CTL_TENANT_PARAMS)                                             \
 	X(PORT_SET, port_set, "port/set",                                      \

@@ -20,6 +20,15 @@
  * from the start (the control thread enters the namespace for the probe), so
  * everything the PMD later does by interface name happens there too.
  *
+ * The interface is a persistent TAP (net_tap's "persist"; TUNSETPERSIST
+ * for the vhost-net backend's): it outlives vhswd, stopped or crashed,
+ * with its MAC, MTU, addresses and routes, and only loses its carrier.
+ * `port add` finding one of its name in the namespace that no process
+ * holds attaches it again (tapif.h), with its MAC; the port's MTU wins.
+ * The saved port keeps the MAC ("ifmac") so that an interface that
+ * vanished meanwhile is made again with it.  Only `port del` (the class's
+ * remove()) deletes the interface.
+ *
  * Link state: a link-status-change interrupt (where the PMD has one) only
  * records the event and wakes the control thread; the control thread also
  * polls the link once a second for PMDs without interrupts.  A port whose
@@ -38,6 +47,7 @@
 
 #include "port.h"
 
+struct rte_ether_addr;
 struct rte_mempool;
 
 #define ETHPORT_UPLINK_NAME "uplink"
@@ -60,7 +70,9 @@ struct ethport_params {
 	const char *devargs; /* uplink: the ethdev */
 	const char *ifname;  /* kernel: interface name (default: name) */
 	const char *netns;   /* kernel: network namespace path, or NULL */
-	uint32_t mtu;        /* 0: leave the device's */
+	/* kernel: the MAC of an interface created anew, or NULL (random) */
+	const struct rte_ether_addr *ifmac;
+	uint32_t mtu; /* 0: leave the device's */
 };
 
 /*

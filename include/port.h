@@ -183,6 +183,12 @@ struct port_class {
 	 * takes back to make the same port.
 	 */
 	void (*save)(const struct port *p, json_t *obj);
+	/*
+	 * Optional: the port is being removed for good (`port del`), not
+	 * closed with the switch; destroy() follows.  What outlives the
+	 * switch on purpose (a kernel port's persistent interface) goes then.
+	 */
+	void (*remove)(struct port *p);
 	/* Frees the port; it is unpublished and past a grace period. */
 	void (*destroy)(struct port *p);
 	/*

@@ -13,7 +13,7 @@ VHSW_BUILD=${VHSW_BUILD:-$VHSW_TOP/build}
 # (dpdk-testpmd, iproute2, ping).
 VHSW_PACKAGES=(
 	build-essential meson ninja-build pkg-config
-	dpdk dpdk-dev libdpdk-dev libev-dev libjansson-dev libcmocka-dev
+	dpdk dpdk-dev libdpdk-dev libev-dev libjansson-dev libcmocka-dev libmnl-dev
 	clang libclang-rt-14-dev util-linux
 	iproute2 iputils-ping procps jq netcat-openbsd tcpdump python3
 	containernetworking-plugins podman runc

@@ -23,6 +23,7 @@
 #include <rte_mbuf.h>
 
 #include "ethport.h"
+#include "tapif.h"
 
 #define ETHPORT_NB_DESC 1024
 #define ETHPORT_DEVARGS_MAX 256
@@ -43,10 +44,20 @@ struct ethport {
 	 */
 	char host_iface[ETHPORT_IFNAME_MAX + 1];
 	const char *backend; /* kernel ports: "vhost-net" or "tap" */
-	bool mtu_set;        /* the switch set the device's MTU */
-	bool lsc_intr;       /* the PMD reports link changes */
-	bool promisc;        /* promiscuous mode is on */
-	int promisc_err;     /* why enabling it failed (-errno), or 0 */
+	/*
+	 * Kernel ports: the interface's MAC (kept from an interface attached
+	 * again, else the one asked for, else the PMD's random one), saved so
+	 * that a vanished interface comes back with it; and its index.
+	 */
+	struct rte_ether_addr ifmac;
+	bool has_ifmac;
+	unsigned int ifindex;
+	bool reattached;   /* the interface existed: attached again */
+	bool remove_iface; /* `port del`: destroy deletes the interface */
+	bool mtu_set;      /* the switch set the device's MTU */
+	bool lsc_intr;     /* the PMD reports link changes */
+	bool promisc;      /* promiscuous mode is on */
+	int promisc_err;   /* why enabling it failed (-errno), or 0 */
 	bool started;
 
 	/* Control thread. */
@@ -210,6 +221,12 @@ ethport_describe(const struct port *p, json_t *o, bool detail)
 		json_object_set_new(o, "netns",
 			e->netns[0] ? json_string(e->netns) : json_null());
 		json_object_set_new(o, "backend", json_string(e->backend));
+		if (e->has_ifmac) {
+			char mac[RTE_ETHER_ADDR_FMT_SIZE];
+
+			port_mac_format(mac, sizeof(mac), &e->ifmac);
+			json_object_set_new(o, "ifmac", json_string(mac));
+		}
 	}
 }
 
@@ -227,6 +244,12 @@ ethport_save(const struct port *p, json_t *o)
 	json_object_set_new(o, "ifname", json_string(e->ifname));
 	if (e->netns[0])
 		json_object_set_new(o, "netns", json_string(e->netns));
+	if (e->has_ifmac) {
+		char mac[RTE_ETHER_ADDR_FMT_SIZE];
+
+		port_mac_format(mac, sizeof(mac), &e->ifmac);
+		json_object_set_new(o, "ifmac", json_string(mac));
+	}
 }
 
 json_t *
@@ -264,7 +287,45 @@ ethport_uplink_json(const struct port *p)
 	return o;
 }
 
-/* Stops and removes the ethdev (and with it a kernel port's interface). */
+static int enter_netns(const char *path, int *saved, char *err, size_t errlen);
+static void leave_netns(int saved);
+
+/*
+ * Deletes a kernel port's persistent interface (`port del`), by index and
+ * only if it still has the port's name: one the user renamed or moved away
+ * is theirs now.  An interface whose namespace is gone went with it.
+ */
+static void
+delete_iface(const struct ethport *e)
+{
+	struct tapif_info ti;
+	char err[320];
+	int saved = -1, ret;
+
+	if (e->netns[0] != '\0' &&
+		enter_netns(e->netns, &saved, err, sizeof(err)) != 0) {
+		RTE_LOG(INFO, USER1, "port %s: interface %s not deleted: %s\n",
+			e->port.name, e->ifname, err);
+		return;
+	}
+	ret = tapif_query(e->ifname, &ti);
+	if (ret == 0 && (ti.ifindex != e->ifindex || !ti.tun))
+		ret = -ENODEV;
+	if (ret == 0)
+		ret = tapif_delete(ti.ifindex);
+	if (ret != 0 && ret != -ENODEV)
+		RTE_LOG(WARNING, USER1,
+			"port %s: cannot delete interface %s: %s (delete it "
+			"with: ip link del %s)\n",
+			e->port.name, e->ifname, strerror(-ret), e->ifname);
+	leave_netns(saved);
+}
+
+/*
+ * Stops and removes the ethdev.  A kernel port's interface is persistent:
+ * it stays (without carrier) when vhswd stops or crashes, for the next
+ * `port add` to attach again, and goes only on `port del` (ethport_remove).
+ */
 static void
 ethport_destroy(struct port *p)
 {
@@ -284,6 +345,8 @@ ethport_destroy(struct port *p)
 	rte_eth_dev_close(e->port_id);
 	if (dev != NULL)
 		rte_dev_remove(dev);
+	if (e->kind == ETHPORT_KERNEL && e->remove_iface && e->ifindex != 0)
+		delete_iface(e);
 	rte_free(e);
 }
 
@@ -304,6 +367,13 @@ ethport_set_mtu(struct port *p, uint32_t mtu, char *err, size_t errlen)
 	}
 	e->mtu_set = true;
 	return 0;
+}
+
+/* The kernel class's remove(): `port del`, so the interface goes too. */
+static void
+ethport_remove(struct port *p)
+{
+	((struct ethport *)p)->remove_iface = true;
 }
 
 static struct port *uplink_create_conf(
@@ -329,6 +399,7 @@ static const struct port_class kernel_class = {
 	.sync = ethport_sync,
 	.describe = ethport_describe,
 	.save = ethport_save,
+	.remove = ethport_remove,
 	.destroy = ethport_destroy,
 	.set_mtu = ethport_set_mtu,
 };
@@ -550,16 +621,105 @@ static void
 kernel_devargs(struct ethport *e)
 {
 	static unsigned int seq;
+	char mac[RTE_ETHER_ADDR_FMT_SIZE + 5] = "";
+	size_t n;
 
-	e->backend = ethport_kernel_backend();
+	if (e->has_ifmac) {
+		strcpy(mac, ",mac=");
+		port_mac_format(mac + 5, sizeof(mac) - 5, &e->ifmac);
+	}
 	if (strcmp(e->backend, "vhost-net") == 0)
-		snprintf(e->devargs, sizeof(e->devargs),
+		n = (size_t)snprintf(e->devargs, sizeof(e->devargs),
 			"virtio_user_vhsw%u,path=%s,queues=1,queue_size=1024,"
-			"iface=%s",
-			seq++, eth_vhost_net, e->ifname);
-	else
-		snprintf(e->devargs, sizeof(e->devargs),
-			"net_tap_vhsw%u,iface=%s", seq++, e->ifname);
+			"iface=%s%s",
+			seq++, eth_vhost_net, e->ifname, mac);
+	else /* persist: the interface outlives the process */
+		n = (size_t)snprintf(e->devargs, sizeof(e->devargs),
+			"net_tap_vhsw%u,iface=%s,persist%s", seq++, e->ifname,
+			mac);
+	RTE_VERIFY(n < sizeof(e->devargs));
+}
+
+/*
+ * In the port's namespace, before the probe: an interface of the port's
+ * name may be there already, left by a vhswd that stopped or crashed
+ * (kernel ports are persistent TAPs).  A multi-queue TAP that no process
+ * holds is attached again with its MAC (its MTU is the port's; addresses
+ * and routes stay); anything else is refused.  0, or -errno with 'err'.
+ */
+static int
+kernel_existing(struct ethport *e, char *err, size_t errlen)
+{
+	const char *in = e->netns[0] ? " in " : "";
+	struct tapif_info ti;
+	int ret;
+
+	ret = tapif_query(e->ifname, &ti);
+	if (ret == -ENODEV)
+		return 0;
+	if (ret != 0) {
+		snprintf(err, errlen, "cannot look up interface %s%s%s: %s",
+			e->ifname, in, e->netns, strerror(-ret));
+		return ret;
+	}
+	if (!ti.tun) {
+		snprintf(err, errlen,
+			"an interface named %s already exists%s%s and is not "
+			"a TAP: choose another --ifname, or delete it",
+			e->ifname, in, e->netns);
+		return -EEXIST;
+	}
+	if (!ti.tap || !ti.multi_queue) {
+		snprintf(err, errlen,
+			"interface %s%s%s is a %s that vhsw did not create "
+			"(vhsw attaches again only multi-queue TAPs): choose "
+			"another --ifname, or delete it (ip link del %s)",
+			e->ifname, in, e->netns, ti.tap ? "TAP" : "TUN",
+			e->ifname);
+		return -EEXIST;
+	}
+	if (tapif_held(&ti)) {
+		snprintf(err, errlen,
+			"interface %s%s%s is a TAP still held by another "
+			"process (%u queues open): another vhswd or program "
+			"has it; stop that one, or choose another --ifname",
+			e->ifname, in, e->netns, ti.queues + ti.disabled);
+		return -EBUSY;
+	}
+	memcpy(e->ifmac.addr_bytes, ti.mac, sizeof(ti.mac));
+	e->has_ifmac = true;
+	e->reattached = true;
+	if (strcmp(e->backend, "tap") == 0)
+		tapif_clear_pmd_qdiscs(ti.ifindex);
+	RTE_LOG(INFO, USER1,
+		"port %s: attaching the existing interface %s%s%s again\n",
+		e->port.name, e->ifname, in, e->netns);
+	return 0;
+}
+
+/*
+ * After the probe, in the port's namespace: records the interface's index
+ * and MAC, and makes a vhost-net backend's TAP persistent too (DPDK's
+ * virtio_user opens it without TUNSETPERSIST).
+ */
+static void
+kernel_created(struct ethport *e)
+{
+	struct tapif_info ti;
+	int ret;
+
+	if (rte_eth_macaddr_get(e->port_id, &e->ifmac) == 0)
+		e->has_ifmac = true;
+	if (tapif_query(e->ifname, &ti) == 0)
+		e->ifindex = ti.ifindex;
+	if (strcmp(e->backend, "vhost-net") != 0 || ti.persist)
+		return;
+	ret = tapif_set_persist(e->ifname, true);
+	if (ret != 0)
+		RTE_LOG(WARNING, USER1,
+			"port %s: cannot make interface %s persistent (%s): it "
+			"will vanish, with its addresses, when vhswd stops\n",
+			e->port.name, e->ifname, strerror(-ret));
 }
 
 struct port *
@@ -567,6 +727,7 @@ ethport_create(const struct ethport_params *pr, char *err, size_t errlen)
 {
 	const char *ifname = pr->ifname ? pr->ifname : pr->name;
 	struct ethport *e;
+	bool probed = false;
 	int saved = -1;
 
 	if (eth_pool == NULL) {
@@ -600,20 +761,22 @@ ethport_create(const struct ethport_params *pr, char *err, size_t errlen)
 		snprintf(e->ifname, sizeof(e->ifname), "%s", ifname);
 		if (pr->netns != NULL)
 			snprintf(e->netns, sizeof(e->netns), "%s", pr->netns);
-		kernel_devargs(e);
+		if (pr->ifmac != NULL) {
+			e->ifmac = *pr->ifmac;
+			e->has_ifmac = true;
+		}
+		e->backend = ethport_kernel_backend();
 		if (pr->netns != NULL &&
 			enter_netns(pr->netns, &saved, err, errlen) != 0)
 			goto fail;
-		if (if_nametoindex(e->ifname) != 0) {
-			snprintf(err, errlen,
-				"an interface named %s already exists%s%s",
-				e->ifname, e->netns[0] ? " in " : "", e->netns);
+		if (kernel_existing(e, err, errlen) != 0)
 			goto fail_ns;
-		}
+		kernel_devargs(e);
 	} else {
 		snprintf(e->devargs, sizeof(e->devargs), "%s", pr->devargs);
 	}
 
+	probed = true;
 	if (probe(e->devargs, &e->port_id, err, errlen) != 0)
 		goto fail_ns;
 	if (setup(e, pr->kind == ETHPORT_KERNEL ? pr->mtu : 0, err, errlen) !=
@@ -622,6 +785,7 @@ ethport_create(const struct ethport_params *pr, char *err, size_t errlen)
 	if (pr->kind == ETHPORT_KERNEL) {
 		/* In its namespace, by name: up, whatever the backend did. */
 		ifup(e->ifname);
+		kernel_created(e);
 	} else {
 		find_host_iface(e);
 		enable_promisc(e);
@@ -639,6 +803,13 @@ ethport_create(const struct ethport_params *pr, char *err, size_t errlen)
 	ethport_sync(&e->port);
 	return &e->port;
 fail_ns:
+	if (probed && e->kind == ETHPORT_KERNEL && !e->reattached) {
+		/* A persistent interface this call created goes too. */
+		struct tapif_info ti;
+
+		if (tapif_query(e->ifname, &ti) == 0 && ti.tun)
+			tapif_delete(ti.ifindex);
+	}
 	if (e->port_id != RTE_MAX_ETHPORTS) {
 		ethport_destroy(&e->port);
 		leave_netns(saved);
@@ -671,6 +842,8 @@ static struct port *
 kernel_create_conf(
 	const struct port_conf *conf, json_t *params, char *err, size_t errlen)
 {
+	const char *ifmac = json_string_value(json_object_get(params, "ifmac"));
+	struct rte_ether_addr mac;
 	struct ethport_params ep = {
 		.kind = ETHPORT_KERNEL,
 		.name = conf->name,
@@ -678,7 +851,22 @@ kernel_create_conf(
 		.netns = json_string_value(json_object_get(params, "netns")),
 		.mtu = conf->mtu ? conf->mtu : PORT_DEFAULT_MTU,
 	};
-	struct port *p = ethport_create(&ep, err, errlen);
+	struct port *p;
+
+	if (ifmac != NULL) {
+		if (rte_ether_unformat_addr(ifmac, &mac) != 0 ||
+			!rte_is_unicast_ether_addr(&mac) ||
+			rte_is_zero_ether_addr(&mac)) {
+			snprintf(err, errlen,
+				"--ifmac %s is not a unicast MAC (give one "
+				"like "
+				"02:00:00:00:00:01)",
+				ifmac);
+			return NULL;
+		}
+		ep.ifmac = &mac;
+	}
+	p = ethport_create(&ep, err, errlen);
 
 	if (p != NULL)
 		port_set_conf(p, conf, PORT_DEFAULT_MTU);

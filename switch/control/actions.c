@@ -307,6 +307,8 @@ act_port_del(struct vhsw *sw, json_t *params, struct act_err *e)
 		return act_fail(e, CTL_ERR_REFUSED,
 			"the %s is removed with `%s del`", p->cls->type,
 			p->cls->fixed_name);
+	if (p->cls->remove != NULL)
+		p->cls->remove(p);
 	vhsw_port_detach(sw, p);
 	return json_object();
 }
