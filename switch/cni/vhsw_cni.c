@@ -36,9 +36,14 @@
  *
  * Single-threaded; exits with 0 on success, 1 with a CNI error on stdout.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -46,6 +51,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -779,6 +785,41 @@ cmd_add(struct cni *c)
 	return 0;
 }
 
+/*
+ * Kernel mode: vhswd deletes the port's interface with the port; one it
+ * no longer had (it was down, or restarted without the port) leaves a
+ * persistent TAP in the namespace, deleted here.  Only a TAP: the tun
+ * driver's (ethtool), which is what vhswd makes.
+ */
+static void
+del_leftover_tap(struct cni *c)
+{
+	struct ethtool_drvinfo di = {.cmd = ETHTOOL_GDRVINFO};
+	struct ifreq ifr = {0};
+	char err[512];
+	bool tap;
+	int fd;
+
+	if (c->vhost || c->netns == NULL ||
+		enter_netns(c->netns, err, sizeof(err)) != 0)
+		return;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", c->ifname);
+	ifr.ifr_data = (void *)&di;
+	tap = ioctl(fd, SIOCETHTOOL, &ifr) == 0 &&
+		strcmp(di.driver, "tun") == 0 &&
+		strcmp(di.bus_info, "tap") == 0;
+	close(fd);
+	if (tap) {
+		char *argv[] = {
+			"ip", "link", "del", "dev", (char *)c->ifname, NULL};
+
+		run_cmd(argv);
+	}
+}
+
 static int
 cmd_del(struct cni *c)
 {
@@ -799,38 +840,284 @@ cmd_del(struct cni *c)
 		unlink(c->mac_file);
 		rmdir(c->sock_dir);
 	}
+	del_leftover_tap(c); /* last: it enters the container's namespace */
 	return 0;
 }
 
+/* What CHECK found wrong, as one "; "-separated message. */
+struct problems {
+	char msg[2048];
+	size_t len;
+	int n;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+problem(struct problems *pb, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (pb->len + 3 >= sizeof(pb->msg))
+		return;
+	if (pb->n++ > 0) {
+		memcpy(pb->msg + pb->len, "; ", 3);
+		pb->len += 2;
+	}
+	va_start(ap, fmt);
+	n = vsnprintf(pb->msg + pb->len, sizeof(pb->msg) - pb->len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		pb->len += (size_t)n;
+	if (pb->len >= sizeof(pb->msg))
+		pb->len = sizeof(pb->msg) - 1;
+}
+
+/*
+ * The index in prevResult's "interfaces" of CNI_IFNAME (in CNI_NETNS when
+ * the entry names a sandbox), or -1.
+ */
+static int
+prev_iface(const struct cni *c, json_t *prev)
+{
+	json_t *ifc;
+	size_t i;
+
+	json_array_foreach(json_object_get(prev, "interfaces"), i, ifc)
+	{
+		const char *name =
+			json_string_value(json_object_get(ifc, "name"));
+		const char *sb =
+			json_string_value(json_object_get(ifc, "sandbox"));
+
+		if (name != NULL && strcmp(name, c->ifname) == 0 &&
+			(sb == NULL || c->netns == NULL ||
+				strcmp(sb, c->netns) == 0))
+			return (int)i;
+	}
+	return -1;
+}
+
+/* True if 'a' (ADDR/LEN) is one of the interface's addresses. */
+static bool
+has_address(struct ifaddrs *ifas, const char *ifname, const char *a)
+{
+	char want[INET6_ADDRSTRLEN + 8], have[INET6_ADDRSTRLEN];
+	unsigned char buf[sizeof(struct in6_addr)];
+	const char *slash = strchr(a, '/');
+	struct ifaddrs *ifa;
+	int family, plen;
+
+	if (slash == NULL || (size_t)(slash - a) >= INET6_ADDRSTRLEN)
+		return false;
+	snprintf(want, sizeof(want), "%.*s", (int)(slash - a), a);
+	family = strchr(want, ':') ? AF_INET6 : AF_INET;
+	if (inet_pton(family, want, buf) != 1)
+		return false;
+	inet_ntop(family, buf, want, sizeof(want)); /* canonical */
+	plen = atoi(slash + 1);
+	for (ifa = ifas; ifa != NULL; ifa = ifa->ifa_next) {
+		const void *addr, *mask;
+		int bits = 0;
+		size_t i, len;
+
+		if (ifa->ifa_addr == NULL || ifa->ifa_netmask == NULL ||
+			ifa->ifa_addr->sa_family != family ||
+			strcmp(ifa->ifa_name, ifname) != 0)
+			continue;
+		if (family == AF_INET) {
+			addr = &((struct sockaddr_in *)ifa->ifa_addr)->sin_addr;
+			mask = &((struct sockaddr_in *)ifa->ifa_netmask)
+					->sin_addr;
+			len = 4;
+		} else {
+			addr = &((struct sockaddr_in6 *)ifa->ifa_addr)
+					->sin6_addr;
+			mask = &((struct sockaddr_in6 *)ifa->ifa_netmask)
+					->sin6_addr;
+			len = 16;
+		}
+		for (i = 0; i < len; i++)
+			bits += __builtin_popcount(((const uint8_t *)mask)[i]);
+		inet_ntop(family, addr, have, sizeof(have));
+		if (strcmp(have, want) == 0 && bits == plen)
+			return true;
+	}
+	return false;
+}
+
+/* True if the namespace has a route to 'dst' through 'ifname'. */
+static bool
+has_route(const char *ifname, const char *dst)
+{
+	char *argv[] = {"ip", "-o", strchr(dst, ':') ? "-6" : "-4", "route",
+		"show", "exact", (char *)dst, "dev", (char *)ifname, NULL};
+	char out[256];
+	int fds[2], status;
+	ssize_t n = 0;
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC) != 0)
+		return false;
+	pid = fork();
+	if (pid == 0) {
+		dup2(fds[1], STDOUT_FILENO);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	if (pid > 0)
+		n = read(fds[0], out, sizeof(out));
+	close(fds[0]);
+	if (pid < 0 || waitpid(pid, &status, 0) < 0)
+		return false;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 && n > 0;
+}
+
+/*
+ * Kernel mode, in the container's namespace: the interface with the MAC
+ * of prevResult, the MTU, and prevResult's addresses and routes.
+ */
+static void
+check_netns(struct cni *c, json_t *prev, uint32_t mtu, struct problems *pb)
+{
+	struct ifreq ifr = {0};
+	struct ifaddrs *ifas = NULL;
+	char err[512], mac[18];
+	int idx = prev_iface(c, prev), fd;
+	json_t *v;
+	size_t i;
+
+	if (enter_netns(c->netns, err, sizeof(err)) != 0) {
+		problem(pb, "%s", err);
+		return;
+	}
+	if (if_nametoindex(c->ifname) == 0) {
+		problem(pb, "interface %s is missing in %s", c->ifname,
+			c->netns);
+		return;
+	}
+	read_mac(c->ifname, mac, sizeof(mac));
+	v = json_object_get(json_array_get(json_object_get(prev, "interfaces"),
+				    (size_t)idx),
+		"mac");
+	if (idx >= 0 && json_is_string(v) &&
+		strcasecmp(json_string_value(v), mac) != 0)
+		problem(pb, "interface %s in %s has MAC %s, not %s", c->ifname,
+			c->netns, mac, json_string_value(v));
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", c->ifname);
+	if (mtu != 0 && fd >= 0 && ioctl(fd, SIOCGIFMTU, &ifr) == 0 &&
+		(uint32_t)ifr.ifr_mtu != mtu)
+		problem(pb, "interface %s in %s has MTU %d, not %u", c->ifname,
+			c->netns, ifr.ifr_mtu, mtu);
+	if (fd >= 0)
+		close(fd);
+	if (getifaddrs(&ifas) != 0) {
+		problem(pb, "cannot read the addresses in %s: %s", c->netns,
+			strerror(errno));
+		return;
+	}
+	json_array_foreach(json_object_get(prev, "ips"), i, v)
+	{
+		const char *a =
+			json_string_value(json_object_get(v, "address"));
+		json_t *ii = json_object_get(v, "interface");
+
+		if (a == NULL ||
+			(json_is_integer(ii) && json_integer_value(ii) != idx))
+			continue;
+		if (!has_address(ifas, c->ifname, a))
+			problem(pb, "interface %s in %s lacks address %s",
+				c->ifname, c->netns, a);
+	}
+	freeifaddrs(ifas);
+	json_array_foreach(json_object_get(prev, "routes"), i, v)
+	{
+		const char *dst = json_string_value(json_object_get(v, "dst"));
+
+		if (dst != NULL && !has_route(c->ifname, dst))
+			problem(pb, "%s lacks the route to %s through %s",
+				c->netns, dst, c->ifname);
+	}
+}
+
+/*
+ * CHECK (spec 1.0.0): the container is still attached as ADD left it.
+ * vhswd has the port (of this container's interface or socket, up); kernel
+ * mode: the interface in the namespace with prevResult's MAC, the MTU,
+ * prevResult's addresses and routes; vhost-user mode: the socket at its
+ * path.  Then the IPAM plugin's CHECK.  Every finding in one error.
+ */
 static int
 cmd_check(struct cni *c)
 {
-	json_t *p = json_pack("{s:s}", "name", c->port), *r;
+	json_t *p = json_pack("{s:s}", "name", c->port), *r, *prev;
+	struct problems pb = {.n = 0};
+	const char *state, *s;
 	char err[1024];
+	uint32_t mtu = 0;
 	bool unreachable;
+	struct stat st;
 	int code;
 
+	prev = json_object_get(c->conf, "prevResult");
+	if (prev != NULL && !json_is_object(prev))
+		return cni_error(c, CNI_ERR_DECODE, NULL,
+			"prevResult must be an object (the result of ADD)");
 	r = call(c, "port/show", p, &code, err, sizeof(err), &unreachable);
 	json_decref(p);
-	if (r == NULL)
-		return cni_error(c,
-			unreachable ? CNI_ERR_TRY_AGAIN : CNI_ERR_IO, err,
-			"port %s of container %s is missing", c->port,
-			c->containerid);
-	if (strcmp(json_string_value(json_object_get(r, "state")), "up") != 0) {
+	if (r == NULL && unreachable)
+		return cni_error(c, CNI_ERR_TRY_AGAIN, err,
+			"vhswd is not reachable at %s", c->ctl);
+	if (r == NULL) {
+		problem(&pb, "port %s of container %s is missing in vhswd (%s)",
+			c->port, c->containerid, err);
+	} else {
+		state = json_string_value(json_object_get(r, "state"));
+		if (state == NULL || strcmp(state, "up") != 0)
+			problem(&pb, "port %s is down (%s)", c->port,
+				c->vhost ? "no app is connected to its socket"
+					 : "its interface is not attached");
+		mtu = (uint32_t)json_integer_value(json_object_get(r, "mtu"));
+		if (c->vhost) {
+			s = json_string_value(json_object_get(r, "socket"));
+			if (s == NULL || strcmp(s, c->sock) != 0)
+				problem(&pb, "port %s serves %s, not %s",
+					c->port, s ? s : "no socket", c->sock);
+		} else {
+			s = json_string_value(json_object_get(r, "ifname"));
+			if (s == NULL || strcmp(s, c->ifname) != 0)
+				problem(&pb, "port %s is interface %s, not %s",
+					c->port, s ? s : "(none)", c->ifname);
+			s = json_string_value(json_object_get(r, "netns"));
+			if (s == NULL || strcmp(s, c->netns) != 0)
+				problem(&pb, "port %s is in %s, not %s",
+					c->port, s ? s : "this namespace",
+					c->netns);
+		}
 		json_decref(r);
-		return cni_error(
-			c, CNI_ERR_IO, NULL, "port %s is down", c->port);
 	}
-	json_decref(r);
-	if (!c->vhost) {
-		if (enter_netns(c->netns, err, sizeof(err)) != 0)
-			return cni_error(c, CNI_ERR_IO, NULL, "%s", err);
-		if (if_nametoindex(c->ifname) == 0)
-			return cni_error(c, CNI_ERR_IO, NULL,
-				"interface %s is missing in %s", c->ifname,
-				c->netns);
+	if (c->mtu)
+		mtu = (uint32_t)c->mtu;
+	if (c->vhost) {
+		if (lstat(c->sock, &st) != 0)
+			problem(&pb, "socket %s is missing", c->sock);
+		else if (!S_ISSOCK(st.st_mode))
+			problem(&pb, "%s is not a socket", c->sock);
 	}
+	if (c->ipam != NULL && prev != NULL) {
+		int ipam_code;
+		json_t *ir = run_ipam(c, "CHECK", &ipam_code, err, sizeof(err));
+
+		if (ir == NULL)
+			problem(&pb, "%s", err);
+		json_decref(ir);
+	}
+	/* Last: it enters the container's namespace. */
+	if (!c->vhost)
+		check_netns(c, prev, mtu, &pb);
+	if (pb.n > 0)
+		return cni_error(c, CNI_ERR_IO, NULL, "%s", pb.msg);
 	return 0;
 }
 
