@@ -645,7 +645,10 @@ kernel_devargs(struct ethport *e)
  * name may be there already, left by a vhswd that stopped or crashed
  * (kernel ports are persistent TAPs).  A multi-queue TAP that no process
  * holds is attached again with its MAC (its MTU is the port's; addresses
- * and routes stay); anything else is refused.  0, or -errno with 'err'.
+ * and routes stay); anything else is refused.  A held one must be: the
+ * PMDs attach with IFF_MULTI_QUEUE, which the kernel grants beside another
+ * process's queues, and the two would then share the interface's traffic.
+ * 0, or -errno with 'err'.
  */
 static int
 kernel_existing(struct ethport *e, char *err, size_t errlen)

@@ -34,6 +34,11 @@
  * DEL finds the port ADD made.  DEL is idempotent: a port, namespace or
  * daemon already gone is not an error.  ADD that fails leaves nothing behind.
  *
+ * A kernel port's interface is a persistent TAP that outlives vhswd and is
+ * attached again when vhswd restores the port (ethport.h), so a container
+ * keeps its network across a restart; CHECK compares what is there with
+ * prevResult and names everything missing.
+ *
  * Single-threaded; exits with 0 on success, 1 with a CNI error on stdout.
  */
 #include <arpa/inet.h>
