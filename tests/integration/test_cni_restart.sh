@@ -29,11 +29,11 @@ vhsw_test_init cnirs net_cleanup
 IPAM_DIR=$TEST_TMP/ipam
 STATE=$TEST_TMP/state.json
 
-# conf [EXTRA JSON MEMBERS]: the network config (kernel mode) on stdout.
+# conf: the network config (kernel mode) on stdout.
 conf() {
     cat <<JSON
 {"cniVersion": "1.0.0", "name": "vhsw-restart", "type": "vhsw-cni",
- "ctl": "$TEST_TMP/ctl.sock", "mode": "kernel", "mtu": 1400 ${1:+, $1},
+ "ctl": "$TEST_TMP/ctl.sock", "mode": "kernel", "mtu": 1400,
  "ipam": {"type": "host-local", "dataDir": "$IPAM_DIR",
           "ranges": [[{"subnet": "10.68.0.0/24", "gateway": "10.68.0.1"}]],
           "routes": [{"dst": "10.69.0.0/16"}]}}
