@@ -2,8 +2,8 @@
 # Containers attached by vhsw-cni in kernel mode survive a vhswd restart
 # and a crash (issue 14): the kernel port's interface is a persistent TAP
 # that outlives vhswd with its MAC, MTU, addresses and routes, and the
-# `port add` vhswd replays at start (its state file, or --config with what
-# `config save` wrote, which is what this test uses) attaches it again.
+# `port add` vhswd replays at start from its state file (--state-dir)
+# attaches it again.
 # Checked after SIGTERM and after SIGKILL: the same interface, MAC, MTU,
 # addresses and routes in the container's namespace, ping through the
 # switch again, `vhsw-cni CHECK` passing.  Also: an interface that vanished
@@ -27,7 +27,6 @@ net_cleanup() {
 }
 vhsw_test_init cnirs net_cleanup
 IPAM_DIR=$TEST_TMP/ipam
-STATE=$TEST_TMP/state.json
 
 # conf: the network config (kernel mode) on stdout.
 conf() {
@@ -64,11 +63,10 @@ carrier() { # NS: yes or no
     ip -n "$1" -j link show eth0 | jq -r 'if (.[0].flags | index("NO-CARRIER")) then "no" else "yes" end'
 }
 
-# restart HOW: save the running configuration, stop vhswd with HOW
-# (vhswd_stop: SIGTERM; vhswd_kill: SIGKILL), check the interfaces
-# outlived it, start it from the saved file, wait for both ports.
+# restart HOW: stop vhswd with HOW (vhswd_stop: SIGTERM; vhswd_kill:
+# SIGKILL), check the interfaces outlived it, start it again (it restores
+# its state file), wait for both ports.
 restart() {
-    ctl config save "$STATE" > /dev/null
     "$1"
     check "$1: A's interface outlived vhswd" "$IFA" "$(iface $NSA)"
     check "$1: without carrier" no "$(carrier $NSA)"
@@ -77,7 +75,7 @@ restart() {
     check "$1: error: try again" 11 "$(out .code)"
     local t0
     t0=$(_tp_now_us)
-    vhswd_start --config "$STATE"
+    vhswd_start
     wait_port "$portA" up
     wait_port "$portB" up
     log "$1: both ports up $(( ($(_tp_now_us) - t0) / 1000 )) ms after the start"
@@ -136,17 +134,17 @@ restart vhswd_kill
 after_restart SIGKILL
 
 # --- CHECK names what is missing -------------------------------------------------
-# vhswd without the ports (started empty): the interface is still there.
-ctl config save "$STATE" > /dev/null
+# vhswd without the ports (started empty, another state directory): the
+# interface is still there.
 vhswd_stop
-vhswd_start
+vhswd_start --state-dir "$TEST_TMP/empty-state"
 check "CHECK without the port in vhswd" 1 \
     "$(conf_prev "$TEST_TMP/addA.json" | cni CHECK $CA /run/netns/$NSA eth0)"
 check "error code" 5 "$(out .code)"
 check "message names the port" 1 "$(out .msg | grep -c "port $portA of container $CA is missing in vhswd")"
 vhswd_stop
 # An address removed inside the container.
-vhswd_start --config "$STATE"
+vhswd_start
 wait_port "$portA" up
 ip -n $NSA addr del "$(echo "$IFA" | cut -d' ' -f3)" dev eth0
 check "CHECK without the address" 1 \
@@ -165,7 +163,7 @@ log "ok: CHECK says what is missing: $(out .msg)"
 
 # --- an interface that vanished comes back with its MAC and MTU ------------------
 vhswd_stop
-vhswd_start --config "$STATE"
+vhswd_start
 wait_port "$portA" up
 check "A made anew: same MAC and MTU" "$(echo "$IFA" | cut -d' ' -f1-2)" \
     "$(iface $NSA | cut -d' ' -f1-2)"
