@@ -26,6 +26,7 @@ net_cleanup() {
     return 0
 }
 vhsw_test_init cnirs net_cleanup
+export VHSWD_KEEP_STATE=1 # every start restores $TEST_TMP/state
 IPAM_DIR=$TEST_TMP/ipam
 
 # conf: the network config (kernel mode) on stdout.
