@@ -310,12 +310,17 @@ promisc_record_path(const char *ifname, char *buf, size_t len)
 			eth_state_dir, ifname) < (int)len;
 }
 
-/* Reads (into *on) and, if 'clear', clears the IFF_PROMISC of 'ifname'; -errno. */
+/*
+ * Interface flags of 'ifname' in the current namespace: *old (may be
+ * NULL) gets them, then 'set' are set and 'clear' cleared if that changes
+ * anything.  0 or -errno.
+ */
 static int
-iface_promisc(const char *ifname, bool clear, bool *on)
+iface_flags(const char *ifname, short set, short clear, short *old)
 {
 	struct ifreq ifr = {0};
 	int fd, ret = 0;
+	short want;
 
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -324,15 +329,36 @@ iface_promisc(const char *ifname, bool clear, bool *on)
 	if (ioctl(fd, SIOCGIFFLAGS, &ifr) != 0) {
 		ret = -errno;
 	} else {
-		if (on != NULL)
-			*on = (ifr.ifr_flags & IFF_PROMISC) != 0;
-		if (clear && (ifr.ifr_flags & IFF_PROMISC)) {
-			ifr.ifr_flags &= ~IFF_PROMISC;
+		if (old != NULL)
+			*old = ifr.ifr_flags;
+		want = (short)((ifr.ifr_flags | set) & ~clear);
+		if (want != ifr.ifr_flags) {
+			ifr.ifr_flags = want;
 			if (ioctl(fd, SIOCSIFFLAGS, &ifr) != 0)
 				ret = -errno;
 		}
 	}
 	close(fd);
+	return ret;
+}
+
+/* Brings interface 'ifname' of the current namespace up.  0 or -errno. */
+static int
+ifup(const char *ifname)
+{
+	return iface_flags(ifname, IFF_UP, 0, NULL);
+}
+
+/* Reads (into *on) and, if 'clear', clears the IFF_PROMISC of 'ifname'; -errno. */
+static int
+iface_promisc(const char *ifname, bool clear, bool *on)
+{
+	short flags = 0;
+	int ret;
+
+	ret = iface_flags(ifname, 0, clear ? IFF_PROMISC : 0, &flags);
+	if (ret == 0 && on != NULL)
+		*on = (flags & IFF_PROMISC) != 0;
 	return ret;
 }
 
@@ -547,28 +573,6 @@ bool
 ethport_is_uplink(const struct port *p)
 {
 	return p->cls == &uplink_class;
-}
-
-/* Brings interface 'ifname' of the current namespace up.  0 or -errno. */
-static int
-ifup(const char *ifname)
-{
-	struct ifreq ifr = {0};
-	int fd, ret = 0;
-
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	if (ioctl(fd, SIOCGIFFLAGS, &ifr) != 0) {
-		ret = -errno;
-	} else if (!(ifr.ifr_flags & IFF_UP)) {
-		ifr.ifr_flags |= IFF_UP;
-		if (ioctl(fd, SIOCSIFFLAGS, &ifr) != 0)
-			ret = -errno;
-	}
-	close(fd);
-	return ret;
 }
 
 bool

@@ -14,11 +14,15 @@
  *    CNI_NETNS as CNI_IFNAME; the "ipam" plugin named in the config (found
  *    in CNI_PATH) is run and its addresses and routes are configured in the
  *    namespace with iproute2.
- *  - "vhost-user": a server port whose socket is
+ *  - "vhost-user": a port on the socket
  *    "socketDir"/<container id prefix>/<ifname>.sock, for the runtime to
  *    bind-mount; the container runs its DPDK app with
  *    --vdev virtio_user0,path=<socket>,mac=<mac from the result>, the MAC
- *    also being in <ifname>.mac beside the socket.
+ *    also being in <ifname>.mac beside the socket.  "vhostMode": "server"
+ *    (default): vhswd listens on the socket, the app connects (and must
+ *    connect again after a vhswd restart); "client": the app listens
+ *    (virtio_user's server=1) and vhswd connects, again after every restart
+ *    of either, so the container needs nothing after a vhswd restart.
  *
  * Port security ("portSecurity", default true): the port allows only the
  * MAC the container has (vhost-user: the one the plugin assigns, given to
@@ -101,6 +105,7 @@ struct cni {
 	const char *socket_dir;
 	const char *socket_owner;
 	const char *socket_perm;
+	const char *vhost_mode; /* "server" or "client" */
 	json_int_t mtu;
 	json_int_t vlan;
 	bool port_security;
@@ -201,7 +206,7 @@ static int
 parse_conf(struct cni *c)
 {
 	static const char *const strs[] = {"ctl", "mode", "socketDir",
-		"socketOwner", "socketPerm", "name", "type", NULL};
+		"socketOwner", "socketPerm", "vhostMode", "name", "type", NULL};
 	json_error_t jerr;
 	json_t *v;
 	int i;
@@ -245,6 +250,21 @@ parse_conf(struct cni *c)
 			"\"vhost-user\", not \"%s\"",
 			c->mode);
 	c->vhost = strcmp(c->mode, "vhost-user") == 0;
+	c->vhost_mode =
+		conf_str(c, "vhostMode") ? conf_str(c, "vhostMode") : "server";
+	if (strcmp(c->vhost_mode, "server") != 0 &&
+		strcmp(c->vhost_mode, "client") != 0)
+		return cni_error(c, CNI_ERR_CONFIG, NULL,
+			"config key \"vhostMode\" must be \"server\" (vhswd "
+			"listens) or \"client\" (the container's app listens, "
+			"virtio_user server=1), not \"%s\"",
+			c->vhost_mode);
+	if (strcmp(c->vhost_mode, "client") == 0 &&
+		(conf_str(c, "socketOwner") || conf_str(c, "socketPerm")))
+		return cni_error(c, CNI_ERR_CONFIG, NULL,
+			"socketOwner and socketPerm apply to \"vhostMode\": "
+			"\"server\" only (in client mode the app creates the "
+			"socket)");
 	c->socket_dir = conf_str(c, "socketDir") ? conf_str(c, "socketDir")
 						 : CNI_DEFAULT_SOCKET_DIR;
 	c->socket_owner = conf_str(c, "socketOwner");
@@ -593,6 +613,8 @@ result(const struct cni *c, json_t *ipam_res)
 			json_string(c->sock));
 		json_object_set_new(json_object_get(r, "vhsw"), "socketDir",
 			json_string(c->sock_dir));
+		json_object_set_new(json_object_get(r, "vhsw"), "vhostMode",
+			json_string(c->vhost_mode));
 	}
 	return r;
 }
@@ -732,6 +754,7 @@ cmd_add(struct cni *c)
 			return cni_error(c, CNI_ERR_IO, NULL, "%s", err);
 		}
 		json_object_set_new(params, "socket", json_string(c->sock));
+		json_object_set_new(params, "mode", json_string(c->vhost_mode));
 		json_object_set_new(params, "mac", json_string(c->mac));
 		if (c->socket_owner)
 			json_object_set_new(
@@ -1081,8 +1104,10 @@ cmd_check(struct cni *c)
 		state = json_string_value(json_object_get(r, "state"));
 		if (state == NULL || strcmp(state, "up") != 0)
 			problem(&pb, "port %s is down (%s)", c->port,
-				c->vhost ? "no app is connected to its socket"
-					 : "its interface is not attached");
+				!c->vhost ? "its interface is not attached"
+				: strcmp(c->vhost_mode, "client") == 0
+				? "vhswd is not connected to the app's socket"
+				: "no app is connected to its socket");
 		mtu = (uint32_t)json_integer_value(json_object_get(r, "mtu"));
 		if (c->vhost) {
 			s = json_string_value(json_object_get(r, "socket"));
@@ -1106,7 +1131,11 @@ cmd_check(struct cni *c)
 		mtu = (uint32_t)c->mtu;
 	if (c->vhost) {
 		if (lstat(c->sock, &st) != 0)
-			problem(&pb, "socket %s is missing", c->sock);
+			problem(&pb, "socket %s is missing%s", c->sock,
+				strcmp(c->vhost_mode, "client") == 0
+					? " (the container's app creates it: "
+					  "virtio_user server=1)"
+					: "");
 		else if (!S_ISSOCK(st.st_mode))
 			problem(&pb, "%s is not a socket", c->sock);
 	}

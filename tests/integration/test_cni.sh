@@ -9,17 +9,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 . "$HERE/vhsw.sh"
 
-ID=$$
-NSA=vhsw$ID-ca NSB=vhsw$ID-cb
-CNI=$VHSW_BUILD/vhsw-cni
-export CNI_PATH=/usr/lib/cni
-net_cleanup() {
-    ip netns del $NSA 2>/dev/null
-    ip netns del $NSB 2>/dev/null
-    return 0
-}
-vhsw_test_init cni net_cleanup
-IPAM_DIR=$TEST_TMP/ipam
+. "$HERE/cni.sh"
+cni_test_init cni
 SOCKDIR=$TEST_TMP/containers
 
 # conf MODE [VERSION] [EXTRA JSON MEMBERS]: a network config on stdout.
@@ -34,18 +25,6 @@ conf() {
 JSON
 }
 
-# cni COMMAND CONTAINERID NETNS IFNAME < conf: run the plugin; output in
-# $TEST_TMP/cni.out, exit status printed.
-cni() {
-    local r=0
-    CNI_COMMAND=$1 CNI_CONTAINERID=$2 CNI_NETNS=$3 CNI_IFNAME=$4 \
-        "$CNI" > "$TEST_TMP/cni.out" 2> "$TEST_TMP/cni.err" || r=$?
-    echo $r
-}
-out() { jq -r "$1" "$TEST_TMP/cni.out"; }
-
-ip netns add $NSA
-ip netns add $NSB
 vhswd_start
 
 # --- VERSION ---------------------------------------------------------------

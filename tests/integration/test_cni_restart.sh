@@ -10,24 +10,17 @@
 # meanwhile comes back with its MAC and MTU; CHECK names what is missing
 # (the daemon, its port, the interface, an address); `port add` refuses an
 # interface another process holds or that is not a TAP; `port del` and
-# DEL delete the interface; DEL stays idempotent.
+# DEL delete the interface; DEL stays idempotent.  vhost-user containers
+# with "vhostMode": "client" (their app listens, virtio_user server=1) get
+# their traffic back after SIGTERM and SIGKILL without being touched.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 . "$HERE/vhsw.sh"
 
-ID=$$
-NSA=vhsw$ID-ra NSB=vhsw$ID-rb
-CNI=$VHSW_BUILD/vhsw-cni
-export CNI_PATH=/usr/lib/cni
-net_cleanup() {
-    ip netns del $NSA 2>/dev/null
-    ip netns del $NSB 2>/dev/null
-    return 0
-}
-vhsw_test_init cnirs net_cleanup
+. "$HERE/cni.sh"
+cni_test_init cnirs
 export VHSWD_KEEP_STATE=1 # every start restores $TEST_TMP/state
-IPAM_DIR=$TEST_TMP/ipam
 
 # conf: the network config (kernel mode) on stdout.
 conf() {
@@ -42,15 +35,6 @@ JSON
 # conf_prev RESULT_FILE: the config with ADD's result as prevResult (CHECK).
 conf_prev() { conf | jq -c --slurpfile p "$1" '. + {prevResult: $p[0]}'; }
 
-# cni COMMAND CONTAINERID NETNS IFNAME < conf: the plugin's exit status;
-# its output in $TEST_TMP/cni.out.
-cni() {
-    local r=0
-    CNI_COMMAND=$1 CNI_CONTAINERID=$2 CNI_NETNS=$3 CNI_IFNAME=$4 \
-        "$CNI" > "$TEST_TMP/cni.out" 2> "$TEST_TMP/cni.err" || r=$?
-    echo $r
-}
-out() { jq -r "$1" "$TEST_TMP/cni.out"; }
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
 # iface NS: "MAC MTU ADDRESS/LEN ROUTE-GATEWAY" of eth0 in NS.
@@ -98,8 +82,6 @@ after_restart() {
     log "ok: $1: both containers have their network back and ping"
 }
 
-ip netns add $NSA
-ip netns add $NSB
 vhswd_start
 
 # --- two kernel-mode containers ------------------------------------------------
@@ -187,4 +169,60 @@ check "DEL deleted the TAP left behind" gone \
     "$(ip -n $NSB link show eth0 > /dev/null 2>&1 && echo there || echo gone)"
 check "DEL B again" 0 "$(conf | cni DEL $CB /run/netns/$NSB eth0)"
 check "IPAM released" 0 "$(grep -rlE "$CA|$CB" "$IPAM_DIR" 2>/dev/null | wc -l)"
+
+# --- vhost-user containers in client mode need nothing after a restart -----------
+# "vhostMode": "client": the container's DPDK app listens (virtio_user
+# server=1) and vhswd connects, again after every restart: traffic resumes
+# without touching the app.
+conf_vhost() {
+    cat <<JSON
+{"cniVersion": "1.0.0", "name": "vhsw-restart-vu", "type": "vhsw-cni",
+ "ctl": "$TEST_TMP/ctl.sock", "mode": "vhost-user", "vhostMode": "client",
+ "socketDir": "$TEST_TMP/vu"}
+JSON
+}
+check "client mode refuses socketPerm" 1 \
+    "$(conf_vhost | jq -c '. + {socketPerm: "0660"}' | cni ADD cv0 /run/netns/$NSA eth1)"
+check "bad vhostMode refused" 1 \
+    "$(conf_vhost | jq -c '. + {vhostMode: "both"}' | cni ADD cv0 /run/netns/$NSA eth1)"
+vhswd_start
+check "ADD V1 (client mode)" 0 "$(conf_vhost | cni ADD cv1 /run/netns/$NSA eth1)"
+cp "$TEST_TMP/cni.out" "$TEST_TMP/addV1.json"
+SV1=$(out .vhsw.socket) MV1=$(out '.interfaces[0].mac') portV1=$(out .vhsw.port)
+check "result says client mode" client "$(out .vhsw.vhostMode)"
+check "ADD V2 (client mode)" 0 "$(conf_vhost | cni ADD cv2 /run/netns/$NSB eth1)"
+SV2=$(out .vhsw.socket) MV2=$(out '.interfaces[0].mac') portV2=$(out .vhsw.port)
+check "V1's port connects" client "$(jctl .mode port show "$portV1")"
+tp_start v1 "$SV1" "$MV1" server=1 --eth-peer=0,"$MV2"
+tp_start v2 "$SV2" "$MV2" server=1 --eth-peer=0,"$MV1"
+wait_port "$portV1" up
+wait_port "$portV2" up
+tp_rxonly v1
+tp_rxonly v2
+vu_exchange() { # V1 -> V2, 128 frames, exact count
+    local rx
+    rx=$(tp_rx v2)
+    tp_send v1 4 > /dev/null
+    tp_wait_rx v2 $((rx + 128))
+    check "$1: V2 got V1's 128" $((rx + 128)) "$(tp_rx v2)"
+}
+vu_exchange "before"
+for how in vhswd_stop vhswd_kill; do
+    "$how"
+    t0=$(_tp_now_us)
+    vhswd_start
+    wait_port "$portV1" up
+    wait_port "$portV2" up
+    log "$how: client-mode ports up $(( ($(_tp_now_us) - t0) / 1000 )) ms after the start"
+    vu_exchange "after $how"
+    check "$how: CHECK V1" 0 \
+        "$(conf_vhost | jq -c --slurpfile p "$TEST_TMP/addV1.json" '. + {prevResult: $p[0]}' |
+            cni CHECK cv1 /run/netns/$NSA eth1)"
+done
+tp_stop v1
+tp_stop v2
+check "DEL V1" 0 "$(conf_vhost | cni DEL cv1 /run/netns/$NSA eth1)"
+check "DEL V2" 0 "$(conf_vhost | cni DEL cv2 /run/netns/$NSB eth1)"
+check "V1's socket directory removed" gone "$([[ -e $(dirname "$SV1") ]] && echo there || echo gone)"
+vhswd_stop
 echo "test_cni_restart: $CHECKS checks passed"
