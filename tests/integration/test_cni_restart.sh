@@ -185,6 +185,9 @@ check "client mode refuses socketPerm" 1 \
     "$(conf_vhost | jq -c '. + {socketPerm: "0660"}' | cni ADD cv0 /run/netns/$NSA eth1)"
 check "bad vhostMode refused" 1 \
     "$(conf_vhost | jq -c '. + {vhostMode: "both"}' | cni ADD cv0 /run/netns/$NSA eth1)"
+# A state of its own: B's port, deleted by DEL while vhswd was down, is
+# still in the old one, and its interface would flood V2 with IPv6 frames.
+rm -rf "$TEST_TMP/state"
 vhswd_start
 check "ADD V1 (client mode)" 0 "$(conf_vhost | cni ADD cv1 /run/netns/$NSA eth1)"
 cp "$TEST_TMP/cni.out" "$TEST_TMP/addV1.json"
