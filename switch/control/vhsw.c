@@ -327,6 +327,7 @@ changes_config(enum ctl_cmd_id id)
 	case CTL_CMD_CONFIG_SAVE:
 	case CTL_CMD_VERSION:
 	case CTL_CMD_HELP:
+	case CTL_CMD_DOCTOR:
 		return false;
 	default:
 		return true; /* a new command is saved unless listed above */

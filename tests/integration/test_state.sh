@@ -87,6 +87,18 @@ check "state file mode" 600 "$(mode_of "$STATE/state.json")"
 check "state dir mode" 700 "$(mode_of "$STATE")"
 check "no temporary file left" "state.json" "$(ls "$STATE" | grep -vxE "lock|promisc")" # the --state-dir lock and promiscuous-mode records (docs/operations.md, "vhswd as a service")
 check "state file has the last change" busy "$(jq -r .dataplane.poll_mode "$STATE/state.json")"
+# Each write is a new file (renamed over the old one): the inode tells.
+ino=$(stat -c %i "$STATE/state.json")
+for c in "port list" "port show s1" "fdb show" "stats" "uplink show" "doctor" "config save $TEST_TMP/x.json"; do
+    # shellcheck disable=SC2086 # the words of the command
+    ctl $c > /dev/null || true
+done
+check "read-only commands do not rewrite the state" "$ino" "$(stat -c %i "$STATE/state.json")"
+ctl port set s2 --mtu 1500 > /dev/null
+check "a command that changes nothing does not rewrite it" "$ino" "$(stat -c %i "$STATE/state.json")"
+ctl port set s2 --mtu 1600 > /dev/null
+[[ $(stat -c %i "$STATE/state.json") != "$ino" ]] || die "a change did not rewrite the state"
+ctl port set s2 --mtu 1500 > /dev/null
 before=$(saved before)
 
 vhswd_stop
