@@ -1105,9 +1105,10 @@ cmd_check(struct cni *c)
 		if (state == NULL || strcmp(state, "up") != 0)
 			problem(&pb, "port %s is down (%s)", c->port,
 				!c->vhost ? "its interface is not attached"
-				: strcmp(c->vhost_mode, "client") == 0
-				? "vhswd is not connected to the app's socket"
-				: "no app is connected to its socket");
+					: strcmp(c->vhost_mode, "client") == 0
+					? "vhswd is not connected to the app's "
+					  "socket"
+					: "no app is connected to its socket");
 		mtu = (uint32_t)json_integer_value(json_object_get(r, "mtu"));
 		if (c->vhost) {
 			s = json_string_value(json_object_get(r, "socket"));
