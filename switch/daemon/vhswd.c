@@ -647,7 +647,8 @@ main(int argc, char **argv)
 		RTE_CACHE_LINE_SIZE);
 	if (qsv == NULL || rte_rcu_qsbr_init(qsv, RCU_MAX_READERS) != 0)
 		die("cannot set up RCU (raise --mem)");
-	cap = config_fdb_limit(cfg);
+	/* Room for the limit of --config or of the state file. */
+	cap = RTE_MAX(config_fdb_limit(cfg), config_fdb_limit(state));
 	if (cap < FDB_DEFAULT_LIMIT)
 		cap = FDB_DEFAULT_LIMIT;
 	cap += cap / 4; /* cuckoo hashing wants headroom */
@@ -730,7 +731,6 @@ main(int argc, char **argv)
 	state_restored(&sw, state != NULL, refused);
 	json_decref(cfg);
 	json_decref(state);
-	log_quiet = false;
 	service_log_release(); /* what was held back while starting */
 
 	VLOG(INFO,

@@ -136,6 +136,15 @@ check "static entries of the state find --config's ports" s2 \
 check "nothing left out" "" "$(ls "$STATE" | grep dropped || true)"
 vhswd_stop
 
+# The FDB is sized at start for the limit the state file restores.
+echo '{"fdb": {"limit": 300000}}' > "$TEST_TMP/big.json"
+start --config "$TEST_TMP/big.json"
+vhswd_stop
+start
+check "a large FDB limit restored without --config" 300000 "$(jctl .fdb.limit stats)"
+check "nothing left out" "" "$(ls "$STATE" | grep dropped || true)"
+vhswd_stop
+
 # --- a corrupt state file stops vhswd, with a copy kept -------------------
 # refused WHAT CONTENT: vhswd must exit 1 with one line naming the file.
 refused() {
