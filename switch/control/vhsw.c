@@ -278,6 +278,7 @@ vhsw_port_reconfigure(struct vhsw *sw, struct port *p, uint16_t vlan,
 	uint32_t mtu, char *msg, size_t msglen)
 {
 	struct fdb_key own = {.mac = p->mac, .vlan = vlan};
+	struct fdb_key old_own = {.mac = p->mac, .vlan = p->vlan};
 	struct vlan_move m = {.port = p->id, .vlan = vlan};
 	unsigned int i;
 	int ret = 0;
@@ -304,8 +305,11 @@ vhsw_port_reconfigure(struct vhsw *sw, struct port *p, uint16_t vlan,
 					fdb_del(sw->fdb, &m.keys[i]);
 			} while (m.more);
 			p->vlan = vlan;
-			if (p->has_mac)
+			/* The --mac entry moves with the port. */
+			if (p->has_mac) {
+				fdb_del(sw->fdb, &old_own);
 				fdb_add_static(sw->fdb, &own, p->id);
+			}
 		}
 	}
 	p->hidden = false;

@@ -224,6 +224,13 @@ ping_ok $NSA 10.78.0.2 || die "kernel ports do not reach each other"
 
 ctl port set kb --vlan 5 > /dev/null
 check "vlan set" 5 "$(jctl .vlan port show kb)"
+# A port's --mac entry follows it to its VLAN, also back to trunk.
+ctl port add m1 vhost-user "$TEST_TMP/m1.sock" --mac 52:54:00:5e:00:77 --vlan 3 > /dev/null
+ctl port set m1 --vlan 0 > /dev/null
+check "--mac entry moved to the trunk" "0" \
+    "$(jctl '[.[] | select(.mac == "52:54:00:5e:00:77") | .vlan] | map(tostring) | join(" ")' fdb show)"
+check "no extra static entry saved" 0 "$(jq '.fdb.static | length' "$STATE/state.json")"
+ctl port del m1 > /dev/null
 ping_fails $NSA 10.78.0.2 || die "a ping crossed from VLAN 0 (trunk, untagged) to VLAN 5"
 ctl port set ka --vlan 5 > /dev/null
 ping_ok $NSA 10.78.0.2 || die "no ping inside VLAN 5"
