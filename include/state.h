@@ -53,8 +53,10 @@ void state_merge(
 	json_t *state, json_t *cfg, bool uplink_given, bool poll_mode_given);
 
 /*
- * Makes 'dir' the state directory of 'sw', creating it (mode 0700).  0, or
- * -1 with 'err' set when it cannot be used.
+ * Makes 'dir' the state directory of 'sw'.  The directory exists and is
+ * writable: vhswd's lock on it (service.h, service_lock_state_dir) created
+ * it, mode 0700, and a file in it.  0, or -1 with 'err' set when the path
+ * is too long.
  */
 int state_open(struct vhsw *sw, const char *dir, char *err, size_t errlen);
 

@@ -235,26 +235,9 @@ int
 state_open(struct vhsw *sw, const char *dir, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
-	struct stat st;
 
 	if (state_path(path, sizeof(path), dir, "") != 0) {
 		snprintf(err, errlen, "--state-dir %s: path too long", dir);
-		return -1;
-	}
-	if (stat(dir, &st) != 0 &&
-		((mkdir(dir, 0700) != 0 && errno != EEXIST) ||
-			chmod(dir, 0700) != 0)) {
-		snprintf(err, errlen,
-			"cannot create the state directory %s: %s (create its "
-			"parent, or choose another --state-dir)",
-			dir, strerror(errno));
-		return -1;
-	}
-	if (access(dir, W_OK | X_OK) != 0) {
-		snprintf(err, errlen,
-			"cannot write in the state directory %s: %s (check its "
-			"permissions, or choose another --state-dir)",
-			dir, strerror(errno));
 		return -1;
 	}
 	snprintf(sw->state_dir, sizeof(sw->state_dir), "%s", dir);

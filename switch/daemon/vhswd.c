@@ -560,6 +560,32 @@ start_failed(struct vhsw *sw, const char *err)
 	die("%s", err);
 }
 
+/* Applies 'parts' of the state file, with what it leaves out (and DPDK's
+ * reasons) shown even while startup is quiet.  The number left out. */
+static int
+restore(struct vhsw *sw, json_t *state, unsigned int parts)
+{
+	bool quiet = log_quiet;
+	int refused;
+
+	log_quiet = false;
+	refused = state_apply(sw, state, parts);
+	log_quiet = quiet;
+	return refused;
+}
+
+/* Applies 'parts' of --config (may be NULL): a refusal stops vhswd. */
+static void
+apply_config(struct vhsw *sw, const char *path, json_t *cfg, unsigned int parts)
+{
+	struct config_apply_opts opts = {.parts = parts};
+	char err[1024];
+
+	if (cfg != NULL &&
+		config_apply(sw, path, cfg, &opts, err, sizeof(err)) != 0)
+		start_failed(sw, err);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -577,9 +603,7 @@ main(int argc, char **argv)
 	struct rte_rcu_qsbr *qsv;
 	json_t *cfg = NULL, *state = NULL;
 	const char *state_dir;
-	struct config_apply_opts opts = {0};
 	int refused;
-	bool quiet;
 	struct ev_loop *loop;
 	struct fdb *fdb;
 	struct vhsw sw;
@@ -712,21 +736,10 @@ main(int argc, char **argv)
 	 */
 	if (state_open(&sw, state_dir, err, sizeof(err)) != 0)
 		start_failed(&sw, err);
-	quiet = log_quiet;
-	log_quiet = false;
-	refused = state_apply(&sw, state, CONFIG_PART_PORTS);
-	log_quiet = quiet;
-	opts.parts = CONFIG_PART_PORTS;
-	if (cfg != NULL &&
-		config_apply(&sw, o.config, cfg, &opts, err, sizeof(err)) != 0)
-		start_failed(&sw, err);
-	log_quiet = false;
-	refused += state_apply(&sw, state, CONFIG_PART_FDB);
-	log_quiet = quiet;
-	opts.parts = CONFIG_PART_FDB;
-	if (cfg != NULL &&
-		config_apply(&sw, o.config, cfg, &opts, err, sizeof(err)) != 0)
-		start_failed(&sw, err);
+	refused = restore(&sw, state, CONFIG_PART_PORTS);
+	apply_config(&sw, o.config, cfg, CONFIG_PART_PORTS);
+	refused += restore(&sw, state, CONFIG_PART_FDB);
+	apply_config(&sw, o.config, cfg, CONFIG_PART_FDB);
 	log_quiet = false; /* what was restored, and what was left out */
 	state_restored(&sw, state != NULL, refused);
 	json_decref(cfg);
