@@ -62,5 +62,11 @@ void fwd_input(struct fwd_ctx *ctx, struct port *in, struct rte_mbuf **pkts,
 	uint16_t n);
 /* Sends every queued frame. */
 void fwd_flush(struct fwd_ctx *ctx);
+/*
+ * Queues 'm' (a reference the caller gives away) unchanged on port 'dst'
+ * for a mirror: sent with this iteration's frames, or dropped and counted
+ * in the destination's tx_dropped if the port is gone or down.
+ */
+void fwd_mirror_put(struct fwd_ctx *ctx, uint16_t dst, struct rte_mbuf *m);
 
 #endif /* VHSW_FWD_H */

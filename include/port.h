@@ -40,6 +40,7 @@
 
 struct rte_mbuf;
 struct port;
+struct port_monitor;
 struct port_policy;
 typedef struct json_t json_t;
 
@@ -210,6 +211,10 @@ struct port {
 	/* Tenant controls (policy.h), or NULL: RCU-protected, replaced by
 	 * the control thread (vhsw_port_set_policy). */
 	struct port_policy *policy;
+	/* Captures and mirrors watching the port (monitor.h), or NULL:
+	 * RCU-protected, replaced by the control thread
+	 * (vhsw_port_update_monitor). */
+	struct port_monitor *monitor;
 
 	/* Written by the data plane only. */
 	struct port_stats stats;

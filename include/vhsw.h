@@ -81,6 +81,13 @@ int vhsw_port_add(struct vhsw *sw, struct port *p, char *msg, size_t msglen);
 void vhsw_port_set_policy(
 	struct vhsw *sw, struct port *p, struct port_policy *pol);
 /*
+ * Builds the monitor of 'p' (monitor.h) from the capture sessions and
+ * mirrors that watch it, publishes it (NULL when nothing does) and frees
+ * the old one after a grace period.  Call after any change to them.
+ * 0, or -ENOMEM with the old monitor kept.
+ */
+int vhsw_port_update_monitor(struct vhsw *sw, struct port *p);
+/*
  * `port set --admin`: an administratively down port is kept out of the
  * published table (neither polled nor sent to) and loses its learned
  * entries; its peer stays connected.

@@ -18,9 +18,13 @@
  *           destroys it.  Only after that can its id be reused.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "actions.h"
+#include "capture.h"
+#include "mirror.h"
+#include "monitor.h"
 #include "policy.h"
 #include "rpc.h"
 #include "state.h"
@@ -132,6 +136,7 @@ static void
 port_destroy(struct port *p)
 {
 	tenant_free(p->policy);
+	free(p->monitor);
 	p->cls->destroy(p);
 }
 
@@ -159,6 +164,35 @@ vhsw_port_set_policy(struct vhsw *sw, struct port *p, struct port_policy *pol)
 		dp_synchronize(sw->dp);
 		tenant_free(old);
 	}
+}
+
+int
+vhsw_port_update_monitor(struct vhsw *sw, struct port *p)
+{
+	struct port_monitor *old = p->monitor, *mon;
+	int i;
+
+	VHSW_ASSERT_CONTROL_THREAD();
+	mon = calloc(1, sizeof(*mon));
+	if (mon == NULL)
+		return -ENOMEM;
+	capture_fill_monitor(sw, p, mon);
+	mirror_fill_monitor(sw, p, mon);
+	for (i = 0; i < mon->n_capture; i++)
+		mon->dirs |= mon->capture[i].dirs;
+	for (i = 0; i < mon->n_mirror; i++)
+		mon->dirs |= mon->mirror[i].dirs;
+	if (mon->dirs == 0) {
+		free(mon);
+		mon = NULL;
+	}
+	__atomic_store_n(&p->monitor, mon, __ATOMIC_RELEASE);
+	if (old != NULL) {
+		/* The data plane may still be in a burst with the old one. */
+		dp_synchronize(sw->dp);
+		free(old);
+	}
+	return 0;
 }
 
 struct port *

@@ -23,6 +23,7 @@
 
 #include "counters.h"
 #include "dp.h"
+#include "monitor.h"
 #include "vhsw_assert.h"
 
 #define DP_THREAD_ID 0 /* RCU reader id of the (single) data-plane thread */
@@ -75,6 +76,7 @@ dp_poll_once(struct dp *dp)
 {
 	const struct port_table *tbl =
 		__atomic_load_n(&dp->table, __ATOMIC_ACQUIRE);
+	const struct port_monitor *mon;
 	struct rte_mbuf *pkts[VHSW_BURST];
 	uint32_t moved = 0;
 	uint16_t i, q, nq, n;
@@ -90,6 +92,9 @@ dp_poll_once(struct dp *dp)
 			n = p->ops->rx_burst(p, q, pkts, VHSW_BURST);
 			if (n == 0)
 				continue;
+			mon = __atomic_load_n(&p->monitor, __ATOMIC_ACQUIRE);
+			if (unlikely(mon != NULL))
+				monitor_rx(&dp->fwd, mon, p, q, pkts, n);
 			fwd_input(&dp->fwd, p, pkts, n);
 			moved += n;
 		}

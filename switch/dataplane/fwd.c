@@ -10,6 +10,7 @@
 
 #include "fdb.h"
 #include "fwd.h"
+#include "monitor.h"
 #include "policy.h"
 
 /* What a destination needs done to a frame before it is sent. */
@@ -55,6 +56,7 @@ static void
 txq_send(struct fwd_ctx *ctx, struct port *out, struct fwd_txq *q)
 {
 	uint16_t sent = 0, n = q->n, k, i;
+	const struct port_monitor *mon;
 	uint64_t bytes = 0;
 	int tries = 0;
 
@@ -66,6 +68,9 @@ txq_send(struct fwd_ctx *ctx, struct port *out, struct fwd_txq *q)
 		stat_add(out, PORT_STAT_tx_dropped, n);
 		return;
 	}
+	mon = __atomic_load_n(&out->monitor, __ATOMIC_ACQUIRE);
+	if (unlikely(mon != NULL))
+		monitor_tx(ctx, mon, out, q->pkts, n);
 	for (i = 0; i < n; i++)
 		bytes += rte_pktmbuf_pkt_len(q->pkts[i]);
 	do {
@@ -134,6 +139,18 @@ txq_put(struct fwd_ctx *ctx, struct port *out, struct rte_mbuf *m)
 		/* Full: send now; the port stays on the dirty list. */
 		txq_send(ctx, out, q);
 	}
+}
+
+void
+fwd_mirror_put(struct fwd_ctx *ctx, uint16_t dst, struct rte_mbuf *m)
+{
+	struct port *out = ctx->tbl->by_id[dst];
+
+	if (unlikely(out == NULL)) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	txq_put(ctx, out, m);
 }
 
 static inline enum xform
