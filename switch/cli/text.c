@@ -128,13 +128,18 @@ print_wrapped(FILE *f, int start, const char *text)
 {
 	int avail = TEXT_WIDTH - start, col = 0, k;
 	const char *w = text;
+	bool sep = false; /* a word before on this line */
 
 	if (avail < 24)
 		avail = 24;
+	/* Leading blanks are padding (right-aligned numbers): keep them. */
+	for (; *w == ' '; w++, col++)
+		fputc(' ', f);
 	for (;;) {
 		if (*w == '\n') {
 			fprintf(f, "\n%*s", start, "");
 			col = 0;
+			sep = false;
 			w++;
 			continue;
 		}
@@ -145,16 +150,17 @@ print_wrapped(FILE *f, int start, const char *text)
 		k = (int)strcspn(w, " \n");
 		if (k == 0)
 			break;
-		if (col > 0 && col + 1 + k > avail) {
+		if (sep && col + 1 + k > avail) {
 			fprintf(f, "\n%*s", start, "");
 			col = 0;
-		} else if (col > 0) {
+		} else if (sep) {
 			fputc(' ', f);
 			col++;
 		}
 		fprintf(f, "%.*s", k, w);
 		col += k;
 		w += k;
+		sep = true;
 	}
 }
 
@@ -351,36 +357,30 @@ is_features_key(const char *key)
 }
 
 /*
- * The scalar members of 'o' as a "key  value" list; numbers right-aligned
- * among themselves (all of them, when every value is a number).
+ * The scalar members of 'o' as a "key  value" list; values right-aligned
+ * when all of them are numbers (a list of counters).
  */
 static void
 print_flat_members(FILE *f, int indent, const json_t *o)
 {
+	bool numbers = true, any = false;
 	struct text_table *t;
-	char names[4096], *s;
-	int numw = 0, n;
+	char names[4096];
 	const char *key;
 	json_t *v;
-	bool any = false;
 
 	json_object_foreach((json_t *)o, key, v)
 	{
 		if (!text_is_flat(v))
 			continue;
 		any = true;
-		if (is_number(v)) {
-			s = text_value(v);
-			n = s ? (int)strlen(s) : 0;
-			numw = n > numw ? n : numw;
-			free(s);
-		}
+		numbers = numbers && is_number(v);
 	}
 	if (!any)
 		return;
 	t = text_table_new();
 	text_table_col(t, NULL, TEXT_LEFT);
-	text_table_col(t, NULL, TEXT_LEFT);
+	text_table_col(t, NULL, numbers ? TEXT_RIGHT : TEXT_LEFT);
 	text_table_wrap(t);
 	json_object_foreach((json_t *)o, key, v)
 	{
@@ -391,16 +391,11 @@ print_flat_members(FILE *f, int indent, const json_t *o)
 			text_features(json_string_value(v),
 				strstr(key, "protocol") != NULL, names,
 				sizeof(names)) != NULL &&
-			strcmp(names, "none") != 0) {
+			strcmp(names, "none") != 0)
 			text_table_add(
 				t, "%s\n%s", json_string_value(v), names);
-		} else if (is_number(v)) {
-			s = text_value(v);
-			text_table_add(t, "%*s", numw, s ? s : "");
-			free(s);
-		} else {
+		else
 			text_table_add_json(t, v);
-		}
 	}
 	text_table_print(t, f, indent);
 	text_table_free(t);
