@@ -253,13 +253,16 @@ text_is_flat(const json_t *v)
 static void
 put_value(FILE *m, const json_t *v, bool nested)
 {
-	const char *key;
+	const char *key, *p;
 	const json_t *e;
 	size_t i;
 
 	switch (json_typeof(v)) {
 	case JSON_STRING:
-		fputs(json_string_value(v), m);
+		/* A control character from a peer or a file name (even a
+		 * '\n') cannot break the layout. */
+		for (p = json_string_value(v); *p; p++)
+			fputc(iscntrl((unsigned char)*p) ? ' ' : *p, m);
 		break;
 	case JSON_INTEGER:
 		fprintf(m, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
@@ -492,7 +495,7 @@ text_json(FILE *f, int indent, const json_t *v)
 				free(s);
 				continue;
 			}
-			fprintf(f, "%*s[%zu]:\n", indent, "", i);
+			fprintf(f, "%*s%zu:\n", indent, "", i);
 			text_json(f, indent + 2, e);
 		}
 	} else {

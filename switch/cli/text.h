@@ -12,6 +12,7 @@
  * - an array of objects: a table, one column per key (upper-case header),
  *   columns as wide as their widest cell, numbers right-aligned;
  * - an array of scalars: its elements joined by ", "; empty: "none";
+ * - any other array: each element as a section named by its index ("0:");
  * - null: "-"; a nested value inside a table cell: "key=value" pairs;
  * - a string member whose key ends in "features" and that holds a hex
  *   number: the number, then the names of its bits (virtio_names.h).
