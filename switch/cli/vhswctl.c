@@ -383,20 +383,54 @@ out:
 	json_decref(keys);
 }
 
+/*
+ * A port's counters with each object of plain values spread into rows
+ * "key.member" ({"drops": {"runt": 1}} -> "drops.runt"); lists stay.
+ */
+static json_t *
+spread_counters(json_t *st)
+{
+	json_t *o = json_object(), *v, *e;
+	const char *key, *sub;
+	char name[256];
+	bool plain;
+
+	json_object_foreach(st, key, v)
+	{
+		plain = json_is_object(v) && json_object_size(v) > 0;
+		json_object_foreach(v, sub, e) plain = plain && text_is_flat(e);
+		if (!plain) {
+			json_object_set(o, key, v);
+			continue;
+		}
+		json_object_foreach(v, sub, e)
+		{
+			snprintf(name, sizeof(name), "%s.%s", key, sub);
+			json_object_set(o, name, e);
+		}
+	}
+	return o;
+}
+
 static void
 print_stats(json_t *params, json_t *r)
 {
-	json_t *ports = json_object_get(r, "ports"), *rest;
+	json_t *ports = json_object_get(r, "ports"), *rest, *spread, *st;
+	const char *name;
 
 	if (json_is_true(json_object_get(params, "describe")) ||
 		!json_is_object(ports)) {
 		text_json(stdout, 0, r);
 		return;
 	}
+	spread = json_object();
+	json_object_foreach(ports, name, st)
+		json_object_set_new(spread, name, spread_counters(st));
 	if (json_object_size(ports) == 0)
 		printf("no ports\n");
 	else
-		print_port_counters(ports);
+		print_port_counters(spread);
+	json_decref(spread);
 	rest = json_deep_copy(r);
 	json_object_del(rest, "ports");
 	if (json_object_size(rest) > 0) {
@@ -431,6 +465,13 @@ print_port_added(json_t *params, json_t *r)
 
 	printf("added port %s (%s, %s)\n", sv(r, "name"), sv(r, "type"),
 		endpoint(r, buf, sizeof(buf)));
+}
+
+static void
+print_uplink_added(json_t *params, json_t *r)
+{
+	printf("added the uplink %s (driver %s, %s)\n", sv(r, "devargs"),
+		sv(r, "driver"), sv(r, "state"));
 }
 
 static void
@@ -560,7 +601,7 @@ static const struct {
 	{"port/set", print_port_set},
 	{"port/show", print_port},
 	{"stats", print_stats},
-	{"uplink/add", print_port_added},
+	{"uplink/add", print_uplink_added},
 	{"uplink/del", print_uplink_del},
 	{"uplink/show", print_generic},
 	{"version", print_version},

@@ -254,6 +254,15 @@ grep -q '^  port show NAME$' "$TEST_TMP/out" || die "port show --help: no usage 
 grep -q 'port add' "$TEST_TMP/out" && die "port show --help shows other commands"
 "$VHSWCTL" --ctl "$TEST_TMP/none.sock" --version | grep -Eq '^vhswctl [0-9]+\.[0-9]+' || die "--version offline"
 tp_stop c1
+# The uplink (net_null: a device without traffic) in text.
+check "uplink add" 0 "$(rc ctl uplink add net_null0,no-rx=1)"
+grep -Eq '^added the uplink net_null0,no-rx=1 \(driver net_null, (up|down)\)$' "$TEST_TMP/out" ||
+    die "uplink add: no confirmation: $(cat "$TEST_TMP/out")"
+no_json uplink show
+grep -q '^link:$' "$TEST_TMP/txt" || die "uplink show: no link section"
+grep -Eq '^  rx_packets +[0-9]+$' "$TEST_TMP/txt" || die "uplink show: no counters"
+no_json port show uplink
+no_json uplink del
 
 vhswd_stop
 echo "test_cli: $CHECKS checks passed"
