@@ -627,26 +627,26 @@ static void
 print_doctor(json_t *r)
 {
 	json_t *f, *c = json_object_get(r, "counts");
-	int w = (int)strlen("CHECK");
 	size_t i;
 
+	printf("%-8s %-20s %s\n", "SEVERITY", "CHECK", "FINDING");
 	json_array_foreach(json_object_get(r, "findings"), i, f)
 	{
-		if ((int)strlen(sv(f, "id")) > w)
-			w = (int)strlen(sv(f, "id"));
-	}
-	printf("%-8s  %-*s  %s\n", "SEVERITY", w, "CHECK", "FINDING");
-	json_array_foreach(json_object_get(r, "findings"), i, f)
-	{
-		printf("%-8s  %-*s  %s\n", sv(f, "severity"), w, sv(f, "id"),
-			sv(f, "summary"));
+		/* A check id wider than its column (vmbus.nic.UUID): the
+		 * finding on the next line, under FINDING. */
+		if (strlen(sv(f, "id")) > 20)
+			printf("%-8s %s\n%30s%s\n", sv(f, "severity"),
+				sv(f, "id"), "", sv(f, "summary"));
+		else
+			printf("%-8s %-20s %s\n", sv(f, "severity"),
+				sv(f, "id"), sv(f, "summary"));
 		if (strcmp(sv(f, "severity"), "ok") == 0)
 			continue;
 		if (sv(f, "details")[0] != '\0' &&
 			strcmp(sv(f, "details"), "-") != 0)
-			print_wrapped(stdout, 10, "", sv(f, "details"));
+			print_wrapped(stdout, 9, "", sv(f, "details"));
 		if (json_is_string(json_object_get(f, "fix")))
-			print_wrapped(stdout, 10, "fix: ", sv(f, "fix"));
+			print_wrapped(stdout, 9, "fix: ", sv(f, "fix"));
 	}
 	printf("\n%lld ok, %lld info, %lld warn, %lld error (root %s)\n",
 		iv(c, "ok"), iv(c, "info"), iv(c, "warn"), iv(c, "error"),
