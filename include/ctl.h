@@ -282,7 +282,8 @@ const struct ctl_cmd *ctl_cmd_find(const char *method);
 
 /*
  * Parses a command line (argv after the global options) into a method and
- * a params object.  Returns the command, or NULL with a message in 'err'
+ * a params object ("--" ends the options: every argument after it is
+ * positional).  Returns the command, or NULL with a message in 'err'
  * (usage error).
  */
 const struct ctl_cmd *ctl_parse_argv(

@@ -22,16 +22,22 @@
 
 #include "ctl.h"
 
-/* vhswctl's own options (vhswctl.c's getopt table) and CONTRACT.md's
- * exit statuses: not commands, so not in the table. */
+/* vhswctl's own options (vhswctl.c's take_global; they may stand anywhere
+ * on the command line) and CONTRACT.md's exit statuses: not commands, so
+ * not in the table. */
 static const struct {
 	const char *option, *meta, *help;
 } global_opts[] = {
 	{"--ctl", "PATH",
 		"the management socket (default: $" CTL_ENV_SOCKET
 		", else " CTL_DEFAULT_SOCKET ")"},
-	{"--json", NULL, "print exactly one JSON document on stdout"},
-	{"--help", NULL, "list the commands and exit"},
+	{"--json", NULL,
+		"print exactly one JSON document on stdout (may also follow "
+		"the command and its arguments, as may --ctl)"},
+	{"--help", NULL,
+		"list the commands and exit (after command words: those "
+		"commands only)"},
+	{"--version", NULL, "print vhswctl's version and exit"},
 };
 
 static const struct {
@@ -370,7 +376,7 @@ gen_bash(FILE *f)
 	      "\t\t--ctl) ((i + 1 < cword)) && "
 	      "_vhswctl_cmd+=(--ctl \"${words[i + 1]}\"); ((i++)) ;;\n"
 	      "\t\t--ctl=*) _vhswctl_cmd+=(\"$w\") ;;\n"
-	      "\t\t--json | --help) ;;\n"
+	      "\t\t--json | --help | --version) ;;\n"
 	      "\t\t*) args+=(\"$w\") ;;\n"
 	      "\t\tesac\n"
 	      "\tdone\n"

@@ -4,14 +4,21 @@
  *
  * Parses the command line with the shared command table (ctl.h), sends one
  * JSON-RPC request to vhswd and prints the result: exactly one JSON document
- * with --json, aligned text otherwise.
+ * with --json, readable text otherwise (never raw JSON).  vhswctl's own
+ * options (--json, --ctl PATH, --help, --version) may stand anywhere on
+ * the command line (parse_globals).
+ *
+ * Text output: each method with a printer of its own is in 'printers'
+ * (tables and sections built with text.h); every other method, including
+ * ones added later, goes through print_generic, which renders any reply
+ * by the rules of text.h.  A new command adds a row to 'printers' only if
+ * the generic rendering does not suit it.
  *
  * `doctor` runs here, without vhswd (doctor.h).
  *
  * Exit status: 0 success; 1 the daemon refused (doctor: an error
  * finding); 2 usage error; 3 cannot reach the daemon.
  */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +28,7 @@
 
 #include "ctl_client.h"
 #include "doctor.h"
+#include "text.h"
 
 enum {
 	EXIT_REFUSED = 1,
@@ -28,15 +36,49 @@ enum {
 	EXIT_UNREACHABLE = 3,
 };
 
-/* One command's help: its usage line(s), what it does, its parameters. */
+/*
+ * Prints 'prefix' and 'text' from column 'indent', wrapped at 79 columns;
+ * continuation lines start under the text.
+ */
+static void
+print_wrapped(FILE *f, int indent, const char *prefix, const char *text)
+{
+	int start = indent + (int)strlen(prefix), col = start, k;
+	const char *w = text;
+	bool first = true;
+
+	fprintf(f, "%*s%s", indent, "", prefix);
+	for (;;) {
+		while (*w == ' ')
+			w++;
+		k = (int)strcspn(w, " ");
+		if (k == 0)
+			break;
+		if (!first && col + 1 + k > 79) {
+			fprintf(f, "\n%*s", start, "");
+			col = start;
+		} else if (!first) {
+			fputc(' ', f);
+			col++;
+		}
+		fprintf(f, "%.*s", k, w);
+		col += k;
+		w += k;
+		first = false;
+	}
+	fputc('\n', f);
+}
+
+/* One command's help: its usage line(s), what it does, its parameters
+ * (names in a column as wide as the longest, help wrapped beside it). */
 static void
 usage_cmd(FILE *f, const struct ctl_cmd *cmd)
 {
 	const struct ctl_param *p;
-	char words[64], line[512], name[64];
+	char words[64], line[512], name[64], prefix[80];
 	const char *kind;
+	int i, w = 0;
 	size_t k;
-	int i;
 
 	snprintf(words, sizeof(words), "%s", cmd->method);
 	for (k = 0; words[k]; k++)
@@ -49,17 +91,30 @@ usage_cmd(FILE *f, const struct ctl_cmd *cmd)
 		fprintf(f, "  %s%s%s\n", words,
 			ctl_usage(cmd, NULL, line, sizeof(line))[0] ? " " : "",
 			line);
-	fprintf(f, "      %s\n", cmd->help);
+	print_wrapped(f, 6, "", cmd->help);
 	for (p = cmd->params; p->key != NULL; p++) {
-		if (p->option != NULL && p->meta != NULL)
-			snprintf(name, sizeof(name), "%s %s", p->option,
-				p->meta);
-		else
-			snprintf(name, sizeof(name), "%s",
-				p->option ? p->option : p->meta);
-		fprintf(f, "        %-20s %s%s%s%s\n", name, p->help,
+		i = snprintf(name, sizeof(name), "%s%s%s",
+			p->option ? p->option : "",
+			p->option && p->meta ? " " : "",
+			p->meta ? p->meta : "");
+		w = i > w ? i : w;
+	}
+	w = w > 20 ? 20 : w;
+	for (p = cmd->params; p->key != NULL; p++) {
+		snprintf(name, sizeof(name), "%s%s%s",
+			p->option ? p->option : "",
+			p->option && p->meta ? " " : "",
+			p->meta ? p->meta : "");
+		snprintf(line, sizeof(line), "%s%s%s%s", p->help,
 			p->kind ? " [" : "", p->kind ? p->kind : "",
 			p->kind ? "]" : "");
+		/* A name wider than the column: its help on the next line. */
+		if ((int)strlen(name) > w) {
+			fprintf(f, "        %s\n", name);
+			name[0] = '\0';
+		}
+		snprintf(prefix, sizeof(prefix), "%-*s  ", w, name);
+		print_wrapped(f, 8, prefix, line);
 	}
 }
 
@@ -69,7 +124,11 @@ usage(FILE *f)
 	int i;
 
 	fprintf(f,
-		"usage: vhswctl [--ctl PATH] [--json] COMMAND [ARGS]\n\n"
+		"usage: vhswctl [--ctl PATH] [--json] COMMAND [ARGS]\n"
+		"       vhswctl COMMAND --help | --help | --version\n\n"
+		"--json (one JSON document on stdout) and --ctl PATH may also "
+		"follow the\ncommand and its arguments; after \"--\" "
+		"nothing is an option.\n\n"
 		"commands:\n");
 	for (i = 0; i < CTL_CMD_COUNT; i++)
 		usage_cmd(f, &ctl_cmds[i]);
@@ -92,231 +151,474 @@ iv(json_t *o, const char *key)
 	return (long long)json_integer_value(json_object_get(o, key));
 }
 
-static void
-print_value(const char *indent, const char *key, json_t *v)
-{
-	char *s;
-
-	if (json_is_object(v) || json_is_array(v)) {
-		s = json_dumps(v, JSON_COMPACT);
-		printf("%s%-18s %s\n", indent, key, s ? s : "");
-		free(s);
-	} else if (json_is_string(v)) {
-		printf("%s%-18s %s\n", indent, key, json_string_value(v));
-	} else if (json_is_integer(v)) {
-		printf("%s%-18s %" JSON_INTEGER_FORMAT "\n", indent, key,
-			json_integer_value(v));
-	} else if (json_is_real(v)) {
-		printf("%s%-18s %.1f\n", indent, key, json_real_value(v));
-	} else if (json_is_boolean(v)) {
-		printf("%s%-18s %s\n", indent, key,
-			json_is_true(v) ? "true" : "false");
-	} else {
-		printf("%s%-18s -\n", indent, key);
-	}
-}
-
-static void
-print_object(const char *indent, json_t *o)
-{
-	const char *key;
-	json_t *v;
-
-	json_object_foreach(o, key, v) print_value(indent, key, v);
-}
-
-/* Where a port leads: its socket, kernel interface or device. */
+/* Where a port leads: its socket, kernel interface (in its namespace) or
+ * device. */
 static const char *
-endpoint(json_t *p)
+endpoint(json_t *p, char *buf, size_t len)
 {
 	if (json_is_string(json_object_get(p, "socket")))
 		return sv(p, "socket");
+	if (json_is_string(json_object_get(p, "netns"))) {
+		snprintf(buf, len, "%s in %s", sv(p, "ifname"), sv(p, "netns"));
+		return buf;
+	}
 	if (json_is_string(json_object_get(p, "ifname")))
 		return sv(p, "ifname");
 	return sv(p, "devargs");
 }
 
 static void
-print_port_list(json_t *a)
+print_port_list(json_t *params, json_t *a)
 {
+	static const struct {
+		const char *header;
+		enum text_align align;
+	} cols[] = {
+		{"NAME", TEXT_LEFT},
+		{"TYPE", TEXT_LEFT},
+		{"STATE", TEXT_LEFT},
+		{"ADMIN", TEXT_LEFT},
+		{"MODE", TEXT_LEFT},
+		{"VLAN", TEXT_RIGHT},
+		{"MTU", TEXT_RIGHT},
+		{"RX_PACKETS", TEXT_RIGHT},
+		{"TX_PACKETS", TEXT_RIGHT},
+		{"DROPPED", TEXT_RIGHT},
+		{"ENDPOINT", TEXT_LEFT},
+	};
+	struct text_table *t = text_table_new();
+	char buf[4200];
 	json_t *p, *st;
-	bool in_ns;
 	size_t i;
 
-	printf("%-16s %-10s %-5s %-6s %-4s %12s %12s %10s  %s\n", "NAME",
-		"TYPE", "STATE", "MODE", "VLAN", "RX_PACKETS", "TX_PACKETS",
-		"DROPPED", "ENDPOINT");
+	for (i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
+		text_table_col(t, cols[i].header, cols[i].align);
 	json_array_foreach(a, i, p)
 	{
 		st = json_object_get(p, "stats");
-		in_ns = json_is_string(json_object_get(p, "netns"));
-		printf("%-16s %-10s %-5s %-6s %-4lld %12lld %12lld %10lld  "
-		       "%s%s%s\n",
-			sv(p, "name"), sv(p, "type"), sv(p, "state"),
-			sv(p, "mode"), iv(p, "vlan"), iv(st, "rx_packets"),
-			iv(st, "tx_packets"),
-			iv(st, "rx_dropped") + iv(st, "tx_dropped"),
-			endpoint(p), in_ns ? " in " : "",
-			in_ns ? sv(p, "netns") : "");
+		text_table_add(t, "%s", sv(p, "name"));
+		text_table_add(t, "%s", sv(p, "type"));
+		text_table_add(t, "%s", sv(p, "state"));
+		text_table_add(t, "%s", sv(p, "admin"));
+		text_table_add(t, "%s", sv(p, "mode"));
+		text_table_add_json(t, json_object_get(p, "vlan"));
+		text_table_add_json(t, json_object_get(p, "mtu"));
+		text_table_add(t, "%lld", iv(st, "rx_packets"));
+		text_table_add(t, "%lld", iv(st, "tx_packets"));
+		text_table_add(
+			t, "%lld", iv(st, "rx_dropped") + iv(st, "tx_dropped"));
+		text_table_add(t, "%s", endpoint(p, buf, sizeof(buf)));
 	}
+	text_table_print(t, stdout, 0);
+	text_table_free(t);
 }
 
-static void
-print_port(json_t *p)
+static bool
+in_list(const char *const *list, const char *key)
 {
+	for (; *list != NULL; list++)
+		if (strcmp(*list, key) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * `port show`: the port's identity (every scalar member not below), then
+ * the sections "peer" (the vhost-user connection, features decoded) and
+ * "tenant controls", then memory regions and vrings as tables and every
+ * counter.  Members added later land in the identity list or as their own
+ * section; none is left out.
+ */
+static void
+print_port(json_t *params, json_t *p)
+{
+	static const char *const peer_keys[] = {"connected", "active_queues",
+		"features", "protocol_features", "resets", "disconnects",
+		"refused", "violations", "mem_faults", "last_error", NULL};
+	static const char *const tenant_keys[] = {"allowed_macs", "allowed_ips",
+		"dhcp_server", "max_macs", "mac_limit_action",
+		"storm_limit_pps", "isolated", "rate_limit", "burst", NULL};
+	json_t *o = json_object(), *peer = json_object(),
+	       *tenant = json_object(), *v;
 	const char *key;
-	json_t *v, *e;
-	size_t i;
 
 	json_object_foreach(p, key, v)
 	{
-		if (strcmp(key, "mem_regions") == 0) {
-			printf("mem_regions:\n");
-			json_array_foreach(v, i, e) printf(
-				"  [%zu] gpa %s size %lld uaddr %s offset "
-				"%lld\n",
-				i, sv(e, "guest_phys_addr"), iv(e, "size"),
-				sv(e, "userspace_addr"), iv(e, "mmap_offset"));
-		} else if (strcmp(key, "vrings") == 0) {
-			printf("vrings:\n");
-			json_array_foreach(v, i, e) printf(
-				"  [%lld] size %lld kickfd %lld callfd %lld "
-				"%s\n",
-				iv(e, "index"), iv(e, "size"), iv(e, "kickfd"),
-				iv(e, "callfd"),
-				json_is_true(json_object_get(e, "enabled"))
-					? "enabled"
-					: "disabled");
-		} else if (strcmp(key, "stats") == 0) {
-			printf("stats:\n");
-			print_object("  ", v);
-		} else {
-			print_value("", key, v);
-		}
+		if (in_list(peer_keys, key))
+			json_object_set(peer, key, v);
+		else if (in_list(tenant_keys, key))
+			json_object_set(tenant, key, v);
+		else if (text_is_flat(v))
+			json_object_set(o, key, v);
 	}
+	if (json_object_size(peer) > 0)
+		json_object_set(o, "peer", peer);
+	if (json_object_size(tenant) > 0)
+		json_object_set(o, "tenant controls", tenant);
+	json_object_foreach(p, key, v)
+	{
+		if (!text_is_flat(v) && !in_list(peer_keys, key) &&
+			!in_list(tenant_keys, key))
+			json_object_set(o, key, v);
+	}
+	text_json(stdout, 0, o);
+	json_decref(peer);
+	json_decref(tenant);
+	json_decref(o);
 }
 
 static void
-print_fdb(json_t *a)
+print_fdb(json_t *params, json_t *a)
 {
+	struct text_table *t = text_table_new();
 	json_t *e;
 	size_t i;
 
-	printf("%-17s %4s %-16s %-7s %s\n", "MAC", "VLAN", "PORT", "TYPE",
-		"AGE");
-	json_array_foreach(a, i, e) printf("%-17s %4lld %-16s %-7s %lld\n",
-		sv(e, "mac"), iv(e, "vlan"), sv(e, "port"),
-		json_is_true(json_object_get(e, "static")) ? "static"
-							   : "learned",
-		iv(e, "age"));
+	text_table_col(t, "MAC", TEXT_LEFT);
+	text_table_col(t, "VLAN", TEXT_RIGHT);
+	text_table_col(t, "PORT", TEXT_LEFT);
+	text_table_col(t, "TYPE", TEXT_LEFT);
+	text_table_col(t, "AGE", TEXT_RIGHT);
+	json_array_foreach(a, i, e)
+	{
+		text_table_add(t, "%s", sv(e, "mac"));
+		text_table_add_json(t, json_object_get(e, "vlan"));
+		text_table_add(t, "%s", sv(e, "port"));
+		text_table_add(t, "%s%s",
+			json_is_true(json_object_get(e, "static")) ? "static"
+								   : "learned",
+			json_is_true(json_object_get(e, "frozen")) ? ", frozen"
+								   : "");
+		text_table_add_json(t, json_object_get(e, "age"));
+	}
+	text_table_print(t, stdout, 0);
+	text_table_free(t);
 }
 
-static void
-print_stats(json_t *r)
+/* Width of 'v' as text_value() renders it. */
+static size_t
+value_width(const json_t *v)
 {
-	json_t *ports = json_object_get(r, "ports"), *st;
-	const char *name, *key;
-	json_t *v;
-	bool header = false;
+	char *s = text_value(v);
+	size_t n = s ? strlen(s) : 0;
 
+	free(s);
+	return n;
+}
+
+/*
+ * The port counters of `stats`, transposed: one row per counter, one
+ * column per port, as many ports side by side as fit in TEXT_WIDTH (more
+ * ports: further blocks of columns).
+ */
+static void
+print_port_counters(json_t *ports)
+{
+	json_t *keys = json_object(), *st, *v;
+	size_t first = 0, n = json_object_size(ports), i, w, kw;
+	const char **names = calloc(n + 1, sizeof(*names));
+	size_t *widths = calloc(n + 1, sizeof(*widths));
+	struct text_table *t;
+	const char *name, *key;
+
+	if (names == NULL || widths == NULL)
+		goto out;
+	kw = strlen("COUNTER");
+	i = 0;
 	json_object_foreach(ports, name, st)
 	{
-		if (!header) {
-			printf("%-16s", "PORT");
-			json_object_foreach(st, key, v) printf(" %12.12s", key);
-			printf("\n");
-			header = true;
+		names[i] = name;
+		widths[i] = strlen(name);
+		json_object_foreach(st, key, v)
+		{
+			if (!text_is_flat(v))
+				continue;
+			json_object_set_new(keys, key, json_null());
+			if (strlen(key) > kw)
+				kw = strlen(key);
+			if (value_width(v) > widths[i])
+				widths[i] = value_width(v);
 		}
-		printf("%-16s", name);
-		json_object_foreach(st, key, v) printf(
-			" %12" JSON_INTEGER_FORMAT, json_integer_value(v));
-		printf("\n");
+		i++;
 	}
-	printf("\nfdb:\n");
-	print_object("  ", json_object_get(r, "fdb"));
-	printf("dataplane:\n");
-	print_object("  ", json_object_get(r, "dataplane"));
-}
-
-/* `stats --describe`: each group's keys and what they mean. */
-static void
-print_describe(json_t *r)
-{
-	const char *group;
-	json_t *d;
-
-	json_object_foreach(r, group, d)
+	while (first < n) {
+		w = kw;
+		for (i = first; i < n &&
+			(i == first || w + 2 + widths[i] <= TEXT_WIDTH);
+			i++)
+			w += 2 + widths[i];
+		t = text_table_new();
+		text_table_col(t, "COUNTER", TEXT_LEFT);
+		for (w = first; w < i; w++)
+			text_table_col(t, names[w], TEXT_RIGHT);
+		json_object_foreach(keys, key, v)
+		{
+			text_table_add(t, "%s", key);
+			for (w = first; w < i; w++)
+				text_table_add_json(t,
+					json_object_get(json_object_get(ports,
+								names[w]),
+						key));
+		}
+		if (first > 0)
+			putchar('\n');
+		text_table_print(t, stdout, 0);
+		text_table_free(t);
+		first = i;
+	}
+	/* What does not fit a cell (per-queue lists, ...), port by port. */
+	json_object_foreach(ports, name, st)
 	{
-		printf("%s:\n", group);
-		print_object("  ", d);
+		json_object_foreach(st, key, v)
+		{
+			if (text_is_flat(v))
+				continue;
+			printf("\n%s %s:\n", name, key);
+			text_json(stdout, 2, v);
+		}
 	}
+out:
+	free(names);
+	free(widths);
+	json_decref(keys);
+}
+
+/*
+ * A port's counters with each object of plain values spread into rows
+ * "key.member" ({"drops": {"runt": 1}} -> "drops.runt"); lists stay.
+ */
+static json_t *
+spread_counters(json_t *st)
+{
+	json_t *o = json_object(), *v, *e;
+	const char *key, *sub;
+	char name[256];
+	bool plain;
+
+	json_object_foreach(st, key, v)
+	{
+		plain = json_is_object(v) && json_object_size(v) > 0;
+		json_object_foreach(v, sub, e) plain = plain && text_is_flat(e);
+		if (!plain) {
+			json_object_set(o, key, v);
+			continue;
+		}
+		json_object_foreach(v, sub, e)
+		{
+			snprintf(name, sizeof(name), "%s.%s", key, sub);
+			json_object_set(o, name, e);
+		}
+	}
+	return o;
 }
 
 static void
-print_help(json_t *a)
+print_stats(json_t *params, json_t *r)
 {
-	json_t *e;
-	size_t i;
+	json_t *ports = json_object_get(r, "ports"), *rest, *spread, *st;
+	const char *name;
 
-	json_array_foreach(a, i, e) printf("%-16s %s\n    %s\n",
-		sv(e, "method"), sv(e, "usage"), sv(e, "help"));
+	if (json_is_true(json_object_get(params, "describe")) ||
+		!json_is_object(ports)) {
+		text_json(stdout, 0, r);
+		return;
+	}
+	spread = json_object();
+	json_object_foreach(ports, name, st)
+		json_object_set_new(spread, name, spread_counters(st));
+	if (json_object_size(ports) == 0)
+		printf("no ports\n");
+	else
+		print_port_counters(spread);
+	json_decref(spread);
+	rest = json_deep_copy(r);
+	json_object_del(rest, "ports");
+	if (json_object_size(rest) > 0) {
+		putchar('\n');
+		text_json(stdout, 0, rest);
+	}
+	json_decref(rest);
 }
+
+static void
+print_version(json_t *params, json_t *r)
+{
+	struct text_table *t = text_table_new();
+
+	text_table_col(t, NULL, TEXT_LEFT);
+	text_table_col(t, NULL, TEXT_LEFT);
+	text_table_add(t, "vhswd");
+	text_table_add(t, "%s", sv(r, "version"));
+	text_table_add(t, "dpdk");
+	text_table_add(t, "%s", sv(r, "dpdk"));
+	text_table_add(t, "vhswctl");
+	text_table_add(t, "%s", VHSW_VERSION);
+	text_table_print(t, stdout, 0);
+	text_table_free(t);
+}
+
+/* Short confirmations of the commands that change something. */
+static void
+print_port_added(json_t *params, json_t *r)
+{
+	char buf[4200];
+
+	printf("added port %s (%s, %s)\n", sv(r, "name"), sv(r, "type"),
+		endpoint(r, buf, sizeof(buf)));
+}
+
+static void
+print_uplink_added(json_t *params, json_t *r)
+{
+	printf("added the uplink %s (driver %s, %s)\n", sv(r, "devargs"),
+		sv(r, "driver"), sv(r, "state"));
+}
+
+static void
+print_port_set(json_t *params, json_t *r)
+{
+	const char *key;
+	json_t *v;
+	char *s;
+
+	printf("port %s:", sv(params, "name"));
+	json_object_foreach(params, key, v)
+	{
+		if (strcmp(key, "name") == 0)
+			continue;
+		s = text_value(v);
+		printf(" %s=%s", key, s ? s : "");
+		free(s);
+	}
+	printf(" (state %s, admin %s)\n", sv(r, "state"), sv(r, "admin"));
+}
+
+static void
+print_port_del(json_t *params, json_t *r)
+{
+	printf("deleted port %s\n", sv(params, "name"));
+}
+
+static void
+print_uplink_del(json_t *params, json_t *r)
+{
+	printf("detached the uplink\n");
+}
+
+static void
+print_fdb_add(json_t *params, json_t *r)
+{
+	printf("added static entry %s on port %s", sv(params, "mac"),
+		sv(params, "port"));
+	if (json_is_integer(json_object_get(params, "vlan")))
+		printf(" in VLAN %lld", iv(params, "vlan"));
+	putchar('\n');
+}
+
+static void
+print_fdb_del(json_t *params, json_t *r)
+{
+	printf("deleted entry %s in VLAN %lld\n", sv(params, "mac"),
+		iv(params, "vlan"));
+}
+
+static void
+print_fdb_flush(json_t *params, json_t *r)
+{
+	printf("flushed %lld learned entries", iv(r, "flushed"));
+	if (json_is_string(json_object_get(params, "port")))
+		printf(" of port %s", sv(params, "port"));
+	putchar('\n');
+}
+
+static void
+print_fdb_aging(json_t *params, json_t *r)
+{
+	if (iv(params, "aging") == 0)
+		printf("learned entries never age\n");
+	else
+		printf("aging time set to %lld s\n", iv(params, "aging"));
+}
+
+static void
+print_fdb_limit(json_t *params, json_t *r)
+{
+	printf("learned-entry limit set to %lld\n", iv(params, "limit"));
+}
+
+static void
+print_fdb_move_limit(json_t *params, json_t *r)
+{
+	if (iv(params, "move_limit") == 0)
+		printf("MAC move limit off\n");
+	else
+		printf("MAC move limit set to %lld moves a second\n",
+			iv(params, "move_limit"));
+}
+
+static void
+print_poll_mode(json_t *params, json_t *r)
+{
+	printf("poll mode set to %s\n", sv(params, "mode"));
+}
+
+static void
+print_config_save(json_t *params, json_t *r)
+{
+	printf("saved the configuration to %s\n", sv(r, "file"));
+}
+
+/*
+ * Every command without a printer of its own: "ok" for an empty reply,
+ * else the reply rendered by the text.h rules (never raw JSON).
+ */
+static void
+print_generic(json_t *params, json_t *r)
+{
+	if (json_is_null(r) || (json_is_object(r) && json_object_size(r) == 0))
+		printf("ok\n");
+	else
+		text_json(stdout, 0, r);
+}
+
+/* The text printer of each method; a method not listed: print_generic. */
+static const struct {
+	const char *method;
+	void (*print)(json_t *params, json_t *result);
+} printers[] = {
+	{"config/save", print_config_save},
+	{"dataplane/set/poll-mode", print_poll_mode},
+	{"fdb/add", print_fdb_add},
+	{"fdb/del", print_fdb_del},
+	{"fdb/flush", print_fdb_flush},
+	{"fdb/set/aging", print_fdb_aging},
+	{"fdb/set/limit", print_fdb_limit},
+	{"fdb/set/move-limit", print_fdb_move_limit},
+	{"fdb/show", print_fdb},
+	{"port/add", print_port_added},
+	{"port/del", print_port_del},
+	{"port/list", print_port_list},
+	{"port/set", print_port_set},
+	{"port/show", print_port},
+	{"stats", print_stats},
+	{"uplink/add", print_uplink_added},
+	{"uplink/del", print_uplink_del},
+	{"uplink/show", print_generic},
+	{"version", print_version},
+};
 
 static void
 print_result(const struct ctl_cmd *cmd, json_t *params, json_t *r)
 {
-	const char *m = cmd->method;
+	size_t i;
 
-	if (strcmp(m, "port/list") == 0)
-		print_port_list(r);
-	else if (strcmp(m, "port/show") == 0 || strcmp(m, "port/add") == 0)
-		print_port(r);
-	else if (strcmp(m, "fdb/show") == 0)
-		print_fdb(r);
-	else if (strcmp(m, "stats") == 0 &&
-		json_is_true(json_object_get(params, "describe")))
-		print_describe(r);
-	else if (strcmp(m, "stats") == 0)
-		print_stats(r);
-	else if (strcmp(m, "help") == 0)
-		print_help(r);
-	else if (json_is_object(r))
-		print_object("", r);
-	else if (!json_is_null(r))
-		print_value("", "result", r);
-}
-
-/*
- * Prints 'prefix' and 'text' from column 'indent', wrapped at 79 columns;
- * continuation lines start under the text.
- */
-static void
-print_wrapped(int indent, const char *prefix, const char *text)
-{
-	int start = indent + (int)strlen(prefix), col = start, k;
-	const char *w = text;
-	bool first = true;
-
-	printf("%*s%s", indent, "", prefix);
-	for (;;) {
-		while (*w == ' ')
-			w++;
-		k = (int)strcspn(w, " ");
-		if (k == 0)
-			break;
-		if (!first && col + 1 + k > 79) {
-			printf("\n%*s", start, "");
-			col = start;
-		} else if (!first) {
-			putchar(' ');
-			col++;
+	for (i = 0; i < sizeof(printers) / sizeof(printers[0]); i++) {
+		if (strcmp(printers[i].method, cmd->method) == 0) {
+			printers[i].print(params, r);
+			return;
 		}
-		printf("%.*s", k, w);
-		col += k;
-		w += k;
-		first = false;
 	}
-	putchar('\n');
+	print_generic(params, r);
 }
 
 /* The doctor report as text: one line per finding, details and fix for
@@ -330,15 +632,21 @@ print_doctor(json_t *r)
 	printf("%-8s %-20s %s\n", "SEVERITY", "CHECK", "FINDING");
 	json_array_foreach(json_object_get(r, "findings"), i, f)
 	{
-		printf("%-8s %-20s %s\n", sv(f, "severity"), sv(f, "id"),
-			sv(f, "summary"));
+		/* A check id wider than its column (vmbus.nic.UUID): the
+		 * finding on the next line, under FINDING. */
+		if (strlen(sv(f, "id")) > 20)
+			printf("%-8s %s\n%30s%s\n", sv(f, "severity"),
+				sv(f, "id"), "", sv(f, "summary"));
+		else
+			printf("%-8s %-20s %s\n", sv(f, "severity"),
+				sv(f, "id"), sv(f, "summary"));
 		if (strcmp(sv(f, "severity"), "ok") == 0)
 			continue;
 		if (sv(f, "details")[0] != '\0' &&
 			strcmp(sv(f, "details"), "-") != 0)
-			print_wrapped(9, "", sv(f, "details"));
+			print_wrapped(stdout, 9, "", sv(f, "details"));
 		if (json_is_string(json_object_get(f, "fix")))
-			print_wrapped(9, "fix: ", sv(f, "fix"));
+			print_wrapped(stdout, 9, "fix: ", sv(f, "fix"));
 	}
 	printf("\n%lld ok, %lld info, %lld warn, %lld error (root %s)\n",
 		iv(c, "ok"), iv(c, "info"), iv(c, "warn"), iv(c, "error"),
@@ -390,50 +698,228 @@ run_doctor(json_t *params, const char *ctl_opt, bool as_json)
 	return ret;
 }
 
+/* The options of vhswctl itself, accepted anywhere on the command line. */
+struct globals {
+	const char *ctl;
+	bool json, help, version;
+};
+
+/* Number of command words of 'method' ("fdb/set/aging" -> 3). */
+static int
+method_words(const char *method)
+{
+	int n = 1;
+
+	for (; *method; method++)
+		n += *method == '/';
+	return n;
+}
+
+/* Whether the first 'n' words of 'method' are argv[0..n). */
+static bool
+words_match(const char *method, int n, char **argv)
+{
+	const char *p = method;
+	size_t len;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		len = strcspn(p, "/");
+		if (strlen(argv[i]) != len || strncmp(argv[i], p, len) != 0)
+			return false;
+		p += len + (p[len] == '/');
+	}
+	return true;
+}
+
+/* The command argv names (its longest match), or NULL; '*nwords' its words. */
+static const struct ctl_cmd *
+find_cmd(int argc, char **argv, int *nwords)
+{
+	const struct ctl_cmd *cmd = NULL;
+	int i, nw;
+
+	*nwords = 0;
+	for (i = 0; i < CTL_CMD_COUNT; i++) {
+		nw = method_words(ctl_cmds[i].method);
+		if (nw > *nwords && nw <= argc &&
+			words_match(ctl_cmds[i].method, nw, argv)) {
+			*nwords = nw;
+			cmd = &ctl_cmds[i];
+		}
+	}
+	return cmd;
+}
+
+/* The option of 'cmd' that 'arg' is ("--vlan", "--vlan=7"), or NULL. */
+static const struct ctl_param *
+cmd_option(const struct ctl_cmd *cmd, const char *arg)
+{
+	const struct ctl_param *p;
+	size_t len;
+
+	for (p = cmd ? cmd->params : NULL; p != NULL && p->key != NULL; p++) {
+		if (p->option == NULL)
+			continue;
+		len = strlen(p->option);
+		if (strncmp(arg, p->option, len) == 0 &&
+			(arg[len] == '\0' || arg[len] == '='))
+			return p;
+	}
+	return NULL;
+}
+
+/*
+ * Takes argv[*i] if it is a global option (and its value): 1 taken, 0 not
+ * one, -1 usage error in 'err'.
+ */
+static int
+take_global(int argc, char **argv, int *i, struct globals *g, char *err,
+	size_t errlen)
+{
+	const char *a = argv[*i];
+
+	if (strcmp(a, "--json") == 0) {
+		g->json = true;
+	} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+		g->help = true;
+	} else if (strcmp(a, "--version") == 0) {
+		g->version = true;
+	} else if (strncmp(a, "--ctl=", 6) == 0) {
+		g->ctl = a + 6;
+	} else if (strcmp(a, "--ctl") == 0) {
+		if (*i + 1 >= argc) {
+			snprintf(err, errlen, "--ctl needs a PATH");
+			return -1;
+		}
+		g->ctl = argv[++*i];
+	} else {
+		return 0;
+	}
+	if (g->ctl != NULL && g->ctl[0] == '\0') {
+		snprintf(err, errlen, "--ctl needs a PATH");
+		return -1;
+	}
+	return 1;
+}
+
+/*
+ * Separates vhswctl's own options (--json, --ctl PATH, --help, --version)
+ * from the command line, wherever they are: before the command, or among
+ * its arguments.  An argument that is the value of a command's option
+ * (--filter '--json') stays, as does everything after "--".  Before the
+ * command, an unknown option is an error.  The rest, in order, goes to
+ * 'out' ('*outc' entries).  0, or -1 with a message in 'err'.
+ */
+static int
+parse_globals(int argc, char **argv, struct globals *g, char **out, int *outc,
+	char *err, size_t errlen)
+{
+	const struct ctl_param *p;
+	const struct ctl_cmd *cmd;
+	bool ended = false;
+	int i = 1, n = 0, nw, r;
+
+	while (i < argc && argv[i][0] == '-' && argv[i][1] != '\0') {
+		if (strcmp(argv[i], "--") == 0) {
+			i++;
+			break;
+		}
+		r = take_global(argc, argv, &i, g, err, errlen);
+		if (r == 0)
+			snprintf(err, errlen, "unknown option '%s'", argv[i]);
+		if (r <= 0)
+			return -1;
+		i++;
+	}
+	cmd = find_cmd(argc - i, argv + i, &nw);
+	for (; nw > 0; nw--)
+		out[n++] = argv[i++];
+	for (; i < argc; i++) {
+		if (!ended && strcmp(argv[i], "--") == 0)
+			ended = true;
+		if (ended) {
+			out[n++] = argv[i];
+			continue;
+		}
+		p = cmd_option(cmd, argv[i]);
+		if (p != NULL) {
+			out[n++] = argv[i];
+			if (p->meta != NULL && strchr(argv[i], '=') == NULL &&
+				i + 1 < argc)
+				out[n++] = argv[++i];
+			continue;
+		}
+		r = take_global(argc, argv, &i, g, err, errlen);
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			out[n++] = argv[i];
+	}
+	*outc = n;
+	return 0;
+}
+
+/*
+ * `--help` after command words: the usage of the commands they name
+ * ("port" -> every port command), else of all.
+ */
+static void
+usage_for(FILE *f, int argc, char **argv)
+{
+	int i, n = 0, nw, shown = 0;
+
+	while (n < argc && argv[n][0] != '-')
+		n++;
+	for (i = 0; n > 0 && i < CTL_CMD_COUNT; i++) {
+		nw = method_words(ctl_cmds[i].method);
+		if (words_match(ctl_cmds[i].method, nw < n ? nw : n, argv)) {
+			usage_cmd(f, &ctl_cmds[i]);
+			shown++;
+		}
+	}
+	if (shown == 0)
+		usage(f);
+}
+
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"ctl", required_argument, NULL, 's'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	const char *ctl_opt = NULL, *path;
+	struct globals g = {0};
 	const struct ctl_cmd *cmd;
 	struct ctl_client *c;
 	json_t *params, *result;
-	bool as_json = false;
+	int code, ret, nargs;
+	const char *path;
 	char err[1024];
-	int opt, code, ret;
+	char **args;
 
-	opterr = 0;
-	/* '+': stop at the first non-option, the command's own options follow. */
-	while ((opt = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 's':
-			ctl_opt = optarg;
-			break;
-		case 'j':
-			as_json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			fprintf(stderr, "vhswctl: unknown option '%s'\n",
-				argv[optind - 1]);
-			usage(stderr);
-			return EXIT_USAGE;
-		}
+	args = calloc((size_t)argc + 1, sizeof(*args));
+	if (args == NULL) {
+		fprintf(stderr, "vhswctl: out of memory\n");
+		return EXIT_REFUSED;
 	}
-	if (optind < argc && strcmp(argv[optind], "help") == 0 &&
-		optind + 1 == argc && !as_json) {
-		usage(stdout);
+	if (parse_globals(argc, argv, &g, args, &nargs, err, sizeof(err)) !=
+		0) {
+		fprintf(stderr, "vhswctl: %s\n", err);
+		fprintf(stderr,
+			"run 'vhswctl help' for the list of commands\n");
+		free(args);
+		return EXIT_USAGE;
+	}
+	if (g.help || g.version ||
+		(nargs == 1 && strcmp(args[0], "help") == 0 && !g.json)) {
+		if (g.version)
+			printf("vhswctl %s\n", VHSW_VERSION);
+		else if (g.help)
+			usage_for(stdout, nargs, args);
+		else
+			usage(stdout);
+		free(args);
 		return 0;
 	}
-	cmd = ctl_parse_argv(
-		argc - optind, argv + optind, &params, err, sizeof(err));
+	cmd = ctl_parse_argv(nargs, args, &params, err, sizeof(err));
+	free(args);
 	if (cmd == NULL) {
 		fprintf(stderr, "vhswctl: %s\n", err);
 		fprintf(stderr,
@@ -441,8 +927,8 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (strcmp(cmd->method, "doctor") == 0)
-		return run_doctor(params, ctl_opt, as_json);
-	path = ctl_socket_path(ctl_opt);
+		return run_doctor(params, g.ctl, g.json);
+	path = ctl_socket_path(g.ctl);
 	c = ctl_connect(path, err, sizeof(err));
 	if (c == NULL) {
 		fprintf(stderr, "vhswctl: %s\n", err);
@@ -462,7 +948,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "vhswctl: %s\n", err);
 		return EXIT_REFUSED;
 	}
-	if (as_json) {
+	if (g.json) {
 		json_dumpf(result, stdout,
 			JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
 		fputc('\n', stdout);

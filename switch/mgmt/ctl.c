@@ -288,6 +288,7 @@ ctl_parse_argv(
 	const struct ctl_cmd *cmd = NULL;
 	const struct ctl_param *p;
 	int best = 0, i, nw, pos = 0;
+	bool positional = false;
 	json_t *params;
 
 	*params_out = NULL;
@@ -309,7 +310,12 @@ ctl_parse_argv(
 	}
 	params = json_object();
 	for (i = best; i < argc; i++) {
-		if (strncmp(argv[i], "--", 2) == 0 && argv[i][2] != '\0') {
+		if (!positional && strcmp(argv[i], "--") == 0) {
+			positional = true; /* "--": no options after it */
+			continue;
+		}
+		if (!positional && strncmp(argv[i], "--", 2) == 0 &&
+			argv[i][2] != '\0') {
 			if (parse_option(cmd, argc, argv, &i, params, err,
 				    errlen) != 0)
 				goto usage;

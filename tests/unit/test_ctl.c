@@ -92,6 +92,17 @@ test_parse_longest_match(void **state)
 	assert_string_equal(cmd->method, "stats");
 	assert_true(json_is_true(json_object_get(p, "clear")));
 	json_decref(p);
+	/* After "--", an argument that looks like an option is positional. */
+	p = parse("port show -- --clear", &cmd, err, sizeof(err));
+	assert_non_null(cmd);
+	assert_string_equal(
+		json_string_value(json_object_get(p, "name")), "--clear");
+	json_decref(p);
+	p = parse("stats -- --clear", &cmd, err, sizeof(err));
+	assert_string_equal(
+		json_string_value(json_object_get(p, "port")), "--clear");
+	assert_null(json_object_get(p, "clear"));
+	json_decref(p);
 }
 
 static void
