@@ -211,6 +211,38 @@ print_fdb(json_t *a)
 		iv(e, "age"));
 }
 
+/* `mirror list`, and `mirror add`'s reply: one line per mirror. */
+static void
+print_mirror_list(json_t *r)
+{
+	json_t *a = json_is_array(r) ? json_incref(r) : json_pack("[O]", r);
+	char src[1024];
+	json_t *m, *v;
+	size_t i, j, n;
+	int k;
+
+	printf("%-16s %-9s %-16s %-5s %12s %10s  %s\n", "NAME", "DIRECTION",
+		"DST", "STATE", "TX_PACKETS", "DROPPED", "SRC");
+	json_array_foreach(a, i, m)
+	{
+		n = 0;
+		src[0] = '\0';
+		json_array_foreach(json_object_get(m, "src"), j, v)
+		{
+			k = snprintf(src + n, sizeof(src) - n, "%s%s",
+				j ? "," : "", json_string_value(v));
+			if (k < 0 || (size_t)k >= sizeof(src) - n)
+				break;
+			n += (size_t)k;
+		}
+		printf("%-16s %-9s %-16s %-5s %12lld %10lld  %s\n",
+			sv(m, "name"), sv(m, "direction"), sv(m, "dst"),
+			sv(m, "dst_state"), iv(m, "dst_tx_packets"),
+			iv(m, "dst_tx_dropped"), src);
+	}
+	json_decref(a);
+}
+
 static void
 print_stats(json_t *r)
 {
@@ -273,6 +305,8 @@ print_result(const struct ctl_cmd *cmd, json_t *params, json_t *r)
 		print_port(r);
 	else if (strcmp(m, "fdb/show") == 0)
 		print_fdb(r);
+	else if (strcmp(m, "mirror/list") == 0 || strcmp(m, "mirror/add") == 0)
+		print_mirror_list(r);
 	else if (strcmp(m, "stats") == 0 &&
 		json_is_true(json_object_get(params, "describe")))
 		print_describe(r);
