@@ -70,9 +70,13 @@ kport k2 $NS2 $MAC2
 kport k3 $NS3 $MAC3
 ip -n $NS1 addr add $IP1/24 dev eth0
 ip -n $NS2 addr add $IP2/24 dev eth0
-# Static neighbours: no ARP in the counted traffic.
-ip -n $NS1 neigh replace $IP2 lladdr $MAC2 dev eth0 nud permanent
-ip -n $NS2 neigh replace $IP1 lladdr $MAC1 dev eth0 nud permanent
+# Static neighbours: no ARP in the counted traffic.  (Again after a
+# restart: the interfaces went down, which flushes them.)
+neighbours() {
+    ip -n $NS1 neigh replace $IP2 lladdr $MAC2 dev eth0 nud permanent
+    ip -n $NS2 neigh replace $IP1 lladdr $MAC1 dev eth0 nud permanent
+}
+neighbours
 in_ns $NS1 ping -q -c 1 -w 5 $IP2 > /dev/null || die "k1 cannot ping k2 through the switch"
 log "ok: k1 and k2 reach each other"
 
@@ -123,6 +127,7 @@ measure() {
     check "$1: tcpdump saw what the switch sent to k3" "$K3TX" "$(cap_count "$f")"
     REQ=$(cap_count "$f" "icmp[icmptype] == icmp-echo")
     REP=$(cap_count "$f" "icmp[icmptype] == icmp-echoreply")
+    check "$1: nothing but the echoes" "$K3TX" "$((REQ + REP))"
 }
 
 # refused WHAT TEXT CMD...: vhswctl CMD exits 1 with TEXT in its message.
@@ -143,13 +148,11 @@ k3rx=$(port_stat k3 rx_packets)
 ctl mirror add m1 --src k1 --dst k3 --direction rx > /dev/null
 measure rx
 check "rx: k3 gets k1's requests only" "$SENT 0" "$REQ $REP"
-check "rx: nothing else" "$SENT" "$K3TX"
 ctl mirror del m1 > /dev/null
 
 ctl mirror add m1 --src k1 --dst k3 --direction tx > /dev/null
 measure tx
 check "tx: k3 gets the replies sent to k1 only" "0 $RCVD" "$REQ $REP"
-check "tx: nothing else" "$RCVD" "$K3TX"
 ctl mirror del m1 > /dev/null
 
 ctl mirror add m1 --src k1 --dst k3 > /dev/null
@@ -197,6 +200,7 @@ vhswd_stop
 start
 wait_port k1 up
 wait_port k3 up
+neighbours
 check "after a restart: the mirror" "m2 k1,k2>k3 both" \
     "$(jctl '.[] | "\(.name) \(.src | join(","))>\(.dst) \(.direction)"' mirror list)"
 # k3's kernel still has ARP requests of the ping above queued, which k3
