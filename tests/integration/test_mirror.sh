@@ -18,7 +18,8 @@
 #     frames; the burst its client sends goes nowhere.
 #   - `mirror list` text and --json; every refusal with its message.
 #   - the mirror is in the state file and works again after a vhswd
-#     restart (VHSWD_KEEP_STATE=1: the ports come back first).
+#     restart and after SIGKILL (VHSWD_KEEP_STATE=1: the ports come back
+#     first).
 #   - port del of a source takes it out of the mirror, of the destination
 #     deletes the mirror (state file too).
 #
@@ -209,6 +210,15 @@ k3rx=$(port_stat k3 rx_packets)
 measure restart
 check "after a restart: mirrored again" "$((2 * SENT)) $((2 * RCVD))" "$REQ $REP"
 check "after a restart: k3 not polled" "$k3rx" "$(port_stat k3 rx_packets)"
+vhswd_kill # a crash: the state file was written with the change
+start
+wait_port k1 up
+wait_port k3 up
+neighbours
+check "after SIGKILL: the mirror" "m2 k1,k2>k3 both" \
+    "$(jctl '.[] | "\(.name) \(.src | join(","))>\(.dst) \(.direction)"' mirror list)"
+measure crash
+check "after SIGKILL: mirrored again" "$((2 * SENT)) $((2 * RCVD))" "$REQ $REP"
 
 # --- mirror del: k3 forwards again, mirroring stops --------------------------------
 ctl mirror del m2 > /dev/null
