@@ -40,7 +40,8 @@ CAP_PID=""
 
 mirror_cleanup() {
     local ns
-    [[ -n $CAP_PID ]] && kill -KILL "$CAP_PID" 2>/dev/null
+    # tcpdump, by its own PID (cap_start).
+    [[ -n $CAP_PID ]] && kill -KILL "$CAP_PID" 2>/dev/null && wait_until 10 _tp_dead "$CAP_PID"
     for ns in $NS1 $NS2 $NS3; do ip netns del "$ns" 2>/dev/null; done
     return 0
 }
@@ -87,13 +88,15 @@ log "ok: k1 and k2 reach each other"
 # switch only), writing FILE; returns once it listens.
 cap_start() {
     rm -f "$1" "$1.log"
-    in_ns $NS3 tcpdump -i eth0 -Q in -n -U -w "$1" > "$1.log" 2>&1 &
+    # Not through in_ns (a subshell): $! is tcpdump's own PID (ip execs it).
+    ip netns exec $NS3 tcpdump -i eth0 -Q in -n -U -w "$1" > "$1.log" 2>&1 &
     CAP_PID=$!
     wait_until 10 grep -q "listening on" "$1.log" || die "tcpdump did not start: $(cat "$1.log")"
 }
 cap_stop() {
     [[ -n $CAP_PID ]] || return 0
     kill -TERM "$CAP_PID" 2>/dev/null || true
+    wait_until 10 _tp_dead "$CAP_PID" || kill -KILL "$CAP_PID" 2>/dev/null || true
     wait "$CAP_PID" 2>/dev/null || true
     CAP_PID=""
 }
