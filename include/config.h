@@ -20,8 +20,9 @@
 struct vhsw;
 
 /* The parts of a configuration, in the order they must be applied. */
-#define CONFIG_PART_PORTS 1u /* the uplink, the ports, the poll mode */
-#define CONFIG_PART_FDB 2u   /* FDB settings and static entries */
+#define CONFIG_PART_PORTS 1u   /* the uplink, the ports, the poll mode */
+#define CONFIG_PART_FDB 2u     /* FDB settings and static entries */
+#define CONFIG_PART_MIRRORS 4u /* mirrors (their ports exist by then) */
 
 /* How config_apply() treats an entry the actions refuse. */
 struct config_apply_opts {
@@ -36,7 +37,8 @@ struct config_apply_opts {
 
 /*
  * Applies a config read by config_read(): the uplink, the ports, the poll
- * mode, the FDB settings and static entries, in that order, or only the
+ * mode, the FDB settings and static entries, the mirrors, in that order,
+ * or only the
  * o->parts asked for.  'o' may be NULL (all parts; stop at the first
  * refusal).  0 or -1 with 'err' set.
  */

@@ -75,6 +75,9 @@ struct ctl_param {
 #define CTL_OPT(o, k, t, m, kd, h)                                      \
 	{.option = o, .key = k, .type = CTL_T_##t, .meta = m, .kind = kd, \
 		.help = h},
+#define CTL_OPT_REQ(o, k, t, m, h)                                      \
+	{.option = o, .key = k, .type = CTL_T_##t, .required = true,     \
+		.meta = m, .help = h},
 #define CTL_FLAG(o, k, kd, h)                                           \
 	{.option = o, .key = k, .type = CTL_T_BOOL, .kind = kd, .help = h},
 #define CTL_FLAG_OFF(o, k, kd, h)                                       \
@@ -230,6 +233,25 @@ struct ctl_param {
 		"second on its original port for a few seconds",                \
 		CTL_ARG("move_limit", INT, CTL_REQ, "N", NULL,                 \
 			"moves a second, 0 (off) to 10000; default 10"))       \
+	X(MIRROR_ADD, mirror_add, "mirror/add",                                \
+		"mirror the frames of source ports to a destination port, "      \
+		"unchanged; the destination then only sends what is mirrored "   \
+		"(it is neither polled nor flooded to)",                         \
+		CTL_ARG("name", STRING, CTL_REQ, "NAME", NULL,                     \
+			"1-31 letters, digits, '_', '.' or '-'")               \
+		CTL_OPT_REQ("--src", "src", STRING, "PORT[,PORT]",             \
+			"the ports whose frames are mirrored")                 \
+		CTL_OPT_REQ("--dst", "dst", STRING, "PORT",                    \
+			"the port the copies go to (no --mac, no static FDB "  \
+			"entries; not a source of any mirror)")                \
+		CTL_OPT("--direction", "direction", STRING, "rx|tx|both", NULL, \
+			"rx: what the sources' peers send; tx: what the "      \
+			"sources send to their peers; both (default)"))        \
+	X(MIRROR_DEL, mirror_del, "mirror/del", "remove a mirror",             \
+		CTL_ARG("name", STRING, CTL_REQ, "NAME", NULL, "the mirror"))      \
+	X(MIRROR_LIST, mirror_list, "mirror/list",                             \
+		"list mirrors with their ports and the destination's "           \
+		"counters", )                                                    \
 	X(DATAPLANE_SET_POLL_MODE, dataplane_set_poll_mode,                    \
 		"dataplane/set/poll-mode",                                     \
 		"switch the data plane's polling mode at run time",            \

@@ -144,7 +144,8 @@ void dp_destroy(struct dp *dp);
 
 /*
  * Publishes the ports in 'by_id' (NULL where none) and waits for a grace
- * period.  Never fails.
+ * period; output-only ports (port->output_only) are reachable by id but
+ * neither polled nor flooded to.  Never fails.
  */
 void dp_set_ports(struct dp *dp, struct port *const by_id[VHSW_MAX_PORTS]);
 /* Waits for a grace period. */

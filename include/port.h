@@ -229,6 +229,9 @@ struct port {
 	bool admin_down;
 	/* Out of the published table while vlan or mtu change. */
 	bool hidden;
+	/* A mirror's destination (mirror.h): in the published table's
+	 * by_id[] only, so it is neither polled nor flooded to. */
+	bool output_only;
 };
 
 static inline bool
@@ -251,7 +254,9 @@ port_set_ready(struct port *p, bool ready)
 struct port_table {
 	struct port *by_id[VHSW_MAX_PORTS]; /* NULL where no port */
 	uint16_t n;                         /* entries used in 'ids' */
-	uint16_t ids[VHSW_MAX_PORTS];       /* published ports, in order */
+	/* The ports polled and flooded to, in order: all of by_id[] but
+	 * output-only ones (mirror destinations). */
+	uint16_t ids[VHSW_MAX_PORTS];
 };
 
 /* "52:54:00:00:00:01": lower case, as `ip link` prints MACs. */

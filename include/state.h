@@ -3,7 +3,8 @@
  * state.h - the running configuration kept in the state directory
  * (--state-dir, default /var/lib/vhsw) and restored at start, so that a
  * restart or a crash brings back every port, the uplink, the FDB settings
- * and static entries, and the poll mode (OVS keeps the same in OVSDB).
+ * and static entries, the poll mode and the mirrors (OVS keeps the same in
+ * OVSDB).
  *
  * The state file, <dir>/state.json, has the shape of a --config file
  * (config.h): vhswd writes config_dump() there after every change
@@ -47,7 +48,7 @@ int state_load(const char *dir, json_t **out, char *err, size_t errlen);
  * and the uplink when 'uplink_given' (--uplink), the poll mode when
  * 'poll_mode_given' (--poll-mode): ports of the same name or socket, the
  * uplink, the FDB settings and static entries (same MAC and VLAN), the
- * poll mode.
+ * poll mode, mirrors of the same name.
  */
 void state_merge(
 	json_t *state, json_t *cfg, bool uplink_given, bool poll_mode_given);
@@ -64,7 +65,8 @@ int state_open(struct vhsw *sw, const char *dir, char *err, size_t errlen);
  * Applies the CONFIG_PART_* 'parts' of 'state' (may be NULL), entry by
  * entry: an entry refused is logged and left out.  main() applies the
  * ports of the state file, then those of --config, then the FDB parts of
- * both, so that static entries find their ports.  Returns the number of
+ * both, then the mirrors of both, so that static entries and mirrors find
+ * their ports.  Returns the number of
  * entries refused.
  */
 int state_apply(struct vhsw *sw, json_t *state, unsigned int parts);

@@ -29,6 +29,7 @@
 #include "fdb.h"
 #include "port.h"
 
+struct mirror_set;
 struct paths;
 struct rpc_server;
 struct rte_mempool;
@@ -58,6 +59,7 @@ struct vhsw {
 	char state_path[PATH_MAX];
 	json_t *state_saved; /* what the file holds */
 	bool state_dirty;    /* the last write failed: retry on the tick */
+	struct mirror_set *mirrors; /* mirror.c; NULL: none yet */
 };
 
 int vhsw_init(struct vhsw *sw, struct ev_loop *loop, struct rte_mempool *pool,
@@ -93,6 +95,12 @@ int vhsw_port_update_monitor(struct vhsw *sw, struct port *p);
  * entries; its peer stays connected.
  */
 void vhsw_port_set_admin(struct vhsw *sw, struct port *p, bool down);
+/*
+ * A mirror's destination (mirror.h) is output-only: reachable by id in the
+ * published table, neither polled nor flooded to; becoming one flushes
+ * its learned entries.
+ */
+void vhsw_port_set_output_only(struct vhsw *sw, struct port *p, bool on);
 /*
  * `port set --vlan/--mtu`: unpublishes 'p' for the change (the data plane
  * reads both per frame), applies the MTU to the device (port_class

@@ -582,6 +582,49 @@ print_generic(json_t *params, json_t *r)
 }
 
 /* The text printer of each method; a method not listed: print_generic. */
+/* Room for a mirror's sources, comma-separated (the list is bounded). */
+#define VHSW_MIRROR_SRC_TEXT 4096
+
+/* `mirror list`, and `mirror add`'s reply: one row per mirror. */
+static void
+print_mirror_list(json_t *params, json_t *r)
+{
+	json_t *a = json_is_array(r) ? json_incref(r) : json_pack("[O]", r);
+	struct text_table *t = text_table_new();
+	char src[VHSW_MIRROR_SRC_TEXT];
+	json_t *m, *v;
+	size_t i, j, n;
+
+	(void)params;
+	text_table_col(t, "NAME", TEXT_LEFT);
+	text_table_col(t, "DIRECTION", TEXT_LEFT);
+	text_table_col(t, "DST", TEXT_LEFT);
+	text_table_col(t, "STATE", TEXT_LEFT);
+	text_table_col(t, "TX_PACKETS", TEXT_RIGHT);
+	text_table_col(t, "DROPPED", TEXT_RIGHT);
+	text_table_col(t, "SRC", TEXT_LEFT);
+	json_array_foreach(a, i, m)
+	{
+		text_table_add(t, "%s", sv(m, "name"));
+		text_table_add(t, "%s", sv(m, "direction"));
+		text_table_add(t, "%s", sv(m, "dst"));
+		text_table_add(t, "%s", sv(m, "dst_state"));
+		text_table_add_json(t, json_object_get(m, "dst_tx_packets"));
+		text_table_add_json(t, json_object_get(m, "dst_tx_dropped"));
+		src[0] = '\0';
+		json_array_foreach(json_object_get(m, "src"), j, v)
+		{
+			n = strlen(src);
+			snprintf(src + n, sizeof(src) - n, "%s%s", j ? "," : "",
+				json_is_string(v) ? json_string_value(v) : "?");
+		}
+		text_table_add(t, "%s", src);
+	}
+	text_table_print(t, stdout, 0);
+	text_table_free(t);
+	json_decref(a);
+}
+
 static const struct {
 	const char *method;
 	void (*print)(json_t *params, json_t *result);
@@ -595,6 +638,8 @@ static const struct {
 	{"fdb/set/limit", print_fdb_limit},
 	{"fdb/set/move-limit", print_fdb_move_limit},
 	{"fdb/show", print_fdb},
+	{"mirror/add", print_mirror_list},
+	{"mirror/list", print_mirror_list},
 	{"port/add", print_port_added},
 	{"port/del", print_port_del},
 	{"port/list", print_port_list},

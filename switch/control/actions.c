@@ -25,6 +25,7 @@
 #include "actions.h"
 #include "config.h"
 #include "doctor.h"
+#include "mirror.h"
 #include "stats.h"
 #include "tenant.h"
 #include "vhsw.h"
@@ -510,6 +511,11 @@ act_fdb_add(struct vhsw *sw, json_t *params, struct act_err *e)
 		return NULL;
 	if (fdb_key_param(params, p->vlan, &k, e) != 0)
 		return NULL;
+	if (mirror_is_dst(sw, p))
+		return act_fail(e, CTL_ERR_REFUSED,
+			"port %s is the destination of a mirror, which takes "
+			"no forwarded frames (vhswctl mirror list)",
+			p->name);
 	if (!rte_is_unicast_ether_addr(&k.mac) ||
 		rte_is_zero_ether_addr(&k.mac))
 		return act_fail(e, CTL_ERR_INVALID_PARAMS,

@@ -3,7 +3,8 @@
  * config.c - the JSON startup configuration (--config) and `config save`.
  *
  * The file has the shape of CONTRACT.md: {"ports": [...], "uplink": {...},
- * "fdb": {"aging", "limit", "move_limit", "static": [...]}}.  Loading goes through the
+ * "fdb": {"aging", "limit", "move_limit", "static": [...]}, "mirrors":
+ * [{"name", "src": [PORT, ...], "dst", "direction"}]}.  Loading goes through the
  * same actions as the management commands (port/add, fdb/add, ...), so a
  * file is accepted exactly when the equivalent commands would be; errors
  * name the file, the key and the reason.  Saving writes the same shape
@@ -25,6 +26,7 @@
 
 #include "actions.h"
 #include "config.h"
+#include "mirror.h"
 #include "tenant.h"
 #include "vhsw.h"
 
@@ -79,6 +81,38 @@ entry(struct vhsw *sw, enum ctl_cmd_id id, json_t *params, const char *path,
 	return 0;
 }
 
+/*
+ * The mirror/add params of a saved mirror: "src" is an array of port
+ * names there, "PORT,PORT" in the command.  Anything else goes through
+ * unchanged, for the command's checks to refuse.
+ */
+static json_t *
+mirror_params(json_t *m)
+{
+	json_t *src = json_object_get(m, "src"), *p, *v;
+	char list[VHSW_MAX_PORTS * VHSW_NAME_MAX];
+	size_t i, n = 0;
+	int k;
+
+	if (!json_is_object(m) || !json_is_array(src))
+		return json_incref(m);
+	list[0] = '\0';
+	json_array_foreach(src, i, v)
+	{
+		/* A port name has no comma; one here would name two. */
+		if (!json_is_string(v) || strchr(json_string_value(v), ','))
+			return json_incref(m);
+		k = snprintf(list + n, sizeof(list) - n, "%s%s", i ? "," : "",
+			json_string_value(v));
+		if (k < 0 || (size_t)k >= sizeof(list) - n)
+			return json_incref(m);
+		n += (size_t)k;
+	}
+	p = json_deep_copy(m);
+	json_object_set_new(p, "src", json_string(list));
+	return p;
+}
+
 int
 config_apply(struct vhsw *sw, const char *path, json_t *cfg,
 	struct config_apply_opts *o, char *err, size_t errlen)
@@ -114,7 +148,7 @@ config_apply(struct vhsw *sw, const char *path, json_t *cfg,
 	}
 fdb_part:
 	if (!(parts & CONFIG_PART_FDB))
-		return 0;
+		goto mirror_part;
 	for (k = 0; k < RTE_DIM(fdb_settings); k++) {
 		v = json_object_get(fdb, fdb_settings[k].key);
 		if (v == NULL)
@@ -132,6 +166,19 @@ fdb_part:
 		snprintf(where, sizeof(where), "fdb.static[%zu]", i);
 		if (entry(sw, CTL_CMD_FDB_ADD, v, path, where, o, err,
 			    errlen) != 0)
+			return -1;
+	}
+mirror_part:
+	if (!(parts & CONFIG_PART_MIRRORS))
+		return 0;
+	json_array_foreach(json_object_get(cfg, "mirrors"), i, v)
+	{
+		snprintf(where, sizeof(where), "mirrors[%zu]", i);
+		params = mirror_params(v);
+		ret = entry(sw, CTL_CMD_MIRROR_ADD, params, path, where, o, err,
+			errlen);
+		json_decref(params);
+		if (ret != 0)
 			return -1;
 	}
 	return 0;
@@ -210,6 +257,7 @@ config_dump(const struct vhsw *sw)
 	json_object_set_new(o, "dataplane",
 		json_pack("{s:s}", "poll_mode",
 			dp_poll_mode_name(dp_get_poll_mode(sw->dp))));
+	json_object_set_new(o, "mirrors", mirror_dump(sw));
 	json_object_update(o, fixed);
 	json_decref(fixed);
 	return o;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * config_read.c - reading the JSON startup configuration (--config) and
- * checking its syntax: the top-level and "fdb" keys, their types and
- * ranges.  What the ports and static entries mean is checked when
+ * checking its syntax: the top-level, "fdb" and "mirrors" keys, their
+ * types and ranges.  What the ports and static entries mean is checked when
  * config_apply() (config.c) runs them through the actions.
  *
  * Needs jansson only (DPDK headers for the limits, no DPDK code): the
@@ -18,10 +18,12 @@
 #include "fdb.h"
 
 static const char *const top_keys[] = {
-	"ports", "uplink", "fdb", "dataplane", NULL};
+	"ports", "uplink", "fdb", "dataplane", "mirrors", NULL};
 static const char *const dataplane_keys[] = {"poll_mode", NULL};
 static const char *const fdb_keys[] = {
 	"aging", "limit", "move_limit", "static", NULL};
+static const char *const mirror_keys[] = {
+	"name", "src", "dst", "direction", NULL};
 
 static int
 check_keys(json_t *obj, const char *const *allowed, const char *path,
@@ -40,6 +42,67 @@ check_keys(json_t *obj, const char *const *allowed, const char *path,
 			snprintf(err, errlen, "%s: %s: unknown key '%s'", path,
 				where, key);
 			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * "mirrors": [{"name": "m1", "src": ["c1", "c2"], "dst": "c3",
+ * "direction": "both"}]: the shape only; mirror/add checks the values.
+ * 0, or -1 with 'err' set.
+ */
+static int
+check_mirrors(json_t *a, const char *path, char *err, size_t errlen)
+{
+	static const char *const strings[] = {"name", "dst", "direction"};
+	char where[64];
+	json_t *m, *v, *src;
+	size_t i, j, k;
+
+	if (!json_is_array(a)) {
+		snprintf(err, errlen, "%s: mirrors: must be an array", path);
+		return -1;
+	}
+	json_array_foreach(a, i, m)
+	{
+		snprintf(where, sizeof(where), "mirrors[%zu]", i);
+		if (!json_is_object(m)) {
+			snprintf(err, errlen,
+				"%s: %s: must be an object like {\"name\": "
+				"\"m1\", \"src\": [\"c1\"], \"dst\": "
+				"\"c2\"}",
+				path, where);
+			return -1;
+		}
+		if (check_keys(m, mirror_keys, path, where, err, errlen) != 0)
+			return -1;
+		for (k = 0; k < sizeof(strings) / sizeof(strings[0]); k++) {
+			v = json_object_get(m, strings[k]);
+			if (v == NULL && k == 2)
+				continue; /* the direction: both */
+			if (!json_is_string(v)) {
+				snprintf(err, errlen,
+					"%s: %s.%s: must be a string", path,
+					where, strings[k]);
+				return -1;
+			}
+		}
+		src = json_object_get(m, "src");
+		if (!json_is_array(src) || json_array_size(src) == 0) {
+			snprintf(err, errlen,
+				"%s: %s.src: must be an array of port names",
+				path, where);
+			return -1;
+		}
+		json_array_foreach(src, j, v)
+		{
+			if (!json_is_string(v)) {
+				snprintf(err, errlen,
+					"%s: %s.src[%zu]: must be a port name",
+					path, where, j);
+				return -1;
+			}
 		}
 	}
 	return 0;
@@ -89,6 +152,9 @@ config_check__(json_t *cfg, const char *path, json_error_t *jerr, char *err,
 				path);
 		goto fail;
 	}
+	v = json_object_get(cfg, "mirrors");
+	if (v != NULL && check_mirrors(v, path, err, errlen) != 0)
+		goto fail;
 	fdb = json_object_get(cfg, "fdb");
 	if (fdb != NULL) {
 		if (!json_is_object(fdb)) {

@@ -163,6 +163,16 @@ same_port(json_t *a, json_t *b)
 	return false;
 }
 
+/* Whether two mirror objects have the same name. */
+static bool
+same_name(json_t *a, json_t *b)
+{
+	const char *x = json_string_value(json_object_get(a, "name"));
+	const char *y = json_string_value(json_object_get(b, "name"));
+
+	return x != NULL && y != NULL && strcmp(x, y) == 0;
+}
+
 /* Whether two static entries have the same MAC and VLAN. */
 static bool
 same_entry(json_t *a, json_t *b)
@@ -214,6 +224,8 @@ state_merge(json_t *state, json_t *cfg, bool uplink_given, bool poll_mode_given)
 		json_object_del(state, "dataplane");
 	remove_named(json_object_get(state, "ports"),
 		json_object_get(cfg, "ports"), same_port);
+	remove_named(json_object_get(state, "mirrors"),
+		json_object_get(cfg, "mirrors"), same_name);
 	if (json_is_object(sfdb) && json_is_object(cfdb)) {
 		json_object_foreach(cfdb, key, v)
 		{

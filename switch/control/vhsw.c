@@ -122,6 +122,7 @@ vhsw_fini(struct vhsw *sw)
 	int i;
 
 	VHSW_ASSERT_CONTROL_THREAD();
+	mirror_fini(sw); /* the switch closes: the mirrors stay saved */
 	for (i = 0; i < VHSW_MAX_PORTS; i++)
 		if (sw->ports[i] != NULL)
 			vhsw_port_detach(sw, sw->ports[i]);
@@ -267,6 +268,7 @@ void
 vhsw_port_detach(struct vhsw *sw, struct port *p)
 {
 	VHSW_ASSERT_CONTROL_THREAD();
+	mirror_port_removed(sw, p); /* no mirror names its id any more */
 	sw->ports[p->id] = NULL;
 	publish(sw);
 	fdb_flush(sw->fdb, p->id, true);
@@ -282,6 +284,19 @@ vhsw_port_set_admin(struct vhsw *sw, struct port *p, bool down)
 	p->admin_down = down;
 	publish(sw);
 	if (down)
+		fdb_flush(sw->fdb, p->id, false);
+}
+
+void
+vhsw_port_set_output_only(struct vhsw *sw, struct port *p, bool on)
+{
+	VHSW_ASSERT_CONTROL_THREAD();
+	if (p->output_only == on)
+		return;
+	p->output_only = on;
+	publish(sw);
+	/* Not polled any more: what it had learned goes. */
+	if (on)
 		fdb_flush(sw->fdb, p->id, false);
 }
 
@@ -360,6 +375,7 @@ changes_config(enum ctl_cmd_id id)
 	case CTL_CMD_PORT_SHOW:
 	case CTL_CMD_UPLINK_SHOW:
 	case CTL_CMD_FDB_SHOW:
+	case CTL_CMD_MIRROR_LIST:
 	case CTL_CMD_FDB_FLUSH:
 	case CTL_CMD_STATS:
 	case CTL_CMD_CONFIG_SAVE:

@@ -740,6 +740,8 @@ main(int argc, char **argv)
 	apply_config(&sw, o.config, cfg, CONFIG_PART_PORTS);
 	refused += restore(&sw, state, CONFIG_PART_FDB);
 	apply_config(&sw, o.config, cfg, CONFIG_PART_FDB);
+	refused += restore(&sw, state, CONFIG_PART_MIRRORS);
+	apply_config(&sw, o.config, cfg, CONFIG_PART_MIRRORS);
 	log_quiet = false; /* what was restored, and what was left out */
 	state_restored(&sw, state != NULL, refused);
 	json_decref(cfg);

@@ -491,7 +491,7 @@ dp_set_ports(struct dp *dp, struct port *const by_id[VHSW_MAX_PORTS])
 	t->n = 0;
 	for (i = 0; i < VHSW_MAX_PORTS; i++) {
 		t->by_id[i] = by_id[i];
-		if (by_id[i] != NULL)
+		if (by_id[i] != NULL && !by_id[i]->output_only)
 			t->ids[t->n++] = (uint16_t)i;
 	}
 	__atomic_store_n(&dp->table, t, __ATOMIC_RELEASE);

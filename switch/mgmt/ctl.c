@@ -184,7 +184,8 @@ ctl_usage(const struct ctl_cmd *cmd, const char *kind, char *buf, size_t len)
 					: "%s[%s]",
 				sep, p->meta);
 		else if (p->meta != NULL)
-			k = snprintf(buf + n, len - n, "%s[%s %s]", sep,
+			k = snprintf(buf + n, len - n,
+				p->required ? "%s%s %s" : "%s[%s %s]", sep,
 				p->option, p->meta);
 		else
 			k = snprintf(
@@ -334,6 +335,15 @@ ctl_parse_argv(
 	for (; (p = param_positional(cmd, pos)) != NULL; pos++) {
 		if (p->required && p->kind == NULL) {
 			snprintf(err, errlen, "missing %s", p->key);
+			goto usage;
+		}
+	}
+	/* Options every kind needs (mirror add --src, --dst). */
+	for (p = cmd->params; p->key != NULL; p++) {
+		if (p->option != NULL && p->required && p->kind == NULL &&
+			json_object_get(params, p->key) == NULL) {
+			snprintf(err, errlen, "missing %s %s", p->option,
+				p->meta);
 			goto usage;
 		}
 	}

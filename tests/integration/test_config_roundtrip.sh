@@ -19,8 +19,10 @@
 #   fdb            static entries (trunk, tagged, access port), aging, limit
 #   uplink         vhswd --uplink (net_af_packet on a veth), a static entry
 #   uplink-mtu     the uplink from a --config with "mtu"
+#   mirror         mirrors (several sources, one destination shared by two
+#                  mirrors, each direction; a kernel port as destination)
 #   refuse-*       a file with an unknown key (per port kind, the uplink,
-#                  fdb, fdb.static, top level) is refused: one line naming
+#                  fdb, fdb.static, mirrors, top level) is refused: one line naming
 #                  the file and the key, non-zero exit, nothing left
 #                  running (no process or sockets; a kernel port's
 #                  interface stays, as after any exit)
@@ -121,6 +123,8 @@ snapshot() {
         echo "# uplink"
         ctl --json uplink show | jq -S 'if .state == "none" then . else
             {devargs, driver, mac, mtu, promiscuous} end'
+        echo "# mirrors"
+        ctl --json mirror list | jq -S 'map({name, src, dst, direction})'
     } > "$1"
 }
 
@@ -284,10 +288,34 @@ uplink_mtu_config() {
     printf '{"uplink": {"devargs": "%s", "mtu": 1400}}\n' "$UPLINK" > "$TEST_TMP/start.json"
 }
 
+setup_mirror() {
+    local p
+    for p in m1 m2 m3 m4; do ctl port add $p vhost-user "$TEST_TMP/$p.sock" > /dev/null; done
+    ctl port add mk kernel --ifname rtmk --netns "$NSPATH" > /dev/null
+    ctl mirror add ma --src m1,m2 --dst m3 --direction rx > /dev/null
+    ctl mirror add mb --src m4 --dst m3 > /dev/null
+    ctl mirror add mc --src m2,m1 --dst mk --direction tx > /dev/null
+}
+verify_mirror() {
+    check "mirrors" "ma m1,m2>m3 rx|mb m4>m3 both|mc m2,m1>mk tx" \
+        "$(jctl 'map("\(.name) \(.src | join(","))>\(.dst) \(.direction)") | join("|")' mirror list)"
+}
+clean_mirror() {
+    clean_server_sockets m1 m2 m3 m4
+    ip -n "$NS" link del rtmk
+}
+clean_server_sockets() {
+    local s
+    for s in "$@"; do
+        wait_until 10 _gone "$TEST_TMP/$s.sock" || die "vhswd left its server socket $s.sock behind"
+    done
+}
+
 case_vhost_server() { CLEAN_FN=clean_server; roundtrip setup_server verify_server; }
 case_vhost_client() { roundtrip setup_client verify_client; }
 case_kernel() { CLEAN_FN=clean_kernel; roundtrip setup_kernel verify_kernel; }
 case_fdb() { roundtrip setup_fdb verify_fdb; }
+case_mirror() { CLEAN_FN=clean_mirror; roundtrip setup_mirror verify_mirror; }
 case_uplink() {
     CLEAN_FN=clean_uplink
     roundtrip setup_uplink verify_uplink --uplink "$UPLINK"
@@ -300,9 +328,12 @@ case_uplink_mtu() {
 setup_all() {
     setup_server; setup_client; setup_kernel; setup_fdb; setup_uplink
     ctl fdb add 52:54:00:12:03:01 k1 > /dev/null
+    ctl mirror add all-m --src s0,uplink --dst s3 --direction tx > /dev/null
 }
 verify_all() {
     verify_server; verify_client; verify_kernel; verify_fdb; verify_uplink_mtu
+    check "mirror" "all-m s0,uplink>s3 tx" \
+        "$(jctl 'map("\(.name) \(.src | join(","))>\(.dst) \(.direction)") | join("|")' mirror list)"
 }
 clean_all() { clean_server; clean_kernel; clean_uplink; }
 case_all() {
@@ -379,6 +410,12 @@ case_refuse_fdb_static() {
     check "no socket left" "" "$(find "$TEST_TMP" -maxdepth 1 -name '*.sock' -printf '%f ')"
 }
 case_refuse_top() { refuse_json '{"ports": [], "colour": 1}' colour; }
+case_refuse_mirror() {
+    refuse_json '{"ports": [{"name": "a", "type": "vhost-user", "socket": "'"$TEST_TMP"'/a.sock"},
+        {"name": "b", "type": "vhost-user", "socket": "'"$TEST_TMP"'/b.sock"}],
+        "mirrors": [{"name": "m", "src": ["a"], "dst": "b", "colour": 1}]}' colour
+    check "no socket left" "" "$(find "$TEST_TMP" -maxdepth 1 -name '*.sock' -printf '%f ')"
+}
 
 # --- run every case -----------------------------------------------------------
 
@@ -412,6 +449,7 @@ run_case vhost-server case_vhost_server
 run_case vhost-client case_vhost_client
 run_case kernel case_kernel
 run_case fdb case_fdb
+run_case mirror case_mirror
 run_case uplink case_uplink
 run_case uplink-mtu case_uplink_mtu
 run_case refuse-vhost-server case_refuse_vhost_server
@@ -421,6 +459,7 @@ run_case refuse-uplink case_refuse_uplink
 run_case refuse-fdb case_refuse_fdb
 run_case refuse-fdb-static case_refuse_fdb_static
 run_case refuse-top case_refuse_top
+run_case refuse-mirror case_refuse_mirror
 
 echo "----- test_config_roundtrip: ${#PASSED[@]} passed, ${#FAILED[@]} failed -----"
 for c in "${PASSED[@]}"; do echo "PASS $c"; done

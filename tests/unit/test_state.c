@@ -252,6 +252,13 @@ test_merge(void **state)
 		"\"dataplane\": {\"poll_mode\": \"busy\"}, \"fdb\": "
 		"{\"limit\": 20, \"static\": [{\"mac\": "
 		"\"52:54:00:00:00:01\", \"port\": \"a\", \"vlan\": 0}]}}");
+	/* Mirrors of the same name. */
+	merge_is("{\"mirrors\": [{\"name\": \"m1\", \"dst\": \"a\"}, "
+		 "{\"name\": \"m2\", \"dst\": \"b\"}]}",
+		"{\"mirrors\": [{\"name\": \"m2\", \"dst\": \"k\"}, "
+		"{\"name\": \"m3\"}]}",
+		false, false,
+		"{\"mirrors\": [{\"name\": \"m1\", \"dst\": \"a\"}]}");
 	/* A state that is no object, and odd shapes in --config. */
 	merge_is("[]", "{\"ports\": 3}", true, true, "[]");
 	merge_is(st, "{\"ports\": 3, \"fdb\": []}", false, false, st);
