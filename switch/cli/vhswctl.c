@@ -262,6 +262,24 @@ print_help(json_t *a)
 		sv(e, "method"), sv(e, "usage"), sv(e, "help"));
 }
 
+/* `log show`: one module a line; `log set`: what changed. */
+static void
+print_log(const char *method, json_t *r)
+{
+	json_t *e;
+	size_t i;
+
+	if (strcmp(method, "log/set") == 0) {
+		printf("%s: %s (%lld log type%s)\n", sv(r, "module"),
+			sv(r, "level"), iv(r, "types"),
+			iv(r, "types") == 1 ? "" : "s");
+		return;
+	}
+	printf("%-24s %s\n", "MODULE", "LEVEL");
+	json_array_foreach(json_object_get(r, "modules"), i, e)
+		printf("%-24s %s\n", sv(e, "module"), sv(e, "level"));
+}
+
 static void
 print_result(const struct ctl_cmd *cmd, json_t *params, json_t *r)
 {
@@ -280,6 +298,8 @@ print_result(const struct ctl_cmd *cmd, json_t *params, json_t *r)
 		print_stats(r);
 	else if (strcmp(m, "help") == 0)
 		print_help(r);
+	else if (strncmp(m, "log/", 4) == 0)
+		print_log(m, r);
 	else if (json_is_object(r))
 		print_object("", r);
 	else if (!json_is_null(r))

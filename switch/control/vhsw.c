@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_log.h>
+
 #include "actions.h"
 #include "capture.h"
 #include "mirror.h"
@@ -31,6 +33,39 @@
 #include "tenant.h"
 #include "vhsw.h"
 #include "vhsw_assert.h"
+#include "vlog.h"
+
+RTE_LOG_REGISTER(vhsw_ctl_logtype, vhsw.ctl, INFO);
+#define CTL_PREFIX "vhswd: ctl: "
+
+/* Port added/removed lines: a client adding ports in a loop is bounded. */
+static struct vlog_rl port_event_rl = VLOG_RATE_LIMIT_INIT(50, 100);
+
+/* "port c1 added (vhost-user, socket /run/vhsw/c1.sock, server)". */
+static void
+log_port_event(const struct port *p, const char *what)
+{
+	static const char *const keys[] = {
+		"socket", "mode", "ifname", "netns", "devargs"};
+	char where[200] = "";
+	size_t i, n = 0;
+	json_t *o = json_object(), *v;
+
+	if (o != NULL && p->cls->describe != NULL)
+		p->cls->describe(p, o, false);
+	for (i = 0; o != NULL && i < RTE_DIM(keys) && n < sizeof(where); i++) {
+		v = json_object_get(o, keys[i]);
+		if (json_is_string(v))
+			n += (size_t)snprintf(where + n, sizeof(where) - n,
+				", %s%s%s",
+				strcmp(keys[i], "mode") ? keys[i] : "",
+				strcmp(keys[i], "mode") ? " " : "",
+				json_string_value(v));
+	}
+	json_decref(o);
+	vlog_rl_log(&port_event_rl, vhsw_ctl_logtype, RTE_LOG_INFO, CTL_PREFIX,
+		"port %s %s (%s%s)", p->name, what, p->cls->type, where);
+}
 
 void
 vhsw_wake(void *arg)
@@ -81,6 +116,8 @@ tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		fdb_age(sw->fdb, sw->aging);
 	if (sw->state_dirty)
 		state_sync(sw);
+	/* Notes of event lines a flood made the rate limits suppress. */
+	vlog_flush();
 }
 
 static void
@@ -257,6 +294,7 @@ vhsw_port_add(struct vhsw *sw, struct port *p, char *msg, size_t msglen)
 		vhsw_port_detach(sw, p);
 		return -ENOSPC;
 	}
+	log_port_event(p, "added");
 	/* Pick up what the peer or link did meanwhile. */
 	if (p->cls->sync != NULL)
 		p->cls->sync(p);
@@ -270,6 +308,7 @@ vhsw_port_detach(struct vhsw *sw, struct port *p)
 	sw->ports[p->id] = NULL;
 	publish(sw);
 	fdb_flush(sw->fdb, p->id, true);
+	log_port_event(p, "removed");
 	port_destroy(p);
 }
 

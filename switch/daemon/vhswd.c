@@ -426,6 +426,8 @@ build_eal_args(struct options *o, char **av, char *storage, size_t storage_len)
 	}
 	eal_add(&ea, "--no-telemetry");
 	/* DPDK's own chatter (vhost-user message traces) only when asked. */
+	/* Every vhsw.* module (vlog.h) starts at --log-level. */
+	eal_add(&ea, "--log-level=vhsw.*:%d", log_level_of(o->log_level));
 	eal_add(&ea, "--log-level=lib.*:%d",
 		RTE_MIN(log_level_of(o->log_level), (int)RTE_LOG_WARNING));
 	eal_add(&ea, "--log-level=pmd.*:%d",
@@ -652,7 +654,7 @@ main(int argc, char **argv)
 	open_log_stream();
 	log_quiet = log_level_of(o.log_level) < (int)RTE_LOG_DEBUG;
 	vhsw_logtype =
-		rte_log_register_type_and_pick_level("vhsw", RTE_LOG_INFO);
+		rte_log_register_type_and_pick_level("vhsw.main", RTE_LOG_INFO);
 	if (eal_init_quiet(eal_argc, eal_argv) < 0)
 		die("cannot initialise DPDK: %s (run as root; check --lcores, "
 		    "--mem and --eal)",
