@@ -37,7 +37,7 @@
 
 #include <rte_common.h>
 
-#define VLOG_LINE_MAX 256
+#define VLOG_LINE_MAX 1024
 
 /* A rate limit; fields after interval_ms are vlog.c's. */
 struct vlog_rl {

@@ -100,6 +100,17 @@ wake_cb(struct ev_loop *loop, ev_async *w, int revents)
 	dp_wake(sw->dp);
 }
 
+/* A port's name by id, for fdb_log_events; NULL if there is none. */
+static const char *
+port_name(uint16_t id, void *arg)
+{
+	const struct vhsw *sw = arg;
+
+	return id < VHSW_MAX_PORTS && sw->ports[id] != NULL
+		? sw->ports[id]->name
+		: NULL;
+}
+
 static void
 tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -116,7 +127,9 @@ tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		fdb_age(sw->fdb, sw->aging);
 	if (sw->state_dirty)
 		state_sync(sw);
-	/* Notes of event lines a flood made the rate limits suppress. */
+	/* What learning recorded on the data plane, then the notes of event
+	 * lines a flood made the rate limits suppress. */
+	fdb_log_events(sw->fdb, port_name, sw);
 	vlog_flush();
 }
 
