@@ -86,6 +86,17 @@ void vlog_rl_log(struct vlog_rl *rl, int logtype, uint32_t level,
 void vlog_rl_add_suppressed(struct vlog_rl *rl, int logtype, uint32_t level,
 	const char *prefix, uint32_t n, const char *last);
 
+/*
+ * For a log stream that receives lines already formatted (vhswd's limit on
+ * DPDK's own warnings): true if 'line' ('len' bytes) may be written.  When
+ * lines were suppressed before it, 'note' gets the note to write first
+ * (starting with 'prefix'), else "".  vlog_flush writes the note of a
+ * flood that ended through rte_log(logtype): 'prefix' must let it pass.
+ */
+bool vlog_rl_admit(struct vlog_rl *rl, int logtype, uint32_t level,
+	const char *prefix, const char *line, size_t len, char *note,
+	size_t notelen);
+
 /* Takes 'rl' off the flush list (a bucket about to be freed). */
 void vlog_rl_fini(struct vlog_rl *rl);
 

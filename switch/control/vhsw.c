@@ -55,6 +55,9 @@ log_port_event(const struct port *p, const char *what)
 		p->cls->describe(p, o, false);
 	for (i = 0; o != NULL && i < RTE_DIM(keys) && n < sizeof(where); i++) {
 		v = json_object_get(o, keys[i]);
+		/* A kernel port's devargs are the switch's own business. */
+		if (strcmp(keys[i], "devargs") == 0 && n > 0)
+			break;
 		if (json_is_string(v))
 			n += (size_t)snprintf(where + n, sizeof(where) - n,
 				", %s%s%s",
@@ -63,8 +66,10 @@ log_port_event(const struct port *p, const char *what)
 				json_string_value(v));
 	}
 	json_decref(o);
-	vlog_rl_log(&port_event_rl, vhsw_ctl_logtype, RTE_LOG_INFO, CTL_PREFIX,
-		"port %s %s (%s%s)", p->name, what, p->cls->type, where);
+	/* NOTICE: shown also for the ports vhswd restores as it starts. */
+	vlog_rl_log(&port_event_rl, vhsw_ctl_logtype, RTE_LOG_NOTICE,
+		CTL_PREFIX, "port %s %s (%s%s)", p->name, what, p->cls->type,
+		where);
 }
 
 void

@@ -111,6 +111,7 @@ struct fdb_event {
 	struct fdb_key key;
 	uint16_t from, to;
 	uint32_t n;
+	uint32_t times; /* the same event again before the drain */
 	uint8_t kind;
 	uint8_t flag; /* PORT_FULL: frames forwarded */
 };
@@ -372,8 +373,18 @@ record__(struct fdb *fdb, enum fdb_event_kind kind, const struct fdb_key *key,
 	uint16_t from, uint16_t to, uint32_t n, bool flag)
 {
 	struct fdb_event *e;
+	uint32_t i;
 
 	VHSW_ASSERT_HELD(&fdb->wlock);
+	/* A MAC flapping between two ports is two events, counted. */
+	for (i = 0; i < fdb->n_ev; i++) {
+		e = &fdb->ev[i];
+		if (e->kind == kind && e->from == from && e->to == to &&
+			memcmp(&e->key, key, sizeof(*key)) == 0) {
+			e->times++;
+			return;
+		}
+	}
 	if (fdb->n_ev == FDB_EV_RING || fdb->ev_kind[kind] == FDB_EV_PER_KIND) {
 		fdb->ev_lost[kind]++;
 		return;
@@ -384,6 +395,7 @@ record__(struct fdb *fdb, enum fdb_event_kind kind, const struct fdb_key *key,
 	e->from = from;
 	e->to = to;
 	e->n = n;
+	e->times = 1;
 	e->kind = (uint8_t)kind;
 	e->flag = flag;
 }
@@ -1141,7 +1153,7 @@ fdb_log_events(
 	};
 	struct fdb_event ev[FDB_EV_RING];
 	uint32_t lost[FDB_EV_COUNT], n, i;
-	char k[64], f[24], t[24], note[96];
+	char k[64], f[24], t[24], note[96], x[24];
 	const char *from, *to;
 	const struct fdb_event *e;
 
@@ -1162,33 +1174,38 @@ fdb_log_events(
 		key_str(&e->key, k, sizeof(k));
 		from = port_str(e->from, port_name, arg, f, sizeof(f));
 		to = port_str(e->to, port_name, arg, t, sizeof(t));
+		x[0] = '\0';
+		if (e->times > 1)
+			snprintf(x, sizeof(x), " (%u times)", e->times);
 		switch (e->kind) {
 		case FDB_EV_MOVE:
 			vlog_rl_log(&rl[e->kind], fdb_logtype, level[e->kind],
 				FDB_PREFIX,
-				"MAC %s moved from port %s to port %s", k, from,
-				to);
+				"MAC %s moved from port %s to port %s%s", k,
+				from, to, x);
 			break;
 		case FDB_EV_FROZEN:
 			vlog_rl_log(&rl[e->kind], fdb_logtype, level[e->kind],
 				FDB_PREFIX,
 				"MAC %s moved more than %u times in a second "
-				"(last to port %s): frozen on port %s for %u s",
-				k, e->n, to, from, FDB_MOVE_FREEZE_S);
+				"(last to port %s): frozen on port %s for %u "
+				"s%s",
+				k, e->n, to, from, FDB_MOVE_FREEZE_S, x);
 			break;
 		case FDB_EV_SECURE:
 			vlog_rl_log(&rl[e->kind], fdb_logtype, level[e->kind],
 				FDB_PREFIX,
 				"MAC %s of port %s seen on port %s, which has "
-				"port security: not moved, frames forwarded",
-				k, from, to);
+				"port security: not moved, frames forwarded%s",
+				k, from, to, x);
 			break;
 		case FDB_EV_PORT_FULL:
 			vlog_rl_log(&rl[e->kind], fdb_logtype, level[e->kind],
 				FDB_PREFIX,
 				"port %s is at its max_macs %u: MAC %s not "
-				"learned, frames %s",
-				to, e->n, k, e->flag ? "forwarded" : "dropped");
+				"learned, frames %s%s",
+				to, e->n, k, e->flag ? "forwarded" : "dropped",
+				x);
 			break;
 		case FDB_EV_FULL:
 			vlog_rl_log(&rl[e->kind], fdb_logtype, level[e->kind],

@@ -102,14 +102,54 @@ vlog_rl_take(struct vlog_rl *rl, uint64_t now_ns, uint32_t *suppressed)
 
 /* The note of 'n' suppressed lines, the last 'last', over 'secs'. */
 static void
-note(int logtype, uint32_t level, const char *prefix, uint32_t n, uint64_t secs,
-	const char *last)
+format_note(char *buf, size_t len, const char *prefix, uint32_t n,
+	uint64_t secs, const char *last)
 {
-	rte_log(level, (uint32_t)logtype,
+	snprintf(buf, len,
 		"%s%u line%s suppressed by the rate limit in the last %" PRIu64
 		" s%s%s%s\n",
 		prefix, n, n == 1 ? "" : "s", secs ? secs : 1,
 		last[0] ? " (the last: " : "", last, last[0] ? ")" : "");
+}
+
+static void
+note(int logtype, uint32_t level, const char *prefix, uint32_t n, uint64_t secs,
+	const char *last)
+{
+	char buf[VLOG_LINE_MAX + 160];
+
+	format_note(buf, sizeof(buf), prefix, n, secs, last);
+	rte_log(level, (uint32_t)logtype, "%s", buf);
+}
+
+bool
+vlog_rl_admit(struct vlog_rl *rl, int logtype, uint32_t level,
+	const char *prefix, const char *line, size_t len, char *notebuf,
+	size_t notelen)
+{
+	char last[VLOG_LINE_MAX];
+	uint32_t suppressed = 0;
+	uint64_t now = vlog_now_ns(), since;
+	bool ok;
+
+	if (notelen > 0)
+		notebuf[0] = '\0';
+	while (len > 0 && line[len - 1] == '\n')
+		len--;
+	pthread_mutex_lock(&vlog_lock);
+	rl->logtype = logtype;
+	rl->level = level;
+	rl->prefix = prefix;
+	ok = take__(rl, now, &suppressed);
+	if (!ok)
+		snprintf(rl->last, sizeof(rl->last), "%.*s", (int)len, line);
+	memcpy(last, rl->last, sizeof(last));
+	since = rl->since_ns;
+	pthread_mutex_unlock(&vlog_lock);
+	if (ok && suppressed != 0 && notelen > 0)
+		format_note(notebuf, notelen, prefix, suppressed,
+			(now - since + 999999999ULL) / 1000000000ULL, last);
+	return ok;
 }
 
 void

@@ -743,19 +743,37 @@ test_freeze_log(void **state)
 				 "frozen on port p1 for 5 s"),
 		1);
 
-	/* A flood of moves: 8 recorded, the rest counted. */
+	/* A MAC flapping between two ports: two lines, with counts. */
 	assert_int_equal(fdb_set_move_limit(f, 0), 0);
 	k = key(100, 0);
 	fdb_learn(f, &k, 1);
 	for (i = 0; i < 20; i++)
 		fdb_learn(f, &k, 2 - (i & 1)); /* 2, 1, 2, ... */
 	fdb_log_events(f, test_port_name, NULL);
+	fflush(mem);
+	assert_int_equal(count_lines(log,
+				 ":64 vlan 0 moved from port p1 to port p2 "
+				 "(10 times)"),
+		1);
+	assert_int_equal(count_lines(log,
+				 ":64 vlan 0 moved from port p2 to port p1 "
+				 "(10 times)"),
+		1);
+
+	/* 20 MACs moving once: 8 recorded, the rest counted. */
+	for (i = 0; i < 20; i++) {
+		k = key(0x100 + i, 0);
+		fdb_learn(f, &k, 1);
+		fdb_learn(f, &k, 2);
+	}
+	fdb_log_events(f, test_port_name, NULL);
 	vlog_flush_at(vlog_now_ns() + 3600ULL * 1000000000ULL);
 	rte_openlog_stream(NULL);
 	fclose(mem);
-	/* 5 + 5 lines (burst 10 of the moves' rate limit), 3 suppressed. */
-	assert_int_equal(count_lines(log, ":64 vlan 0 moved from port "), 5);
-	assert_int_equal(count_lines(log, "15 lines suppressed"), 1);
+	/* The moves' rate limit has a burst of 10: 5 + 2 + 3 lines, then 5
+	 * suppressed and 12 not recorded. */
+	assert_int_equal(count_lines(log, ":01:0"), 3);
+	assert_int_equal(count_lines(log, "17 lines suppressed"), 1);
 	assert_int_equal(count_lines(log, "12 more MAC moves not recorded"), 1);
 	free(log);
 }
