@@ -40,6 +40,9 @@ RTE_LOG_REGISTER(vhsw_ctl_logtype, vhsw.ctl, INFO);
 
 /* Port added/removed lines: a client adding ports in a loop is bounded. */
 static struct vlog_rl port_event_rl = VLOG_RATE_LIMIT_INIT(50, 100);
+/* vhsw_fini: the ports close with vhswd, they are not removed (the state
+ * file keeps them). */
+static bool vhsw_stopping;
 
 /* "port c1 added (vhost-user, socket /run/vhsw/c1.sock, server)". */
 static void
@@ -177,9 +180,11 @@ vhsw_fini(struct vhsw *sw)
 	int i;
 
 	VHSW_ASSERT_CONTROL_THREAD();
+	vhsw_stopping = true;
 	for (i = 0; i < VHSW_MAX_PORTS; i++)
 		if (sw->ports[i] != NULL)
 			vhsw_port_detach(sw, sw->ports[i]);
+	vhsw_stopping = false;
 	ev_async_stop(sw->loop, &sw->wake);
 	ev_timer_stop(sw->loop, &sw->tick);
 	ev_signal_stop(sw->loop, &sw->sigterm);
@@ -326,7 +331,8 @@ vhsw_port_detach(struct vhsw *sw, struct port *p)
 	sw->ports[p->id] = NULL;
 	publish(sw);
 	fdb_flush(sw->fdb, p->id, true);
-	log_port_event(p, "removed");
+	if (!vhsw_stopping)
+		log_port_event(p, "removed");
 	port_destroy(p);
 }
 

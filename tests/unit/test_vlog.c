@@ -144,6 +144,32 @@ test_add_suppressed(void **state)
 	vlog_rl_fini(&rl);
 }
 
+/* Lines already formatted (vhswd's filter of DPDK's warnings). */
+static void
+test_admit(void **state)
+{
+	struct vlog_rl rl = VLOG_RATE_LIMIT_INIT(2, 60000);
+	char note[512];
+	int i, ok = 0;
+
+	(void)state;
+	for (i = 0; i < 10; i++) {
+		ok += vlog_rl_admit(&rl, test_logtype, RTE_LOG_ERR,
+			"vhswd: ", "VHOST_CONFIG: failed\n", 21, note,
+			sizeof(note));
+		assert_string_equal(note, "");
+	}
+	assert_int_equal(ok, 2);
+	/* The bucket is full again much later: the note comes first. */
+	rl.last_ns = 1; /* long ago */
+	assert_true(vlog_rl_admit(&rl, test_logtype, RTE_LOG_ERR,
+		"vhswd: ", "VHOST_CONFIG: again\n", 20, note, sizeof(note)));
+	assert_non_null(strstr(note,
+		"vhswd: 8 lines suppressed by the rate limit in the last "));
+	assert_non_null(strstr(note, "(the last: VHOST_CONFIG: failed)\n"));
+	vlog_rl_fini(&rl);
+}
+
 static void
 test_levels(void **state)
 {
@@ -213,6 +239,7 @@ main(void)
 		cmocka_unit_test(test_flood_and_note),
 		cmocka_unit_test(test_level_off),
 		cmocka_unit_test(test_add_suppressed),
+		cmocka_unit_test(test_admit),
 		cmocka_unit_test(test_levels),
 		cmocka_unit_test(test_foreach),
 	};
