@@ -265,6 +265,18 @@ struct ctl_param {
 		CTL_FLAG("--describe", "describe", NULL,                       \
 			"say what each one means instead (no PORT, no "        \
 			"--clear)"))                                           \
+	X(LOG_SET, log_set, "log/set",                                         \
+		"change the log level of a module at run time (not saved)",   \
+		CTL_ARG("module", STRING, CTL_REQ, "MODULE|all", NULL,         \
+			"main, vhost, uplink, fdb, dp, ctl, state, service; "  \
+			"all: every vhsw module; or a DPDK log type by its "   \
+			"full name or a pattern (lib.vhost.*)")                \
+		CTL_ARG("level", STRING, CTL_REQ, "LEVEL", NULL,               \
+			"emerg|alert|crit|err|warning|notice|info|debug"))     \
+	X(LOG_SHOW, log_show, "log/show",                                      \
+		"list the log modules and their levels",                       \
+		CTL_FLAG("--dpdk", "dpdk", NULL,                               \
+			"also DPDK's own log types"))                          \
 	X(CONFIG_SAVE, config_save, "config/save",                             \
 		"write the running configuration as JSON",                     \
 		CTL_ARG("file", STRING, CTL_OPTIONAL, "FILE", NULL,                \

@@ -182,6 +182,14 @@ void fdb_learn_bulk(struct fdb *fdb, const struct fdb_key **keys, uint32_t n,
  * at the previous value (the clock as it read when they happened).
  */
 void fdb_set_clock(struct fdb *fdb, uint32_t now_sec);
+/*
+ * Logs the events learning recorded since the last call (MAC moves and
+ * freezes, port security and max_macs refusals, the table reaching its
+ * limit), naming ports with 'port_name' (NULL or a NULL answer: "#ID"),
+ * through rate limits (vlog.h).  Control thread, once a second.
+ */
+void fdb_log_events(struct fdb *fdb,
+	const char *(*port_name)(uint16_t port, void *arg), void *arg);
 uint32_t fdb_capacity(const struct fdb *fdb);
 /* 0, or -EINVAL when 'limit' is 0 or above the capacity. */
 int fdb_set_limit(struct fdb *fdb, uint32_t limit);

@@ -112,6 +112,8 @@ int vhsw_port_reconfigure(struct vhsw *sw, struct port *p, uint16_t vlan,
 	uint32_t mtu, char *msg, size_t msglen);
 /* Unpublishes, flushes its FDB entries and destroys 'p'. */
 void vhsw_port_detach(struct vhsw *sw, struct port *p);
+/* The log type of the control thread's events and actions: vhsw.ctl. */
+extern int vhsw_ctl_logtype;
 /* JSON-RPC dispatch (rpc_dispatch_fn). */
 json_t *vhsw_dispatch(void *sw, const char *method, json_t *params, int *code,
 	char *msg, size_t msglen);

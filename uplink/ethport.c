@@ -27,6 +27,13 @@
 
 #include "ethport.h"
 #include "tapif.h"
+#include "vlog.h"
+
+RTE_LOG_REGISTER(eth_logtype, vhsw.uplink, INFO);
+#define ETH_PREFIX "vhswd: uplink: "
+#define ELOG(level, fmt, ...)                                      \
+	rte_log(RTE_LOG_##level, eth_logtype, ETH_PREFIX fmt "\n", \
+		##__VA_ARGS__)
 
 #define ETHPORT_NB_DESC 1024
 #define ETHPORT_DEVARGS_MAX 256
@@ -69,7 +76,10 @@ struct ethport {
 	bool link_up;
 	uint32_t link_speed;
 	uint64_t link_changes;
-	uint32_t lsc_events; /* written by the interrupt thread (atomic) */
+	uint64_t link_downs;    /* `port show` "disconnects" */
+	char last_error[128];   /* why the link last went down; "": never */
+	struct vlog_rl link_rl; /* a peer flapping the link is bounded */
+	uint32_t lsc_events;    /* written by the interrupt thread (atomic) */
 };
 
 static const struct port_class uplink_class, kernel_class;
@@ -210,6 +220,27 @@ ethport_sync(struct port *p)
 	e->link_speed = link.link_speed;
 	if (e->link_up != was_up)
 		e->link_changes++;
+	if (e->link_up && !was_up)
+		vlog_rl_log(&e->link_rl, eth_logtype, RTE_LOG_INFO, ETH_PREFIX,
+			"port %s: link up (%u Mbps)", p->name, e->link_speed);
+	if (was_up && !e->link_up) {
+		e->link_downs++;
+		if (!e->started)
+			snprintf(e->last_error, sizeof(e->last_error),
+				"link down: the device stopped");
+		else if (e->host_iface[0] != '\0' &&
+			link.link_status == RTE_ETH_LINK_UP)
+			snprintf(e->last_error, sizeof(e->last_error),
+				"link down: interface %s is down or has no "
+				"carrier",
+				e->host_iface);
+		else
+			snprintf(e->last_error, sizeof(e->last_error),
+				"link down: the %s driver reports no link",
+				e->driver);
+		vlog_rl_log(&e->link_rl, eth_logtype, RTE_LOG_INFO, ETH_PREFIX,
+			"port %s: %s", p->name, e->last_error);
+	}
 	port_set_ready(p, e->link_up);
 	return was_up && !e->link_up;
 }
@@ -230,6 +261,11 @@ ethport_describe(const struct port *p, json_t *o, bool detail)
 	json_object_set_new(o, "devargs", json_string(e->devargs));
 	json_object_set_new(o, "driver", json_string(e->driver));
 	json_object_set_new(o, "link", link_json(e));
+	/* An ethdev has no peer to lose: its link going down counts. */
+	json_object_set_new(
+		o, "disconnects", json_integer((json_int_t)e->link_downs));
+	json_object_set_new(o, "last_error",
+		e->last_error[0] ? json_string(e->last_error) : json_null());
 	if (e->kind == ETHPORT_KERNEL) {
 		json_object_set_new(o, "ifname", json_string(e->ifname));
 		json_object_set_new(o, "netns",
@@ -370,9 +406,9 @@ promisc_restore(const char *ifname)
 	int ret = iface_promisc(ifname, true, NULL);
 
 	if (ret != 0 && ret != -ENODEV)
-		rte_log(RTE_LOG_WARNING, RTE_LOGTYPE_USER1,
-			"vhswd: uplink: cannot turn promiscuous mode off on "
-			"%s again: %s; run ip link set %s promisc off\n",
+		ELOG(WARNING,
+			"cannot turn promiscuous mode off on "
+			"%s again: %s; run ip link set %s promisc off",
 			ifname, strerror(-ret), ifname);
 	if (promisc_record_path(ifname, path, sizeof(path)) &&
 		unlink(path) == 0) {
@@ -405,9 +441,9 @@ promisc_remember(struct ethport *e)
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
 		0600);
 	if (fd < 0 || write(fd, "0\n", 2) != 2 || fsync(fd) != 0)
-		rte_log(RTE_LOG_WARNING, RTE_LOGTYPE_USER1,
-			"vhswd: uplink: cannot record the promiscuous mode of "
-			"%s in %s: %s; after a crash, turn it off yourself\n",
+		ELOG(WARNING,
+			"cannot record the promiscuous mode of "
+			"%s in %s: %s; after a crash, turn it off yourself",
 			e->host_iface, path, strerror(errno));
 	if (fd >= 0)
 		close(fd);
@@ -437,10 +473,10 @@ ethport_set_state_dir(const char *dir)
 			continue;
 		on = false;
 		if (iface_promisc(de->d_name, true, &on) == 0 && on)
-			rte_log(RTE_LOG_NOTICE, RTE_LOGTYPE_USER1,
-				"vhswd: uplink: promiscuous mode of %s turned "
+			ELOG(NOTICE,
+				"promiscuous mode of %s turned "
 				"off again (a vhswd that did not exit cleanly "
-				"left it on)\n",
+				"left it on)",
 				de->d_name);
 		promisc_restore(de->d_name);
 		n += on;
@@ -466,7 +502,7 @@ delete_iface(const struct ethport *e)
 
 	if (e->netns[0] != '\0' &&
 		enter_netns(e->netns, &saved, err, sizeof(err)) != 0) {
-		RTE_LOG(INFO, USER1, "port %s: interface %s not deleted: %s\n",
+		ELOG(INFO, "port %s: interface %s not deleted: %s",
 			e->port.name, e->ifname, err);
 		return;
 	}
@@ -476,9 +512,9 @@ delete_iface(const struct ethport *e)
 	if (ret == 0)
 		ret = tapif_delete(ti.ifindex);
 	if (ret != 0 && ret != -ENODEV)
-		RTE_LOG(WARNING, USER1,
+		ELOG(WARNING,
 			"port %s: cannot delete interface %s: %s (delete it "
-			"with: ip link del %s)\n",
+			"with: ip link del %s)",
 			e->port.name, e->ifname, strerror(-ret), e->ifname);
 	leave_netns(saved);
 }
@@ -512,6 +548,7 @@ ethport_destroy(struct port *p)
 	/* The PMD leaves the flag it set (af_packet): put it back. */
 	if (e->promisc_restore)
 		promisc_restore(e->host_iface);
+	vlog_rl_fini(&e->link_rl);
 	rte_free(e);
 }
 
@@ -704,10 +741,10 @@ enable_promisc(struct ethport *e)
 		e->promisc_err = -EPERM;
 	rte_eth_allmulticast_enable(e->port_id);
 	if (!e->promisc)
-		RTE_LOG(WARNING, USER1,
-			"uplink %s: promiscuous mode refused (%s); only frames "
-			"for the NIC's own MAC will arrive: %s\n",
-			e->devargs, strerror(-e->promisc_err),
+		ELOG(WARNING,
+			"port %s: promiscuous mode refused on %s (%s); only "
+			"frames for the NIC's own MAC will arrive: %s",
+			e->port.name, e->devargs, strerror(-e->promisc_err),
 			ETHPORT_PROMISC_FIX);
 }
 
@@ -837,8 +874,7 @@ kernel_existing(struct ethport *e, char *err, size_t errlen)
 	e->reattached = true;
 	if (strcmp(e->backend, "tap") == 0)
 		tapif_clear_pmd_qdiscs(ti.ifindex);
-	RTE_LOG(INFO, USER1,
-		"port %s: attaching the existing interface %s%s%s again\n",
+	ELOG(INFO, "port %s: attaching the existing interface %s%s%s again",
 		e->port.name, e->ifname, in, e->netns);
 	return 0;
 }
@@ -862,9 +898,9 @@ kernel_created(struct ethport *e)
 		return;
 	ret = tapif_set_persist(e->ifname, true);
 	if (ret != 0)
-		RTE_LOG(WARNING, USER1,
+		ELOG(WARNING,
 			"port %s: cannot make interface %s persistent (%s): it "
-			"will vanish, with its addresses, when vhswd stops\n",
+			"will vanish, with its addresses, when vhswd stops",
 			e->port.name, e->ifname, strerror(-ret));
 }
 
@@ -893,6 +929,7 @@ ethport_create(const struct ethport_params *pr, char *err, size_t errlen)
 	e->port.mtu = pr->mtu;
 	snprintf(e->port.name, sizeof(e->port.name), "%s", pr->name);
 	e->port_id = RTE_MAX_ETHPORTS;
+	e->link_rl = (struct vlog_rl)VLOG_RATE_LIMIT_INIT(10, 1000);
 
 	if (pr->kind == ETHPORT_KERNEL) {
 		if (strlen(ifname) > ETHPORT_IFNAME_MAX || ifname[0] == '\0' ||

@@ -38,12 +38,19 @@
 
 #include "vfault.h"
 #include "vguard.h"
+#include "virtio_names.h"
+#include "vlog.h"
 #include "vport.h"
 
 RTE_LOG_REGISTER(vport_logtype, vhsw.vhost, INFO);
-#define VLOG(level, fmt, ...)                                              \
-	rte_log(RTE_LOG_##level, vport_logtype, "vhswd: vhost: " fmt "\n", \
+#define VPORT_PREFIX "vhswd: vhost: "
+#define VLOG(level, fmt, ...)                                          \
+	rte_log(RTE_LOG_##level, vport_logtype, VPORT_PREFIX fmt "\n", \
 		##__VA_ARGS__)
+/* A line a peer can cause: through the port's rate limit. */
+#define PLOG(v, level, fmt, ...)                                  \
+	vlog_rl_log(&(v)->log_rl, vport_logtype, RTE_LOG_##level, \
+		VPORT_PREFIX, "port %s: " fmt, (v)->port.name, ##__VA_ARGS__)
 
 /*
  * A peer may send this many messages in a burst, and this many a second
@@ -53,8 +60,13 @@ RTE_LOG_REGISTER(vport_logtype, vhsw.vhost, INFO);
  */
 #define VPORT_MSG_BURST 8192ULL
 #define VPORT_MSG_RATE 8192ULL
-/* At most one log line per port and second about a refused peer. */
-#define VPORT_LOG_INTERVAL_NS 1000000000ULL
+/*
+ * The event lines a port's peers cause (connected, reset, disconnected,
+ * refused): 20 at once, then one a second; a peer that reconnects in a
+ * loop cannot fill the disk.
+ */
+#define VPORT_LOG_BURST 20
+#define VPORT_LOG_INTERVAL_MS 1000
 
 #define VPORT_MAX_REGIONS 8
 #define VPORT_MAX_VRINGS (2 * VPORT_MAX_QUEUES)
@@ -148,8 +160,8 @@ struct vport {
 	uint64_t violations;  /* peers dropped for breaking the rules */
 	char last_error[256]; /* why the last peer was refused or dropped */
 	bool blamed;          /* last_error is about the current peer */
-	uint64_t log_last_ns;
-	uint32_t log_suppressed;
+	bool ran; /* the device ran during this connection (reset if again) */
+	struct vlog_rl log_rl; /* PLOG */
 
 	/* Written in signal context (vfault hook) or by the stall watch:
 	 * atomics only. */
@@ -401,6 +413,8 @@ on_vring_state_changed(int vid, uint16_t queue_id, int enable)
 	if (v != NULL && queue_id < VPORT_MAX_VRINGS) {
 		v->vring_enabled[queue_id] = enable != 0;
 		record__(v, VEV_VRING);
+		PLOG(v, DEBUG, "vring %u %s", queue_id,
+			enable ? "enabled" : "disabled");
 	}
 	pthread_mutex_unlock(&vport_lock);
 	if (v != NULL)
@@ -418,29 +432,16 @@ now_ns(void)
 }
 
 /*
- * Records why the port's peer was refused or dropped and logs it, at most
- * once a second per port (a peer that reconnects in a loop cannot flood
- * the log).  Caller holds vport_lock.
+ * Records why the port's peer was refused or dropped (`port show`
+ * last_error) and logs it through the port's rate limit (a peer that
+ * reconnects in a loop cannot flood the log).  Caller holds vport_lock.
  */
 static void
 blame__(struct vport *v, const char *why)
 {
-	uint64_t now = now_ns();
-
 	snprintf(v->last_error, sizeof(v->last_error), "%s", why);
 	v->blamed = true;
-	if (now - v->log_last_ns < VPORT_LOG_INTERVAL_NS &&
-		v->log_last_ns != 0) {
-		v->log_suppressed++;
-		return;
-	}
-	if (v->log_suppressed != 0)
-		VLOG(WARNING, "port %s: %s (and %u more since the last line)",
-			v->port.name, why, v->log_suppressed);
-	else
-		VLOG(WARNING, "port %s: %s", v->port.name, why);
-	v->log_last_ns = now;
-	v->log_suppressed = 0;
+	PLOG(v, WARNING, "%s", why);
 }
 
 /* The peer broke a rule and is being dropped: blame__ and count it.
@@ -778,10 +779,13 @@ on_new_connection(int vid)
 	if (v->connected || v->conn_fd >= 0) {
 		/* One front-end per port: a second one would share the
 		 * switch's view of the device with the first. */
+		bool blamed = v->blamed; /* about the connected peer */
+
 		v->refused++;
 		blame__(v,
 			"second front-end refused: the socket is in use "
 			"by a connected peer");
+		v->blamed = blamed;
 		pthread_mutex_unlock(&vport_lock);
 		return -1;
 	}
@@ -803,6 +807,7 @@ on_new_connection(int vid)
 	v->msg_last_ns = now_ns();
 	v->conn_fd = fd;
 	v->blamed = false;
+	v->ran = false;
 	v->vid = vid;
 	v->connected = true;
 	memset(v->vring_enabled, 0, sizeof(v->vring_enabled));
@@ -814,7 +819,8 @@ on_new_connection(int vid)
 			v->port.name);
 		return -1;
 	}
-	VLOG(INFO, "port %s: peer connected", v->port.name);
+	/* "peer connected" once the device runs (vport_sync). */
+	PLOG(v, DEBUG, "connection accepted");
 	vport_notify(vport_notify_arg);
 	return 0;
 }
@@ -822,6 +828,7 @@ on_new_connection(int vid)
 static void
 on_destroy_connection(int vid)
 {
+	char why[sizeof(((struct vport *)0)->last_error) + 64];
 	struct vport *v;
 
 	pthread_mutex_lock(&vport_lock);
@@ -844,14 +851,19 @@ on_destroy_connection(int vid)
 		vfault_remove(v);
 		vfault_expect_clear(v);
 		record__(v, VEV_VRING);
+		if (v->blamed)
+			snprintf(why, sizeof(why), "%s", v->last_error);
+		else
+			snprintf(why, sizeof(why),
+				"the peer closed the connection%s",
+				v->ran ? "" : " before its device ran");
+		PLOG(v, INFO, "peer disconnected (%s)", why);
 	} else {
 		v = NULL;
 	}
 	pthread_mutex_unlock(&vport_lock);
-	if (v != NULL) {
-		VLOG(INFO, "port %s: peer disconnected", v->port.name);
+	if (v != NULL)
 		vport_notify(vport_notify_arg);
-	}
 }
 
 static const struct rte_vhost_device_ops vport_vhost_ops = {
@@ -935,6 +947,32 @@ fault_where(uint32_t tag)
 	return tag < VGUARD_MAX_FDS ? regions[tag] : "the dirty log";
 }
 
+/*
+ * The device runs (new_device): "peer connected" the first time in a
+ * connection, "peer reset" when it runs again in the same connection
+ * (the guest reset the device, or changed the features or the memory table
+ * of a running one: librte_vhost stops it with destroy_device and starts
+ * it again).  Caller holds vport_lock.
+ */
+static void
+log_running__(struct vport *v)
+{
+	char feat[768], proto[384], mtu[24] = "";
+	uint64_t pf = v->guard.protocol & v->guard.offered_protocol;
+
+	virtio_features_format(v->features, 0, ",", feat, sizeof(feat));
+	virtio_features_format(pf, 1, ",", proto, sizeof(proto));
+	if (v->peer_mtu != 0)
+		snprintf(mtu, sizeof(mtu), ", mtu %u", v->peer_mtu);
+	PLOG(v, INFO,
+		"%s: %u queue pair%s%s, features 0x%" PRIx64
+		" %s, protocol features 0x%" PRIx64 " %s",
+		v->ran ? "peer reset, the device runs again" : "peer connected",
+		v->nr_qp, v->nr_qp == 1 ? "" : "s", mtu, v->features,
+		feat[0] ? feat : "(none)", pf, proto[0] ? proto : "(none)");
+	v->ran = true;
+}
+
 static bool
 vport_sync(struct port *p)
 {
@@ -976,9 +1014,13 @@ vport_sync(struct port *p)
 		__atomic_store_n(
 			&v->ready_gen, v->ready_gen + 1, __ATOMIC_RELEASE);
 		port_set_ready(p, true);
+		if (ev & VEV_NEW)
+			log_running__(v);
 	} else {
 		went_down = (ev & VEV_DESTROY) != 0;
 		v->resets += went_down;
+		if (went_down)
+			PLOG(v, DEBUG, "device stopped");
 		v->n_regions = 0;
 		v->n_vrings = 0;
 		v->features = 0;
@@ -1120,6 +1162,7 @@ vport_destroy(struct port *p)
 	/* Our duplicate would keep the peer's connection open. */
 	if (v->conn_fd >= 0)
 		close(v->conn_fd);
+	vlog_rl_fini(&v->log_rl);
 	rte_free(v);
 }
 
@@ -1243,6 +1286,8 @@ vport_create(const struct vport_params *pr, char *err, size_t errlen)
 	v->port.priv = v;
 	v->vid = -1;
 	v->conn_fd = -1;
+	v->log_rl = (struct vlog_rl)VLOG_RATE_LIMIT_INIT(
+		VPORT_LOG_BURST, VPORT_LOG_INTERVAL_MS);
 	snprintf(v->port.name, sizeof(v->port.name), "%s", pr->name);
 	snprintf(v->socket, sizeof(v->socket), "%s", pr->socket);
 	v->client = pr->client;

@@ -625,6 +625,37 @@ print_mirror_list(json_t *params, json_t *r)
 	json_decref(a);
 }
 
+/* `log set`: what changed. */
+static void
+print_log_set(json_t *params, json_t *r)
+{
+	(void)params;
+	printf("%s: %s (%lld log type%s)\n", sv(r, "module"), sv(r, "level"),
+		iv(r, "types"), iv(r, "types") == 1 ? "" : "s");
+}
+
+/* `log show`: one module a row. */
+static void
+print_log_show(json_t *params, json_t *r)
+{
+	struct text_table *t = text_table_new();
+	json_t *e;
+	size_t i;
+
+	(void)params;
+	text_table_col(t, "MODULE", TEXT_LEFT);
+	text_table_col(t, "LOG TYPE", TEXT_LEFT);
+	text_table_col(t, "LEVEL", TEXT_LEFT);
+	json_array_foreach(json_object_get(r, "modules"), i, e)
+	{
+		text_table_add(t, "%s", sv(e, "module"));
+		text_table_add(t, "%s", sv(e, "name"));
+		text_table_add(t, "%s", sv(e, "level"));
+	}
+	text_table_print(t, stdout, 0);
+	text_table_free(t);
+}
+
 static const struct {
 	const char *method;
 	void (*print)(json_t *params, json_t *result);
@@ -638,6 +669,8 @@ static const struct {
 	{"fdb/set/limit", print_fdb_limit},
 	{"fdb/set/move-limit", print_fdb_move_limit},
 	{"fdb/show", print_fdb},
+	{"log/set", print_log_set},
+	{"log/show", print_log_show},
 	{"mirror/add", print_mirror_list},
 	{"mirror/list", print_mirror_list},
 	{"port/add", print_port_added},

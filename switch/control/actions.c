@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include <rte_ether.h>
+#include <rte_log.h>
 #include <rte_version.h>
 
 #include "paths.h"
@@ -29,6 +30,7 @@
 #include "stats.h"
 #include "tenant.h"
 #include "vhsw.h"
+#include "vlog.h"
 
 /* Sets the error of an action and returns NULL: `return act_fail(...)`. */
 static json_t *__rte_format_printf(3, 4)
@@ -681,6 +683,50 @@ act_doctor(struct vhsw *sw, json_t *params, struct act_err *e)
 			root);
 	r = doctor_run(&o);
 	return r != NULL ? r : act_fail(e, CTL_ERR_REFUSED, "out of memory");
+}
+
+static json_t *
+act_log_set(struct vhsw *sw, json_t *params, struct act_err *e)
+{
+	const char *module = str(params, "module"),
+		   *level = str(params, "level");
+	char err[1024];
+	int n;
+
+	n = vlog_set_level(module, level, err, sizeof(err));
+	if (n < 0)
+		return act_fail(e, CTL_ERR_INVALID_PARAMS, "%s", err);
+	rte_log(RTE_LOG_NOTICE, vhsw_ctl_logtype,
+		"vhswd: ctl: log level of %s set to %s (%d log type%s)\n",
+		module, vlog_level_name((uint32_t)vlog_level_parse(level)), n,
+		n == 1 ? "" : "s");
+	return json_pack("{s:s, s:s, s:i}", "module", module, "level",
+		vlog_level_name((uint32_t)vlog_level_parse(level)), "types", n);
+}
+
+static void
+log_show_one(const char *name, uint32_t level, void *arg)
+{
+	json_t *a = arg;
+
+	json_array_append_new(a,
+		json_pack("{s:s, s:s, s:s}", "module",
+			strncmp(name, "vhsw.", 5) == 0 ? name + 5 : name,
+			"name", name, "level", vlog_level_name(level)));
+}
+
+static json_t *
+act_log_show(struct vhsw *sw, json_t *params, struct act_err *e)
+{
+	json_t *a = json_array();
+
+	if (a == NULL ||
+		vlog_foreach(json_is_true(json_object_get(params, "dpdk")),
+			log_show_one, a) != 0) {
+		json_decref(a);
+		return act_fail(e, CTL_ERR_REFUSED, "out of memory");
+	}
+	return json_pack("{s:o}", "modules", a);
 }
 
 static json_t *

@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_log.h>
+
 #include "actions.h"
 #include "capture.h"
 #include "mirror.h"
@@ -31,6 +33,47 @@
 #include "tenant.h"
 #include "vhsw.h"
 #include "vhsw_assert.h"
+#include "vlog.h"
+
+RTE_LOG_REGISTER(vhsw_ctl_logtype, vhsw.ctl, INFO);
+#define CTL_PREFIX "vhswd: ctl: "
+
+/* Port added/removed lines: a client adding ports in a loop is bounded. */
+static struct vlog_rl port_event_rl = VLOG_RATE_LIMIT_INIT(50, 100);
+/* vhsw_fini: the ports close with vhswd, they are not removed (the state
+ * file keeps them). */
+static bool vhsw_stopping;
+
+/* "port c1 added (vhost-user, socket /run/vhsw/c1.sock, server)". */
+static void
+log_port_event(const struct port *p, const char *what)
+{
+	static const char *const keys[] = {
+		"socket", "mode", "ifname", "netns", "devargs"};
+	char where[200] = "";
+	size_t i, n = 0;
+	json_t *o = json_object(), *v;
+
+	if (o != NULL && p->cls->describe != NULL)
+		p->cls->describe(p, o, false);
+	for (i = 0; o != NULL && i < RTE_DIM(keys) && n < sizeof(where); i++) {
+		v = json_object_get(o, keys[i]);
+		/* A kernel port's devargs are the switch's own business. */
+		if (strcmp(keys[i], "devargs") == 0 && n > 0)
+			break;
+		if (json_is_string(v))
+			n += (size_t)snprintf(where + n, sizeof(where) - n,
+				", %s%s%s",
+				strcmp(keys[i], "mode") ? keys[i] : "",
+				strcmp(keys[i], "mode") ? " " : "",
+				json_string_value(v));
+	}
+	json_decref(o);
+	/* NOTICE: shown also for the ports vhswd restores as it starts. */
+	vlog_rl_log(&port_event_rl, vhsw_ctl_logtype, RTE_LOG_NOTICE,
+		CTL_PREFIX, "port %s %s (%s%s)", p->name, what, p->cls->type,
+		where);
+}
 
 void
 vhsw_wake(void *arg)
@@ -65,6 +108,17 @@ wake_cb(struct ev_loop *loop, ev_async *w, int revents)
 	dp_wake(sw->dp);
 }
 
+/* A port's name by id, for fdb_log_events; NULL if there is none. */
+static const char *
+port_name(uint16_t id, void *arg)
+{
+	const struct vhsw *sw = arg;
+
+	return id < VHSW_MAX_PORTS && sw->ports[id] != NULL
+		? sw->ports[id]->name
+		: NULL;
+}
+
 static void
 tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -81,6 +135,10 @@ tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		fdb_age(sw->fdb, sw->aging);
 	if (sw->state_dirty)
 		state_sync(sw);
+	/* What learning recorded on the data plane, then the notes of event
+	 * lines a flood made the rate limits suppress. */
+	fdb_log_events(sw->fdb, port_name, sw);
+	vlog_flush();
 }
 
 static void
@@ -122,10 +180,12 @@ vhsw_fini(struct vhsw *sw)
 	int i;
 
 	VHSW_ASSERT_CONTROL_THREAD();
+	vhsw_stopping = true;
 	mirror_fini(sw); /* the switch closes: the mirrors stay saved */
 	for (i = 0; i < VHSW_MAX_PORTS; i++)
 		if (sw->ports[i] != NULL)
 			vhsw_port_detach(sw, sw->ports[i]);
+	vhsw_stopping = false;
 	ev_async_stop(sw->loop, &sw->wake);
 	ev_timer_stop(sw->loop, &sw->tick);
 	ev_signal_stop(sw->loop, &sw->sigterm);
@@ -258,6 +318,7 @@ vhsw_port_add(struct vhsw *sw, struct port *p, char *msg, size_t msglen)
 		vhsw_port_detach(sw, p);
 		return -ENOSPC;
 	}
+	log_port_event(p, "added");
 	/* Pick up what the peer or link did meanwhile. */
 	if (p->cls->sync != NULL)
 		p->cls->sync(p);
@@ -272,6 +333,8 @@ vhsw_port_detach(struct vhsw *sw, struct port *p)
 	sw->ports[p->id] = NULL;
 	publish(sw);
 	fdb_flush(sw->fdb, p->id, true);
+	if (!vhsw_stopping)
+		log_port_event(p, "removed");
 	port_destroy(p);
 }
 

@@ -39,6 +39,7 @@
 #include "config.h"
 #include "state.h"
 #include "vhsw.h"
+#include "vlog.h"
 #include "vport.h"
 
 #define DEFAULT_MEM_MB 512
@@ -426,6 +427,8 @@ build_eal_args(struct options *o, char **av, char *storage, size_t storage_len)
 	}
 	eal_add(&ea, "--no-telemetry");
 	/* DPDK's own chatter (vhost-user message traces) only when asked. */
+	/* Every vhsw.* module (vlog.h) starts at --log-level. */
+	eal_add(&ea, "--log-level=vhsw.*:%d", log_level_of(o->log_level));
 	eal_add(&ea, "--log-level=lib.*:%d",
 		RTE_MIN(log_level_of(o->log_level), (int)RTE_LOG_WARNING));
 	eal_add(&ea, "--log-level=pmd.*:%d",
@@ -505,14 +508,50 @@ make_paths(const struct options *o, const char *ctl)
  */
 static bool log_quiet; /* startup: vhswd reports failures itself */
 
+/*
+ * DPDK's own warnings and errors that a peer can cause (librte_vhost's
+ * "failed to add vhost user connection" for every refused front-end) go
+ * through a rate limit per log type: 20 lines, then 2 a second, and one
+ * note of what was suppressed (vlog.h).  vhswd's own lines ("vhswd: ...")
+ * have their limits where they are logged; DPDK's notices, info and debug
+ * lines (only when asked for) pass as they are.
+ */
+#define DPDK_LOG_BUCKETS 64
+static struct vlog_rl dpdk_log_rl[DPDK_LOG_BUCKETS] = {
+	[0 ... DPDK_LOG_BUCKETS - 1] = VLOG_RATE_LIMIT_INIT(20, 500),
+};
+
+static bool
+dpdk_line_admitted(const char *buf, size_t len)
+{
+	static const char own[] = "vhswd: ";
+	uint32_t level = rte_log_cur_msg_loglevel();
+	int type = rte_log_cur_msg_logtype();
+	struct vlog_rl *rl;
+	char note[VLOG_LINE_MAX + 160];
+
+	if (level > RTE_LOG_WARNING || type < 0 ||
+		(len >= sizeof(own) - 1 &&
+			memcmp(buf, own, sizeof(own) - 1) == 0))
+		return true;
+	rl = &dpdk_log_rl[type % DPDK_LOG_BUCKETS];
+	if (!vlog_rl_admit(rl, type, level, own, buf, len, note, sizeof(note)))
+		return false;
+	if (note[0] != '\0')
+		service_log(note, strlen(note));
+	return true;
+}
+
 static ssize_t
 log_write(void *cookie, const char *buf, size_t len)
 {
 	ethport_log_line(buf, len);
-	if (!log_quiet)
-		service_log(buf, len); /* the journal, or stderr */
-	else
+	if (!log_quiet) {
+		if (dpdk_line_admitted(buf, len))
+			service_log(buf, len); /* the journal, or stderr */
+	} else {
 		service_log_hold(buf, len); /* vhswd's notable lines */
+	}
 	return (ssize_t)len;
 }
 
@@ -652,7 +691,7 @@ main(int argc, char **argv)
 	open_log_stream();
 	log_quiet = log_level_of(o.log_level) < (int)RTE_LOG_DEBUG;
 	vhsw_logtype =
-		rte_log_register_type_and_pick_level("vhsw", RTE_LOG_INFO);
+		rte_log_register_type_and_pick_level("vhsw.main", RTE_LOG_INFO);
 	if (eal_init_quiet(eal_argc, eal_argv) < 0)
 		die("cannot initialise DPDK: %s (run as root; check --lcores, "
 		    "--mem and --eal)",

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <rte_cycles.h>
+#include <rte_log.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
@@ -25,6 +26,12 @@
 #include "dp.h"
 #include "monitor.h"
 #include "vhsw_assert.h"
+#include "vlog.h"
+
+/* Control-thread lines only: the loop itself never logs. */
+RTE_LOG_REGISTER(dp_logtype, vhsw.dp, INFO);
+#define DP_PREFIX "vhswd: dp: "
+static struct vlog_rl dp_stall_rl = VLOG_RATE_LIMIT_INIT(5, 1000);
 
 #define DP_THREAD_ID 0 /* RCU reader id of the (single) data-plane thread */
 #define DP_SLEEP_MAX_MS 100  /* sleep bound when every port can signal */
@@ -305,6 +312,9 @@ void
 dp_set_poll_mode(struct dp *dp, enum dp_poll_mode mode)
 {
 	VHSW_ASSERT_CONTROL_THREAD();
+	if (mode != __atomic_load_n(&dp->poll_mode, __ATOMIC_RELAXED))
+		rte_log(RTE_LOG_INFO, dp_logtype, DP_PREFIX "poll mode %s\n",
+			mode == DP_POLL_BUSY ? "busy" : "adaptive");
 	__atomic_store_n(&dp->poll_mode, mode, __ATOMIC_RELAXED);
 	dp_wake(dp);
 }
@@ -411,6 +421,10 @@ dp_unstall(struct dp *dp)
 	if (!dp->stall_hook(fd))
 		return;
 	__atomic_fetch_add(&dp->stats.stalls, 1, __ATOMIC_RELAXED);
+	vlog_rl_log(&dp_stall_rl, dp_logtype, RTE_LOG_WARNING, DP_PREFIX,
+		"the data-plane loop was blocked for a second in system call "
+		"%ld on fd %d; interrupting it",
+		nr, fd);
 	pthread_kill(dp->thread, DP_STALL_SIGNAL);
 }
 

@@ -28,11 +28,14 @@
  * second began, or earlier if it also moved in the second before), or,
  * once frozen (moves == FDB_FROZEN), the second the freeze ends.
  *
- * Learning logs events, not frames: a freeze, a port with port security
- * refused another port's MAC, a port at its max_macs refused a new MAC.
- * Each kind gets at most one line per second of the clock, which counts
- * those it did not log (log_due__, log_event__: under wlock, on the slow
- * path; a suppressed event costs a compare and an increment).
+ * Learning never logs: it runs on the data-plane thread.  Its events (a
+ * MAC moved, a freeze, a port with port security refused another port's
+ * MAC, a port at its max_macs refused a new MAC, the table reached its
+ * limit) are recorded under wlock, on the slow path only, in a small ring
+ * (record__: a few stores; at most FDB_EV_PER_KIND of each kind between two
+ * drains, the rest only counted), and fdb_log_events() on the control
+ * thread's tick writes them with the ports' names, through rate limits
+ * (vlog.h) that also report the counted ones.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -51,11 +54,10 @@
 #include "port.h"
 #include "thpheap.h"
 #include "vhsw_assert.h"
+#include "vlog.h"
 
 RTE_LOG_REGISTER(fdb_logtype, vhsw.fdb, INFO);
-#define FLOG(level, fmt, ...)                                          \
-	rte_log(RTE_LOG_##level, fdb_logtype, "vhswd: fdb: " fmt "\n", \
-		##__VA_ARGS__)
+#define FDB_PREFIX "vhswd: fdb: "
 
 #define FDB_NIL UINT32_MAX
 #define FDB_FROZEN UINT16_MAX /* slot.moves of a frozen entry */
@@ -95,20 +97,27 @@ struct fdb_port_rules {
 	bool secure;        /* never takes over another port's MAC */
 };
 
-/* What learning logs (see log_event__). */
-enum fdb_event {
-	FDB_EV_FROZEN, /* a MAC moved too often: frozen */
-	FDB_EV_SECURE, /* a port with port security claimed another's MAC */
-	FDB_EV_LIMIT,  /* a port at its max_macs met a new MAC */
+/* What learning records for the control thread to log (record__). */
+enum fdb_event_kind {
+	FDB_EV_MOVE,      /* a MAC moved: from, to */
+	FDB_EV_FROZEN,    /* it moved too often: frozen on 'from' */
+	FDB_EV_SECURE,    /* 'to' (port security) claimed the MAC of 'from' */
+	FDB_EV_PORT_FULL, /* 'to' at its max_macs 'n' met a new MAC */
+	FDB_EV_FULL,      /* the table reached its limit 'n' */
 	FDB_EV_COUNT,
 };
 
-/* A kind of event's log rate limit. */
-struct fdb_log_limit {
-	bool logged;         /* a line was logged at second 'last' */
-	uint32_t last;       /* clock */
-	uint32_t suppressed; /* events not logged since */
+struct fdb_event {
+	struct fdb_key key;
+	uint16_t from, to;
+	uint32_t n;
+	uint32_t times; /* the same event again before the drain */
+	uint8_t kind;
+	uint8_t flag; /* PORT_FULL: frames forwarded */
 };
+
+#define FDB_EV_RING 32
+#define FDB_EV_PER_KIND 8 /* recorded between two drains */
 
 struct fdb {
 	struct rte_hash *h;
@@ -129,7 +138,12 @@ struct fdb {
 	uint32_t head[VHSW_MAX_PORTS];
 	uint32_t tail[VHSW_MAX_PORTS];
 	struct fdb_port_rules rules[VHSW_MAX_PORTS];
-	struct fdb_log_limit log[FDB_EV_COUNT];
+	/* Events for fdb_log_events (record__). */
+	struct fdb_event ev[FDB_EV_RING];
+	uint32_t n_ev;
+	uint32_t ev_kind[FDB_EV_COUNT]; /* recorded since the drain */
+	uint32_t ev_lost[FDB_EV_COUNT]; /* not recorded (over the cap) */
+	bool at_limit; /* FDB_EV_FULL recorded; cleared below the limit */
 	struct fdb_stats st;
 };
 
@@ -353,6 +367,39 @@ remove_slot__(struct fdb *fdb, uint32_t pos)
 	s->in_use = 0;
 }
 
+/* Records an event of learning.  Caller holds wlock. */
+static void
+record__(struct fdb *fdb, enum fdb_event_kind kind, const struct fdb_key *key,
+	uint16_t from, uint16_t to, uint32_t n, bool flag)
+{
+	struct fdb_event *e;
+	uint32_t i;
+
+	VHSW_ASSERT_HELD(&fdb->wlock);
+	/* A MAC flapping between two ports is two events, counted. */
+	for (i = 0; i < fdb->n_ev; i++) {
+		e = &fdb->ev[i];
+		if (e->kind == kind && e->from == from && e->to == to &&
+			memcmp(&e->key, key, sizeof(*key)) == 0) {
+			e->times++;
+			return;
+		}
+	}
+	if (fdb->n_ev == FDB_EV_RING || fdb->ev_kind[kind] == FDB_EV_PER_KIND) {
+		fdb->ev_lost[kind]++;
+		return;
+	}
+	fdb->ev_kind[kind]++;
+	e = &fdb->ev[fdb->n_ev++];
+	e->key = *key;
+	e->from = from;
+	e->to = to;
+	e->n = n;
+	e->times = 1;
+	e->kind = (uint8_t)kind;
+	e->flag = flag;
+}
+
 /* Evicts the oldest learned entry of the port holding the most.  */
 static bool
 evict_one__(struct fdb *fdb)
@@ -402,9 +449,24 @@ insert_learned__(struct fdb *fdb, const struct fdb_key *key, uint16_t port)
 	int32_t pos;
 
 	VHSW_ASSERT_HELD(&fdb->wlock);
-	if (fdb->n_learned >= fdb->limit && !evict_one__(fdb)) {
-		fdb->st.learn_fails++;
-		return;
+	if (fdb->n_learned >= fdb->limit) {
+		if (!fdb->at_limit) {
+			uint32_t best = 0, i;
+			uint16_t victim = VHSW_PORT_NONE;
+
+			for (i = 0; i < VHSW_MAX_PORTS; i++)
+				if (fdb->port_learned[i] > best) {
+					best = fdb->port_learned[i];
+					victim = (uint16_t)i;
+				}
+			fdb->at_limit = true;
+			record__(fdb, FDB_EV_FULL, key, victim, port,
+				fdb->limit, false);
+		}
+		if (!evict_one__(fdb)) {
+			fdb->st.learn_fails++;
+			return;
+		}
 	}
 	pos = add_key__(fdb, key, port, false);
 	if (pos < 0 && evict_one__(fdb))
@@ -425,47 +487,6 @@ insert_learned__(struct fdb *fdb, const struct fdb_key *key, uint16_t port)
 	list_append__(fdb, (uint32_t)pos, port);
 	fdb->n_learned++;
 	fdb->st.learned++;
-}
-
-/*
- * An event of kind 'ev' happened: true if it may be logged (log_event__),
- * false if a line was logged this second of the clock (the event is
- * counted; the next line says how many were not logged).  Caller holds
- * wlock.
- */
-static bool
-log_due__(struct fdb *fdb, enum fdb_event ev)
-{
-	struct fdb_log_limit *l = &fdb->log[ev];
-
-	VHSW_ASSERT_HELD(&fdb->wlock);
-	if (l->logged && l->last == fdb->now) {
-		l->suppressed++;
-		return false;
-	}
-	return true;
-}
-
-/* Logs an event that log_due__ let through.  Caller holds wlock. */
-static void __rte_format_printf(3, 4)
-	log_event__(struct fdb *fdb, enum fdb_event ev, const char *fmt, ...)
-{
-	struct fdb_log_limit *l = &fdb->log[ev];
-	char line[256];
-	va_list ap;
-
-	VHSW_ASSERT_HELD(&fdb->wlock);
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (l->suppressed != 0)
-		FLOG(WARNING, "%s (and %u more since the last line)", line,
-			l->suppressed);
-	else
-		FLOG(WARNING, "%s", line);
-	l->logged = true;
-	l->last = fdb->now;
-	l->suppressed = 0;
 }
 
 /* "MAC vlan N" of a key, for the log. */
@@ -552,7 +573,6 @@ freeze__(struct fdb *fdb, uint32_t pos, uint16_t to)
 {
 	struct fdb_slot *s = &fdb->slots[pos];
 	uint16_t home = s->home_port;
-	char k[64];
 
 	VHSW_ASSERT_HELD(&fdb->wlock);
 	if (s->port != home && !port_full__(fdb, home))
@@ -560,12 +580,8 @@ freeze__(struct fdb *fdb, uint32_t pos, uint16_t to)
 	s->moves = FDB_FROZEN;
 	s->move_t = fdb->now + FDB_MOVE_FREEZE_S;
 	fdb->st.move_frozen++;
-	if (log_due__(fdb, FDB_EV_FROZEN))
-		log_event__(fdb, FDB_EV_FROZEN,
-			"MAC %s moved more than %u times in a second "
-			"(last to port %u): frozen on port %u for %u s",
-			key_str(&s->key, k, sizeof(k)), fdb->move_limit, to,
-			s->port, FDB_MOVE_FREEZE_S);
+	record__(fdb, FDB_EV_FROZEN, &s->key, s->port, to, fdb->move_limit,
+		false);
 }
 
 /*
@@ -576,16 +592,11 @@ static bool
 refuse_limit__(struct fdb *fdb, const struct fdb_key *key, uint16_t port)
 {
 	const struct fdb_port_rules *r = &fdb->rules[port];
-	char k[64];
 
 	VHSW_ASSERT_HELD(&fdb->wlock);
 	fdb->st.limit_refused++;
-	if (log_due__(fdb, FDB_EV_LIMIT))
-		log_event__(fdb, FDB_EV_LIMIT,
-			"port %u is at its max_macs %u: MAC %s not "
-			"learned, frames %s",
-			port, r->max_macs, key_str(key, k, sizeof(k)),
-			r->limit_forward ? "forwarded" : "dropped");
+	record__(fdb, FDB_EV_PORT_FULL, key, port, port, r->max_macs,
+		r->limit_forward);
 	return !r->limit_forward;
 }
 
@@ -599,7 +610,6 @@ learn_slow(struct fdb *fdb, const struct fdb_key *key, uint16_t port)
 	struct fdb_slot *s;
 	bool drop = false;
 	int32_t pos;
-	char k[64];
 
 	vhsw_lock(&fdb->wlock);
 	pos = rte_hash_lookup(fdb->h, key);
@@ -616,12 +626,7 @@ learn_slow(struct fdb *fdb, const struct fdb_key *key, uint16_t port)
 	/* The MAC moved to another port. */
 	if (fdb->rules[port].secure) {
 		fdb->st.secure_refused++;
-		if (log_due__(fdb, FDB_EV_SECURE))
-			log_event__(fdb, FDB_EV_SECURE,
-				"MAC %s of port %u seen on port %u, which "
-				"has port security: not moved, frames "
-				"forwarded",
-				key_str(key, k, sizeof(k)), s->port, port);
+		record__(fdb, FDB_EV_SECURE, key, s->port, port, 0, false);
 		goto out;
 	}
 	if (frozen__(fdb, s)) {
@@ -636,6 +641,7 @@ learn_slow(struct fdb *fdb, const struct fdb_key *key, uint16_t port)
 		freeze__(fdb, (uint32_t)pos, port);
 		goto out;
 	}
+	record__(fdb, FDB_EV_MOVE, key, s->port, port, 0, false);
 	move_entry__(fdb, (uint32_t)pos, port);
 	s->seen = fdb->now;
 	fdb->st.moves++;
@@ -1107,5 +1113,117 @@ fdb_dump(struct fdb *fdb, uint16_t port,
 			cb(&info, arg);
 		}
 		vhsw_unlock(&fdb->wlock);
+	}
+}
+
+/* The name of a port for the log: the callback's, or "#ID". */
+static const char *
+port_str(uint16_t port, const char *(*name)(uint16_t, void *), void *arg,
+	char *buf, size_t len)
+{
+	const char *n = name != NULL ? name(port, arg) : NULL;
+
+	if (n != NULL)
+		return n;
+	snprintf(buf, len, "#%u", port);
+	return buf;
+}
+
+void
+fdb_log_events(
+	struct fdb *fdb, const char *(*port_name)(uint16_t, void *), void *arg)
+{
+	/* Per kind: 10 lines at once, then 5 a second. */
+	static struct vlog_rl rl[FDB_EV_COUNT] = {
+		[0 ... FDB_EV_COUNT - 1] = VLOG_RATE_LIMIT_INIT(10, 200),
+	};
+	static const uint32_t level[FDB_EV_COUNT] = {
+		[FDB_EV_MOVE] = RTE_LOG_INFO,
+		[FDB_EV_FROZEN] = RTE_LOG_WARNING,
+		[FDB_EV_SECURE] = RTE_LOG_WARNING,
+		[FDB_EV_PORT_FULL] = RTE_LOG_WARNING,
+		[FDB_EV_FULL] = RTE_LOG_WARNING,
+	};
+	static const char *const what[FDB_EV_COUNT] = {
+		[FDB_EV_MOVE] = "MAC moves",
+		[FDB_EV_FROZEN] = "MAC freezes",
+		[FDB_EV_SECURE] = "MACs refused by port security",
+		[FDB_EV_PORT_FULL] = "MACs refused at a port's max_macs",
+		[FDB_EV_FULL] = "FDB limit events",
+	};
+	struct fdb_event ev[FDB_EV_RING];
+	uint32_t lost[FDB_EV_COUNT], n, i;
+	char k[64], f[24], t[24], note[96], x[24];
+	const char *from, *to;
+	const struct fdb_event *e;
+
+	VHSW_ASSERT_CONTROL_THREAD();
+	vhsw_lock(&fdb->wlock);
+	n = fdb->n_ev;
+	memcpy(ev, fdb->ev, n * sizeof(ev[0]));
+	memcpy(lost, fdb->ev_lost, sizeof(lost));
+	fdb->n_ev = 0;
+	memset(fdb->ev_kind, 0, sizeof(fdb->ev_kind));
+	memset(fdb->ev_lost, 0, sizeof(fdb->ev_lost));
+	if (fdb->n_learned < fdb->limit)
+		fdb->at_limit = false; /* the next time it fills is news */
+	vhsw_unlock(&fdb->wlock);
+
+	for (i = 0; i < n; i++) {
+		e = &ev[i];
+		key_str(&e->key, k, sizeof(k));
+		from = port_str(e->from, port_name, arg, f, sizeof(f));
+		to = port_str(e->to, port_name, arg, t, sizeof(t));
+		x[0] = '\0';
+		if (e->times > 1)
+			snprintf(x, sizeof(x), " (%u times)", e->times);
+		switch (e->kind) {
+		case FDB_EV_MOVE:
+			vlog_rl_log(&rl[e->kind], fdb_logtype, level[e->kind],
+				FDB_PREFIX,
+				"MAC %s moved from port %s to port %s%s", k,
+				from, to, x);
+			break;
+		case FDB_EV_FROZEN:
+			vlog_rl_log(&rl[e->kind], fdb_logtype, level[e->kind],
+				FDB_PREFIX,
+				"MAC %s moved more than %u times in a second "
+				"(last to port %s): frozen on port %s for %u "
+				"s%s",
+				k, e->n, to, from, FDB_MOVE_FREEZE_S, x);
+			break;
+		case FDB_EV_SECURE:
+			vlog_rl_log(&rl[e->kind], fdb_logtype, level[e->kind],
+				FDB_PREFIX,
+				"MAC %s of port %s seen on port %s, which has "
+				"port security: not moved, frames forwarded%s",
+				k, from, to, x);
+			break;
+		case FDB_EV_PORT_FULL:
+			vlog_rl_log(&rl[e->kind], fdb_logtype, level[e->kind],
+				FDB_PREFIX,
+				"port %s is at its max_macs %u: MAC %s not "
+				"learned, frames %s%s",
+				to, e->n, k, e->flag ? "forwarded" : "dropped",
+				x);
+			break;
+		case FDB_EV_FULL:
+			vlog_rl_log(&rl[e->kind], fdb_logtype, level[e->kind],
+				FDB_PREFIX,
+				"the FDB reached its limit of %u learned "
+				"entries: learning MAC %s on port %s evicts "
+				"the oldest entry of port %s (and so on while "
+				"it is full)",
+				e->n, k, to, from);
+			break;
+		}
+	}
+	for (i = 0; i < FDB_EV_COUNT; i++) {
+		if (lost[i] == 0)
+			continue;
+		snprintf(note, sizeof(note), "%u more %s not recorded", lost[i],
+			what[i]);
+		vlog_rl_add_suppressed(&rl[i], fdb_logtype, level[i],
+			FDB_PREFIX, lost[i], note);
 	}
 }

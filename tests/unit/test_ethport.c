@@ -13,6 +13,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -155,10 +157,22 @@ test_promiscuous_refused_by_host(void **state)
 	struct port *p;
 	json_t *o, *e;
 
+	char *log = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&log, &len);
+
 	/* Hyper-V without MAC spoofing: the request fails ... */
 	promisc_enable_ret = -EPERM;
 	promisc_get_ret = 0;
+	rte_openlog_stream(mem);
 	p = make_uplink();
+	rte_openlog_stream(NULL);
+	fclose(mem);
+	/* ... and says so in the log, with the port's name. */
+	assert_non_null(strstr(log,
+		"vhswd: uplink: port uplink: promiscuous mode refused on "
+		"net_null0 (Operation not permitted)"));
+	free(log);
 	o = ethport_uplink_json(p);
 	assert_true(json_is_false(json_object_get(o, "promiscuous")));
 	e = json_object_get(o, "promiscuous_error");
@@ -259,6 +273,14 @@ test_link_events(void **state)
 	o = ethport_uplink_json(p);
 	assert_string_equal(
 		json_string_value(json_object_get(o, "state")), "down");
+	json_decref(o);
+	/* `port show`: the link going down counts as a lost peer. */
+	o = json_object();
+	p->cls->describe(p, o, false);
+	assert_int_equal(
+		json_integer_value(json_object_get(o, "disconnects")), 1);
+	assert_string_equal(json_string_value(json_object_get(o, "last_error")),
+		"link down: the net_null driver reports no link");
 	json_decref(o);
 
 	/* And back up. */

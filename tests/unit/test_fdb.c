@@ -22,6 +22,7 @@
 #include "fdb.h"
 #include "port.h"
 #include "thpheap.h"
+#include "vlog.h"
 #include "ut_eal.h"
 
 static struct rte_rcu_qsbr *qsv;
@@ -694,9 +695,20 @@ count_lines(const char *log, const char *what)
 	return n;
 }
 
+static const char *
+test_port_name(uint16_t port, void *arg)
+{
+	static const char *const names[] = {"p0", "p1", "p2", "p3"};
+
+	(void)arg;
+	return port < 4 ? names[port] : NULL;
+}
+
 /*
- * Freezes are logged, one line per second of the clock at most; the next
- * line says how many were not.
+ * Learning logs nothing itself (it runs on the data plane): moves and
+ * freezes are recorded and fdb_log_events writes them with the ports'
+ * names.  Between two drains, at most a few of each kind are recorded; the
+ * rest are counted and reported in one note.
  */
 static void
 test_freeze_log(void **state)
@@ -716,22 +728,53 @@ test_freeze_log(void **state)
 		fdb_learn(f, &k, 1);
 		fdb_learn(f, &k, 2);
 		fdb_learn(f, &k, 3); /* frozen */
-		if (i == 2 || i == 3)
-			fdb_set_clock(f, 101 + i - 2);
 	}
-	rte_openlog_stream(NULL);
-	fclose(mem);
+	fflush(mem);
+	assert_int_equal(len, 0); /* nothing from learning itself */
+	fdb_log_events(f, test_port_name, NULL);
+	fdb_log_events(f, test_port_name, NULL); /* nothing new */
+	fflush(mem);
 	assert_int_equal(move_frozen(f), 5);
-	assert_int_equal(count_lines(log, "frozen on port 1"), 3);
-	assert_int_equal(count_lines(log, "since the last line"), 1);
-	assert_int_equal(
-		count_lines(log, "00:00 vlan 0 moved more than 1 times"), 1);
+	assert_int_equal(count_lines(log, "moved from port p1 to port p2"), 5);
+	assert_int_equal(count_lines(log, "frozen on port p1"), 5);
 	assert_int_equal(count_lines(log,
 				 "00:03 vlan 0 moved more than 1 "
-				 "times in a second (last to port 3): "
-				 "frozen on port 1 for 5 s (and 2 more "
-				 "since the last line)"),
+				 "times in a second (last to port p3): "
+				 "frozen on port p1 for 5 s"),
 		1);
+
+	/* A MAC flapping between two ports: two lines, with counts. */
+	assert_int_equal(fdb_set_move_limit(f, 0), 0);
+	k = key(100, 0);
+	fdb_learn(f, &k, 1);
+	for (i = 0; i < 20; i++)
+		fdb_learn(f, &k, 2 - (i & 1)); /* 2, 1, 2, ... */
+	fdb_log_events(f, test_port_name, NULL);
+	fflush(mem);
+	assert_int_equal(count_lines(log,
+				 ":64 vlan 0 moved from port p1 to port p2 "
+				 "(10 times)"),
+		1);
+	assert_int_equal(count_lines(log,
+				 ":64 vlan 0 moved from port p2 to port p1 "
+				 "(10 times)"),
+		1);
+
+	/* 20 MACs moving once: 8 recorded, the rest counted. */
+	for (i = 0; i < 20; i++) {
+		k = key(0x100 + i, 0);
+		fdb_learn(f, &k, 1);
+		fdb_learn(f, &k, 2);
+	}
+	fdb_log_events(f, test_port_name, NULL);
+	vlog_flush_at(vlog_now_ns() + 3600ULL * 1000000000ULL);
+	rte_openlog_stream(NULL);
+	fclose(mem);
+	/* The moves' rate limit has a burst of 10: 5 + 2 + 3 lines, then 5
+	 * suppressed and 12 not recorded. */
+	assert_int_equal(count_lines(log, ":01:0"), 3);
+	assert_int_equal(count_lines(log, "17 lines suppressed"), 1);
+	assert_int_equal(count_lines(log, "12 more MAC moves not recorded"), 1);
 	free(log);
 }
 
