@@ -282,8 +282,8 @@ total=$(grep -c . "$LOGF")
 stamped=$(log_count '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z ')
 check "every line of the log starts with a UTC timestamp" "$total" "$stamped"
 check "port show's text shows last_error" \
-    "last_error         link down: interface $UP is down or has no carrier" \
-    "$(ctl port show uplink | grep '^last_error')"
+    "last_error link down: interface $UP is down or has no carrier" \
+    "$(ctl port show uplink | grep -E '^ *last_error ' | sed 's/^ *//' | tr -s ' ')"
 
 vhswd_stop
 log "PASS: test_log ($CHECKS checks)"
