@@ -190,6 +190,14 @@ struct port_class {
 	bool (*sync)(struct port *p);
 	/* Adds kind-specific fields to a `port show` object. */
 	void (*describe)(const struct port *p, json_t *obj, bool detail);
+	/*
+	 * Optional: the peer's per-queue counters now, an array of objects
+	 * {"vring": N, "queue": N, "direction": "rx"|"tx", NAME: count...}
+	 * (rx = received from the peer), or NULL when there are none (no
+	 * peer, or the kind keeps none).  For `port show`, telemetry and
+	 * /metrics.
+	 */
+	json_t *(*queue_stats)(const struct port *p);
 	/* Optional: the result of the kind's own show command (`uplink show`,
 	 * a new object); the caller adds "stats". */
 	json_t *(*show)(const struct port *p);

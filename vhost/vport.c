@@ -58,6 +58,7 @@ RTE_LOG_REGISTER(vport_logtype, vhsw.vhost, INFO);
 
 #define VPORT_MAX_REGIONS 8
 #define VPORT_MAX_VRINGS (2 * VPORT_MAX_QUEUES)
+#define VPORT_MAX_VRING_STATS 64 /* librte_vhost 22.11 has 18 per vring */
 
 /* Offloads the switch does not perform end to end (see vport.h). */
 #define VPORT_UNSUPPORTED_FEATURES                                             \
@@ -111,6 +112,7 @@ struct vport {
 	gid_t gid;
 	mode_t perm;
 	bool registered;
+	bool queue_stats; /* librte_vhost counts per vring */
 
 	/* Read by the data plane once 'ready' is set; written before. */
 	int vid;
@@ -177,8 +179,9 @@ struct vport_params {
 	uint16_t queues; /* queue pairs offered (1 = no multiqueue) */
 	bool set_owner;
 	uid_t uid;
-	gid_t gid;   /* (gid_t)-1: unchanged */
-	mode_t perm; /* 0: leave as created */
+	gid_t gid;        /* (gid_t)-1: unchanged */
+	mode_t perm;      /* 0: leave as created */
+	bool queue_stats; /* RTE_VHOST_USER_NET_STATS_ENABLE */
 };
 
 /* Data plane. */
@@ -988,6 +991,68 @@ out:
 	return went_down;
 }
 
+/*
+ * librte_vhost's counters of vring 'i' (RTE_VHOST_USER_NET_STATS_ENABLE) as
+ * {"vring", "queue", "direction", NAME: count...}, or NULL.  Under
+ * vport_lock with the device alive: rte_vhost_vring_stats_get takes the
+ * vring's access lock for the copy (as the data plane's bursts do), and
+ * the vring cannot be freed while destroy_device waits for vport_lock.
+ */
+static json_t *
+vring_stats__(const struct vport *v, uint16_t i)
+{
+	struct rte_vhost_stat_name names[VPORT_MAX_VRING_STATS];
+	struct rte_vhost_stat vals[VPORT_MAX_VRING_STATS];
+	const char *name;
+	json_t *o;
+	int n, k;
+
+	n = rte_vhost_vring_stats_get_names(v->vid, i, NULL, 0);
+	if (n <= 0 || n > VPORT_MAX_VRING_STATS ||
+		rte_vhost_vring_stats_get_names(v->vid, i, names, n) != n ||
+		rte_vhost_vring_stats_get(v->vid, i, vals, n) != n)
+		return NULL;
+	/* Even vrings carry frames to the peer: tx in the switch's view. */
+	o = json_pack("{s:i, s:i, s:s}", "vring", (int)i, "queue", i / 2,
+		"direction", (i & 1) ? "rx" : "tx");
+	for (k = 0; k < n; k++) {
+		if (vals[k].id >= (uint64_t)n)
+			continue;
+		/* "rx_q0_good_packets": the part after the queue. */
+		name = names[vals[k].id].name;
+		if (strncmp(name, "rx_q", 4) == 0 ||
+			strncmp(name, "tx_q", 4) == 0) {
+			name = strchr(name + 4, '_');
+			name = name != NULL ? name + 1 : names[vals[k].id].name;
+		}
+		json_object_set_new(
+			o, name, json_integer((json_int_t)vals[k].value));
+	}
+	return o;
+}
+
+static json_t *
+vport_queue_stats(const struct port *p)
+{
+	const struct vport *v = (const struct vport *)p;
+	json_t *a = NULL, *q;
+	uint16_t i;
+
+	if (!v->queue_stats)
+		return NULL;
+	pthread_mutex_lock(&vport_lock); /* the device stays while we read */
+	if (v->alive && v->vid >= 0) {
+		a = json_array();
+		for (i = 0; i < v->n_vrings; i++) {
+			q = vring_stats__(v, i);
+			if (q != NULL)
+				json_array_append_new(a, q);
+		}
+	}
+	pthread_mutex_unlock(&vport_lock);
+	return a;
+}
+
 static void
 vport_describe(const struct port *p, json_t *o, bool detail)
 {
@@ -1061,6 +1126,8 @@ vport_describe(const struct port *p, json_t *o, bool detail)
 	}
 	pthread_mutex_unlock(&vport_lock);
 	json_object_set_new(o, "vrings", a);
+	a = vport_queue_stats(p);
+	json_object_set_new(o, "queue_stats", a != NULL ? a : json_null());
 }
 
 static void
@@ -1085,6 +1152,8 @@ vport_save(const struct port *p, json_t *o)
 		snprintf(buf, sizeof(buf), "%04o", (unsigned)v->perm);
 		json_object_set_new(o, "perm", json_string(buf));
 	}
+	if (v->queue_stats)
+		json_object_set_new(o, "queue_stats", json_true());
 }
 
 static void
@@ -1131,6 +1200,7 @@ static const struct port_class vport_class = {
 	.create = vport_create_conf,
 	.sync = vport_sync,
 	.describe = vport_describe,
+	.queue_stats = vport_queue_stats,
 	.save = vport_save,
 	.destroy = vport_destroy,
 };
@@ -1251,9 +1321,12 @@ vport_create(const struct vport_params *pr, char *err, size_t errlen)
 	v->uid = pr->uid;
 	v->gid = pr->gid;
 	v->perm = pr->perm;
+	v->queue_stats = pr->queue_stats;
 
 	if (registry_add(v, err, errlen) != 0)
 		goto fail;
+	if (pr->queue_stats)
+		flags |= RTE_VHOST_USER_NET_STATS_ENABLE;
 	if (rte_vhost_driver_register(v->socket, flags) != 0) {
 		snprintf(err, errlen, "cannot register vhost-user socket %s",
 			v->socket);
@@ -1355,6 +1428,7 @@ vport_create_conf(
 		return NULL;
 	}
 	vp.client = mode != NULL && strcmp(mode, "client") == 0;
+	vp.queue_stats = json_is_true(json_object_get(params, "queue_stats"));
 	vp.queues = 1;
 	if (json_is_integer(queues)) {
 		if (json_integer_value(queues) < 1 ||

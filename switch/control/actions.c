@@ -26,6 +26,7 @@
 #include "config.h"
 #include "doctor.h"
 #include "stats.h"
+#include "telemetry.h"
 #include "tenant.h"
 #include "vhsw.h"
 
@@ -680,8 +681,8 @@ act_doctor(struct vhsw *sw, json_t *params, struct act_err *e)
 static json_t *
 act_version(struct vhsw *sw, json_t *params, struct act_err *e)
 {
-	return json_pack(
-		"{s:s, s:s}", "version", VHSW_VERSION, "dpdk", rte_version());
+	return json_pack("{s:s, s:s, s:s?}", "version", VHSW_VERSION, "dpdk",
+		rte_version(), "telemetry_prefix", telemetry_prefix());
 }
 
 static json_t *

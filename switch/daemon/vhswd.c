@@ -37,7 +37,9 @@
 #include "service.h"
 #include "actions.h"
 #include "config.h"
+#include "metrics.h"
 #include "state.h"
+#include "telemetry.h"
 #include "vhsw.h"
 #include "vport.h"
 
@@ -64,6 +66,8 @@ struct options {
 	enum huge_mode huge;
 	enum dp_poll_mode poll_mode;
 	bool poll_mode_given;
+	const char *metrics_listen;   /* --metrics-listen, or NULL */
+	const char *telemetry_prefix; /* --telemetry-prefix, or NULL */
 };
 
 static void
@@ -77,6 +81,8 @@ usage(FILE *f)
 		"             [--log-level LEVEL] [--eal \"EXTRA EAL ARGS\"]\n"
 		"             [--socket-dir DIR]... [--state-dir DIR] "
 		"[--ctl-group GROUP]\n"
+		"             [--metrics-listen ADDR:PORT] "
+		"[--telemetry-prefix NAME]\n"
 		"\n"
 		"  --config FILE      JSON startup configuration (ports, fdb)\n"
 		"  --ctl PATH         management socket (default $VHSW_CTL or "
@@ -101,7 +107,17 @@ usage(FILE *f)
 		"  --no-hugepages     use memfd-backed memory\n"
 		"  --poll-mode MODE   adaptive (default) or busy\n"
 		"  --log-level LEVEL  emerg..debug (default info)\n"
-		"  --eal ARGS         extra DPDK EAL arguments\n",
+		"  --eal ARGS         extra DPDK EAL arguments\n"
+		"  --metrics-listen ADDR:PORT\n"
+		"                     serve Prometheus metrics at "
+		"http://ADDR:PORT/metrics\n"
+		"                     (e.g. 127.0.0.1:9100, [::1]:9100; "
+		"default: off)\n"
+		"  --telemetry-prefix NAME\n"
+		"                     DPDK telemetry: dpdk-telemetry.py -f "
+		"NAME (default vhsw\n"
+		"                     with the default --ctl, else "
+		"vhsw-ctl-<hash of the --ctl path>)\n",
 		CTL_DEFAULT_SOCKET, PATHS_DEFAULT_SOCKET_DIR,
 		PATHS_DEFAULT_STATE_DIR, DEFAULT_MEM_MB);
 }
@@ -138,6 +154,35 @@ parse_group(const char *s)
 	return gr->gr_gid;
 }
 
+/* A --telemetry-prefix: a file name that is no vhswd's runtime dir. */
+static bool
+telemetry_prefix_ok(const char *s)
+{
+	size_t n = strspn(s,
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		"0123456789_.-");
+	int pid;
+	char tail;
+
+	return n > 0 && n <= 64 && s[n] == '\0' && s[0] != '.' &&
+		sscanf(s, "vhsw-%d%c", &pid, &tail) != 1;
+}
+
+/* The default prefix: "vhsw", or "vhsw-ctl-<FNV-1a of the --ctl path>". */
+static const char *
+default_telemetry_prefix(const char *ctl, char *buf, size_t len)
+{
+	uint32_t h = 2166136261u;
+	const char *c;
+
+	if (strcmp(ctl, CTL_DEFAULT_SOCKET) == 0)
+		return "vhsw";
+	for (c = ctl; *c != '\0'; c++)
+		h = (h ^ (uint8_t)*c) * 16777619u;
+	snprintf(buf, len, "vhsw-ctl-%08x", h);
+	return buf;
+}
+
 static void
 parse_options(int argc, char **argv, struct options *o)
 {
@@ -155,6 +200,8 @@ parse_options(int argc, char **argv, struct options *o)
 		{"socket-dir", required_argument, NULL, 'D'},
 		{"state-dir", required_argument, NULL, 'T'},
 		{"ctl-group", required_argument, NULL, 'G'},
+		{"metrics-listen", required_argument, NULL, 'M'},
+		{"telemetry-prefix", required_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -220,6 +267,17 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'G':
 			o->ctl_gid = parse_group(optarg);
+			break;
+		case 'M':
+			o->metrics_listen = optarg;
+			break;
+		case 'P':
+			if (!telemetry_prefix_ok(optarg))
+				die("--telemetry-prefix %s: use 1-64 letters, "
+				    "digits, '_', '.' or '-', not "
+				    "vhsw-<number>",
+					optarg);
+			o->telemetry_prefix = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -424,7 +482,6 @@ build_eal_args(struct options *o, char **av, char *storage, size_t storage_len)
 		/* Keep vdev_netvsc from taking over route-less NetVSC NICs. */
 		eal_add(&ea, "--vdev=net_vdev_netvsc0,ignore=1");
 	}
-	eal_add(&ea, "--no-telemetry");
 	/* DPDK's own chatter (vhost-user message traces) only when asked. */
 	eal_add(&ea, "--log-level=lib.*:%d",
 		RTE_MIN(log_level_of(o->log_level), (int)RTE_LOG_WARNING));
@@ -463,6 +520,70 @@ ensure_ctl_dir(const char *path)
 		    "or use --ctl PATH)",
 			dir, strerror(errno));
 	free(copy);
+}
+
+static char telemetry_link_path[PATH_MAX];
+
+static void
+remove_telemetry_link(void)
+{
+	char target[PATH_MAX];
+	ssize_t n;
+	const char *rd = rte_eal_get_runtime_dir(), *own;
+
+	if (telemetry_link_path[0] == '\0' || rd == NULL)
+		return;
+	own = strrchr(rd, '/');
+	n = readlink(telemetry_link_path, target, sizeof(target) - 1);
+	if (n > 0 && own != NULL) {
+		target[n] = '\0';
+		if (strcmp(target, own + 1) == 0)
+			unlink(telemetry_link_path);
+	}
+	telemetry_link_path[0] = '\0';
+}
+
+/*
+ * DPDK's runtime directory is <root>/vhsw-<pid> (unique, removed at exit,
+ * and a dead vhswd's is removed at the next start); <root>/<prefix> is a
+ * symbolic link to it, so that `dpdk-telemetry.py -f <prefix>` finds this
+ * vhswd's telemetry socket.  A link of a dead vhswd is replaced; one of a
+ * live vhswd, or anything else by that name, stops the start.
+ */
+static void
+link_telemetry(const char *prefix)
+{
+	const char *rd = rte_eal_get_runtime_dir(), *own;
+	char target[PATH_MAX], path[PATH_MAX];
+	struct stat st;
+	ssize_t n;
+	int pid;
+	char tail;
+
+	own = rd != NULL ? strrchr(rd, '/') : NULL;
+	if (own == NULL ||
+		snprintf(path, sizeof(path), "%.*s/%s", (int)(own - rd), rd,
+			prefix) >= (int)sizeof(path))
+		die("--telemetry-prefix %s: no DPDK runtime directory", prefix);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISLNK(st.st_mode))
+			die("--telemetry-prefix %s: %s exists and is not "
+			    "vhswd's link; pick another prefix or remove it",
+				prefix, path);
+		n = readlink(path, target, sizeof(target) - 1);
+		target[n > 0 ? n : 0] = '\0';
+		if (sscanf(target, "vhsw-%d%c", &pid, &tail) == 1 &&
+			pid != (int)getpid() && service_pid_is_vhswd(pid))
+			die("--telemetry-prefix %s: used by the vhswd of pid "
+			    "%d; give this one another --telemetry-prefix",
+				prefix, pid);
+		unlink(path);
+	}
+	if (symlink(own + 1, path) != 0)
+		die("--telemetry-prefix %s: cannot create %s: %s", prefix, path,
+			strerror(errno));
+	snprintf(telemetry_link_path, sizeof(telemetry_link_path), "%s", path);
+	atexit(remove_telemetry_link);
 }
 
 /*
@@ -553,6 +674,7 @@ eal_init_quiet(int argc, char **argv)
 static void
 start_failed(struct vhsw *sw, const char *err)
 {
+	telemetry_fini(sw);
 	state_fini(sw); /* the file keeps what was restored */
 	vhsw_fini(sw);
 	rpc_server_destroy(sw->rpc);
@@ -595,7 +717,8 @@ main(int argc, char **argv)
 		.log_level = "info",
 		.poll_mode = DP_POLL_ADAPTIVE,
 	};
-	char *eal_argv[MAX_EAL_ARGS], eal_storage[4096], err[1024];
+	char *eal_argv[MAX_EAL_ARGS], eal_storage[4096], err[1024], tpbuf[32];
+	struct metrics *metrics = NULL;
 	struct rpc_options ropt = {.perm = 0660};
 	bool uplink_in_file = false;
 	struct paths *paths;
@@ -661,6 +784,10 @@ main(int argc, char **argv)
 		vhsw_logtype = RTE_LOGTYPE_USER1;
 	rte_log_set_level(vhsw_logtype, log_level_of(o.log_level));
 	service_clean_runtime_dirs(); /* of crashed vhswds; ours at exit */
+	if (o.telemetry_prefix == NULL)
+		o.telemetry_prefix =
+			default_telemetry_prefix(ctl, tpbuf, sizeof(tpbuf));
+	link_telemetry(o.telemetry_prefix);
 
 	pool = rte_pktmbuf_pool_create("vhsw_mbuf", MBUF_COUNT, MBUF_CACHE, 0,
 		RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
@@ -704,6 +831,14 @@ main(int argc, char **argv)
 		loop, ctl, &ropt, vhsw_dispatch, &sw, err, sizeof(err));
 	if (sw.rpc == NULL)
 		die("%s", err);
+	if (telemetry_init(&sw, o.telemetry_prefix) != 0)
+		die("cannot register the /vhsw/ telemetry commands");
+	if (o.metrics_listen != NULL) {
+		metrics =
+			metrics_start(&sw, o.metrics_listen, err, sizeof(err));
+		if (metrics == NULL)
+			die("%s", err);
+	}
 	if (dp_start(dp, rte_get_next_lcore(-1, 1, 0)) != 0)
 		die("cannot start the data plane on its lcore");
 	if (o.uplink != NULL && !uplink_in_file) {
@@ -748,10 +883,11 @@ main(int argc, char **argv)
 
 	VLOG(INFO,
 		"vhswd %s running: control socket %s, data plane on lcore %u, "
-		"%s memory, poll mode %s",
+		"%s memory, poll mode %s, telemetry prefix %s, metrics %s",
 		VHSW_VERSION, ctl, dp->lcore,
 		o.huge == HUGE_ON ? "hugepage" : "memfd",
-		dp_poll_mode_name(dp_get_poll_mode(dp)));
+		dp_poll_mode_name(dp_get_poll_mode(dp)), o.telemetry_prefix,
+		o.metrics_listen != NULL ? o.metrics_listen : "off");
 	service_ready(ctl);
 	service_watchdog_start(loop, dp);
 	ev_run(loop, 0);
@@ -759,6 +895,8 @@ main(int argc, char **argv)
 	service_stopping();
 	service_watchdog_stop();
 	VLOG(INFO, "shutting down");
+	metrics_stop(metrics);
+	telemetry_fini(&sw);
 	state_fini(&sw); /* the file keeps the ports for the next start */
 	vhsw_fini(&sw);  /* ports first: unregisters sockets */
 	rpc_server_destroy(sw.rpc);
