@@ -104,15 +104,29 @@ num(const json_t *v, char *buf, size_t len)
 	return buf;
 }
 
+/* True if 'name' ends in "_us"; 'out' is the name without it. */
+static bool
+gauge_us(const char *name, char *out, size_t len)
+{
+	size_t n = strlen(name);
+
+	if (n < 4 || strcmp(name + n - 3, "_us") != 0 || n - 3 >= len)
+		return false;
+	memcpy(out, name, n - 3);
+	out[n - 3] = '\0';
+	return true;
+}
+
 /*
- * Group 'g' of the `stats` reply ('o'): its numeric gauges as gauges, its
- * text gauges as vhsw_<group>_<name>_info{<name>="value"} 1, its counters
- * as vhsw_<group>_<name>_total.
+ * Group 'g' of the `stats` reply ('o'): its numeric gauges as gauges
+ * (microseconds as vhsw_<group>_<name>_seconds), its text gauges as
+ * vhsw_<group>_<name>_info{<name>="value"} 1, its counters as
+ * vhsw_<group>_<name>_total.
  */
 static void
 write_group(FILE *f, const struct stats_group *g, const json_t *o)
 {
-	char pfx[64], buf[64];
+	char pfx[64], buf[64], name[64];
 	const char *v;
 	json_t *j;
 	size_t i;
@@ -127,6 +141,14 @@ write_group(FILE *f, const struct stats_group *g, const json_t *o)
 				g->gauges[i].name, g->gauges[i].name);
 			put_label(f, json_string_value(j));
 			fputs("\"} 1\n", f);
+		} else if (gauge_us(g->gauges[i].name, name, sizeof(name)) &&
+			json_is_integer(j)) {
+			/* Prometheus wants base units: "_us" as seconds. */
+			snprintf(buf, sizeof(buf), "%.6f",
+				(double)json_integer_value(j) / 1e6);
+			family(f, pfx, name, "_seconds", g->gauges[i].desc,
+				"gauge");
+			sample(f, pfx, name, "_seconds", NULL, buf);
 		} else if ((v = num(j, buf, sizeof(buf))) != NULL) {
 			family(f, pfx, g->gauges[i].name, "", g->gauges[i].desc,
 				"gauge");

@@ -7,6 +7,7 @@
  * runs its own event thread.  Only main() exits; every error a user can
  * cause ends here as one line on stderr.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -550,11 +551,41 @@ remove_telemetry_link(void)
  * vhswd's telemetry socket.  A link of a dead vhswd is replaced; one of a
  * live vhswd, or anything else by that name, stops the start.
  */
+/* Removes links that lead to vhswd runtime dirs that are gone. */
+static void
+remove_dangling_links(const char *root)
+{
+	char path[PATH_MAX], target[PATH_MAX];
+	struct dirent *de;
+	struct stat st;
+	DIR *d = opendir(root);
+	ssize_t n;
+	int pid;
+	char tail;
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_type != DT_LNK ||
+			snprintf(path, sizeof(path), "%s/%s", root,
+				de->d_name) >= (int)sizeof(path))
+			continue;
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (sscanf(target, "vhsw-%d%c", &pid, &tail) == 1 &&
+			stat(path, &st) != 0 && errno == ENOENT)
+			unlink(path);
+	}
+	closedir(d);
+}
+
 static void
 link_telemetry(const char *prefix)
 {
 	const char *rd = rte_eal_get_runtime_dir(), *own;
-	char target[PATH_MAX], path[PATH_MAX];
+	char target[PATH_MAX], root[PATH_MAX], path[PATH_MAX];
 	struct stat st;
 	ssize_t n;
 	int pid;
@@ -562,9 +593,12 @@ link_telemetry(const char *prefix)
 
 	own = rd != NULL ? strrchr(rd, '/') : NULL;
 	if (own == NULL ||
-		snprintf(path, sizeof(path), "%.*s/%s", (int)(own - rd), rd,
-			prefix) >= (int)sizeof(path))
+		snprintf(root, sizeof(root), "%.*s", (int)(own - rd), rd) >=
+			(int)sizeof(root) ||
+		snprintf(path, sizeof(path), "%s/%s", root, prefix) >=
+			(int)sizeof(path))
 		die("--telemetry-prefix %s: no DPDK runtime directory", prefix);
+	remove_dangling_links(root); /* of crashed vhswds */
 	if (lstat(path, &st) == 0) {
 		if (!S_ISLNK(st.st_mode))
 			die("--telemetry-prefix %s: %s exists and is not "
