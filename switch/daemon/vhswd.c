@@ -544,13 +544,6 @@ remove_telemetry_link(void)
 	telemetry_link_path[0] = '\0';
 }
 
-/*
- * DPDK's runtime directory is <root>/vhsw-<pid> (unique, removed at exit,
- * and a dead vhswd's is removed at the next start); <root>/<prefix> is a
- * symbolic link to it, so that `dpdk-telemetry.py -f <prefix>` finds this
- * vhswd's telemetry socket.  A link of a dead vhswd is replaced; one of a
- * live vhswd, or anything else by that name, stops the start.
- */
 /* Removes links that lead to vhswd runtime dirs that are gone. */
 static void
 remove_dangling_links(const char *root)
@@ -581,8 +574,16 @@ remove_dangling_links(const char *root)
 	closedir(d);
 }
 
-static void
-link_telemetry(const char *prefix)
+/*
+ * DPDK's runtime directory is <root>/vhsw-<pid> (unique, removed at exit,
+ * and a dead vhswd's is removed at the next start); <root>/<prefix> is a
+ * symbolic link to it, so that `dpdk-telemetry.py -f <prefix>` finds this
+ * vhswd's telemetry socket.  A link of a dead vhswd is replaced; one of a
+ * live vhswd, or anything else by that name, stops the start: -1 with
+ * a message in 'err'.  0 when linked.
+ */
+static int
+link_telemetry(const char *prefix, char *err, size_t errlen)
 {
 	const char *rd = rte_eal_get_runtime_dir(), *own;
 	char target[PATH_MAX], root[PATH_MAX], path[PATH_MAX];
@@ -596,28 +597,45 @@ link_telemetry(const char *prefix)
 		snprintf(root, sizeof(root), "%.*s", (int)(own - rd), rd) >=
 			(int)sizeof(root) ||
 		snprintf(path, sizeof(path), "%s/%s", root, prefix) >=
-			(int)sizeof(path))
-		die("--telemetry-prefix %s: no DPDK runtime directory", prefix);
+			(int)sizeof(path)) {
+		snprintf(err, errlen,
+			"--telemetry-prefix %s: no DPDK runtime directory",
+			prefix);
+		return -1;
+	}
 	remove_dangling_links(root); /* of crashed vhswds */
 	if (lstat(path, &st) == 0) {
-		if (!S_ISLNK(st.st_mode))
-			die("--telemetry-prefix %s: %s exists and is not "
-			    "vhswd's link; pick another prefix or remove it",
+		if (!S_ISLNK(st.st_mode)) {
+			snprintf(err, errlen,
+				"--telemetry-prefix %s: %.200s exists and is "
+				"not "
+				"vhswd's link; pick another prefix or remove "
+				"it",
 				prefix, path);
+			return -1;
+		}
 		n = readlink(path, target, sizeof(target) - 1);
 		target[n > 0 ? n : 0] = '\0';
 		if (sscanf(target, "vhsw-%d%c", &pid, &tail) == 1 &&
-			pid != (int)getpid() && service_pid_is_vhswd(pid))
-			die("--telemetry-prefix %s: used by the vhswd of pid "
-			    "%d; give this one another --telemetry-prefix",
+			pid != (int)getpid() && service_pid_is_vhswd(pid)) {
+			snprintf(err, errlen,
+				"--telemetry-prefix %s: used by the vhswd of "
+				"pid %d; give this one another "
+				"--telemetry-prefix",
 				prefix, pid);
+			return -1;
+		}
 		unlink(path);
 	}
-	if (symlink(own + 1, path) != 0)
-		die("--telemetry-prefix %s: cannot create %s: %s", prefix, path,
-			strerror(errno));
+	if (symlink(own + 1, path) != 0) {
+		snprintf(err, errlen,
+			"--telemetry-prefix %s: cannot create %.200s: %s",
+			prefix, path, strerror(errno));
+		return -1;
+	}
 	snprintf(telemetry_link_path, sizeof(telemetry_link_path), "%s", path);
 	atexit(remove_telemetry_link);
+	return 0;
 }
 
 /*
@@ -818,10 +836,6 @@ main(int argc, char **argv)
 		vhsw_logtype = RTE_LOGTYPE_USER1;
 	rte_log_set_level(vhsw_logtype, log_level_of(o.log_level));
 	service_clean_runtime_dirs(); /* of crashed vhswds; ours at exit */
-	if (o.telemetry_prefix == NULL)
-		o.telemetry_prefix =
-			default_telemetry_prefix(ctl, tpbuf, sizeof(tpbuf));
-	link_telemetry(o.telemetry_prefix);
 
 	pool = rte_pktmbuf_pool_create("vhsw_mbuf", MBUF_COUNT, MBUF_CACHE, 0,
 		RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
@@ -865,6 +879,14 @@ main(int argc, char **argv)
 		loop, ctl, &ropt, vhsw_dispatch, &sw, err, sizeof(err));
 	if (sw.rpc == NULL)
 		die("%s", err);
+	/* After the control socket: a second vhswd on it is told so. */
+	if (o.telemetry_prefix == NULL)
+		o.telemetry_prefix =
+			default_telemetry_prefix(ctl, tpbuf, sizeof(tpbuf));
+	if (link_telemetry(o.telemetry_prefix, err, sizeof(err)) != 0) {
+		rpc_server_destroy(sw.rpc);
+		die("%s", err);
+	}
 	if (telemetry_init(&sw, o.telemetry_prefix) != 0)
 		die("cannot register the /vhsw/ telemetry commands");
 	if (o.metrics_listen != NULL) {
