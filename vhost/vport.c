@@ -7,7 +7,9 @@
  * vport_lock, protects the registry and the fields the callbacks write; the
  * data plane never takes it.  The control thread holds it while it reads the
  * device (mem table, vrings), so destroy_device waits for that read to end
- * before librte_vhost frees the device.
+ * before librte_vhost frees the device.  The vring counters are read
+ * without it (vring_stats: librte_vhost's lock order would deadlock);
+ * 'stats_readers' keeps the device alive for them instead.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -126,9 +128,10 @@ struct vport {
 		dp_toggling; /* atomic: in rte_vhost_enable_guest_notification */
 
 	/* Under vport_lock. */
-	bool alive;       /* librte_vhost reports the device running */
-	bool connected;   /* a peer holds the socket */
-	uint32_t pending; /* VEV_* not yet seen by the control thread */
+	uint32_t stats_readers; /* control thread in vring_stats (no lock) */
+	bool alive;             /* librte_vhost reports the device running */
+	bool connected;         /* a peer holds the socket */
+	uint32_t pending;       /* VEV_* not yet seen by the control thread */
 	uint32_t vring_enabled[VPORT_MAX_VRINGS];
 
 	/* Control thread: snapshot for `port show`. */
@@ -163,6 +166,7 @@ struct vport {
 };
 
 static pthread_mutex_t vport_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t vport_readers_done = PTHREAD_COND_INITIALIZER;
 static struct vport *registry[VHSW_MAX_PORTS];
 static struct rte_mempool *vport_pool;
 static bool (*vport_grace)(void *, unsigned int); /* RCU grace period */
@@ -316,6 +320,30 @@ record__(struct vport *v, uint32_t ev)
 }
 
 /*
+ * Waits (vport_lock held, released while waiting) up to 'ms' for the
+ * control thread to finish reading v's vring counters (vport_queue_stats).
+ * True if it did.
+ */
+static bool
+wait_stats_readers__(struct vport *v, unsigned int ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	while (v->stats_readers > 0)
+		if (pthread_cond_timedwait(
+			    &vport_readers_done, &vport_lock, &ts) == ETIMEDOUT)
+			return v->stats_readers == 0;
+	return true;
+}
+
+/*
  * Waits until the data plane no longer uses v's device (an RCU grace
  * period).  One exception: librte_vhost calls destroy_device while it
  * holds every vring lock of the device (SET_MEM_TABLE, SET_FEATURES on a
@@ -378,6 +406,10 @@ on_destroy_device(int vid)
 		v->alive = false;
 		port_set_ready(&v->port, false);
 		record__(v, VEV_DESTROY);
+		/* librte_vhost may hold the vring locks the reader waits
+		 * for (see vport_wait_dp); it frees nothing on those paths,
+		 * and destroy_connection waits again before the free. */
+		wait_stats_readers__(v, 1000);
 	} else {
 		v = NULL;
 	}
@@ -829,6 +861,10 @@ on_destroy_connection(int vid)
 
 	pthread_mutex_lock(&vport_lock);
 	v = find_by_vid__(vid);
+	/* librte_vhost frees the device next and holds no vring lock. */
+	if (v != NULL && v->vid == vid && !wait_stats_readers__(v, 5000))
+		VLOG(WARNING, "port %s: vring counters still being read",
+			v->port.name);
 	if (v != NULL && v->vid == vid && v->connected) {
 		v->connected = false;
 		v->disconnects++;
@@ -992,14 +1028,16 @@ out:
 }
 
 /*
- * librte_vhost's counters of vring 'i' (RTE_VHOST_USER_NET_STATS_ENABLE) as
- * {"vring", "queue", "direction", NAME: count...}, or NULL.  Under
- * vport_lock with the device alive: rte_vhost_vring_stats_get takes the
- * vring's access lock for the copy (as the data plane's bursts do), and
- * the vring cannot be freed while destroy_device waits for vport_lock.
+ * librte_vhost's counters of vring 'i' of device 'vid'
+ * (RTE_VHOST_USER_NET_STATS_ENABLE) as {"vring", "queue", "direction",
+ * NAME: count...}, or NULL.  rte_vhost_vring_stats_get takes the vring's
+ * access lock, which librte_vhost's event thread holds while it handles
+ * some messages and calls our callbacks, which take vport_lock: so no
+ * vport_lock here (the caller counts itself in 'stats_readers' instead,
+ * and the device is not freed until it is done).
  */
 static json_t *
-vring_stats__(const struct vport *v, uint16_t i)
+vring_stats(int vid, uint16_t i)
 {
 	struct rte_vhost_stat_name names[VPORT_MAX_VRING_STATS];
 	struct rte_vhost_stat vals[VPORT_MAX_VRING_STATS];
@@ -1007,10 +1045,10 @@ vring_stats__(const struct vport *v, uint16_t i)
 	json_t *o;
 	int n, k;
 
-	n = rte_vhost_vring_stats_get_names(v->vid, i, NULL, 0);
+	n = rte_vhost_vring_stats_get_names(vid, i, NULL, 0);
 	if (n <= 0 || n > VPORT_MAX_VRING_STATS ||
-		rte_vhost_vring_stats_get_names(v->vid, i, names, n) != n ||
-		rte_vhost_vring_stats_get(v->vid, i, vals, n) != n)
+		rte_vhost_vring_stats_get_names(vid, i, names, n) != n ||
+		rte_vhost_vring_stats_get(vid, i, vals, n) != n)
 		return NULL;
 	/* Even vrings carry frames to the peer: tx in the switch's view. */
 	o = json_pack("{s:i, s:i, s:s}", "vring", (int)i, "queue", i / 2,
@@ -1034,21 +1072,31 @@ vring_stats__(const struct vport *v, uint16_t i)
 static json_t *
 vport_queue_stats(const struct port *p)
 {
-	const struct vport *v = (const struct vport *)p;
-	json_t *a = NULL, *q;
-	uint16_t i;
+	struct vport *v = (struct vport *)p;
+	uint16_t i, n;
+	json_t *a, *q;
+	int vid;
 
 	if (!v->queue_stats)
 		return NULL;
-	pthread_mutex_lock(&vport_lock); /* the device stays while we read */
-	if (v->alive && v->vid >= 0) {
-		a = json_array();
-		for (i = 0; i < v->n_vrings; i++) {
-			q = vring_stats__(v, i);
-			if (q != NULL)
-				json_array_append_new(a, q);
-		}
+	pthread_mutex_lock(&vport_lock);
+	if (!v->alive || v->vid < 0) {
+		pthread_mutex_unlock(&vport_lock);
+		return NULL;
 	}
+	v->stats_readers++; /* the device stays until we are done */
+	vid = v->vid;
+	n = v->n_vrings;
+	pthread_mutex_unlock(&vport_lock);
+	a = json_array();
+	for (i = 0; i < n; i++) {
+		q = vring_stats(vid, i);
+		if (q != NULL)
+			json_array_append_new(a, q);
+	}
+	pthread_mutex_lock(&vport_lock);
+	v->stats_readers--;
+	pthread_cond_broadcast(&vport_readers_done);
 	pthread_mutex_unlock(&vport_lock);
 	return a;
 }
