@@ -118,7 +118,8 @@ usage(FILE *f)
 		"                     DPDK telemetry: dpdk-telemetry.py -f "
 		"NAME (default vhsw\n"
 		"                     with the default --ctl, else "
-		"vhsw-ctl-<hash of the --ctl path>)\n",
+		"vhsw-ctl-<hash of --ctl>;\n"
+		"                     vhswctl version shows it)\n",
 		CTL_DEFAULT_SOCKET, PATHS_DEFAULT_SOCKET_DIR,
 		PATHS_DEFAULT_STATE_DIR, DEFAULT_MEM_MB);
 }
