@@ -231,7 +231,7 @@ log "ok: dpdk-telemetry.py /vhsw/ports, /vhsw/port,NAME, /vhsw/stats, /vhsw/fdb,
       [[ -e $TEST_TMP/stop-scrape ]] && break
   done ) &
 HOLD_PIDS+=($!)
-for round in 1 2 3; do
+for _ in 1 2 3; do
     tp_kill c2
     wait_port c2 down
     tp_start c2 "$TEST_TMP/c2.sock" $M2 "" --eth-peer=0,$M1
