@@ -162,6 +162,10 @@ struct ctl_param {
 			"owner of the socket file")                            \
 		CTL_OPT("--perm", "perm", STRING, "OCTAL", "vhost-user",       \
 			"mode of the socket file, like 0660")                  \
+		CTL_FLAG("--queue-stats", "queue_stats", "vhost-user",         \
+			"count per queue in librte_vhost (port show, "         \
+			"telemetry, /metrics; about 5% more instructions per " \
+			"frame)")                                              \
 		CTL_OPT("--ifname", "ifname", STRING, "IF", "kernel",          \
 			"interface name (default NAME)")                       \
 		CTL_OPT("--netns", "netns", STRING, "PATH", "kernel",          \

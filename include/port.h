@@ -63,14 +63,28 @@ typedef struct json_t json_t;
 	X(P, rx_bytes, "bytes received from the peer")                        \
 	X(P, tx_packets, "frames sent to the peer")                           \
 	X(P, tx_bytes, "bytes sent to the peer")                              \
-	X(P, rx_dropped, "received frames dropped, for any reason below")     \
+	X(P, rx_dropped,                                                      \
+		"received frames dropped: the sum of the rx_ reasons below")  \
 	X(P, tx_dropped,                                                      \
-		"frames for this port dropped (queue full, too big, down)")   \
+		"frames for this port dropped: the sum of the tx_ reasons "   \
+		"below")                                                      \
 	X(P, flooded,                                                         \
 		"received frames flooded (broadcast, multicast, unknown)")    \
 	X(P, rx_runts, "received frames shorter than 14 bytes")               \
 	X(P, rx_bad_vlan, "tagged frames received on an access port")         \
+	X(P, rx_no_dest,                                                      \
+		"received frames whose destination MAC is learned on this "   \
+		"same port (not sent back to it)")                            \
 	X(P, tx_oversize, "frames larger than the port MTU, not sent")        \
+	X(P, tx_full,                                                         \
+		"frames not sent: the peer's receive ring stayed full after " \
+		"the retries (the peer does not keep up)")                    \
+	X(P, tx_down,                                                         \
+		"frames not sent: the port was not ready (no peer, peer "     \
+		"gone, or its queues not enabled)")                           \
+	X(P, tx_no_mbuf,                                                      \
+		"frames not sent: no packet buffer (or headroom) for the "    \
+		"copy a VLAN tag push or pop needs")                          \
 	X(P, rx_spoofed_mac, "received frames from a source MAC not allowed") \
 	X(P, rx_spoofed_arp,                                                  \
 		"ARP packets claiming a MAC or IPv4 address not allowed")     \
@@ -176,6 +190,14 @@ struct port_class {
 	bool (*sync)(struct port *p);
 	/* Adds kind-specific fields to a `port show` object. */
 	void (*describe)(const struct port *p, json_t *obj, bool detail);
+	/*
+	 * Optional: the peer's per-queue counters now, an array of objects
+	 * {"vring": N, "queue": N, "direction": "rx"|"tx", NAME: count...}
+	 * (rx = received from the peer), or NULL when there are none (no
+	 * peer, or the kind keeps none).  For `port show`, telemetry and
+	 * /metrics.
+	 */
+	json_t *(*queue_stats)(const struct port *p);
 	/* Optional: the result of the kind's own show command (`uplink show`,
 	 * a new object); the caller adds "stats". */
 	json_t *(*show)(const struct port *p);

@@ -7,7 +7,9 @@
  * vport_lock, protects the registry and the fields the callbacks write; the
  * data plane never takes it.  The control thread holds it while it reads the
  * device (mem table, vrings), so destroy_device waits for that read to end
- * before librte_vhost frees the device.
+ * before librte_vhost frees the device.  The vring counters are read
+ * without it (vring_stats: librte_vhost's lock order would deadlock);
+ * 'stats_readers' keeps the device alive for them instead.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -70,6 +72,7 @@ RTE_LOG_REGISTER(vport_logtype, vhsw.vhost, INFO);
 
 #define VPORT_MAX_REGIONS 8
 #define VPORT_MAX_VRINGS (2 * VPORT_MAX_QUEUES)
+#define VPORT_MAX_VRING_STATS 64 /* librte_vhost 22.11 has 18 per vring */
 
 /* Offloads the switch does not perform end to end (see vport.h). */
 #define VPORT_UNSUPPORTED_FEATURES                                             \
@@ -123,6 +126,7 @@ struct vport {
 	gid_t gid;
 	mode_t perm;
 	bool registered;
+	bool queue_stats; /* librte_vhost counts per vring */
 
 	/* Read by the data plane once 'ready' is set; written before. */
 	int vid;
@@ -136,9 +140,10 @@ struct vport {
 		dp_toggling; /* atomic: in rte_vhost_enable_guest_notification */
 
 	/* Under vport_lock. */
-	bool alive;       /* librte_vhost reports the device running */
-	bool connected;   /* a peer holds the socket */
-	uint32_t pending; /* VEV_* not yet seen by the control thread */
+	uint32_t stats_readers; /* control thread in vring_stats (no lock) */
+	bool alive;             /* librte_vhost reports the device running */
+	bool connected;         /* a peer holds the socket */
+	uint32_t pending;       /* VEV_* not yet seen by the control thread */
 	uint32_t vring_enabled[VPORT_MAX_VRINGS];
 
 	/* Control thread: snapshot for `port show`. */
@@ -173,6 +178,7 @@ struct vport {
 };
 
 static pthread_mutex_t vport_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t vport_readers_done = PTHREAD_COND_INITIALIZER;
 static struct vport *registry[VHSW_MAX_PORTS];
 static struct rte_mempool *vport_pool;
 static bool (*vport_grace)(void *, unsigned int); /* RCU grace period */
@@ -189,8 +195,9 @@ struct vport_params {
 	uint16_t queues; /* queue pairs offered (1 = no multiqueue) */
 	bool set_owner;
 	uid_t uid;
-	gid_t gid;   /* (gid_t)-1: unchanged */
-	mode_t perm; /* 0: leave as created */
+	gid_t gid;        /* (gid_t)-1: unchanged */
+	mode_t perm;      /* 0: leave as created */
+	bool queue_stats; /* RTE_VHOST_USER_NET_STATS_ENABLE */
 };
 
 /* Data plane. */
@@ -325,6 +332,30 @@ record__(struct vport *v, uint32_t ev)
 }
 
 /*
+ * Waits (vport_lock held, released while waiting) up to 'ms' for the
+ * control thread to finish reading v's vring counters (vport_queue_stats).
+ * True if it did.
+ */
+static bool
+wait_stats_readers__(struct vport *v, unsigned int ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	while (v->stats_readers > 0)
+		if (pthread_cond_timedwait(
+			    &vport_readers_done, &vport_lock, &ts) == ETIMEDOUT)
+			return v->stats_readers == 0;
+	return true;
+}
+
+/*
  * Waits until the data plane no longer uses v's device (an RCU grace
  * period).  One exception: librte_vhost calls destroy_device while it
  * holds every vring lock of the device (SET_MEM_TABLE, SET_FEATURES on a
@@ -387,6 +418,10 @@ on_destroy_device(int vid)
 		v->alive = false;
 		port_set_ready(&v->port, false);
 		record__(v, VEV_DESTROY);
+		/* librte_vhost may hold the vring locks the reader waits
+		 * for (see vport_wait_dp); it frees nothing on those paths,
+		 * and destroy_connection waits again before the free. */
+		wait_stats_readers__(v, 1000);
 	} else {
 		v = NULL;
 	}
@@ -833,6 +868,10 @@ on_destroy_connection(int vid)
 
 	pthread_mutex_lock(&vport_lock);
 	v = find_by_vid__(vid);
+	/* librte_vhost frees the device next and holds no vring lock. */
+	if (v != NULL && v->vid == vid && !wait_stats_readers__(v, 5000))
+		VLOG(WARNING, "port %s: vring counters still being read",
+			v->port.name);
 	if (v != NULL && v->vid == vid && v->connected) {
 		v->connected = false;
 		v->disconnects++;
@@ -1030,6 +1069,80 @@ out:
 	return went_down;
 }
 
+/*
+ * librte_vhost's counters of vring 'i' of device 'vid'
+ * (RTE_VHOST_USER_NET_STATS_ENABLE) as {"vring", "queue", "direction",
+ * NAME: count...}, or NULL.  rte_vhost_vring_stats_get takes the vring's
+ * access lock, which librte_vhost's event thread holds while it handles
+ * some messages and calls our callbacks, which take vport_lock: so no
+ * vport_lock here (the caller counts itself in 'stats_readers' instead,
+ * and the device is not freed until it is done).
+ */
+static json_t *
+vring_stats(int vid, uint16_t i)
+{
+	struct rte_vhost_stat_name names[VPORT_MAX_VRING_STATS];
+	struct rte_vhost_stat vals[VPORT_MAX_VRING_STATS];
+	const char *name;
+	json_t *o;
+	int n, k;
+
+	n = rte_vhost_vring_stats_get_names(vid, i, NULL, 0);
+	if (n <= 0 || n > VPORT_MAX_VRING_STATS ||
+		rte_vhost_vring_stats_get_names(vid, i, names, n) != n ||
+		rte_vhost_vring_stats_get(vid, i, vals, n) != n)
+		return NULL;
+	/* Even vrings carry frames to the peer: tx in the switch's view. */
+	o = json_pack("{s:i, s:i, s:s}", "vring", (int)i, "queue", i / 2,
+		"direction", (i & 1) ? "rx" : "tx");
+	for (k = 0; k < n; k++) {
+		if (vals[k].id >= (uint64_t)n)
+			continue;
+		/* "rx_q0_good_packets": the part after the queue. */
+		name = names[vals[k].id].name;
+		if (strncmp(name, "rx_q", 4) == 0 ||
+			strncmp(name, "tx_q", 4) == 0) {
+			name = strchr(name + 4, '_');
+			name = name != NULL ? name + 1 : names[vals[k].id].name;
+		}
+		json_object_set_new(
+			o, name, json_integer((json_int_t)vals[k].value));
+	}
+	return o;
+}
+
+static json_t *
+vport_queue_stats(const struct port *p)
+{
+	struct vport *v = (struct vport *)p;
+	uint16_t i, n;
+	json_t *a, *q;
+	int vid;
+
+	if (!v->queue_stats)
+		return NULL;
+	pthread_mutex_lock(&vport_lock);
+	if (!v->alive || v->vid < 0) {
+		pthread_mutex_unlock(&vport_lock);
+		return NULL;
+	}
+	v->stats_readers++; /* the device stays until we are done */
+	vid = v->vid;
+	n = v->n_vrings;
+	pthread_mutex_unlock(&vport_lock);
+	a = json_array();
+	for (i = 0; i < n; i++) {
+		q = vring_stats(vid, i);
+		if (q != NULL)
+			json_array_append_new(a, q);
+	}
+	pthread_mutex_lock(&vport_lock);
+	v->stats_readers--;
+	pthread_cond_broadcast(&vport_readers_done);
+	pthread_mutex_unlock(&vport_lock);
+	return a;
+}
+
 static void
 vport_describe(const struct port *p, json_t *o, bool detail)
 {
@@ -1103,6 +1216,8 @@ vport_describe(const struct port *p, json_t *o, bool detail)
 	}
 	pthread_mutex_unlock(&vport_lock);
 	json_object_set_new(o, "vrings", a);
+	a = vport_queue_stats(p);
+	json_object_set_new(o, "queue_stats", a != NULL ? a : json_null());
 }
 
 static void
@@ -1127,6 +1242,8 @@ vport_save(const struct port *p, json_t *o)
 		snprintf(buf, sizeof(buf), "%04o", (unsigned)v->perm);
 		json_object_set_new(o, "perm", json_string(buf));
 	}
+	if (v->queue_stats)
+		json_object_set_new(o, "queue_stats", json_true());
 }
 
 static void
@@ -1174,6 +1291,7 @@ static const struct port_class vport_class = {
 	.create = vport_create_conf,
 	.sync = vport_sync,
 	.describe = vport_describe,
+	.queue_stats = vport_queue_stats,
 	.save = vport_save,
 	.destroy = vport_destroy,
 };
@@ -1296,9 +1414,12 @@ vport_create(const struct vport_params *pr, char *err, size_t errlen)
 	v->uid = pr->uid;
 	v->gid = pr->gid;
 	v->perm = pr->perm;
+	v->queue_stats = pr->queue_stats;
 
 	if (registry_add(v, err, errlen) != 0)
 		goto fail;
+	if (pr->queue_stats)
+		flags |= RTE_VHOST_USER_NET_STATS_ENABLE;
 	if (rte_vhost_driver_register(v->socket, flags) != 0) {
 		snprintf(err, errlen, "cannot register vhost-user socket %s",
 			v->socket);
@@ -1400,6 +1521,7 @@ vport_create_conf(
 		return NULL;
 	}
 	vp.client = mode != NULL && strcmp(mode, "client") == 0;
+	vp.queue_stats = json_is_true(json_object_get(params, "queue_stats"));
 	vp.queues = 1;
 	if (json_is_integer(queues)) {
 		if (json_integer_value(queues) < 1 ||

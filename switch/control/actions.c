@@ -28,6 +28,7 @@
 #include "doctor.h"
 #include "mirror.h"
 #include "stats.h"
+#include "telemetry.h"
 #include "tenant.h"
 #include "vhsw.h"
 #include "vlog.h"
@@ -732,8 +733,8 @@ act_log_show(struct vhsw *sw, json_t *params, struct act_err *e)
 static json_t *
 act_version(struct vhsw *sw, json_t *params, struct act_err *e)
 {
-	return json_pack(
-		"{s:s, s:s}", "version", VHSW_VERSION, "dpdk", rte_version());
+	return json_pack("{s:s, s:s, s:s?}", "version", VHSW_VERSION, "dpdk",
+		rte_version(), "telemetry_prefix", telemetry_prefix());
 }
 
 static json_t *

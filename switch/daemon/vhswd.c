@@ -7,6 +7,7 @@
  * runs its own event thread.  Only main() exits; every error a user can
  * cause ends here as one line on stderr.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -37,7 +38,9 @@
 #include "service.h"
 #include "actions.h"
 #include "config.h"
+#include "metrics.h"
 #include "state.h"
+#include "telemetry.h"
 #include "vhsw.h"
 #include "vlog.h"
 #include "vport.h"
@@ -65,6 +68,8 @@ struct options {
 	enum huge_mode huge;
 	enum dp_poll_mode poll_mode;
 	bool poll_mode_given;
+	const char *metrics_listen;   /* --metrics-listen, or NULL */
+	const char *telemetry_prefix; /* --telemetry-prefix, or NULL */
 };
 
 static void
@@ -78,6 +83,8 @@ usage(FILE *f)
 		"             [--log-level LEVEL] [--eal \"EXTRA EAL ARGS\"]\n"
 		"             [--socket-dir DIR]... [--state-dir DIR] "
 		"[--ctl-group GROUP]\n"
+		"             [--metrics-listen ADDR:PORT] "
+		"[--telemetry-prefix NAME]\n"
 		"\n"
 		"  --config FILE      JSON startup configuration (ports, fdb)\n"
 		"  --ctl PATH         management socket (default $VHSW_CTL or "
@@ -102,7 +109,18 @@ usage(FILE *f)
 		"  --no-hugepages     use memfd-backed memory\n"
 		"  --poll-mode MODE   adaptive (default) or busy\n"
 		"  --log-level LEVEL  emerg..debug (default info)\n"
-		"  --eal ARGS         extra DPDK EAL arguments\n",
+		"  --eal ARGS         extra DPDK EAL arguments\n"
+		"  --metrics-listen ADDR:PORT\n"
+		"                     serve Prometheus metrics at "
+		"http://ADDR:PORT/metrics\n"
+		"                     (e.g. 127.0.0.1:9100, [::1]:9100; "
+		"default: off)\n"
+		"  --telemetry-prefix NAME\n"
+		"                     DPDK telemetry: dpdk-telemetry.py -f "
+		"NAME (default vhsw\n"
+		"                     with the default --ctl, else "
+		"vhsw-ctl-<hash of --ctl>;\n"
+		"                     vhswctl version shows it)\n",
 		CTL_DEFAULT_SOCKET, PATHS_DEFAULT_SOCKET_DIR,
 		PATHS_DEFAULT_STATE_DIR, DEFAULT_MEM_MB);
 }
@@ -139,6 +157,35 @@ parse_group(const char *s)
 	return gr->gr_gid;
 }
 
+/* A --telemetry-prefix: a file name that is no vhswd's runtime dir. */
+static bool
+telemetry_prefix_ok(const char *s)
+{
+	size_t n = strspn(s,
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		"0123456789_.-");
+	int pid;
+	char tail;
+
+	return n > 0 && n <= 64 && s[n] == '\0' && s[0] != '.' &&
+		sscanf(s, "vhsw-%d%c", &pid, &tail) != 1;
+}
+
+/* The default prefix: "vhsw", or "vhsw-ctl-<FNV-1a of the --ctl path>". */
+static const char *
+default_telemetry_prefix(const char *ctl, char *buf, size_t len)
+{
+	uint32_t h = 2166136261u;
+	const char *c;
+
+	if (strcmp(ctl, CTL_DEFAULT_SOCKET) == 0)
+		return "vhsw";
+	for (c = ctl; *c != '\0'; c++)
+		h = (h ^ (uint8_t)*c) * 16777619u;
+	snprintf(buf, len, "vhsw-ctl-%08x", h);
+	return buf;
+}
+
 static void
 parse_options(int argc, char **argv, struct options *o)
 {
@@ -156,6 +203,8 @@ parse_options(int argc, char **argv, struct options *o)
 		{"socket-dir", required_argument, NULL, 'D'},
 		{"state-dir", required_argument, NULL, 'T'},
 		{"ctl-group", required_argument, NULL, 'G'},
+		{"metrics-listen", required_argument, NULL, 'M'},
+		{"telemetry-prefix", required_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -221,6 +270,17 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'G':
 			o->ctl_gid = parse_group(optarg);
+			break;
+		case 'M':
+			o->metrics_listen = optarg;
+			break;
+		case 'P':
+			if (!telemetry_prefix_ok(optarg))
+				die("--telemetry-prefix %s: use 1-64 letters, "
+				    "digits, '_', '.' or '-', not "
+				    "vhsw-<number>",
+					optarg);
+			o->telemetry_prefix = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -425,7 +485,6 @@ build_eal_args(struct options *o, char **av, char *storage, size_t storage_len)
 		/* Keep vdev_netvsc from taking over route-less NetVSC NICs. */
 		eal_add(&ea, "--vdev=net_vdev_netvsc0,ignore=1");
 	}
-	eal_add(&ea, "--no-telemetry");
 	/* DPDK's own chatter (vhost-user message traces) only when asked. */
 	/* Every vhsw.* module (vlog.h) starts at --log-level. */
 	eal_add(&ea, "--log-level=vhsw.*:%d", log_level_of(o->log_level));
@@ -466,6 +525,121 @@ ensure_ctl_dir(const char *path)
 		    "or use --ctl PATH)",
 			dir, strerror(errno));
 	free(copy);
+}
+
+static char telemetry_link_path[PATH_MAX];
+
+static void
+remove_telemetry_link(void)
+{
+	char target[PATH_MAX];
+	ssize_t n;
+	const char *rd = rte_eal_get_runtime_dir(), *own;
+
+	if (telemetry_link_path[0] == '\0' || rd == NULL)
+		return;
+	own = strrchr(rd, '/');
+	n = readlink(telemetry_link_path, target, sizeof(target) - 1);
+	if (n > 0 && own != NULL) {
+		target[n] = '\0';
+		if (strcmp(target, own + 1) == 0)
+			unlink(telemetry_link_path);
+	}
+	telemetry_link_path[0] = '\0';
+}
+
+/* Removes links that lead to vhswd runtime dirs that are gone. */
+static void
+remove_dangling_links(const char *root)
+{
+	char path[PATH_MAX], target[PATH_MAX];
+	struct dirent *de;
+	struct stat st;
+	DIR *d = opendir(root);
+	ssize_t n;
+	int pid;
+	char tail;
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_type != DT_LNK ||
+			snprintf(path, sizeof(path), "%s/%s", root,
+				de->d_name) >= (int)sizeof(path))
+			continue;
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (sscanf(target, "vhsw-%d%c", &pid, &tail) == 1 &&
+			stat(path, &st) != 0 && errno == ENOENT)
+			unlink(path);
+	}
+	closedir(d);
+}
+
+/*
+ * DPDK's runtime directory is <root>/vhsw-<pid> (unique, removed at exit,
+ * and a dead vhswd's is removed at the next start); <root>/<prefix> is a
+ * symbolic link to it, so that `dpdk-telemetry.py -f <prefix>` finds this
+ * vhswd's telemetry socket.  A link of a dead vhswd is replaced; one of a
+ * live vhswd, or anything else by that name, stops the start: -1 with
+ * a message in 'err'.  0 when linked.
+ */
+static int
+link_telemetry(const char *prefix, char *err, size_t errlen)
+{
+	const char *rd = rte_eal_get_runtime_dir(), *own;
+	char target[PATH_MAX], root[PATH_MAX], path[PATH_MAX];
+	struct stat st;
+	ssize_t n;
+	int pid;
+	char tail;
+
+	own = rd != NULL ? strrchr(rd, '/') : NULL;
+	if (own == NULL ||
+		snprintf(root, sizeof(root), "%.*s", (int)(own - rd), rd) >=
+			(int)sizeof(root) ||
+		snprintf(path, sizeof(path), "%s/%s", root, prefix) >=
+			(int)sizeof(path)) {
+		snprintf(err, errlen,
+			"--telemetry-prefix %s: no DPDK runtime directory",
+			prefix);
+		return -1;
+	}
+	remove_dangling_links(root); /* of crashed vhswds */
+	if (lstat(path, &st) == 0) {
+		if (!S_ISLNK(st.st_mode)) {
+			snprintf(err, errlen,
+				"--telemetry-prefix %s: %.200s exists and is "
+				"not "
+				"vhswd's link; pick another prefix or remove "
+				"it",
+				prefix, path);
+			return -1;
+		}
+		n = readlink(path, target, sizeof(target) - 1);
+		target[n > 0 ? n : 0] = '\0';
+		if (sscanf(target, "vhsw-%d%c", &pid, &tail) == 1 &&
+			pid != (int)getpid() && service_pid_is_vhswd(pid)) {
+			snprintf(err, errlen,
+				"--telemetry-prefix %s: used by the vhswd of "
+				"pid %d; give this one another "
+				"--telemetry-prefix",
+				prefix, pid);
+			return -1;
+		}
+		unlink(path);
+	}
+	if (symlink(own + 1, path) != 0) {
+		snprintf(err, errlen,
+			"--telemetry-prefix %s: cannot create %.200s: %s",
+			prefix, path, strerror(errno));
+		return -1;
+	}
+	snprintf(telemetry_link_path, sizeof(telemetry_link_path), "%s", path);
+	atexit(remove_telemetry_link);
+	return 0;
 }
 
 /*
@@ -592,6 +766,7 @@ eal_init_quiet(int argc, char **argv)
 static void
 start_failed(struct vhsw *sw, const char *err)
 {
+	telemetry_fini(sw);
 	state_fini(sw); /* the file keeps what was restored */
 	vhsw_fini(sw);
 	rpc_server_destroy(sw->rpc);
@@ -634,7 +809,8 @@ main(int argc, char **argv)
 		.log_level = "info",
 		.poll_mode = DP_POLL_ADAPTIVE,
 	};
-	char *eal_argv[MAX_EAL_ARGS], eal_storage[4096], err[1024];
+	char *eal_argv[MAX_EAL_ARGS], eal_storage[4096], err[1024], tpbuf[32];
+	struct metrics *metrics = NULL;
 	struct rpc_options ropt = {.perm = 0660};
 	bool uplink_in_file = false;
 	struct paths *paths;
@@ -743,6 +919,22 @@ main(int argc, char **argv)
 		loop, ctl, &ropt, vhsw_dispatch, &sw, err, sizeof(err));
 	if (sw.rpc == NULL)
 		die("%s", err);
+	/* After the control socket: a second vhswd on it is told so. */
+	if (o.telemetry_prefix == NULL)
+		o.telemetry_prefix =
+			default_telemetry_prefix(ctl, tpbuf, sizeof(tpbuf));
+	if (link_telemetry(o.telemetry_prefix, err, sizeof(err)) != 0) {
+		rpc_server_destroy(sw.rpc);
+		die("%s", err);
+	}
+	if (telemetry_init(&sw, o.telemetry_prefix) != 0)
+		die("cannot register the /vhsw/ telemetry commands");
+	if (o.metrics_listen != NULL) {
+		metrics =
+			metrics_start(&sw, o.metrics_listen, err, sizeof(err));
+		if (metrics == NULL)
+			die("%s", err);
+	}
 	if (dp_start(dp, rte_get_next_lcore(-1, 1, 0)) != 0)
 		die("cannot start the data plane on its lcore");
 	if (o.uplink != NULL && !uplink_in_file) {
@@ -789,10 +981,11 @@ main(int argc, char **argv)
 
 	VLOG(INFO,
 		"vhswd %s running: control socket %s, data plane on lcore %u, "
-		"%s memory, poll mode %s",
+		"%s memory, poll mode %s, telemetry prefix %s, metrics %s",
 		VHSW_VERSION, ctl, dp->lcore,
 		o.huge == HUGE_ON ? "hugepage" : "memfd",
-		dp_poll_mode_name(dp_get_poll_mode(dp)));
+		dp_poll_mode_name(dp_get_poll_mode(dp)), o.telemetry_prefix,
+		o.metrics_listen != NULL ? o.metrics_listen : "off");
 	service_ready(ctl);
 	service_watchdog_start(loop, dp);
 	ev_run(loop, 0);
@@ -800,6 +993,8 @@ main(int argc, char **argv)
 	service_stopping();
 	service_watchdog_stop();
 	VLOG(INFO, "shutting down");
+	metrics_stop(metrics);
+	telemetry_fini(&sw);
 	state_fini(&sw); /* the file keeps the ports for the next start */
 	vhsw_fini(&sw);  /* ports first: unregisters sockets */
 	rpc_server_destroy(sw.rpc);

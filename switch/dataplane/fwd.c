@@ -65,6 +65,7 @@ txq_send(struct fwd_ctx *ctx, struct port *out, struct fwd_txq *q)
 	q->n = 0;
 	if (!port_is_ready(out)) {
 		rte_pktmbuf_free_bulk(q->pkts, n);
+		stat_add(out, PORT_STAT_tx_down, n);
 		stat_add(out, PORT_STAT_tx_dropped, n);
 		return;
 	}
@@ -81,6 +82,7 @@ txq_send(struct fwd_ctx *ctx, struct port *out, struct fwd_txq *q)
 		for (i = sent; i < n; i++)
 			bytes -= rte_pktmbuf_pkt_len(q->pkts[i]);
 		rte_pktmbuf_free_bulk(q->pkts + sent, n - sent);
+		stat_add(out, PORT_STAT_tx_full, n - sent);
 		stat_add(out, PORT_STAT_tx_dropped, n - sent);
 	}
 	stat_add(out, PORT_STAT_tx_packets, sent);
@@ -240,6 +242,7 @@ output(struct fwd_ctx *ctx, struct port *out, struct rte_mbuf *m,
 		}
 		if (c == NULL || apply_xform(&c, fi, xf) != 0) {
 			rte_pktmbuf_free(c);
+			stat_add(out, PORT_STAT_tx_no_mbuf, 1);
 			stat_add(out, PORT_STAT_tx_dropped, 1);
 			return;
 		}
@@ -363,8 +366,7 @@ dispatch(struct fwd_ctx *ctx, struct port *in, struct port_policy *pol,
 		}
 		if (unlikely(out == in)) {
 			/* Hairpin: the destination sits behind the ingress. */
-			stat_add(in, PORT_STAT_rx_dropped, 1);
-			rte_pktmbuf_free(m);
+			rx_drop(in, m, PORT_STAT_rx_no_dest);
 			continue;
 		}
 		if (tenant && pol != NULL && pol->isolated &&

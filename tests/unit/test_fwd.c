@@ -237,6 +237,7 @@ test_no_hairpin(void **state)
 	for (i = 0; i < NPORTS; i++)
 		assert_int_equal(e->fp[i].n, i == 0 ? 0 : 2);
 	assert_int_equal(e->fp[0].port.stats.rx_dropped, 1);
+	assert_int_equal(e->fp[0].port.stats.rx_no_dest, 1);
 }
 
 static void
@@ -344,11 +345,16 @@ test_tx_full_drops_and_counts(void **state)
 		e->fp[1].port.stats.tx_packets, 5 * (1 + FWD_TX_RETRIES));
 	assert_int_equal(e->fp[1].port.stats.tx_dropped,
 		VHSW_BURST - 5 * (1 + FWD_TX_RETRIES));
+	assert_int_equal(e->fp[1].port.stats.tx_full,
+		VHSW_BURST - 5 * (1 + FWD_TX_RETRIES));
 	/* A port that takes nothing: no endless retry, all dropped. */
 	e->fp[1].accept = 0;
 	send1(e, 0, frame(mac(1), mac(2), 0, 64));
 	assert_int_equal(e->fp[1].port.stats.tx_dropped,
 		VHSW_BURST - 5 * (1 + FWD_TX_RETRIES) + 1);
+	assert_int_equal(e->fp[1].port.stats.tx_full,
+		VHSW_BURST - 5 * (1 + FWD_TX_RETRIES) + 1);
+	assert_int_equal(e->fp[1].port.stats.tx_down, 0);
 }
 
 static void
@@ -366,6 +372,8 @@ test_down_port_not_flooded(void **state)
 	port_set_ready(&e->fp[2].port, false);
 	send1(e, 0, frame(mac(1), mac(3), 0, 64));
 	assert_int_equal(e->fp[2].port.stats.tx_dropped, 1);
+	assert_int_equal(e->fp[2].port.stats.tx_down, 1);
+	assert_int_equal(e->fp[2].port.stats.tx_full, 0);
 }
 
 static void
@@ -432,6 +440,30 @@ test_mixed_burst(void **state)
 	assert_int_equal(e->fp[3].n, 3);
 }
 
+/* A VLAN push needs a private copy; with no buffer left it is counted. */
+static void
+test_no_mbuf_for_copy(void **state)
+{
+	struct env *e = *state;
+	struct rte_mempool *empty;
+
+	empty = rte_pktmbuf_pool_create(
+		"ut_empty", 1, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+	assert_non_null(empty);
+	assert_non_null(rte_pktmbuf_alloc(empty)); /* now it is empty */
+	e->ctx.pool = empty;
+	e->fp[0].port.vlan = 10; /* access 10; fp[2], fp[3] are trunks */
+	e->fp[1].port.vlan = 20;
+	send1(e, 0, frame(mac(1), BCAST, 0, 64));
+	/* Two trunks share the frame: each needs a tagged copy. */
+	assert_int_equal(e->fp[2].n, 0);
+	assert_int_equal(e->fp[3].n, 0);
+	assert_int_equal(e->fp[2].port.stats.tx_no_mbuf, 1);
+	assert_int_equal(e->fp[3].port.stats.tx_dropped, 1);
+	e->ctx.pool = pool;
+	/* The mbuf taken to empty the pool is its own; not the test pool. */
+}
+
 int
 main(void)
 {
@@ -446,6 +478,7 @@ main(void)
 		T(test_tx_full_drops_and_counts),
 		T(test_down_port_not_flooded),
 		T(test_mtu),
+		T(test_no_mbuf_for_copy),
 		T(test_many_bursts),
 		T(test_mixed_burst),
 	};
