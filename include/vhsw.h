@@ -29,6 +29,7 @@
 #include "fdb.h"
 #include "port.h"
 
+struct capture_set;
 struct paths;
 struct rpc_server;
 struct rte_mempool;
@@ -58,6 +59,7 @@ struct vhsw {
 	char state_path[PATH_MAX];
 	json_t *state_saved; /* what the file holds */
 	bool state_dirty;    /* the last write failed: retry on the tick */
+	struct capture_set *captures; /* capture_ctl.c; NULL until one */
 };
 
 int vhsw_init(struct vhsw *sw, struct ev_loop *loop, struct rte_mempool *pool,

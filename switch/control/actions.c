@@ -23,6 +23,7 @@
 
 #include "paths.h"
 #include "actions.h"
+#include "capture.h"
 #include "config.h"
 #include "doctor.h"
 #include "stats.h"

@@ -122,6 +122,7 @@ vhsw_fini(struct vhsw *sw)
 	int i;
 
 	VHSW_ASSERT_CONTROL_THREAD();
+	capture_fini(sw); /* the files complete, the writers joined */
 	for (i = 0; i < VHSW_MAX_PORTS; i++)
 		if (sw->ports[i] != NULL)
 			vhsw_port_detach(sw, sw->ports[i]);
@@ -269,6 +270,7 @@ vhsw_port_detach(struct vhsw *sw, struct port *p)
 	VHSW_ASSERT_CONTROL_THREAD();
 	sw->ports[p->id] = NULL;
 	publish(sw);
+	capture_port_gone(sw, p);
 	fdb_flush(sw->fdb, p->id, true);
 	port_destroy(p);
 }
@@ -363,6 +365,9 @@ changes_config(enum ctl_cmd_id id)
 	case CTL_CMD_FDB_FLUSH:
 	case CTL_CMD_STATS:
 	case CTL_CMD_CONFIG_SAVE:
+	case CTL_CMD_CAPTURE:
+	case CTL_CMD_CAPTURE_LIST:
+	case CTL_CMD_CAPTURE_STOP:
 	case CTL_CMD_VERSION:
 	case CTL_CMD_HELP:
 	case CTL_CMD_DOCTOR:
