@@ -86,6 +86,17 @@ void capture_port_gone(struct vhsw *sw, const struct port *p);
  * writers (each gives up on a reader stuck for more than ~1 s). */
 void capture_fini(struct vhsw *sw);
 
+/*
+ * Compiles the tcpdump expression 'expr' (pcap_compile, for Ethernet
+ * frames of 'snaplen' bytes), checks that every load of the program stays
+ * at offsets librte_bpf checks correctly, converts it (rte_bpf_convert,
+ * with its indexed loads mended) and loads it into c->bpf (and c->jit when
+ * librte_bpf has a JIT).  0; -EINVAL for an expression to refuse, another
+ * -errno for a failure of vhswd; 'err' says which and why.
+ */
+int capture_filter_compile(struct capture *c, const char *expr,
+	uint32_t snaplen, char *err, size_t errlen);
+
 /* The actions of `capture`, `capture/list`, `capture/stop` (ctl.h). */
 json_t *act_capture(struct vhsw *sw, json_t *params, struct act_err *e);
 json_t *act_capture_list(struct vhsw *sw, json_t *params, struct act_err *e);

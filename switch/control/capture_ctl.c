@@ -676,55 +676,265 @@ session_json(const struct session *s)
 	return o;
 }
 
-/* Compiles 'expr' into an rte_bpf.  0, or -1 with the error in 'e'. */
+/*
+ * DPDK 22.11 (and 23.11) rte_bpf_convert turns cBPF's indexed loads
+ * (`ld [x + k]`, as in `icmp[icmptype] == icmp-echo` or `tcp port 80`,
+ * which index by the IP header's length) into eBPF loads indexed by A
+ * (R0) instead of X (R7): they read the wrong bytes and the filter fails.
+ * The converted program is ours (rte_zmalloc'd by rte_bpf_convert): point
+ * them at X, as Linux's converter does.
+ */
+#define CBPF_X_REG 7 /* EBPF_REG_7: bpf_convert.c's BPF_REG_X */
+
+static void
+filter_fix_indexed_loads(struct rte_bpf_prm *prm)
+{
+	struct ebpf_insn *ins = (struct ebpf_insn *)(uintptr_t)prm->ins;
+	uint32_t i;
+
+	for (i = 0; i < prm->nb_ins; i++)
+		if ((ins[i].code & 0x07) == 0x00 /* BPF_LD */ &&
+			(ins[i].code & 0xe0) == 0x40 /* BPF_IND */)
+			ins[i].src_reg = CBPF_X_REG;
+}
+
+/*
+ * librte_bpf (22.11) reads a frame's bytes at a 32-bit offset it checks
+ * with 'offset + size > frame length', which wraps: a load at an offset
+ * near 2^32 reads far outside the mbuf and crashes vhswd.  libpcap emits
+ * such loads for expressions like `ether[ether[0:4]] == 1` (the index is
+ * a frame's bytes) or `ether[4294967295] == 1`.  So a filter is accepted
+ * only if every load's offset provably stays below 2^32 - 4: one forward
+ * pass over the cBPF program (its jumps only go forward) keeps an upper
+ * bound of A, X and each scratch word, merged where paths join.  What
+ * tcpdump users write (headers at variable offsets: `tcp port 80`,
+ * `icmp[icmptype] == ...`, `vlan and ...`) indexes by bounded values.
+ */
+struct filter_bounds {
+	bool reached;
+	uint32_t a, x, m[BPF_MEMWORDS];
+};
+
+#define BOUND_ANY UINT32_MAX
+#define BOUND_LEN 0x40000u /* a frame's length, and more */
+
+static uint32_t
+bound_add(uint32_t a, uint32_t b)
+{
+	return a > BOUND_ANY - b ? BOUND_ANY : a + b;
+}
+
+/* All ones from the highest bit of 'v' down: a bound of v | w, v ^ w. */
+static uint32_t
+bound_smear(uint32_t v)
+{
+	v |= v >> 1;
+	v |= v >> 2;
+	v |= v >> 4;
+	v |= v >> 8;
+	v |= v >> 16;
+	return v;
+}
+
+static uint32_t
+bound_alu(uint32_t a, uint16_t code, uint32_t v)
+{
+	switch (BPF_OP(code)) {
+	case BPF_ADD:
+		return bound_add(a, v);
+	case BPF_MUL:
+		return v != 0 && a > BOUND_ANY / v ? BOUND_ANY : a * v;
+	case BPF_DIV:
+	case BPF_MOD:
+	case BPF_RSH:
+		return BPF_OP(code) == BPF_RSH && BPF_SRC(code) == BPF_K &&
+				v < 32
+			? a >> v
+			: a;
+	case BPF_AND:
+		return RTE_MIN(a, v);
+	case BPF_OR:
+	case BPF_XOR:
+		return bound_smear(RTE_MAX(a, v));
+	case BPF_LSH:
+		return v >= 32 || a > (BOUND_ANY >> v) ? BOUND_ANY : a << v;
+	default: /* BPF_SUB wraps; BPF_NEG */
+		return BOUND_ANY;
+	}
+}
+
+static void
+bounds_merge(struct filter_bounds *to, const struct filter_bounds *from)
+{
+	int i;
+
+	if (!to->reached) {
+		*to = *from;
+		return;
+	}
+	to->a = RTE_MAX(to->a, from->a);
+	to->x = RTE_MAX(to->x, from->x);
+	for (i = 0; i < BPF_MEMWORDS; i++)
+		to->m[i] = RTE_MAX(to->m[i], from->m[i]);
+}
+
+static uint32_t
+load_max(uint16_t code)
+{
+	return BPF_SIZE(code) == BPF_W    ? BOUND_ANY
+		: BPF_SIZE(code) == BPF_H ? 0xffff
+					  : 0xff;
+}
+
+/* 0, or -1 with the first unsafe instruction's number in *bad. */
 static int
-filter_compile(struct session *s, const char *expr, struct act_err *e)
+filter_check(const struct bpf_program *prog, unsigned int *bad)
+{
+	unsigned int n = prog->bf_len, i, t[2], k;
+	struct filter_bounds *b, s;
+	const struct bpf_insn *ins;
+	int ret = -1;
+
+	*bad = 0;
+	b = calloc(n, sizeof(*b));
+	if (b == NULL)
+		return -1;
+	b[0].reached = true;
+	for (i = 0; i < n; i++) {
+		if (!b[i].reached)
+			continue;
+		s = b[i];
+		ins = &prog->bf_insns[i];
+		t[0] = i + 1;
+		t[1] = i + 1;
+		switch (BPF_CLASS(ins->code)) {
+		case BPF_LD:
+		case BPF_LDX:
+			if (BPF_MODE(ins->code) == BPF_ABS ||
+				BPF_MODE(ins->code) == BPF_MSH) {
+				if (ins->k > BOUND_ANY - 4)
+					goto out;
+			} else if (BPF_MODE(ins->code) == BPF_IND) {
+				if (bound_add(s.x, ins->k) > BOUND_ANY - 4)
+					goto out;
+			} else if (BPF_MODE(ins->code) == BPF_MEM &&
+				ins->k >= BPF_MEMWORDS) {
+				goto out;
+			}
+			k = BPF_MODE(ins->code) == BPF_IMM       ? ins->k
+				: BPF_MODE(ins->code) == BPF_LEN ? BOUND_LEN
+				: BPF_MODE(ins->code) == BPF_MEM ? s.m[ins->k]
+				: BPF_MODE(ins->code) == BPF_MSH
+				? 60
+				: load_max(ins->code);
+			if (BPF_CLASS(ins->code) == BPF_LD)
+				s.a = k;
+			else
+				s.x = k;
+			break;
+		case BPF_ST:
+		case BPF_STX:
+			if (ins->k >= BPF_MEMWORDS)
+				goto out;
+			s.m[ins->k] =
+				BPF_CLASS(ins->code) == BPF_ST ? s.a : s.x;
+			break;
+		case BPF_ALU:
+			s.a = bound_alu(s.a, ins->code,
+				BPF_SRC(ins->code) == BPF_X ? s.x : ins->k);
+			break;
+		case BPF_JMP:
+			if (BPF_OP(ins->code) == BPF_JA) {
+				t[0] = t[1] = i + 1 + ins->k;
+			} else {
+				t[0] = i + 1 + ins->jt;
+				t[1] = i + 1 + ins->jf;
+			}
+			break;
+		case BPF_RET:
+			continue;
+		case BPF_MISC:
+			if (BPF_MISCOP(ins->code) == BPF_TAX)
+				s.x = s.a;
+			else
+				s.a = s.x;
+			break;
+		default:
+			goto out;
+		}
+		if (t[0] >= n || t[1] >= n)
+			goto out;
+		bounds_merge(&b[t[0]], &s);
+		bounds_merge(&b[t[1]], &s);
+	}
+	ret = 0;
+out:
+	if (ret != 0)
+		*bad = i;
+	free(b);
+	return ret;
+}
+
+int
+capture_filter_compile(struct capture *c, const char *expr, uint32_t snaplen,
+	char *err, size_t errlen)
 {
 	struct bpf_program prog;
 	struct rte_bpf_prm *prm;
 	struct rte_bpf_jit jit;
+	unsigned int bad = 0;
 	pcap_t *pc;
 
-	pc = pcap_open_dead(DLT_EN10MB, (int)s->snaplen);
+	pc = pcap_open_dead(DLT_EN10MB, (int)snaplen);
 	if (pc == NULL) {
-		fail(e, CTL_ERR_REFUSED,
-			"cannot compile filters: out of memory");
-		return -1;
+		snprintf(err, errlen, "cannot compile filters: out of memory");
+		return -ENOMEM;
 	}
 	if (pcap_compile(pc, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) != 0) {
-		fail(e, CTL_ERR_INVALID_PARAMS,
+		snprintf(err, errlen,
 			"bad --filter '%s': %s (see pcap-filter(7))", expr,
 			pcap_geterr(pc));
 		pcap_close(pc);
-		return -1;
+		return -EINVAL;
 	}
 	pcap_close(pc);
 	if (prog.bf_len > CAPTURE_MAX_INSNS) {
-		pcap_freecode(&prog);
-		fail(e, CTL_ERR_INVALID_PARAMS,
+		snprintf(err, errlen,
 			"--filter '%s' compiles to %u instructions; the limit "
 			"is %d: simplify it",
 			expr, prog.bf_len, CAPTURE_MAX_INSNS);
-		return -1;
+		pcap_freecode(&prog);
+		return -EINVAL;
+	}
+	if (filter_check(&prog, &bad) != 0) {
+		pcap_freecode(&prog);
+		snprintf(err, errlen,
+			"--filter '%s' is refused: its instruction %u may load "
+			"at an offset librte_bpf cannot check (a frame's bytes "
+			"used as an offset); write it with fixed offsets",
+			expr, bad);
+		return -EINVAL;
 	}
 	prm = rte_bpf_convert(&prog);
 	pcap_freecode(&prog);
 	if (prm == NULL) {
-		fail(e, CTL_ERR_REFUSED,
+		snprintf(err, errlen,
 			"--filter '%s': librte_bpf cannot convert it: %s", expr,
 			rte_strerror(rte_errno));
-		return -1;
+		return -ENOTSUP;
 	}
-	s->c.bpf = rte_bpf_load(prm);
+	filter_fix_indexed_loads(prm);
+	c->bpf = rte_bpf_load(prm);
 	rte_free(prm);
-	if (s->c.bpf == NULL) {
-		fail(e, CTL_ERR_REFUSED,
+	if (c->bpf == NULL) {
+		snprintf(err, errlen,
 			"--filter '%s': librte_bpf refused the program: %s",
 			expr, rte_strerror(rte_errno));
-		return -1;
+		return -ENOTSUP;
 	}
-	if (rte_bpf_get_jit(s->c.bpf, &jit) == 0 && jit.func != NULL)
-		s->c.jit = jit.func;
+	c->jit = NULL;
+	if (rte_bpf_get_jit(c->bpf, &jit) == 0 && jit.func != NULL)
+		c->jit = jit.func;
 	return 0;
 }
 
@@ -889,8 +1099,17 @@ act_capture(struct vhsw *sw, json_t *params, struct act_err *e)
 		session_discard(s);
 		return fail(e, CTL_ERR_REFUSED, "out of memory");
 	}
-	if ((filter != NULL && filter_compile(s, filter, e) != 0) ||
-		take_pipe(s, e) != 0 || session_alloc(s, e) != 0) {
+	if (filter != NULL) {
+		err = capture_filter_compile(
+			&s->c, filter, s->snaplen, e->msg, e->len);
+		if (err != 0) {
+			e->code = err == -EINVAL ? CTL_ERR_INVALID_PARAMS
+						 : CTL_ERR_REFUSED;
+			session_discard(s);
+			return NULL;
+		}
+	}
+	if (take_pipe(s, e) != 0 || session_alloc(s, e) != 0) {
 		session_discard(s);
 		return NULL;
 	}

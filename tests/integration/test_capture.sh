@@ -178,6 +178,22 @@ check "tx frames are outbound, snaplen kept" 3 \
     "$(grep -c "^pkt 0 out 60 60 $MAC_A ff:ff:ff:ff:ff:ff CAPTWO\$" "$TEST_TMP/c2.blocks")"
 check "filter seen counts every frame offered" 5 "$(session_field "$(jctl '.[-1].id' capture list)" seen)"
 
+# --- 2b. an IP filter on real pings (indirect loads through the IP header)
+ip -n $NSA addr add 10.88.0.1/24 dev eth0
+ip -n $NSB addr add 10.88.0.2/24 dev eth0
+ctl capture kb --direction tx --filter "icmp[icmptype] == icmp-echo and dst host 10.88.0.2" \
+    --count 3 -w - 2> "$TEST_TMP/c2b.err" |
+    tcpdump -r - -nn 2> "$TEST_TMP/c2b.tcpdump" > "$TEST_TMP/c2b.txt" &
+CAP_PID=$!
+BG+=("$CAP_PID")
+wait_session kb
+ip netns exec $NSA ping -q -c 3 -i 0.2 -w 10 10.88.0.2 > /dev/null || die "A cannot ping B through the switch"
+finish "$CAP_PID"
+check "ping capture returns" 0 "$FIN"
+check "the 3 echo requests, not the ARP or the replies" 3 \
+    "$(grep -c '10.88.0.1 > 10.88.0.2: ICMP echo request' "$TEST_TMP/c2b.txt")"
+check "and nothing else" 3 "$(wc -l < "$TEST_TMP/c2b.txt")"
+
 # --- 3. a filter that matches nothing; SIGINT stops it --------------------
 capture_bg c3 ka --filter "udp port 9" -w "$TEST_TMP/c3.pcapng"
 wait_session ka
@@ -288,6 +304,8 @@ refused() {
 }
 refused "unknown port" "no port named nosuch" nosuch -w "$TEST_TMP/x.pcapng"
 refused "bad filter" "bad --filter 'ether hostt 1': " ka --filter "ether hostt 1" -w "$TEST_TMP/x.pcapng"
+refused "a filter librte_bpf cannot run safely" "its instruction 1 may load at an offset" \
+    ka --filter "ether[ether[0:4]] == 1" -w "$TEST_TMP/x.pcapng"
 refused "count 0" "--count must be 1 or more" ka --count 0 -w "$TEST_TMP/x.pcapng"
 refused "snaplen too small" "--snaplen must be 64..262144" ka --snaplen 10 -w "$TEST_TMP/x.pcapng"
 refused "snaplen too large" "--snaplen must be 64..262144" ka --snaplen 300000 -w "$TEST_TMP/x.pcapng"
