@@ -304,7 +304,7 @@ refused() {
 }
 refused "unknown port" "no port named nosuch" nosuch -w "$TEST_TMP/x.pcapng"
 refused "bad filter" "bad --filter 'ether hostt 1': " ka --filter "ether hostt 1" -w "$TEST_TMP/x.pcapng"
-refused "a filter librte_bpf cannot run safely" "its instruction 1 may load at an offset" \
+refused "a filter librte_bpf cannot run safely" "is refused: its instruction 2 may load at an offset" \
     ka --filter "ether[ether[0:4]] == 1" -w "$TEST_TMP/x.pcapng"
 refused "count 0" "--count must be 1 or more" ka --count 0 -w "$TEST_TMP/x.pcapng"
 refused "snaplen too small" "--snaplen must be 64..262144" ka --snaplen 10 -w "$TEST_TMP/x.pcapng"
