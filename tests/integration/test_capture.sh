@@ -257,12 +257,12 @@ check "vhost-user: testpmd's frame, inbound" 1 \
 check "tcpdump agrees" 1 "$(tcpdump_lines "$TEST_TMP/c7.pcapng" | grep -c "$C1_MAC >")"
 
 # --- 6. a stuck reader: capture drops, forwarding goes on -------------------
-# 1000-byte frames: the pipe (1 MB), the ring and the pool fill after a
-# few thousand.  The kernel may drop some on the way in (the tap's queue):
-# what counts is what the switch received.
+# 1000-byte frames in rounds of 2000 until the capture drops some: the
+# pipe (1 MB), the ring and the pool fill after a few thousand.  The
+# kernel may drop some on the way in (the tap's queue): what counts is
+# what the switch received.
 ctl port del c1
 tp_stop c1
-N=8000
 capture_bg c8 ka --direction rx -w "$TEST_TMP/c8.pcapng"
 P8=$CAP_PID
 wait_session ka
@@ -270,11 +270,13 @@ sid=$(session_of ka)
 kill -STOP "$P8"
 rx0=$(port_stat ka rx_packets)
 tx0=$(( $(port_stat kb tx_packets) + $(port_stat kb tx_dropped) ))
-send $NSA eth0 $N FLOOD --src $MAC_A --size 1000
 _seen_all() { (( $(session_field "$sid" seen) == $(port_stat ka rx_packets) - rx0 )); }
-wait_until 10 _seen_all || die "the capture did not see every frame ka received"
+for round in 1 2 3 4 5 6 7 8 9 10; do
+    send $NSA eth0 2000 FLOOD --src $MAC_A --size 1000
+    wait_until 10 _seen_all || die "the capture did not see every frame ka received"
+    (( $(session_field "$sid" dropped) > 0 )) && break
+done
 got=$(( $(port_stat ka rx_packets) - rx0 ))
-(( got > N / 2 )) || die "the switch received only $got of $N frames"
 dropped=$(session_field "$sid" dropped)
 (( dropped > 0 )) || die "no capture drops with the reader stopped ($(ctl capture list))"
 log "ok: $dropped of $got frames dropped by the capture while its reader was stopped"
