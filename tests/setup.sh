@@ -16,6 +16,7 @@ VHSW_PACKAGES=(
 	build-essential meson ninja-build pkg-config
 	dpdk dpdk-dev libdpdk-dev libev-dev libjansson-dev libcmocka-dev libmnl-dev
 	libsystemd-dev # sd_notify, watchdog, journal (switch/daemon/service.c)
+	libpcap-dev # pcap_compile: capture filters (switch/control/capture_ctl.c)
 	clang libclang-rt-14-dev util-linux
 	iproute2 iputils-ping procps jq netcat-openbsd tcpdump python3
 	containernetworking-plugins podman runc
