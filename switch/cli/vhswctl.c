@@ -475,7 +475,8 @@ run_capture(json_t *params, const char *ctl_opt, bool as_json)
 	const char *path = ctl_socket_path(ctl_opt);
 	struct sigaction sa = {.sa_handler = capture_on_signal};
 	json_t *result = NULL, *fin = NULL;
-	bool to_stdout, stop_sent = false, out_ok = true;
+	bool to_stdout, stop_sent = false, out_ok = true, writing = true;
+	int out_errno = 0;
 	int out = -1, pfd[2] = {-1, -1}, code, ret;
 	char err[1024], buf[65536];
 	struct ctl_client *c;
@@ -555,9 +556,12 @@ run_capture(json_t *params, const char *ctl_opt, bool as_json)
 			continue;
 		if (n <= 0)
 			break;
-		if (out_ok && write_all(out, buf, (size_t)n) != 0) {
-			/* Our reader left: stop, and drain to EOF. */
-			out_ok = false;
+		if (writing && write_all(out, buf, (size_t)n) != 0) {
+			/* Our reader left (| tcpdump -c 5), a normal end; or
+			 * FILE cannot be written.  Stop, drain to EOF. */
+			out_errno = errno;
+			out_ok = to_stdout && out_errno == EPIPE;
+			writing = false;
 			if (!stop_sent) {
 				stop_sent = true;
 				json_decref(capture_stop(
@@ -594,8 +598,8 @@ run_capture(json_t *params, const char *ctl_opt, bool as_json)
 	}
 	ret = out_ok ? 0 : EXIT_REFUSED;
 	if (!out_ok)
-		fprintf(stderr, "vhswctl: writing %s failed\n",
-			to_stdout ? "stdout" : file);
+		fprintf(stderr, "vhswctl: writing %s failed: %s\n",
+			to_stdout ? "stdout" : file, strerror(out_errno));
 out:
 	if (!to_stdout && out >= 0 && close(out) != 0 && ret == 0) {
 		fprintf(stderr, "vhswctl: %s: %s\n", file, strerror(errno));

@@ -178,6 +178,20 @@ check "tx frames are outbound, snaplen kept" 3 \
     "$(grep -c "^pkt 0 out 60 60 $MAC_A ff:ff:ff:ff:ff:ff CAPTWO\$" "$TEST_TMP/c2.blocks")"
 check "filter seen counts every frame offered" 5 "$(session_field "$(jctl '.[-1].id' capture list)" seen)"
 
+# --- 2a. the reader of -w - leaves (tcpdump -c 2): a normal end ----------
+"$VHSWCTL" --ctl "$VHSW_CTL_SOCK" capture ka --direction rx -w - 2> "$TEST_TMP/c2a.err" \
+    > >(tcpdump -r - -c 2 -nn > "$TEST_TMP/c2a.txt" 2> /dev/null) &
+CAP_PID=$!
+BG+=("$CAP_PID")
+wait_session ka
+# Frames until vhswctl's next write finds the pipe to tcpdump closed.
+_send_until_gone() { send $NSA eth0 1 READER --src $MAC_A; _tp_dead "$CAP_PID"; }
+wait_until 15 _send_until_gone || die "vhswctl capture did not end when its reader left"
+finish "$CAP_PID"
+check "the reader left: status 0" 0 "$FIN"
+check "tcpdump -c 2 read 2" 2 "$(grep -vc "^[[:space:]]" "$TEST_TMP/c2a.txt")"
+check "and the summary says so" 1 "$(grep -c 'frames captured, .*; ended: stopped (capture stop)' "$TEST_TMP/c2a.err")"
+
 # --- 2b. an IP filter on real pings (indirect loads through the IP header)
 ip -n $NSA addr add 10.88.0.1/24 dev eth0
 ip -n $NSB addr add 10.88.0.2/24 dev eth0
