@@ -65,6 +65,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <rte_pcapng.h>
 #include <rte_ring.h>
 
 #include "actions.h"
@@ -974,6 +975,23 @@ take_pipe(struct session *s, struct act_err *e)
 	return 0;
 }
 
+/*
+ * librte_pcapng sets its clock base (TSC to wall clock, clock_gettime) at
+ * its first rte_pcapng_copy: do that here, on the control thread, rather
+ * than on the data plane.
+ */
+static void
+pcapng_clock_warm(struct rte_mempool *mp)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(mp), *mc = NULL;
+
+	if (m != NULL && rte_pktmbuf_append(m, RTE_ETHER_MIN_LEN) != NULL)
+		mc = rte_pcapng_copy(0, 0, m, mp, RTE_ETHER_MIN_LEN,
+			rte_get_tsc_cycles(), RTE_PCAPNG_DIRECTION_UNKNOWN);
+	rte_pktmbuf_free(mc);
+	rte_pktmbuf_free(m);
+}
+
 /* The session's pool and ring.  0, or -1 with 'e'. */
 static int
 session_alloc(struct session *s, struct act_err *e)
@@ -992,6 +1010,8 @@ session_alloc(struct session *s, struct act_err *e)
 	if (s->c.mp != NULL)
 		s->c.ring = rte_ring_create(
 			name, CAPTURE_RING, SOCKET_ID_ANY, RING_F_SC_DEQ);
+	if (s->c.ring != NULL)
+		pcapng_clock_warm(s->c.mp);
 	if (s->c.ring == NULL) {
 		fail(e, CTL_ERR_REFUSED,
 			"cannot allocate the capture's %u buffers: %s (give "
