@@ -600,7 +600,8 @@ section_polling() {
 # versus a capture of a third port p2 (no peer, no traffic: the data path
 # of p0 and p1 is unchanged, one NULL monitor per burst, and the session's
 # writer thread wakes every 2 ms on the control CPU), in pairs in the order
-# A B, B A, ... so a drift within a pair cancels; then once a capture of
+# A B, B A, ... so a drift within a pair cancels, each pair followed by the
+# control "none-ticker" (below); then once a capture of
 # the loop port p0 (rx) whose filter rejects every frame ("udp port 9":
 # the filter runs on each frame, nothing is copied) and once one that
 # keeps every frame with --snaplen 64 (copied with rte_pcapng_copy,
@@ -632,6 +633,22 @@ capture_record() {
 		  cycles_per_packet: (if $packets > 0 then ($cycles / $packets) else null end)}'
 	say "capture r$r pair $k $mode: $W_MPPS Mpps, $(awk -v c="$W_CYC" -v p="$W_PK" 'BEGIN { if (p) printf "%.1f", c / p; else print "-" }') cycles/packet (CPU: switch $W_SW_CPU, client $W_CL_CPU)"
 }
+# A control for this shared machine: under load, a process that merely
+# wakes every 2 ms on CPU 0 (what a capture's writer thread does while its
+# ring is empty) changes how much CPU the loop gets, by far more than any
+# data-path cost (seen 2026-11-30 at load 10: x3 to x5).  "none-ticker" is
+# "none" with such a process (python, not vhswd): compare "other" with it.
+ticker_on() {
+	taskset -c 0 python3 -c 'import time
+while True: time.sleep(0.002)' &
+	TICK_PID=$!
+}
+ticker_off() {
+	[[ -n ${TICK_PID:-} ]] || return 0
+	kill "$TICK_PID" 2> /dev/null || true
+	wait "$TICK_PID" 2> /dev/null || true
+	TICK_PID=""
+}
 # capture_window MODE: window, measured once more if the switch or the
 # client did not get its CPU (as loopback does).
 capture_window() {
@@ -646,7 +663,7 @@ capture_window() {
 section_capture() {
 	local r k m d
 	for (( r = 1; r <= ROUNDS; r++ )); do
-		start_switch vhswd
+		start_switch "${CAPTURE_SYS:-vhswd}"   # or vhswd-busy
 		ctl port add p2 vhost-user "$TEST_TMP/v$SW_N-2.sock" > /dev/null
 		client_start 64
 		if loop_kick; then
@@ -654,10 +671,12 @@ section_capture() {
 			for (( k = 1; k <= CAP_PAIRS; k++ )); do
 				local -a order=(none other)
 				(( (r + k) % 2 == 1 )) && order=(other none)
-				for m in "${order[@]}"; do
+				for m in "${order[@]}" none-ticker; do
 					[[ $m == other ]] && capture_on p2
+					[[ $m == none-ticker ]] && ticker_on
 					capture_window "$m"
 					capture_off
+					ticker_off
 					capture_record "$m" "$r" "$k"
 				done
 			done
@@ -675,7 +694,7 @@ section_capture() {
 		stop_switch
 	done
 	# The ratio of each pair (a capture of another port / none) and their
-	# median: the figure the issue asks for.
+	# median: the figure the issue asks for; and against the ticker control.
 	jq -rs '[.[] | select(.section == "capture")] as $c
 		| [$c[] | select(.mode == "other") as $o
 		   | ($c[] | select(.mode == "none" and .round == $o.round and .pair == $o.pair)) as $n
@@ -683,10 +702,19 @@ section_capture() {
 		| ($v | length) as $n
 		| (if $n == 0 then null elif $n % 2 == 1 then $v[($n - 1) / 2]
 		   else ($v[$n / 2 - 1] + $v[$n / 2]) / 2 end) as $med
+		| [$c[] | select(.mode == "other") as $o
+		   | ($c[] | select(.mode == "none-ticker" and .round == $o.round and .pair == $o.pair)) as $t
+		   | if $t.mpps > 0 then $o.mpps / $t.mpps else empty end] | sort as $vt
+		| ($vt | length) as $nt
+		| (if $nt == 0 then null elif $nt % 2 == 1 then $vt[($nt - 1) / 2]
+		   else ($vt[$nt / 2 - 1] + $vt[$nt / 2]) / 2 end) as $medt
 		| ([$c[] | select(.mode == "none") | .mpps] | add / length) as $none
 		| "capture: 64 B loopback, a capture of another port / none, per pair: "
 		  + ([$v[] | . * 1000 | round / 1000 | tostring] | join(" "))
 		  + "; median " + (if $med == null then "-" else ($med * 1000 | round / 1000 | tostring) end)
+		  + "; / none with a 2 ms ticker: "
+		  + ([$vt[] | . * 1000 | round / 1000 | tostring] | join(" "))
+		  + "; median " + (if $medt == null then "-" else ($medt * 1000 | round / 1000 | tostring) end)
 		  + "; a loop port captured with a filter that rejects all / none (mean): "
 		  + ([$c[] | select(.mode == "loop-filter-none") | .mpps] | if length > 0 then (add / length / $none * 1000 | round / 1000 | tostring) else "-" end)
 		  + "; with every frame copied / none: "
