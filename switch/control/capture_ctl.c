@@ -524,8 +524,10 @@ session_reap(struct session *s)
 	cs->running--;
 	cs->ended++;
 	while (cs->ended > CAPTURE_KEEP_ENDED) {
+		/* The oldest ended one, never 's': the caller shows it. */
 		TAILQ_FOREACH (old, &cs->sessions, link)
-			if (old->state == SESSION_ENDED && !old->published)
+			if (old != s && old->state == SESSION_ENDED &&
+				!old->published)
 				break;
 		if (old == NULL)
 			break;
@@ -594,10 +596,21 @@ capture_fini(struct vhsw *sw)
 		return;
 	TAILQ_FOREACH (s, &cs->sessions, link)
 		session_stop(s, REASON_SHUTDOWN);
-	TAILQ_FOREACH (s, &cs->sessions, link)
+	/* Reaping may free other ended sessions: look again each time. */
+	for (;;) {
+		TAILQ_FOREACH (s, &cs->sessions, link)
+			if (s->state != SESSION_ENDED)
+				break;
+		if (s == NULL)
+			break;
 		session_reap(s);
+	}
 	while ((s = TAILQ_FIRST(&cs->sessions)) != NULL) {
 		TAILQ_REMOVE(&cs->sessions, s, link);
+		/* One still in a monitor (no memory to rebuild it) stays
+		 * allocated: the data plane may still read it. */
+		if (s->published)
+			continue;
 		free(s->filter);
 		free(s->file);
 		free(s);

@@ -143,6 +143,14 @@ if off != len(d):
 EOF
 }
 
+# A long capture (on the uplink, of frames nobody sends) that outlives the
+# others: when it ends, more than 16 ended sessions are kept, and the oldest
+# ended one goes, never the one ending.
+capture_bg c0 uplink --direction rx --filter "ether proto 0x1234" -w "$TEST_TMP/c0.pcapng"
+P0=$CAP_PID
+wait_session uplink
+LONG=$(session_of uplink)
+
 # --- 1. --count returns by itself; rx of a kernel port, to a file ---------
 capture_bg c1 ka --direction rx --count 5 -w "$TEST_TMP/c1.pcapng"
 wait_session ka
@@ -158,7 +166,7 @@ check "one interface block: the port, ns timestamps" "if ka snaplen 262144 linkt
 check "each frame: interface 0, inbound, 60 bytes, the tag sent" 5 \
     "$(grep -c "^pkt 0 in 60 60 $MAC_A ff:ff:ff:ff:ff:ff CAPONE\$" "$TEST_TMP/c1.txt")"
 check "session ended, written 5" "ended 5" \
-    "$(jctl '.[0] | "\(.state) \(.written)"' capture list)"
+    "$(jctl '[.[] | select(.port == "ka")][0] | "\(.state) \(.written)"' capture list)"
 
 # --- 2. -w - | tcpdump -r -: tx of another port, a filter that matches ----
 ctl capture kb --direction tx --filter "ether src $MAC_A and ether proto 0x88b5" --count 3 \
@@ -229,8 +237,8 @@ capture_bg c4b ka --direction both --count 6 -w "$TEST_TMP/c4b.pcapng"
 P4B=$CAP_PID
 capture_bg c4c kb --direction tx --count 6 -w "$TEST_TMP/c4c.pcapng"
 P4C=$CAP_PID
-wait_num 10 -eq 3 sessions || die "three sessions expected: $(ctl capture list)"
-check "capture list text" 3 "$(ctl capture list | grep -c ' running ')"
+wait_num 10 -eq 4 sessions || die "three sessions (and the long one) expected: $(ctl capture list)"
+check "capture list text" 4 "$(ctl capture list | grep -c ' running ')"
 send $NSA eth0 6 TWICE --src $MAC_A
 for p in $P4A $P4B $P4C; do
     finish "$p"
@@ -333,7 +341,7 @@ for i in 1 2 3 4 5 6 7 8; do
     capture_bg c9 kb -w /dev/null
     P9+=("$CAP_PID")
 done
-wait_num 10 -eq 8 sessions || die "8 sessions on kb expected: $(ctl capture list)"
+wait_num 10 -eq 9 sessions || die "8 sessions on kb (and the long one) expected: $(ctl capture list)"
 refused "a 9th capture on one port" "port kb has 8 captures already" kb -w "$TEST_TMP/x.pcapng"
 for p in "${P9[@]}"; do kill -INT "$p"; done
 for p in "${P9[@]}"; do
@@ -394,8 +402,14 @@ finish "$CAP_PID"
 check "port deleted: vhswctl returns 0" 0 "$FIN"
 check "and says why" 1 "$(grep -c 'ended: port deleted' "$TEST_TMP/c11.err")"
 check "its file is readable" 0 "$(tcpdump_lines "$TEST_TMP/c11.pcapng" | wc -l)"
-check "no session left running" 0 "$(sessions)"
+check "only the long session left running" 1 "$(sessions)"
+check "more than 16 ended before it" 1 "$(( $(jctl '[.[] | select(.state == "ended")] | length' capture list) >= 16 ))"
 check "no fd left behind" "$fds0" "$(open_fds)"
+kill -INT "$P0"
+finish "$P0"
+check "the long capture returns" 0 "$FIN"
+check "and is listed as ended, stopped" "ended stopped (capture stop)" "$(session_field "$LONG" state) $(session_field "$LONG" end_reason)"
+check "the last 16 ended sessions are kept" 16 "$(jctl 'length' capture list)"
 
 capture_bg c12 ka --direction rx -w "$TEST_TMP/c12.pcapng"
 wait_session ka
