@@ -335,6 +335,11 @@ refused "snaplen too small" "--snaplen must be 64..262144" ka --snaplen 10 -w "$
 refused "snaplen too large" "--snaplen must be 64..262144" ka --snaplen 300000 -w "$TEST_TMP/x.pcapng"
 refused "direction" "--direction must be rx, tx or both" ka --direction in -w "$TEST_TMP/x.pcapng"
 refused "no -w" "capture needs -w FILE" ka
+# -w - onto a terminal (script(1) gives vhswctl a pty as stdout).
+rc=0
+out=$(script -qec "$VHSWCTL --ctl $VHSW_CTL_SOCK capture ka -w -" /dev/null) || rc=$?
+check "-w - onto a terminal: usage error" 2 "$rc"
+check "and says why" 1 "$(grep -c 'stdout is a terminal' <<<"$out")"
 refused "unwritable file" "cannot open $TEST_TMP/nodir/x" ka -w "$TEST_TMP/nodir/x"
 declare -a P9=()
 for i in 1 2 3 4 5 6 7 8; do
