@@ -38,7 +38,8 @@
 
 /*
  * A command's parameters.  Positional arguments are entries without an
- * option, in order; options are "--name VALUE" (CTL_OPT), or take no value
+ * option, in order; options are "--name VALUE" (CTL_OPT; a one-letter
+ * option such as `capture`'s "-w" is written with one dash), or take no value
  * (CTL_FLAG sets the key to true, CTL_FLAG_OFF to false, CTL_FLAG_SET to a
  * constant string, so that --client and --server both set "mode").  'kind' limits an entry to
  * one port kind: the value of the command's CTL_KIND argument ("type").
@@ -294,6 +295,32 @@ struct ctl_param {
 		CTL_OPT("--root", "root", STRING, "DIR", NULL,                 \
 			"check the tree below DIR instead of / (tests with a " \
 			"fake sysfs and procfs; vhswctl only)"))               \
+	X(CAPTURE, capture, "capture",                                         \
+		"capture a port's frames as pcapng to FILE, or to stdout with "  \
+		"'-w -' (for tcpdump -r - or Wireshark); returns after --count " \
+		"frames or on SIGINT",                                           \
+		CTL_ARG("port", STRING, CTL_REQ, "PORT", NULL, "the port")         \
+		CTL_OPT("--direction", "direction", STRING, "rx|tx|both", NULL, \
+			"rx: what the port's peer sends; tx: what the switch " \
+			"sends it; both (default)")                            \
+		CTL_OPT("--filter", "filter", STRING, "EXPR", NULL,             \
+			"a tcpdump filter expression (pcap-filter(7)); "       \
+			"default: every frame")                                \
+		CTL_OPT("--count", "count", INT, "N", NULL,                    \
+			"stop after N frames (default: until SIGINT)")         \
+		CTL_OPT("--snaplen", "snaplen", INT, "N", NULL,                \
+			"bytes kept of each frame, 64-262144 (default 262144)") \
+		CTL_OPT("-w", "file", STRING, "FILE|-", NULL,                  \
+			"where vhswctl writes the capture ('-': stdout, not "  \
+			"a terminal); vhswd only shows the name"))             \
+	X(CAPTURE_LIST, capture_list, "capture/list",                          \
+		"list capture sessions (running and recently ended) with "       \
+		"their port, direction, filter and counters", )                  \
+	X(CAPTURE_STOP, capture_stop, "capture/stop",                          \
+		"stop a capture session (its vhswctl finishes the file); on an " \
+		"ended session, show its final counters",                        \
+		CTL_ARG("id", INT, CTL_REQ, "ID", NULL,                            \
+			"the session (capture list)"))                         \
 	X(VERSION, version, "version", "show the daemon's version", )          \
 	X(HELP, help, "help", "list commands", )
 /* clang-format on */

@@ -33,5 +33,13 @@ enum ctl_call_status {
  */
 enum ctl_call_status ctl_call(struct ctl_client *c, const char *method,
 	json_t *params, json_t **result, int *code, char *err, size_t errlen);
+/*
+ * ctl_call() that also passes the file descriptor 'fd' (SCM_RIGHTS, with
+ * the request's first byte) for a command that takes one (`capture`: the
+ * pipe vhswd writes to).  The caller keeps its own copy of 'fd'.
+ */
+enum ctl_call_status ctl_call_fd(struct ctl_client *c, const char *method,
+	json_t *params, int fd, json_t **result, int *code, char *err,
+	size_t errlen);
 
 #endif /* VHSW_CTL_CLIENT_H */

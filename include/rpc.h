@@ -19,6 +19,14 @@
  *    than RPC_OUT_HIGH_WATER bytes of replies unread, its further requests
  *    wait (no reading); past RPC_MAX_PENDING_OUT it is dropped.
  *
+ * A request may carry one file descriptor (SCM_RIGHTS, sent with the
+ * request's first byte; ctl_call_fd), for the action that takes one
+ * (rpc_take_fd: `capture` takes the pipe it writes to).  It belongs to the
+ * request whose line holds the byte it came with.  More than one fd, or a
+ * control message cut short: every fd received is closed and the request
+ * fails.  An fd no action took is closed once its request is answered,
+ * and the fds of a client that leaves are closed: none is ever leaked.
+ *
  * Thread-safety: control thread (the loop's thread) only.
  */
 #ifndef VHSW_RPC_H
@@ -102,5 +110,13 @@ void rpc_server_stats(const struct rpc_server *srv, struct rpc_stats *st);
  */
 int rpc_handle_line(rpc_dispatch_fn fn, void *arg, const char *line, size_t len,
 	struct rpc_stats *st, char **reply);
+
+/*
+ * The file descriptor that came with the request being dispatched: returns
+ * it and makes it the caller's (it is open, close-on-exec), or -1 when the
+ * request carried none or it was taken already.  Only inside the dispatch
+ * function, on the control thread.
+ */
+int rpc_take_fd(void);
 
 #endif /* VHSW_RPC_H */

@@ -30,6 +30,7 @@
 #include "port.h"
 
 struct mirror_set;
+struct capture_set;
 struct paths;
 struct rpc_server;
 struct rte_mempool;
@@ -60,6 +61,7 @@ struct vhsw {
 	json_t *state_saved; /* what the file holds */
 	bool state_dirty;    /* the last write failed: retry on the tick */
 	struct mirror_set *mirrors; /* mirror.c; NULL: none yet */
+	struct capture_set *captures; /* capture_ctl.c; NULL until one */
 };
 
 int vhsw_init(struct vhsw *sw, struct ev_loop *loop, struct rte_mempool *pool,

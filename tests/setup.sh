@@ -18,6 +18,7 @@ VHSW_PACKAGES=(
 	libsystemd-dev # sd_notify, watchdog, journal (switch/daemon/service.c)
 	libmicrohttpd-dev # vhswd --metrics-listen (switch/control/metrics.c)
 	curl python3-prometheus-client # test_metrics: scrape and parse /metrics
+	libpcap-dev # pcap_compile: capture filters (switch/control/capture_ctl.c)
 	clang libclang-rt-14-dev util-linux
 	iproute2 iputils-ping procps jq netcat-openbsd tcpdump python3
 	containernetworking-plugins podman runc

@@ -16,13 +16,22 @@
  *
  * `doctor` runs here, without vhswd (doctor.h).
  *
+ * `capture` opens its output itself (FILE, or stdout for '-'), passes the
+ * write end of a pipe with its request and copies the pipe to the output
+ * until vhswd closes it; SIGINT/SIGTERM send `capture/stop`.  vhswd never
+ * opens a user's path.
+ *
  * Exit status: 0 success; 1 the daemon refused (doctor: an error
  * finding); 2 usage error; 3 cannot reach the daemon.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sys/stat.h>
 
@@ -656,10 +665,45 @@ print_log_show(json_t *params, json_t *r)
 	text_table_free(t);
 }
 
+/* `capture list`: one session a row. */
+static void
+print_capture_list(json_t *params, json_t *a)
+{
+	static const char *const cols[] = {
+		"seen", "matched", "written", "dropped"};
+	struct text_table *t = text_table_new();
+	json_t *s;
+	size_t i, k;
+
+	(void)params;
+	text_table_col(t, "ID", TEXT_RIGHT);
+	text_table_col(t, "PORT", TEXT_LEFT);
+	text_table_col(t, "DIR", TEXT_LEFT);
+	text_table_col(t, "STATE", TEXT_LEFT);
+	text_table_col(t, "SEEN", TEXT_RIGHT);
+	text_table_col(t, "MATCHED", TEXT_RIGHT);
+	text_table_col(t, "WRITTEN", TEXT_RIGHT);
+	text_table_col(t, "DROPPED", TEXT_RIGHT);
+	text_table_col(t, "FILTER", TEXT_LEFT);
+	json_array_foreach(a, i, s)
+	{
+		text_table_add_json(t, json_object_get(s, "id"));
+		text_table_add(t, "%s", sv(s, "port"));
+		text_table_add(t, "%s", sv(s, "direction"));
+		text_table_add(t, "%s", sv(s, "state"));
+		for (k = 0; k < sizeof(cols) / sizeof(cols[0]); k++)
+			text_table_add_json(t, json_object_get(s, cols[k]));
+		text_table_add(t, "%s", sv(s, "filter"));
+	}
+	text_table_print(t, stdout, 0);
+	text_table_free(t);
+}
+
 static const struct {
 	const char *method;
 	void (*print)(json_t *params, json_t *result);
 } printers[] = {
+	{"capture/list", print_capture_list},
 	{"config/save", print_config_save},
 	{"dataplane/set/poll-mode", print_poll_mode},
 	{"fdb/add", print_fdb_add},
@@ -960,6 +1004,209 @@ usage_for(FILE *f, int argc, char **argv)
 		usage(f);
 }
 
+static volatile sig_atomic_t capture_signal;
+
+static void
+capture_on_signal(int sig)
+{
+	capture_signal = sig;
+}
+
+/* `capture/stop ID` on a fresh connection: the session's counters. */
+static json_t *
+capture_stop(const char *path, json_int_t id, char *err, size_t errlen)
+{
+	struct ctl_client *c = ctl_connect(path, err, errlen);
+	json_t *params, *r = NULL;
+	int code;
+
+	if (c == NULL)
+		return NULL;
+	params = json_pack("{s:I}", "id", id);
+	if (ctl_call(c, "capture/stop", params, &r, &code, err, errlen) !=
+		CTL_OK)
+		r = NULL;
+	json_decref(params);
+	ctl_close(c);
+	return r;
+}
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	ssize_t k;
+
+	while (n > 0) {
+		k = write(fd, p, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/*
+ * `vhswctl capture PORT ... -w FILE|-`: the output is opened here; vhswd
+ * gets the write end of a pipe and this copies the pipe to the output
+ * until EOF (the session ended: --count, stopped, port deleted, vhswd
+ * stopping).  SIGINT/SIGTERM send `capture/stop`.  A summary goes to
+ * stderr, like tcpdump's.
+ */
+static int
+run_capture(json_t *params, const char *ctl_opt, bool as_json)
+{
+	const char *file = json_string_value(json_object_get(params, "file"));
+	const char *path = ctl_socket_path(ctl_opt);
+	struct sigaction sa = {.sa_handler = capture_on_signal};
+	json_t *result = NULL, *fin = NULL;
+	bool to_stdout, stop_sent = false, out_ok = true, writing = true;
+	int out_errno = 0;
+	int out = -1, pfd[2] = {-1, -1}, code, ret;
+	char err[1024], buf[65536];
+	struct ctl_client *c;
+	json_int_t id;
+	ssize_t n;
+
+	if (file == NULL) {
+		fprintf(stderr,
+			"vhswctl: capture needs -w FILE, or -w - for "
+			"stdout (e.g. vhswctl capture c1 -w - | "
+			"tcpdump -r -)\n");
+		json_decref(params);
+		return EXIT_USAGE;
+	}
+	to_stdout = strcmp(file, "-") == 0;
+	if (to_stdout && isatty(STDOUT_FILENO)) {
+		fprintf(stderr,
+			"vhswctl: capture -w -: stdout is a terminal; "
+			"pipe it into a reader (| tcpdump -r -) or "
+			"give -w FILE\n");
+		json_decref(params);
+		return EXIT_USAGE;
+	}
+	out = to_stdout
+		? STDOUT_FILENO
+		: open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (out < 0) {
+		fprintf(stderr, "vhswctl: cannot open %s: %s\n", file,
+			strerror(errno));
+		json_decref(params);
+		return EXIT_USAGE;
+	}
+	if (pipe2(pfd, O_CLOEXEC) != 0) {
+		fprintf(stderr, "vhswctl: pipe: %s\n", strerror(errno));
+		goto fail;
+	}
+	/* A reader of ours that goes away ends this process's writes with
+	 * EPIPE, not SIGPIPE; the pipe's own end stays vhswd's concern. */
+	signal(SIGPIPE, SIG_IGN);
+	sigaction(SIGINT, &sa, NULL); /* no SA_RESTART: read() returns */
+	sigaction(SIGTERM, &sa, NULL);
+	c = ctl_connect(path, err, sizeof(err));
+	if (c == NULL) {
+		fprintf(stderr, "vhswctl: %s\n", err);
+		ret = EXIT_UNREACHABLE;
+		goto out;
+	}
+	ret = ctl_call_fd(
+		c, "capture", params, pfd[1], &result, &code, err, sizeof(err));
+	ctl_close(c);
+	close(pfd[1]);
+	pfd[1] = -1;
+	if (ret != CTL_OK) {
+		fprintf(stderr, "vhswctl: %s\n", err);
+		ret = ret == CTL_ERROR ? EXIT_REFUSED : EXIT_UNREACHABLE;
+		goto out;
+	}
+	id = json_integer_value(json_object_get(result, "id"));
+	if (!as_json)
+		fprintf(stderr,
+			"vhswctl: capturing on %s (%s%s%s), session %lld%s\n",
+			sv(result, "port"), sv(result, "direction"),
+			json_is_string(json_object_get(result, "filter"))
+				? ", filter: "
+				: "",
+			json_is_string(json_object_get(result, "filter"))
+				? sv(result, "filter")
+				: "",
+			(long long)id, to_stdout ? "" : "; Ctrl-C stops");
+	for (;;) {
+		if (capture_signal != 0 && !stop_sent) {
+			stop_sent = true;
+			json_decref(capture_stop(path, id, err, sizeof(err)));
+		}
+		n = read(pfd[0], buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (writing && write_all(out, buf, (size_t)n) != 0) {
+			/* Our reader left (| tcpdump -c 5), a normal end; or
+			 * FILE cannot be written.  Stop, drain to EOF. */
+			out_errno = errno;
+			out_ok = to_stdout && out_errno == EPIPE;
+			writing = false;
+			if (!stop_sent) {
+				stop_sent = true;
+				json_decref(capture_stop(
+					path, id, err, sizeof(err)));
+			}
+		}
+	}
+	/* EOF: vhswd ended the session; its final counters. */
+	fin = capture_stop(path, id, err, sizeof(err));
+	if (fin == NULL) {
+		fprintf(stderr,
+			"vhswctl: capture ended, no summary: %s (socket %s)\n",
+			err, path);
+		ret = out_ok ? 0 : EXIT_REFUSED;
+		goto out;
+	}
+	if (as_json) {
+		json_dumpf(fin, to_stdout ? stderr : stdout,
+			JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', to_stdout ? stderr : stdout);
+	} else {
+		fprintf(stderr,
+			"%lld frames captured, %lld dropped by the capture "
+			"(it could not keep up), %lld seen by the filter "
+			"(%lld matched)%s%s\n",
+			iv(fin, "written"), iv(fin, "dropped"), iv(fin, "seen"),
+			iv(fin, "matched"),
+			json_is_string(json_object_get(fin, "end_reason"))
+				? "; ended: "
+				: "",
+			json_is_string(json_object_get(fin, "end_reason"))
+				? sv(fin, "end_reason")
+				: "");
+	}
+	ret = out_ok ? 0 : EXIT_REFUSED;
+	if (!out_ok)
+		fprintf(stderr, "vhswctl: writing %s failed: %s\n",
+			to_stdout ? "stdout" : file, strerror(out_errno));
+out:
+	if (!to_stdout && out >= 0 && close(out) != 0 && ret == 0) {
+		fprintf(stderr, "vhswctl: %s: %s\n", file, strerror(errno));
+		ret = EXIT_REFUSED;
+	}
+	if (pfd[0] >= 0)
+		close(pfd[0]);
+	if (pfd[1] >= 0)
+		close(pfd[1]);
+	json_decref(result);
+	json_decref(fin);
+	json_decref(params);
+	return ret;
+fail:
+	if (!to_stdout)
+		close(out);
+	json_decref(params);
+	return EXIT_REFUSED;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1006,6 +1253,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd->method, "doctor") == 0)
 		return run_doctor(params, g.ctl, g.json);
+	if (strcmp(cmd->method, "capture") == 0)
+		return run_capture(params, g.ctl, g.json);
 	path = ctl_socket_path(g.ctl);
 	c = ctl_connect(path, err, sizeof(err));
 	if (c == NULL) {

@@ -24,6 +24,7 @@
 
 #include "paths.h"
 #include "actions.h"
+#include "capture.h"
 #include "config.h"
 #include "doctor.h"
 #include "mirror.h"

@@ -181,6 +181,7 @@ vhsw_fini(struct vhsw *sw)
 
 	VHSW_ASSERT_CONTROL_THREAD();
 	vhsw_stopping = true;
+	capture_fini(sw); /* the files complete, the writers joined */
 	mirror_fini(sw); /* the switch closes: the mirrors stay saved */
 	for (i = 0; i < VHSW_MAX_PORTS; i++)
 		if (sw->ports[i] != NULL)
@@ -332,6 +333,7 @@ vhsw_port_detach(struct vhsw *sw, struct port *p)
 	mirror_port_removed(sw, p); /* no mirror names its id any more */
 	sw->ports[p->id] = NULL;
 	publish(sw);
+	capture_port_gone(sw, p);
 	fdb_flush(sw->fdb, p->id, true);
 	if (!vhsw_stopping)
 		log_port_event(p, "removed");
@@ -442,6 +444,9 @@ changes_config(enum ctl_cmd_id id)
 	case CTL_CMD_FDB_FLUSH:
 	case CTL_CMD_STATS:
 	case CTL_CMD_CONFIG_SAVE:
+	case CTL_CMD_CAPTURE:
+	case CTL_CMD_CAPTURE_LIST:
+	case CTL_CMD_CAPTURE_STOP:
 	case CTL_CMD_VERSION:
 	case CTL_CMD_HELP:
 	case CTL_CMD_DOCTOR:

@@ -282,6 +282,22 @@ parse_option(const struct ctl_cmd *cmd, int argc, char **argv, int *i,
 	return set_value(params, p, argv[*i], err, errlen);
 }
 
+/* A one-dash option of the table ("-w"), with or without "=VALUE". */
+static bool
+short_option(const struct ctl_cmd *cmd, const char *arg)
+{
+	size_t flen = strcspn(arg, "=");
+	const struct ctl_param *p;
+
+	if (arg[0] != '-' || arg[1] == '-' || arg[1] == '\0')
+		return false;
+	for (p = cmd->params; p->key != NULL; p++)
+		if (p->option != NULL && strlen(p->option) == flen &&
+			strncmp(p->option, arg, flen) == 0)
+			return true;
+	return false;
+}
+
 const struct ctl_cmd *
 ctl_parse_argv(
 	int argc, char **argv, json_t **params_out, char *err, size_t errlen)
@@ -315,8 +331,10 @@ ctl_parse_argv(
 			positional = true; /* "--": no options after it */
 			continue;
 		}
-		if (!positional && strncmp(argv[i], "--", 2) == 0 &&
-			argv[i][2] != '\0') {
+		if (!positional &&
+			((strncmp(argv[i], "--", 2) == 0 &&
+				 argv[i][2] != '\0') ||
+				short_option(cmd, argv[i]))) {
 			if (parse_option(cmd, argc, argv, &i, params, err,
 				    errlen) != 0)
 				goto usage;

@@ -85,13 +85,38 @@ ctl_close(struct ctl_client *c)
 	free(c);
 }
 
+/* Sends 'n' bytes; 'pass' (unless -1) goes with the first one. */
 static int
-send_all(int fd, const char *p, size_t n)
+send_all(int fd, const char *p, size_t n, int pass)
 {
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cmsg;
+	struct iovec iov;
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	struct cmsghdr *cm;
 	ssize_t k;
 
 	while (n > 0) {
-		k = send(fd, p, n, MSG_NOSIGNAL);
+		iov.iov_base = (void *)p;
+		iov.iov_len = n;
+		if (pass >= 0) {
+			memset(&cmsg, 0, sizeof(cmsg));
+			mh.msg_control = cmsg.buf;
+			mh.msg_controllen = sizeof(cmsg.buf);
+			cm = CMSG_FIRSTHDR(&mh);
+			cm->cmsg_level = SOL_SOCKET;
+			cm->cmsg_type = SCM_RIGHTS;
+			cm->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(cm), &pass, sizeof(int));
+		} else {
+			mh.msg_control = NULL;
+			mh.msg_controllen = 0;
+		}
+		k = sendmsg(fd, &mh, MSG_NOSIGNAL);
+		if (k > 0)
+			pass = -1; /* sent with the first byte */
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0)
@@ -144,10 +169,18 @@ enum ctl_call_status
 ctl_call(struct ctl_client *c, const char *method, json_t *params,
 	json_t **result, int *code, char *err, size_t errlen)
 {
+	return ctl_call_fd(c, method, params, -1, result, code, err, errlen);
+}
+
+enum ctl_call_status
+ctl_call_fd(struct ctl_client *c, const char *method, json_t *params, int fd,
+	json_t **result, int *code, char *err, size_t errlen)
+{
 	json_t *req, *rep, *e;
 	json_error_t jerr;
 	long id = c->next_id++;
-	char *line;
+	char *line, *nl;
+	size_t n;
 	int ret;
 
 	*result = NULL;
@@ -157,13 +190,20 @@ ctl_call(struct ctl_client *c, const char *method, json_t *params,
 		"id", (json_int_t)id);
 	line = json_dumps(req, JSON_COMPACT);
 	json_decref(req);
+	n = line ? strlen(line) : 0;
+	nl = line ? realloc(line, n + 2) : NULL;
+	if (nl == NULL)
+		free(line);
+	line = nl;
+	if (line != NULL)
+		memcpy(line + n, "\n", 2);
 	if (line == NULL) {
 		snprintf(err, errlen, "cannot encode request");
 		return CTL_IO_ERROR;
 	}
-	ret = send_all(c->fd, line, strlen(line));
+	ret = send_all(c->fd, line, n + 1, fd);
 	free(line);
-	if (ret != 0 || send_all(c->fd, "\n", 1) != 0) {
+	if (ret != 0) {
 		snprintf(err, errlen, "lost the connection to vhswd: %s",
 			strerror(errno));
 		return CTL_IO_ERROR;

@@ -6,6 +6,11 @@
  * request or reply bytes the client took), oldest first: the head is the
  * one to evict when the table is full.  Each client's idle timer is a
  * libev "repeat" timer restarted with ev_timer_again() on activity.
+ *
+ * A file descriptor received with a client's bytes waits in the client
+ * ('pass') with the offset in the input buffer of the byte it came with,
+ * until the line holding that byte is handled; req_fd hands it to the
+ * action (rpc_take_fd) and what is not taken is closed after the reply.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +33,7 @@
 #define RPC_BACKLOG 256
 #define RPC_ACCEPTS_PER_WAKEUP 64
 #define RPC_ACCEPT_PAUSE 0.1 /* seconds, when out of fds */
+#define RPC_FDS_SEEN 4       /* room for this many fds per recvmsg() */
 
 struct rpc_client {
 	ev_io io; /* first: the watcher is the client */
@@ -39,6 +45,11 @@ struct rpc_client {
 	size_t out_len, out_off, out_cap;
 	bool discarding; /* skipping the rest of an oversized line */
 	bool eof;        /* the client shut down its sending side */
+	/* An fd (or a refused attempt to pass some) waiting for its line. */
+	bool pass_set;
+	bool pass_bad;   /* more than one fd, or a control message cut short */
+	int pass_fd;     /* -1 when bad */
+	size_t pass_off; /* in 'in': the byte it came with */
 	TAILQ_ENTRY(rpc_client) link;
 };
 
@@ -59,6 +70,30 @@ struct rpc_server {
 
 static void client_cb(struct ev_loop *loop, ev_io *w, int revents);
 
+/* The fd of the request being dispatched (rpc_take_fd), and whether the
+ * request tried to pass more than one. */
+static int req_fd = -1;
+static bool req_fd_bad;
+
+int
+rpc_take_fd(void)
+{
+	int fd = req_fd;
+
+	req_fd = -1;
+	return fd;
+}
+
+static void
+pass_drop(struct rpc_client *c)
+{
+	if (c->pass_set && c->pass_fd >= 0)
+		close(c->pass_fd);
+	c->pass_set = false;
+	c->pass_bad = false;
+	c->pass_fd = -1;
+}
+
 static void
 client_free(struct rpc_client *c)
 {
@@ -66,6 +101,7 @@ client_free(struct rpc_client *c)
 
 	ev_io_stop(srv->loop, &c->io);
 	ev_timer_stop(srv->loop, &c->idle);
+	pass_drop(c);
 	close(c->io.fd);
 	TAILQ_REMOVE(&srv->clients, c, link);
 	srv->st.clients--;
@@ -243,6 +279,16 @@ rpc_handle_line(rpc_dispatch_fn fn, void *arg, const char *line, size_t len,
 		json_decref(req);
 		return ret;
 	}
+	if (req_fd_bad) {
+		st->errors++;
+		snprintf(msg, sizeof(msg),
+			"invalid request: a request may carry one file "
+			"descriptor at most (the ones sent were closed)");
+		ret = encode_reply(
+			id, NULL, CTL_ERR_INVALID_REQUEST, msg, reply);
+		json_decref(req);
+		return ret;
+	}
 	if (params == NULL || json_is_null(params))
 		params = empty = json_object();
 	result = fn(arg, json_string_value(method), params, &code, msg,
@@ -264,11 +310,24 @@ rpc_handle_line(rpc_dispatch_fn fn, void *arg, const char *line, size_t len,
 static int
 client_reply(struct rpc_client *c, const char *line, size_t len)
 {
+	size_t off = (size_t)(line - c->in);
 	char *rep;
 	int ret;
 
-	if (rpc_handle_line(
-		    c->srv->fn, c->srv->arg, line, len, &c->srv->st, &rep) != 0)
+	/* The fd that came with a byte of this line (or its newline). */
+	if (c->pass_set && c->pass_off <= off + len) {
+		req_fd = c->pass_fd;
+		req_fd_bad = c->pass_bad;
+		c->pass_set = false;
+		c->pass_fd = -1;
+	}
+	ret = rpc_handle_line(
+		c->srv->fn, c->srv->arg, line, len, &c->srv->st, &rep);
+	if (req_fd >= 0)
+		close(req_fd); /* not taken */
+	req_fd = -1;
+	req_fd_bad = false;
+	if (ret != 0)
 		return -1;
 	if (rep == NULL)
 		return 0;
@@ -295,8 +354,11 @@ client_process(struct rpc_client *c)
 		nl = memchr(start, '\n', (size_t)(end - start));
 		if (nl == NULL) {
 			c->in_len = 0;
+			pass_drop(c);
 			return 0;
 		}
+		if (c->pass_set && c->pass_off <= (size_t)(nl - c->in))
+			pass_drop(c);
 		c->discarding = false;
 		start = nl + 1;
 	}
@@ -306,9 +368,13 @@ client_process(struct rpc_client *c)
 			if (client_reply(c, start, (size_t)(nl - start)) != 0)
 				return -1;
 			client_touch(c);
+		} else if (c->pass_set && c->pass_off <= (size_t)(nl - c->in)) {
+			pass_drop(c); /* came with an empty line */
 		}
 		start = nl + 1;
 	}
+	if (c->pass_set)
+		c->pass_off -= (size_t)(start - c->in);
 	c->in_len = (size_t)(end - start);
 	memmove(c->in, start, c->in_len);
 	if (c->in_len == RPC_IN_MAX && memchr(c->in, '\n', c->in_len) == NULL) {
@@ -317,6 +383,7 @@ client_process(struct rpc_client *c)
 		c->srv->st.errors++;
 		c->in_len = 0;
 		c->discarding = true;
+		pass_drop(c);
 		if (encode_reply(NULL, NULL, CTL_ERR_INVALID_REQUEST, msg,
 			    &rep) != 0)
 			return -1;
@@ -352,9 +419,61 @@ client_continue(struct rpc_client *c, bool process)
 	client_update_events(c);
 }
 
+/*
+ * Keeps the fds that came with the bytes at offset 'off': one is kept for
+ * its request; more than one, or a control message cut short (fds beyond
+ * the buffer are closed by the kernel), marks the request bad and closes
+ * them all.
+ */
+static void
+pass_receive(struct rpc_client *c, struct msghdr *mh, size_t off)
+{
+	int fds[RPC_FDS_SEEN], n = 0, k, i;
+	struct cmsghdr *cm;
+	bool bad = (mh->msg_flags & MSG_CTRUNC) != 0;
+
+	for (cm = CMSG_FIRSTHDR(mh); cm != NULL; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		k = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		for (i = 0; i < k && n < RPC_FDS_SEEN; i++)
+			memcpy(&fds[n++], CMSG_DATA(cm) + i * sizeof(int),
+				sizeof(int));
+	}
+	if (n == 0 && !bad)
+		return;
+	if (n > 1 || bad || c->pass_set) {
+		for (i = 0; i < n; i++)
+			close(fds[i]);
+		if (c->pass_set && c->pass_fd >= 0)
+			close(c->pass_fd);
+		if (!c->pass_set)
+			c->pass_off = off;
+		c->pass_set = true;
+		c->pass_bad = true;
+		c->pass_fd = -1;
+		return;
+	}
+	c->pass_set = true;
+	c->pass_bad = false;
+	c->pass_fd = fds[0];
+	c->pass_off = off;
+}
+
 static void
 client_read(struct rpc_client *c)
 {
+	union {
+		char buf[CMSG_SPACE(RPC_FDS_SEEN * sizeof(int))];
+		struct cmsghdr align;
+	} cmsg;
+	struct iovec iov;
+	struct msghdr mh = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = cmsg.buf,
+		.msg_controllen = sizeof(cmsg.buf),
+	};
 	ssize_t n;
 	char *b;
 
@@ -375,13 +494,16 @@ client_read(struct rpc_client *c)
 		client_update_events(c); /* full of held-back requests */
 		return;
 	}
-	n = recv(c->io.fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+	iov.iov_base = c->in + c->in_len;
+	iov.iov_len = c->in_cap - c->in_len;
+	n = recvmsg(c->io.fd, &mh, MSG_CMSG_CLOEXEC);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n < 0) {
 		client_free(c);
 		return;
 	}
+	pass_receive(c, &mh, c->in_len);
 	if (n == 0)
 		c->eof = true; /* answer what came complete, then close */
 	c->in_len += (size_t)n;
@@ -489,6 +611,7 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			return;
 		}
 		c->srv = srv;
+		c->pass_fd = -1;
 		TAILQ_INSERT_TAIL(&srv->clients, c, link);
 		srv->st.clients++;
 		ev_io_init(&c->io, client_cb, fd, EV_READ);

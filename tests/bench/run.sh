@@ -17,7 +17,7 @@
 #   --window S        loopback measurement window for 64 B (default 20)
 #   --window-large S  ... for 512 and 1518 B (default 10)
 #   --sections LIST   comma-separated subset of
-#                     loopback,polling,jumbo,latency,fdb,idle,callgrind
+#                     loopback,polling,capture,jumbo,latency,fdb,idle,callgrind
 #                     (default: all; --quick: loopback,jumbo)
 #   --no-ovs          leave Open vSwitch out
 #   --sizes LIST      loopback frame sizes, comma-separated (default 64,512,1518)
@@ -39,7 +39,10 @@
 # Environment: CALLGRIND_MACS=N makes the callgrind section profile vhswd
 # alone with the source MAC varied over N addresses (FDB learning cost);
 # CALLGRIND_PORT0/CALLGRIND_PORT1="ARGS" give its two ports extra `port add`
-# options (the instructions a port option costs).
+# options (the instructions a port option costs); CALLGRIND_CAPTURE="ARGS"
+# runs `vhswctl capture ARGS -w /dev/null` during the profile (a third
+# port p2 without a peer exists for it: "p2" is a capture of another port,
+# "p0 --filter 'udp port 9'" one of a loop port whose filter rejects all).
 #
 # Pinning (2 CPUs): every switch's data plane on CPU 1, its control threads
 # and every traffic client on CPU 0.  Systems are interleaved within each
@@ -55,7 +58,7 @@ TOP=$(cd "$BENCH/../.." && pwd)
 cd "$TOP"
 
 QUICK=0 ROUNDS="" OUT=$TOP/tests/out/bench WINDOW=20 WINDOW_LARGE=10
-SECTIONS=loopback,polling,jumbo,latency,fdb,idle,callgrind POLL_PAIRS=8 POLL_WINDOW=2 WITH_OVS=1 WRITE_DOC=1 SIZES_ARG=""
+SECTIONS=loopback,polling,capture,jumbo,latency,fdb,idle,callgrind POLL_PAIRS=8 POLL_WINDOW=2 WITH_OVS=1 WRITE_DOC=1 SIZES_ARG=""
 DOC=$TOP/docs/performance.md
 VHSWD_B="" B_PORT0="" B_PORT1=""
 ARGS_GIVEN="$*"
@@ -592,6 +595,132 @@ section_polling() {
 	done
 }
 
+# The cost of captures (`vhswctl capture`), in one vhswd process and one
+# 64 B loop between p0 and p1, in windows of --window seconds: no capture
+# versus a capture of a third port p2 (no peer, no traffic: the data path
+# of p0 and p1 is unchanged, one NULL monitor per burst, and the session's
+# writer thread wakes every 2 ms on the control CPU), in pairs in the order
+# A B, B A, ... so a drift within a pair cancels, each pair followed by the
+# control "none-ticker" (below); then once a capture of
+# the loop port p0 (rx) whose filter rejects every frame ("udp port 9":
+# the filter runs on each frame, nothing is copied) and once one that
+# keeps every frame with --snaplen 64 (copied with rte_pcapng_copy,
+# written to /dev/null by vhswctl; what the ring cannot take is dropped).
+CAP_PAIRS=2
+# capture_on ARGS...: a capture session, until capture_off.
+capture_on() {
+	"$VHSWCTL" --ctl "$VHSW_CTL_SOCK" capture "$@" -w /dev/null 2> "$TEST_TMP/cap.err" &
+	CAP_PID=$!
+	wait_until 10 _capture_running || die "capture $*: no session ($(cat "$TEST_TMP/cap.err"))"
+}
+_capture_running() { [[ $(jctl '[.[] | select(.state == "running")] | length' capture list) -ge 1 ]]; }
+capture_off() {
+	[[ -n ${CAP_PID:-} ]] || return 0
+	kill -INT "$CAP_PID" 2> /dev/null || true
+	wait_until 10 _tp_dead "$CAP_PID" || die "vhswctl capture did not stop"
+	wait "$CAP_PID" 2> /dev/null || true
+	CAP_PID=""
+}
+capture_record() {
+	local mode=$1 r=$2 k=$3 dropped=${4:-0}
+	record --arg mode "$mode" --argjson round "$r" --argjson pair "$k" \
+		--argjson mpps "$W_MPPS" --argjson window "$WINDOW" \
+		--argjson cycles "$W_CYC" --argjson packets "$W_PK" \
+		--argjson sw "$W_SW_CPU" --argjson cl "$W_CL_CPU" --argjson dropped "$dropped" \
+		'{section: "capture", system: "vhswd", size: 64, mode: $mode,
+		  round: $round, pair: $pair, mpps: $mpps, window_s: $window,
+		  switch_cpu: $sw, client_cpu: $cl, capture_dropped: $dropped,
+		  cycles_per_packet: (if $packets > 0 then ($cycles / $packets) else null end)}'
+	say "capture r$r pair $k $mode: $W_MPPS Mpps, $(awk -v c="$W_CYC" -v p="$W_PK" 'BEGIN { if (p) printf "%.1f", c / p; else print "-" }') cycles/packet (CPU: switch $W_SW_CPU, client $W_CL_CPU)"
+}
+# A control for this shared machine: under load, a process that merely
+# wakes every 2 ms on CPU 0 (what a capture's writer thread does while its
+# ring is empty) changes how much CPU the loop gets, by far more than any
+# data-path cost (seen 2026-11-30 at load 10: x3 to x5).  "none-ticker" is
+# "none" with such a process (python, not vhswd): compare "other" with it.
+ticker_on() {
+	taskset -c 0 python3 -c 'import time
+while True: time.sleep(0.002)' &
+	TICK_PID=$!
+}
+ticker_off() {
+	[[ -n ${TICK_PID:-} ]] || return 0
+	kill "$TICK_PID" 2> /dev/null || true
+	wait "$TICK_PID" 2> /dev/null || true
+	TICK_PID=""
+}
+# capture_window MODE: window, measured once more if the switch or the
+# client did not get its CPU (as loopback does).
+capture_window() {
+	local attempt
+	for attempt in 1 2; do
+		window "$WINDOW"
+		awk -v a="$W_SW_CPU" -v b="$W_CL_CPU" 'BEGIN { exit !(a >= 0.9 && b >= 0.9) }' && return 0
+		(( attempt == 2 )) && return 0
+		log "capture $1: disturbed window (switch ${W_SW_CPU}, client ${W_CL_CPU} of a CPU): measuring again"
+	done
+}
+section_capture() {
+	local r k m d
+	for (( r = 1; r <= ROUNDS; r++ )); do
+		start_switch "${CAPTURE_SYS:-vhswd}"   # or vhswd-busy
+		ctl port add p2 vhost-user "$TEST_TMP/v$SW_N-2.sock" > /dev/null
+		client_start 64
+		if loop_kick; then
+			sleep 2
+			for (( k = 1; k <= CAP_PAIRS; k++ )); do
+				local -a order=(none other)
+				(( (r + k) % 2 == 1 )) && order=(other none)
+				for m in "${order[@]}" none-ticker; do
+					[[ $m == other ]] && capture_on p2
+					[[ $m == none-ticker ]] && ticker_on
+					capture_window "$m"
+					capture_off
+					ticker_off
+					capture_record "$m" "$r" "$k"
+				done
+			done
+			capture_on p0 --direction rx --filter "udp port 9"
+			capture_window loop-filter-none
+			capture_off
+			capture_record loop-filter-none "$r" 0
+			capture_on p0 --direction rx --snaplen 64
+			capture_window loop-all
+			d=$(jctl '[.[] | select(.state == "running")][0].dropped' capture list)
+			capture_off
+			capture_record loop-all "$r" 0 "$d"
+		fi
+		tp_stop cl || true
+		stop_switch
+	done
+	# The ratio of each pair (a capture of another port / none) and their
+	# median: the figure the issue asks for; and against the ticker control.
+	jq -rs '[.[] | select(.section == "capture")] as $c
+		| [$c[] | select(.mode == "other") as $o
+		   | ($c[] | select(.mode == "none" and .round == $o.round and .pair == $o.pair)) as $n
+		   | if $n.mpps > 0 then $o.mpps / $n.mpps else empty end] | sort as $v
+		| ($v | length) as $n
+		| (if $n == 0 then null elif $n % 2 == 1 then $v[($n - 1) / 2]
+		   else ($v[$n / 2 - 1] + $v[$n / 2]) / 2 end) as $med
+		| [$c[] | select(.mode == "other") as $o
+		   | ($c[] | select(.mode == "none-ticker" and .round == $o.round and .pair == $o.pair)) as $t
+		   | if $t.mpps > 0 then $o.mpps / $t.mpps else empty end] | sort as $vt
+		| ($vt | length) as $nt
+		| (if $nt == 0 then null elif $nt % 2 == 1 then $vt[($nt - 1) / 2]
+		   else ($vt[$nt / 2 - 1] + $vt[$nt / 2]) / 2 end) as $medt
+		| ([$c[] | select(.mode == "none") | .mpps] | add / length) as $none
+		| "capture: 64 B loopback, a capture of another port / none, per pair: "
+		  + ([$v[] | . * 1000 | round / 1000 | tostring] | join(" "))
+		  + "; median " + (if $med == null then "-" else ($med * 1000 | round / 1000 | tostring) end)
+		  + "; / none with a 2 ms ticker: "
+		  + ([$vt[] | . * 1000 | round / 1000 | tostring] | join(" "))
+		  + "; median " + (if $medt == null then "-" else ($medt * 1000 | round / 1000 | tostring) end)
+		  + "; a loop port captured with a filter that rejects all / none (mean): "
+		  + ([$c[] | select(.mode == "loop-filter-none") | .mpps] | if length > 0 then (add / length / $none * 1000 | round / 1000 | tostring) else "-" end)
+		  + "; with every frame copied / none: "
+		  + ([$c[] | select(.mode == "loop-all") | .mpps] | if length > 0 then (add / length / $none * 1000 | round / 1000 | tostring) else "-" end)' "$RESULTS"
+}
+
 # FDB scale: vhswd with room for 1.1 M learned entries; vhsw-pktgen at full
 # rate, alternating every 100 ms between N source MACs and its own single
 # MAC (--alternate-ms): the ratio of the two rates compares phases that saw
@@ -732,6 +861,12 @@ section_callgrind() {
 			ctl port add p0 vhost-user "$SW_SOCK0" "${a0[@]}" > /dev/null
 			ctl port add p1 vhost-user "$SW_SOCK1" "${a1[@]}" > /dev/null
 			pid=$VHSWD_PID
+			if [[ -n ${CALLGRIND_CAPTURE:-} ]]; then
+				ctl port add p2 vhost-user "$TEST_TMP/v$SW_N-2.sock" > /dev/null
+				local -a ca=()
+				eval "ca=($CALLGRIND_CAPTURE)"
+				capture_on "${ca[@]}"
+			fi
 		else
 			SW_SYS=baseline
 			SW_SOCK0=$TEST_TMP/b$SW_N-0.sock SW_SOCK1=$TEST_TMP/b$SW_N-1.sock
@@ -754,6 +889,12 @@ section_callgrind() {
 		pk1=$(sw_rx)
 		callgrind_control -d "$pid" > /dev/null
 		pk=$(( pk1 - pk0 ))
+		# (vhswctl capture ends with the switch, killed below)
+		if [[ $sys == vhswd && -n ${CALLGRIND_CAPTURE:-} ]]; then
+			kill -KILL "$CAP_PID" 2> /dev/null || true
+			wait "$CAP_PID" 2> /dev/null || true
+			CAP_PID=""
+		fi
 		# the dump is taken: stop the switch first (a valgrind'ed switch
 		# answers vhost-user messages slowly; vhsw-pktgen's exit waits for
 		# them)
@@ -786,7 +927,9 @@ section_callgrind() {
 		js=$(jq -c --argjson ir "${ir:-0}" '. + {total: $ir}' <<<"$js")
 		record --arg sys "$sys" --argjson packets "$pk" --argjson ir "$js" \
 			--slurpfile p "$f" --argjson macs "${CALLGRIND_MACS:-1}" \
+			--arg capture "${CALLGRIND_CAPTURE:-}" \
 			'{section: "callgrind", system: $sys, packets: $packets, inclusive_ir: $ir, src_macs: $macs,
+			  capture: (if $capture == "" then null else $capture end),
 			  pktgen: $p[0],
 			  ir_per_packet: ($ir | with_entries(.value = (if $packets > 0 then .value / $packets else null end)))}'
 		say "callgrind $sys: $pk packets; Ir per packet: $(tail -n1 "$RESULTS" | jq -c '.ir_per_packet | with_entries(select(.value > 0)) | map_values(floor)')"
@@ -811,7 +954,7 @@ record --arg args "$ARGS_GIVEN" --arg kernel "$(uname -r)" \
 	  vhswd_b_sha256_16: (if $vhswd_b == "" then null else $vhswd_b_sha end)}'
 
 say "bench: rounds=$ROUNDS sections=$SECTIONS ovs=$WITH_OVS -> $RESULTS"
-for s in loopback polling jumbo latency fdb idle callgrind; do
+for s in loopback polling capture jumbo latency fdb idle callgrind; do
 	has_section "$s" && "section_$s"
 done
 

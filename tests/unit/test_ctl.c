@@ -103,6 +103,22 @@ test_parse_longest_match(void **state)
 		json_string_value(json_object_get(p, "port")), "--clear");
 	assert_null(json_object_get(p, "clear"));
 	json_decref(p);
+	/* A one-dash option; '-' is its value (stdout), not an option. */
+	p = parse("capture c1 --count 5 -w -", &cmd, err, sizeof(err));
+	assert_non_null(cmd);
+	assert_string_equal(cmd->method, "capture");
+	assert_string_equal(
+		json_string_value(json_object_get(p, "port")), "c1");
+	assert_string_equal(json_string_value(json_object_get(p, "file")), "-");
+	assert_int_equal(json_integer_value(json_object_get(p, "count")), 5);
+	json_decref(p);
+	p = parse("capture c1 -w=/tmp/c.pcapng", &cmd, err, sizeof(err));
+	assert_string_equal(
+		json_string_value(json_object_get(p, "file")), "/tmp/c.pcapng");
+	json_decref(p);
+	p = parse("capture stop 3", &cmd, err, sizeof(err));
+	assert_string_equal(cmd->method, "capture/stop");
+	json_decref(p);
 }
 
 static void
@@ -122,6 +138,8 @@ test_parse_usage_errors(void **state)
 		"port add c1 vhost-user /s --nope",
 		"fdb add 52:54:00:00:00:01",
 		"stats --clear=1",
+		"capture c1 -x 1",
+		"capture c1 -w",
 		NULL,
 	};
 	const struct ctl_cmd *cmd;
@@ -161,8 +179,12 @@ test_table_well_formed(void **state)
 			 * placeholder; flags have none. */
 			assert_true((p->option == NULL) == (p->meta != NULL) ||
 				p->option != NULL);
+			/* "--name", or a one-letter "-w" (capture). */
 			assert_true(p->option == NULL ||
-				strncmp(p->option, "--", 2) == 0);
+				strncmp(p->option, "--", 2) == 0 ||
+				(p->option[0] == '-' && p->option[1] != '-' &&
+					p->option[1] != '\0' &&
+					p->option[2] == '\0'));
 			kinds += p->selects_kind;
 			/* A key set twice (--client, --server) keeps its
 			 * type and kind. */
@@ -242,6 +264,7 @@ struct rpc_env {
 	struct rpc_server *srv;
 	char path[108];
 	int calls;
+	int taken; /* the fd the "take" method took */
 };
 
 static json_t *
@@ -251,6 +274,10 @@ echo_dispatch(void *arg, const char *method, json_t *params, int *code,
 	struct rpc_env *e = arg;
 
 	e->calls++;
+	if (strcmp(method, "take") == 0) {
+		e->taken = rpc_take_fd();
+		return json_integer(e->taken);
+	}
 	if (strcmp(method, "echo") != 0) {
 		*code = CTL_ERR_NO_METHOD;
 		snprintf(msg, msglen, "unknown method '%s'", method);
@@ -340,6 +367,40 @@ rpc_reply(struct rpc_env *e, int fd)
 	}
 	fail_msg("no reply");
 	return NULL;
+}
+
+/* Sends 'line' with 'n' fds attached to its first byte. */
+static void
+rpc_send_fds(struct rpc_env *e, int fd, const char *line, const int *fds, int n)
+{
+	union {
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+		struct cmsghdr align;
+	} cmsg;
+	struct iovec iov = {.iov_base = (void *)line, .iov_len = strlen(line)};
+	struct msghdr mh = {.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = cmsg.buf,
+		.msg_controllen = CMSG_SPACE(n * sizeof(int))};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+
+	memset(&cmsg, 0, sizeof(cmsg));
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(n * sizeof(int));
+	memcpy(CMSG_DATA(cm), fds, n * sizeof(int));
+	assert_int_equal(sendmsg(fd, &mh, MSG_NOSIGNAL), (ssize_t)strlen(line));
+	ev_run(e->loop, EVRUN_NOWAIT);
+}
+
+/* A pipe whose write end the server got: it was closed there once the
+ * read end sees EOF (the test's own copy closed first). */
+static bool
+write_end_closed(int rd)
+{
+	char c;
+
+	return read(rd, &c, 1) == 0;
 }
 
 static int
@@ -1089,6 +1150,79 @@ test_config_roundtrip(void **state)
 	}
 }
 
+/* At most one fd per request; none is leaked (rpc.h). */
+static void
+test_rpc_fd_passing(void **state)
+{
+	struct rpc_env *e = *state;
+	int fd = rpc_connect(e), p[2], q[2], two[2];
+	json_t *rep;
+
+	/* An fd with a request that takes none: answered, closed. */
+	assert_int_equal(pipe2(p, O_NONBLOCK), 0);
+	rpc_send_fds(e, fd,
+		"{\"jsonrpc\":\"2.0\",\"method\":\"echo\",\"id\":1}\n", &p[1],
+		1);
+	rep = rpc_reply(e, fd);
+	assert_non_null(json_object_get(rep, "result"));
+	json_decref(rep);
+	close(p[1]);
+	assert_true(write_end_closed(p[0]));
+	close(p[0]);
+
+	/* Taken by the action: open, the action's. */
+	assert_int_equal(pipe2(p, O_NONBLOCK), 0);
+	e->taken = -1;
+	rpc_send_fds(e, fd,
+		"{\"jsonrpc\":\"2.0\",\"method\":\"take\",\"id\":2}\n", &p[1],
+		1);
+	rep = rpc_reply(e, fd);
+	json_decref(rep);
+	assert_true(e->taken >= 0);
+	assert_true(fcntl(e->taken, F_GETFD) & FD_CLOEXEC);
+	close(p[1]);
+	assert_false(write_end_closed(p[0]));
+	close(e->taken);
+	assert_true(write_end_closed(p[0]));
+	close(p[0]);
+
+	/* Two fds: refused, both closed, the action not run. */
+	assert_int_equal(pipe2(p, O_NONBLOCK), 0);
+	assert_int_equal(pipe2(q, O_NONBLOCK), 0);
+	two[0] = p[1];
+	two[1] = q[1];
+	e->taken = -1;
+	rpc_send_fds(e, fd,
+		"{\"jsonrpc\":\"2.0\",\"method\":\"take\",\"id\":3}\n", two, 2);
+	rep = rpc_reply(e, fd);
+	assert_int_equal(error_code(rep), CTL_ERR_INVALID_REQUEST);
+	json_decref(rep);
+	assert_int_equal(e->taken, -1);
+	close(p[1]);
+	close(q[1]);
+	assert_true(write_end_closed(p[0]));
+	assert_true(write_end_closed(q[0]));
+	close(p[0]);
+	close(q[0]);
+
+	/* The next request on the connection carries none. */
+	rpc_send(e, fd, "{\"jsonrpc\":\"2.0\",\"method\":\"take\",\"id\":4}\n",
+		strlen("{\"jsonrpc\":\"2.0\",\"method\":\"take\",\"id\":4}\n"));
+	rep = rpc_reply(e, fd);
+	json_decref(rep);
+	assert_int_equal(e->taken, -1);
+
+	/* A client that leaves in the middle of its line: closed. */
+	assert_int_equal(pipe2(p, O_NONBLOCK), 0);
+	rpc_send_fds(e, fd, "{\"jsonrpc\":", &p[1], 1);
+	close(p[1]);
+	assert_false(write_end_closed(p[0]));
+	close(fd);
+	ev_run(e->loop, EVRUN_NOWAIT);
+	assert_true(write_end_closed(p[0]));
+	close(p[0]);
+}
+
 int
 main(void)
 {
@@ -1118,6 +1252,8 @@ main(void)
 			rpc_setup, rpc_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_rpc_refuses_live_socket, rpc_setup, rpc_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rpc_fd_passing, rpc_setup, rpc_teardown),
 		cmocka_unit_test(test_paths_policy),
 	};
 	const struct CMUnitTest action_tests[] = {
