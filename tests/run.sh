@@ -22,6 +22,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 2
 fi
 vhsw_install_deps
+vhsw_promtool
 vhsw_build
 
 filter=${1:-}

@@ -53,6 +53,32 @@ vhsw_install_deps() {
 	vhsw_apt_install setup "${VHSW_PACKAGES[@]}"
 }
 
+# promtool (test_metrics: `promtool check metrics`): Debian ships it only in
+# the `prometheus` package, which also installs and starts a Prometheus
+# server (96 MB).  The tests need the checker alone: it is taken out of
+# the package's .deb (apt-get download, dpkg-deb) into a cache directory
+# put on PATH, nothing installed.  Prints nothing; a failure only leaves
+# test_metrics with prometheus_client's parser.
+VHSW_TOOLS=${VHSW_TOOLS:-/var/cache/vhsw-test-tools}
+vhsw_promtool() {
+	local tmp deb
+	command -v promtool > /dev/null && return 0
+	if [ ! -x "$VHSW_TOOLS/promtool" ]; then
+		tmp=$(mktemp -d) || return 0
+		if (cd "$tmp" && apt-get download -qq prometheus > /dev/null 2>&1); then
+			deb=$(ls "$tmp"/prometheus_*.deb 2> /dev/null | head -n 1)
+			mkdir -p "$VHSW_TOOLS" &&
+				dpkg-deb --fsys-tarfile "$deb" |
+				tar -x -O ./usr/bin/promtool > "$VHSW_TOOLS/promtool.new" &&
+				chmod 755 "$VHSW_TOOLS/promtool.new" &&
+				mv "$VHSW_TOOLS/promtool.new" "$VHSW_TOOLS/promtool"
+		fi
+		rm -rf "$tmp" "$VHSW_TOOLS/promtool.new"
+	fi
+	[ -x "$VHSW_TOOLS/promtool" ] && export PATH=$VHSW_TOOLS:$PATH
+	return 0
+}
+
 vhsw_build() {
 	if [ ! -f "$VHSW_BUILD/build.ninja" ]; then
 		meson setup "$VHSW_BUILD" "$VHSW_TOP" -Dwerror=true -Dtests=enabled >/dev/null
