@@ -13,6 +13,7 @@
 #ifndef VHSW_ACTIONS_H
 #define VHSW_ACTIONS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <jansson.h>
@@ -33,6 +34,17 @@ struct act_err {
  * reference), or NULL with 'e' set.
  */
 typedef json_t *(*act_fn)(struct vhsw *sw, json_t *params, struct act_err *e);
+
+/*
+ * Sets 'e' and returns NULL, so an action (here or in the modules that
+ * own a command: mirror.c, capture_ctl.c) fails with
+ * `return act_fail(e, code, ...)`.
+ */
+json_t *act_fail(struct act_err *e, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* A name of a port or a mirror: 1-31 letters, digits, '_', '.' or '-'. */
+bool act_name_ok(const char *name);
 
 /*
  * Runs command 'id' with 'params' (checked against the command table

@@ -345,6 +345,16 @@ extern const struct ctl_cmd ctl_cmds[CTL_CMD_COUNT];
 /* The command with this method name, or NULL. */
 const struct ctl_cmd *ctl_cmd_find(const char *method);
 
+/* Number of command words of 'method' ("fdb/set/aging" -> 3). */
+int ctl_method_words(const char *method);
+/* Whether the first 'n' words of 'method' are argv[0..n). */
+bool ctl_words_match(const char *method, int n, char **argv);
+/*
+ * The command whose words begin argv (the longest match), or NULL;
+ * '*nwords' is set to its number of words.
+ */
+const struct ctl_cmd *ctl_find_cmd(int argc, char **argv, int *nwords);
+
 /*
  * Parses a command line (argv after the global options) into a method and
  * a params object ("--" ends the options: every argument after it is

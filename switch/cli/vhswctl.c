@@ -826,53 +826,6 @@ struct globals {
 	bool json, help, version;
 };
 
-/* Number of command words of 'method' ("fdb/set/aging" -> 3). */
-static int
-method_words(const char *method)
-{
-	int n = 1;
-
-	for (; *method; method++)
-		n += *method == '/';
-	return n;
-}
-
-/* Whether the first 'n' words of 'method' are argv[0..n). */
-static bool
-words_match(const char *method, int n, char **argv)
-{
-	const char *p = method;
-	size_t len;
-	int i;
-
-	for (i = 0; i < n; i++) {
-		len = strcspn(p, "/");
-		if (strlen(argv[i]) != len || strncmp(argv[i], p, len) != 0)
-			return false;
-		p += len + (p[len] == '/');
-	}
-	return true;
-}
-
-/* The command argv names (its longest match), or NULL; '*nwords' its words. */
-static const struct ctl_cmd *
-find_cmd(int argc, char **argv, int *nwords)
-{
-	const struct ctl_cmd *cmd = NULL;
-	int i, nw;
-
-	*nwords = 0;
-	for (i = 0; i < CTL_CMD_COUNT; i++) {
-		nw = method_words(ctl_cmds[i].method);
-		if (nw > *nwords && nw <= argc &&
-			words_match(ctl_cmds[i].method, nw, argv)) {
-			*nwords = nw;
-			cmd = &ctl_cmds[i];
-		}
-	}
-	return cmd;
-}
-
 /* The option of 'cmd' that 'arg' is ("--vlan", "--vlan=7"), or NULL. */
 static const struct ctl_param *
 cmd_option(const struct ctl_cmd *cmd, const char *arg)
@@ -954,7 +907,7 @@ parse_globals(int argc, char **argv, struct globals *g, char **out, int *outc,
 			return -1;
 		i++;
 	}
-	cmd = find_cmd(argc - i, argv + i, &nw);
+	cmd = ctl_find_cmd(argc - i, argv + i, &nw);
 	for (; nw > 0; nw--)
 		out[n++] = argv[i++];
 	for (; i < argc; i++) {
@@ -994,8 +947,9 @@ usage_for(FILE *f, int argc, char **argv)
 	while (n < argc && argv[n][0] != '-')
 		n++;
 	for (i = 0; n > 0 && i < CTL_CMD_COUNT; i++) {
-		nw = method_words(ctl_cmds[i].method);
-		if (words_match(ctl_cmds[i].method, nw < n ? nw : n, argv)) {
+		nw = ctl_method_words(ctl_cmds[i].method);
+		if (ctl_words_match(
+			    ctl_cmds[i].method, nw < n ? nw : n, argv)) {
 			usage_cmd(f, &ctl_cmds[i]);
 			shown++;
 		}

@@ -34,9 +34,8 @@
 #include "vhsw.h"
 #include "vlog.h"
 
-/* Sets the error of an action and returns NULL: `return act_fail(...)`. */
-static json_t *__rte_format_printf(3, 4)
-	act_fail(struct act_err *e, int code, const char *fmt, ...)
+json_t *
+act_fail(struct act_err *e, int code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -62,8 +61,8 @@ num(json_t *params, const char *key, json_int_t def)
 	return json_is_integer(v) ? json_integer_value(v) : def;
 }
 
-static bool
-name_ok(const char *name)
+bool
+act_name_ok(const char *name)
 {
 	size_t n = strlen(name), i;
 
@@ -139,7 +138,7 @@ port_conf_parse(struct vhsw *sw, json_t *params, struct port_conf *conf,
 	conf->name = name;
 	conf->check_socket = check_socket;
 	conf->policy = sw->paths;
-	if (!name_ok(name)) {
+	if (!act_name_ok(name)) {
 		act_fail(e, CTL_ERR_INVALID_PARAMS,
 			"invalid port name '%s': use 1-%d letters, digits, "
 			"'_', '.' or '-'",

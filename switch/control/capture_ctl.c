@@ -621,21 +621,6 @@ capture_fini(struct vhsw *sw)
 
 /* ---- actions ------------------------------------------------------- */
 
-static json_t *fail(struct act_err *e, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static json_t *
-fail(struct act_err *e, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	e->code = code;
-	va_start(ap, fmt);
-	vsnprintf(e->msg, e->len, fmt, ap);
-	va_end(ap);
-	return NULL;
-}
-
 static const char *
 dir_name(uint8_t dirs)
 {
@@ -960,7 +945,7 @@ take_pipe(struct session *s, struct act_err *e)
 	int fd = rpc_take_fd(), fl;
 
 	if (fd < 0) {
-		fail(e, CTL_ERR_INVALID_PARAMS,
+		act_fail(e, CTL_ERR_INVALID_PARAMS,
 			"capture needs the write end of a pipe sent with the "
 			"request (SCM_RIGHTS); use vhswctl capture ... -w "
 			"FILE|-");
@@ -970,7 +955,7 @@ take_pipe(struct session *s, struct act_err *e)
 	if (fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode) || fl < 0 ||
 		(fl & O_ACCMODE) != O_WRONLY) {
 		close(fd);
-		fail(e, CTL_ERR_INVALID_PARAMS,
+		act_fail(e, CTL_ERR_INVALID_PARAMS,
 			"the file descriptor sent with capture is not the "
 			"write end of a pipe; vhswd writes captures to a pipe "
 			"only (vhswctl capture ... -w FILE|- makes one)");
@@ -978,7 +963,7 @@ take_pipe(struct session *s, struct act_err *e)
 	}
 	if (fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0) {
 		close(fd);
-		fail(e, CTL_ERR_REFUSED, "cannot use the pipe: %s",
+		act_fail(e, CTL_ERR_REFUSED, "cannot use the pipe: %s",
 			strerror(errno));
 		return -1;
 	}
@@ -1026,7 +1011,7 @@ session_alloc(struct session *s, struct act_err *e)
 	if (s->c.ring != NULL)
 		pcapng_clock_warm(s->c.mp);
 	if (s->c.ring == NULL) {
-		fail(e, CTL_ERR_REFUSED,
+		act_fail(e, CTL_ERR_REFUSED,
 			"cannot allocate the capture's %u buffers: %s (give "
 			"vhswd more --mem, or stop other captures)",
 			n, rte_strerror(rte_errno));
@@ -1068,17 +1053,17 @@ act_capture(struct vhsw *sw, json_t *params, struct act_err *e)
 
 	p = name ? vhsw_port_find(sw, name) : NULL;
 	if (p == NULL)
-		return fail(e, CTL_ERR_REFUSED,
+		return act_fail(e, CTL_ERR_REFUSED,
 			"no port named %s (vhswctl port list shows them)",
 			name ? name : "(none)");
 	if (dir != NULL && strcmp(dir, "rx") != 0 && strcmp(dir, "tx") != 0 &&
 		strcmp(dir, "both") != 0)
-		return fail(e, CTL_ERR_INVALID_PARAMS,
+		return act_fail(e, CTL_ERR_INVALID_PARAMS,
 			"--direction must be rx, tx or both, not '%s'", dir);
 	if (json_is_integer(jcount)) {
 		count = json_integer_value(jcount);
 		if (count < 1)
-			return fail(e, CTL_ERR_INVALID_PARAMS,
+			return act_fail(e, CTL_ERR_INVALID_PARAMS,
 				"--count must be 1 or more (leave it out to "
 				"capture until stopped)");
 	}
@@ -1086,33 +1071,33 @@ act_capture(struct vhsw *sw, json_t *params, struct act_err *e)
 		snaplen = json_integer_value(jsnap);
 		if (snaplen < CAPTURE_MIN_SNAPLEN ||
 			snaplen > CAPTURE_MAX_SNAPLEN)
-			return fail(e, CTL_ERR_INVALID_PARAMS,
+			return act_fail(e, CTL_ERR_INVALID_PARAMS,
 				"--snaplen must be %d..%d bytes",
 				CAPTURE_MIN_SNAPLEN, CAPTURE_MAX_SNAPLEN);
 	}
 	if (filter != NULL && strlen(filter) > CAPTURE_MAX_FILTER)
-		return fail(e, CTL_ERR_INVALID_PARAMS,
+		return act_fail(e, CTL_ERR_INVALID_PARAMS,
 			"--filter is %zu bytes long; the limit is %d",
 			strlen(filter), CAPTURE_MAX_FILTER);
 	cs = set_get(sw);
 	if (cs == NULL)
-		return fail(e, CTL_ERR_REFUSED, "out of memory");
+		return act_fail(e, CTL_ERR_REFUSED, "out of memory");
 	if (cs->running >= CAPTURE_MAX_SESSIONS)
-		return fail(e, CTL_ERR_REFUSED,
+		return act_fail(e, CTL_ERR_REFUSED,
 			"too many captures: %d run already; stop one "
 			"(vhswctl capture list, capture stop ID)",
 			CAPTURE_MAX_SESSIONS);
 	TAILQ_FOREACH (o, &cs->sessions, link)
 		on_port += o->port == p && o->state != SESSION_ENDED;
 	if (on_port >= MONITOR_MAX_CAPTURES)
-		return fail(e, CTL_ERR_REFUSED,
+		return act_fail(e, CTL_ERR_REFUSED,
 			"port %s has %d captures already; stop one "
 			"(vhswctl capture list, capture stop ID)",
 			p->name, MONITOR_MAX_CAPTURES);
 
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
-		return fail(e, CTL_ERR_REFUSED, "out of memory");
+		return act_fail(e, CTL_ERR_REFUSED, "out of memory");
 	s->fd = -1;
 	s->sw = sw;
 	s->id = cs->next_id;
@@ -1130,7 +1115,7 @@ act_capture(struct vhsw *sw, json_t *params, struct act_err *e)
 	if ((filter != NULL && (s->filter = strdup(filter)) == NULL) ||
 		(file != NULL && (s->file = strdup(file)) == NULL)) {
 		session_discard(s);
-		return fail(e, CTL_ERR_REFUSED, "out of memory");
+		return act_fail(e, CTL_ERR_REFUSED, "out of memory");
 	}
 	if (filter != NULL) {
 		err = capture_filter_compile(
@@ -1148,7 +1133,7 @@ act_capture(struct vhsw *sw, json_t *params, struct act_err *e)
 	}
 	if (header_build(s) != 0) {
 		session_discard(s);
-		return fail(e, CTL_ERR_INVALID_PARAMS,
+		return act_fail(e, CTL_ERR_INVALID_PARAMS,
 			"the filter and port name do not fit in the capture "
 			"header");
 	}
@@ -1158,7 +1143,7 @@ act_capture(struct vhsw *sw, json_t *params, struct act_err *e)
 	if (err != 0) {
 		ev_async_stop(sw->loop, &s->done_ev);
 		session_discard(s);
-		return fail(e, CTL_ERR_REFUSED,
+		return act_fail(e, CTL_ERR_REFUSED,
 			"cannot start the capture's writer thread: %s",
 			strerror(err));
 	}
@@ -1177,7 +1162,7 @@ act_capture(struct vhsw *sw, json_t *params, struct act_err *e)
 	if (vhsw_port_update_monitor(sw, p) != 0) {
 		s->published = false; /* the old monitor stays */
 		session_reap(s);      /* stops the writer; the file is empty */
-		return fail(e, CTL_ERR_REFUSED,
+		return act_fail(e, CTL_ERR_REFUSED,
 			"cannot attach the capture to port %s: out of memory",
 			p->name);
 	}
@@ -1209,7 +1194,7 @@ act_capture_stop(struct vhsw *sw, json_t *params, struct act_err *e)
 			if ((json_int_t)s->id == id)
 				break;
 	if (s == NULL)
-		return fail(e, CTL_ERR_REFUSED,
+		return act_fail(e, CTL_ERR_REFUSED,
 			"no capture session %lld (vhswctl capture list shows "
 			"them)",
 			(long long)id);

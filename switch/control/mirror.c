@@ -49,34 +49,6 @@ static const char *const dir_names[] = {
 	[MONITOR_BOTH] = "both",
 };
 
-/* Sets the error of an action and returns NULL: `return fail(...)`. */
-static json_t *__rte_format_printf(3, 4)
-	fail(struct act_err *e, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	e->code = code;
-	va_start(ap, fmt);
-	vsnprintf(e->msg, e->len, fmt, ap);
-	va_end(ap);
-	return NULL;
-}
-
-/* The same characters as port names (actions.c). */
-static bool
-name_ok(const char *name)
-{
-	size_t n = strlen(name), i;
-
-	if (n == 0 || n >= VHSW_NAME_MAX)
-		return false;
-	for (i = 0; i < n; i++)
-		if (!(isalnum((unsigned char)name[i]) ||
-			    strchr("_.-", name[i])))
-			return false;
-	return true;
-}
-
 static bool
 has_src(const struct mirror *m, uint16_t id)
 {
@@ -252,7 +224,7 @@ src_parse(
 	for (;;) {
 		k = strcspn(t, ",");
 		if (k == 0 || k >= sizeof(buf)) {
-			fail(e, CTL_ERR_INVALID_PARAMS,
+			act_fail(e, CTL_ERR_INVALID_PARAMS,
 				"mirror %s: --src must be port names separated "
 				"by commas, like c1,c2 (got '%s')",
 				m->name, list);
@@ -262,13 +234,13 @@ src_parse(
 		buf[k] = '\0';
 		p = vhsw_port_find(sw, buf);
 		if (p == NULL) {
-			fail(e, CTL_ERR_REFUSED,
+			act_fail(e, CTL_ERR_REFUSED,
 				"mirror %s: no port named %s (--src)", m->name,
 				buf);
 			return -1;
 		}
 		if (has_src(m, p->id)) {
-			fail(e, CTL_ERR_INVALID_PARAMS,
+			act_fail(e, CTL_ERR_INVALID_PARAMS,
 				"mirror %s: --src names port %s twice", m->name,
 				buf);
 			return -1;
@@ -291,7 +263,7 @@ check_dst(struct vhsw *sw, const char *name, const struct port *dst,
 	uint32_t n_static;
 
 	if (o != NULL) {
-		fail(e, CTL_ERR_REFUSED,
+		act_fail(e, CTL_ERR_REFUSED,
 			"mirror %s: port %s is a source of mirror %s; a "
 			"mirror's destination cannot be a source (no chains "
 			"of mirrors)",
@@ -300,7 +272,7 @@ check_dst(struct vhsw *sw, const char *name, const struct port *dst,
 	}
 	if (dst->has_mac) {
 		port_mac_format(mac, sizeof(mac), &dst->mac);
-		fail(e, CTL_ERR_REFUSED,
+		act_fail(e, CTL_ERR_REFUSED,
 			"mirror %s: port %s has --mac %s, a static FDB entry; "
 			"a mirror's destination takes no forwarded frames: use "
 			"a port added without --mac",
@@ -310,7 +282,7 @@ check_dst(struct vhsw *sw, const char *name, const struct port *dst,
 	n_static = fdb_port_entries(sw->fdb, dst->id) -
 		fdb_port_learned(sw->fdb, dst->id);
 	if (n_static > 0) {
-		fail(e, CTL_ERR_REFUSED,
+		act_fail(e, CTL_ERR_REFUSED,
 			"mirror %s: port %s has %u static FDB entr%s; a "
 			"mirror's destination takes no forwarded frames: "
 			"delete them first (vhswctl fdb show %s; vhswctl fdb "
@@ -338,13 +310,13 @@ act_mirror_add(struct vhsw *sw, json_t *params, struct act_err *e)
 	uint16_t i;
 
 	VHSW_ASSERT_CONTROL_THREAD();
-	if (!name_ok(name))
-		return fail(e, CTL_ERR_INVALID_PARAMS,
+	if (!act_name_ok(name))
+		return act_fail(e, CTL_ERR_INVALID_PARAMS,
 			"invalid mirror name '%s': use 1-%d letters, digits, "
 			"'_', '.' or '-'",
 			name, VHSW_NAME_MAX - 1);
 	if (find(s, name) != NULL)
-		return fail(e, CTL_ERR_REFUSED,
+		return act_fail(e, CTL_ERR_REFUSED,
 			"mirror %s exists already (vhswctl mirror del %s "
 			"first)",
 			name, name);
@@ -352,32 +324,32 @@ act_mirror_add(struct vhsw *sw, json_t *params, struct act_err *e)
 	snprintf(nm.name, sizeof(nm.name), "%s", name);
 	nm.dirs = dir_parse(dir);
 	if (nm.dirs == 0)
-		return fail(e, CTL_ERR_INVALID_PARAMS,
+		return act_fail(e, CTL_ERR_INVALID_PARAMS,
 			"mirror %s: direction must be rx, tx or both, not "
 			"'%s'",
 			name, dir);
 	dst = vhsw_port_find(sw, dname);
 	if (dst == NULL)
-		return fail(e, CTL_ERR_REFUSED,
+		return act_fail(e, CTL_ERR_REFUSED,
 			"mirror %s: no port named %s (--dst)", name, dname);
 	nm.dst = dst->id;
 	if (src_parse(sw, &nm, src, e) != 0)
 		return NULL;
 	if (has_src(&nm, dst->id))
-		return fail(e, CTL_ERR_REFUSED,
+		return act_fail(e, CTL_ERR_REFUSED,
 			"mirror %s: port %s cannot be both a source and the "
 			"destination",
 			name, dst->name);
 	for (i = 0; i < nm.n_src; i++) {
 		o = dst_of(s, nm.src[i]);
 		if (o != NULL)
-			return fail(e, CTL_ERR_REFUSED,
+			return act_fail(e, CTL_ERR_REFUSED,
 				"mirror %s: port %s is the destination of "
 				"mirror %s; a destination cannot be a source "
 				"(no chains of mirrors)",
 				name, sw->ports[nm.src[i]]->name, o->name);
 		if (n_src_of(s, nm.src[i]) >= MONITOR_MAX_MIRRORS)
-			return fail(e, CTL_ERR_REFUSED,
+			return act_fail(e, CTL_ERR_REFUSED,
 				"mirror %s: port %s is a source of %d mirrors "
 				"already (the most one port can have)",
 				name, sw->ports[nm.src[i]]->name,
@@ -386,14 +358,14 @@ act_mirror_add(struct vhsw *sw, json_t *params, struct act_err *e)
 	if (check_dst(sw, name, dst, e) != 0)
 		return NULL;
 	if (s != NULL && s->n == MIRROR_MAX)
-		return fail(e, CTL_ERR_REFUSED,
+		return act_fail(e, CTL_ERR_REFUSED,
 			"mirror %s: there are %d mirrors already (the most "
 			"the switch keeps)",
 			name, MIRROR_MAX);
 	if (s == NULL) {
 		s = calloc(1, sizeof(*s));
 		if (s == NULL)
-			return fail(e, CTL_ERR_REFUSED,
+			return act_fail(e, CTL_ERR_REFUSED,
 				"mirror %s: out of memory", name);
 		sw->mirrors = s;
 	}
@@ -421,7 +393,7 @@ act_mirror_del(struct vhsw *sw, json_t *params, struct act_err *e)
 
 	VHSW_ASSERT_CONTROL_THREAD();
 	if (m == NULL)
-		return fail(e, CTL_ERR_REFUSED, "no mirror named %s", name);
+		return act_fail(e, CTL_ERR_REFUSED, "no mirror named %s", name);
 	for (i = 0; i < m->n_src; i++)
 		touched[m->src[i]] = true;
 	was_dst[m->dst] = true;

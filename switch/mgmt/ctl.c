@@ -197,9 +197,8 @@ ctl_usage(const struct ctl_cmd *cmd, const char *kind, char *buf, size_t len)
 	return buf;
 }
 
-/* Number of command words of 'method' ("fdb/set/aging" -> 3). */
-static int
-method_words(const char *method)
+int
+ctl_method_words(const char *method)
 {
 	int n = 1;
 
@@ -208,22 +207,38 @@ method_words(const char *method)
 	return n;
 }
 
-static bool
-argv_matches(const char *method, int argc, char **argv)
+bool
+ctl_words_match(const char *method, int n, char **argv)
 {
-	int nw = method_words(method), i;
 	const char *p = method;
 	size_t len;
+	int i;
 
-	if (argc < nw)
-		return false;
-	for (i = 0; i < nw; i++) {
+	for (i = 0; i < n; i++) {
 		len = strcspn(p, "/");
 		if (strlen(argv[i]) != len || strncmp(argv[i], p, len) != 0)
 			return false;
 		p += len + (p[len] == '/');
 	}
 	return true;
+}
+
+const struct ctl_cmd *
+ctl_find_cmd(int argc, char **argv, int *nwords)
+{
+	const struct ctl_cmd *cmd = NULL;
+	int i, nw;
+
+	*nwords = 0;
+	for (i = 0; i < CTL_CMD_COUNT; i++) {
+		nw = ctl_method_words(ctl_cmds[i].method);
+		if (nw > *nwords && nw <= argc &&
+			ctl_words_match(ctl_cmds[i].method, nw, argv)) {
+			*nwords = nw;
+			cmd = &ctl_cmds[i];
+		}
+	}
+	return cmd;
 }
 
 /* Sets params[p->key] from the text 'val'.  0 or -1. */
@@ -302,9 +317,9 @@ const struct ctl_cmd *
 ctl_parse_argv(
 	int argc, char **argv, json_t **params_out, char *err, size_t errlen)
 {
-	const struct ctl_cmd *cmd = NULL;
+	const struct ctl_cmd *cmd;
 	const struct ctl_param *p;
-	int best = 0, i, nw, pos = 0;
+	int best, i, pos = 0;
 	bool positional = false;
 	json_t *params;
 
@@ -313,13 +328,7 @@ ctl_parse_argv(
 		snprintf(err, errlen, "no command given");
 		return NULL;
 	}
-	for (i = 0; i < CTL_CMD_COUNT; i++) {
-		nw = method_words(ctl_cmds[i].method);
-		if (nw > best && argv_matches(ctl_cmds[i].method, argc, argv)) {
-			best = nw;
-			cmd = &ctl_cmds[i];
-		}
-	}
+	cmd = ctl_find_cmd(argc, argv, &best);
 	if (cmd == NULL) {
 		snprintf(err, errlen, "unknown command '%s%s%s'", argv[0],
 			argc > 1 ? " " : "", argc > 1 ? argv[1] : "");
