@@ -76,8 +76,15 @@
 
 #define CAPTURE_KEEP_ENDED 16
 #define CAPTURE_POOL_BYTES (4u << 20) /* per session, at most */
-#define CAPTURE_IDLE_MS 2             /* writer's wait for frames */
-#define CAPTURE_POLL_MS 100           /* writer's wait for the reader */
+/*
+ * The writer's wait for frames when its ring is empty: from
+ * CAPTURE_IDLE_MIN_MS, doubled while nothing comes, up to
+ * CAPTURE_IDLE_MAX_MS (the ring holds 2048 frames: 10 ms of 200 kpps),
+ * so an idle capture wakes 100 times a second, not 500.
+ */
+#define CAPTURE_IDLE_MIN_MS 1
+#define CAPTURE_IDLE_MAX_MS 10
+#define CAPTURE_POLL_MS 100   /* writer's wait for the reader */
 #define CAPTURE_STUCK_MS 1000 /* a stopping writer gives up after this */
 #define CAPTURE_PIPE_SIZE (1 << 20)
 #define CAPTURE_BURST 32
@@ -377,13 +384,13 @@ write_frames(struct session *s, struct rte_mbuf **m, unsigned int n)
 	return cnt > 0 ? out_writev(s, iov, cnt) : 0;
 }
 
-/* Idle: waits for frames; true if the reader is gone. */
+/* Idle: waits 'ms' for frames; true if the reader is gone. */
 static bool
-reader_gone(struct session *s)
+reader_gone(struct session *s, int ms)
 {
 	struct pollfd pfd = {.fd = s->fd, .events = 0};
 
-	return poll(&pfd, 1, CAPTURE_IDLE_MS) > 0 &&
+	return poll(&pfd, 1, ms) > 0 &&
 		(pfd.revents & (POLLERR | POLLHUP)) != 0;
 }
 
@@ -404,9 +411,9 @@ writer_main(void *arg)
 	struct session *s = arg;
 	struct iovec hdr = {.iov_base = s->header, .iov_len = s->header_len};
 	struct rte_mbuf *m[CAPTURE_BURST];
+	int ret, idle_ms = CAPTURE_IDLE_MIN_MS;
 	uint64_t written = 0;
 	unsigned int n;
-	int ret;
 
 	ret = out_writev(s, &hdr, 1);
 	if (ret != 0)
@@ -418,12 +425,14 @@ writer_main(void *arg)
 			/* Stopped and unpublished: the ring is complete. */
 			if (stopping(s))
 				break;
-			if (reader_gone(s)) {
+			if (reader_gone(s, idle_ms)) {
 				set_reason(s, REASON_READER);
 				break;
 			}
+			idle_ms = RTE_MIN(2 * idle_ms, CAPTURE_IDLE_MAX_MS);
 			continue;
 		}
+		idle_ms = CAPTURE_IDLE_MIN_MS;
 		if (s->count != 0 && written + n > s->count) {
 			rte_pktmbuf_free_bulk(&m[s->count - written],
 				(unsigned int)(written + n - s->count));
