@@ -60,7 +60,7 @@ struct vhsw {
 	char state_path[PATH_MAX];
 	json_t *state_saved; /* what the file holds */
 	bool state_dirty;    /* the last write failed: retry on the tick */
-	struct mirror_set *mirrors; /* mirror.c; NULL: none yet */
+	struct mirror_set *mirrors;   /* mirror.c; NULL: none yet */
 	struct capture_set *captures; /* capture_ctl.c; NULL until one */
 };
 

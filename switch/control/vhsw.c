@@ -182,7 +182,7 @@ vhsw_fini(struct vhsw *sw)
 	VHSW_ASSERT_CONTROL_THREAD();
 	vhsw_stopping = true;
 	capture_fini(sw); /* the files complete, the writers joined */
-	mirror_fini(sw); /* the switch closes: the mirrors stay saved */
+	mirror_fini(sw);  /* the switch closes: the mirrors stay saved */
 	for (i = 0; i < VHSW_MAX_PORTS; i++)
 		if (sw->ports[i] != NULL)
 			vhsw_port_detach(sw, sw->ports[i]);
