@@ -26,71 +26,17 @@
 #include "vhsw.h"
 #include "vport.h"
 #include "ut_eal.h"
+#include "ut_sw.h"
 
 static char tmpdir[64];
 static struct rte_mempool *pool;
 static struct rte_rcu_qsbr *qsv;
 
-struct sw_env {
-	struct vhsw sw;
-	struct paths *paths;
-	struct ev_loop *loop;
-	struct fdb *fdb;
-	struct dp *dp;
-};
-
 static int
 sw_setup(void **state)
 {
-	struct sw_env *e = calloc(1, sizeof(*e));
-
-	e->loop = ev_loop_new(EVFLAG_AUTO);
-	e->fdb = fdb_create("ut_mirror_fdb", 1024, qsv);
-	e->dp = dp_create(e->fdb, pool, qsv, DP_POLL_BUSY);
-	if (e->fdb == NULL || e->dp == NULL)
-		return -1;
-	vhsw_init(&e->sw, e->loop, pool, qsv, e->fdb, e->dp);
-	e->paths = paths_create(PATHS_DEFAULT_STATE_DIR);
-	if (e->paths == NULL || paths_add_socket_dir(e->paths, tmpdir) != 0)
-		return -1;
-	e->sw.paths = e->paths;
-	if (vport_init(pool, dp_synchronize_cb, e->dp, vhsw_wake, &e->sw) != 0)
-		return -1;
-	*state = e;
-	return 0;
-}
-
-static int
-sw_teardown(void **state)
-{
-	struct sw_env *e = *state;
-
-	vhsw_fini(&e->sw);
-	paths_destroy(e->paths);
-	dp_destroy(e->dp);
-	fdb_destroy(e->fdb);
-	ev_loop_destroy(e->loop);
-	free(e);
-	return 0;
-}
-
-/* Calls a method with params as JSON text; the error code (0: success). */
-static int
-call(struct sw_env *e, const char *method, const char *params, json_t **res,
-	char *msg)
-{
-	json_t *p = json_loads(params, 0, NULL), *r;
-	int code = 0;
-
-	assert_non_null(p);
-	msg[0] = '\0';
-	r = vhsw_dispatch(&e->sw, method, p, &code, msg, 512);
-	json_decref(p);
-	if (res != NULL)
-		*res = r;
-	else
-		json_decref(r);
-	return r != NULL ? 0 : code;
+	*state = ut_sw_create("ut_mirror_fdb", pool, qsv, tmpdir);
+	return *state != NULL ? 0 : -1;
 }
 
 /* A vhost-user port NAME on tmpdir/NAME.sock, with extra JSON keys. */
