@@ -590,7 +590,6 @@ print_generic(json_t *params, json_t *r)
 		text_json(stdout, 0, r);
 }
 
-/* The text printer of each method; a method not listed: print_generic. */
 /* Room for a mirror's sources, comma-separated (the list is bounded). */
 #define VHSW_MIRROR_SRC_TEXT 4096
 
@@ -699,6 +698,7 @@ print_capture_list(json_t *params, json_t *a)
 	text_table_free(t);
 }
 
+/* The text printer of each method; a method not listed: print_generic. */
 static const struct {
 	const char *method;
 	void (*print)(json_t *params, json_t *result);
