@@ -48,8 +48,9 @@ struct fwd_txq {
 
 struct fwd_ctx {
 	struct fdb *fdb;
-	struct rte_mempool *pool;     /* for per-destination copies */
-	uint64_t hz;                  /* TSC ticks a second */
+	struct rte_mempool *pool; /* for per-destination copies */
+	uint64_t hz;              /* TSC ticks a second */
+	uint16_t thread; /* the data-plane thread: its block of port stats */
 	const struct port_table *tbl; /* the table of this iteration */
 	uint16_t n_dirty;             /* ports with queued frames */
 	uint16_t dirty[VHSW_MAX_PORTS];

@@ -13,13 +13,16 @@
  * after an RCU grace period once they are unpublished.
  *
  * Thread-safety:
- *  - ops->rx_burst/tx_burst are called by the data-plane thread only.
+ *  - ops->rx_burst is called by the data-plane thread the queue is
+ *    assigned to (never by two threads at once for one queue); tx_burst by
+ *    any data-plane thread, concurrently (see port_ops).
  *  - 'ready' is written by whoever learns the peer's state (the vhost event
  *    thread or the control thread) and read lock-free by the data plane;
  *    anything that tears down what rx/tx_burst touch must clear 'ready' and
  *    wait for an RCU grace period first.
- *  - 'stats' are written by the data plane only (single writer, naturally
- *    aligned 64-bit words) and read by the control thread without locks;
+ *  - 'stats' are written by the data plane only, one block per data-plane
+ *    thread (single writer each, naturally aligned 64-bit words), and read
+ *    and summed by the control thread without locks (port_stats_read);
  *    "clearing" keeps a control-side baseline instead of writing them.
  *  - Everything else is owned by the control thread and immutable while the
  *    port is published, except where a field says otherwise.  To change
@@ -35,6 +38,7 @@
 
 #include <rte_common.h>
 #include <rte_ether.h>
+#include <rte_per_lcore.h>
 
 #include "counters.h"
 
@@ -45,6 +49,8 @@ struct port_policy;
 typedef struct json_t json_t;
 
 #define VHSW_MAX_PORTS 256
+/* Data-plane threads (--lcores: every CPU after the first). */
+#define VHSW_MAX_DP_THREADS 32
 #define VHSW_PORT_NONE UINT16_MAX
 #define VHSW_NAME_MAX 32 /* including NUL */
 #define VHSW_BURST 32
@@ -121,22 +127,42 @@ struct port_ops {
 	uint16_t (*rx_burst)(
 		struct port *p, uint16_t q, struct rte_mbuf **pkts, uint16_t n);
 	/*
-	 * Send up to 'n' frames to the peer.  Returns the number accepted; the
-	 * port owns (and eventually frees) those, the caller keeps the rest.
+	 * Send up to 'n' frames to the peer.  Returns the number accepted, k;
+	 * the port owns (and eventually frees) those, the caller keeps the
+	 * rest.  On return pkts[0..k) are the accepted frames and pkts[k..n)
+	 * the others, each part in the order the frames had (a port that
+	 * spreads frames over several queues may regroup them, but never
+	 * reorders two frames of one flow).
+	 *
+	 * Called by every data-plane thread, at the same time for one port:
+	 * the kind makes that safe (a queue per thread, port_dp_thread(), or
+	 * a lock per queue where threads outnumber queues).
 	 */
 	uint16_t (*tx_burst)(
 		struct port *p, struct rte_mbuf **pkts, uint16_t n);
-	/* Number of receive queues the data plane should poll now. */
+	/*
+	 * Number of receive queues the data plane should poll now: queues
+	 * [0, n_rxq) of those max_rxq counts.  Any thread.
+	 */
 	uint16_t (*n_rxq)(const struct port *p);
 	/*
-	 * Optional, for adaptive polling: 'arm' makes the peer signal new
-	 * frames on fds it adds to the epoll set 'epfd' (edge-triggered,
-	 * data.fd = the fd; the caller never reads them and closes the set
-	 * after one sleep); '!arm' stops the signals ('epfd' unused).  0, or
-	 * -ENOTSUP when the port has no such signal (the loop then wakes on a
-	 * timer).
+	 * The receive queues the port can ever have while it exists (a
+	 * vhost-user port's configured queue pairs): every one of them is
+	 * assigned to a data-plane thread, which polls it while it is below
+	 * n_rxq.  Control thread.
 	 */
-	int (*intr_arm)(struct port *p, int epfd, bool arm);
+	uint16_t (*max_rxq)(const struct port *p);
+	/*
+	 * Optional, for adaptive polling, per receive queue 'q' (< n_rxq):
+	 * 'arm' makes the peer signal new frames on that queue on an fd it
+	 * adds to the epoll set 'epfd' (edge-triggered, data.fd = the fd; the
+	 * caller never reads it and closes the set after one sleep); '!arm'
+	 * stops the signals ('epfd' unused).  0, or -ENOTSUP when the port
+	 * has no such signal (the loop then wakes on a timer).  Called by the
+	 * thread that polls 'q': two threads may arm different queues of one
+	 * port at once.
+	 */
+	int (*intr_arm)(struct port *p, uint16_t q, int epfd, bool arm);
 };
 
 /*
@@ -238,8 +264,9 @@ struct port {
 	 * (vhsw_port_update_monitor). */
 	struct port_monitor *monitor;
 
-	/* Written by the data plane only. */
-	struct port_stats stats;
+	/* Written by the data plane only: one block per data-plane thread
+	 * (port_dp_thread()), each with a single writer; readers sum them. */
+	struct port_stats stats[VHSW_MAX_DP_THREADS];
 
 	/* Control thread only. */
 	struct port_stats stats_base; /* values at the last `stats --clear` */
@@ -255,6 +282,29 @@ struct port {
 	 * by_id[] only, so it is neither polled nor flooded to. */
 	bool output_only;
 };
+
+/*
+ * The data-plane thread the caller runs on, 0 .. port_dp_threads() - 1
+ * (0 on any other thread).  For port kinds that keep a transmit queue per
+ * thread.
+ */
+RTE_DECLARE_PER_LCORE(uint16_t, port_dp_thread_idx);
+
+static inline uint16_t
+port_dp_thread(void)
+{
+	return RTE_PER_LCORE(port_dp_thread_idx);
+}
+
+/*
+ * How many data-plane threads run (1 .. VHSW_MAX_DP_THREADS): set once at
+ * start, before any port is created (port_set_dp_threads), so a kind can
+ * size its transmit queues.  Any thread.
+ */
+uint16_t port_dp_threads(void);
+void port_set_dp_threads(uint16_t n);
+/* The data-plane loop: marks its thread as data-plane thread 'idx'. */
+void port_set_dp_thread(uint16_t idx);
 
 static inline bool
 port_is_ready(const struct port *p)

@@ -116,6 +116,7 @@ static const struct port_ops ethport_ops = {
 	.rx_burst = eth_rx_burst,
 	.tx_burst = eth_tx_burst,
 	.n_rxq = eth_n_rxq,
+	.max_rxq = eth_n_rxq,
 };
 
 /* EAL interrupt thread: record and wake, nothing else. */

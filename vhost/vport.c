@@ -267,23 +267,20 @@ vport_n_rxq(const struct port *p)
  * (RCU-online) data plane runs this.
  */
 static int
-vport_intr_arm(struct port *p, int epfd, bool arm)
+vport_intr_arm(struct port *p, uint16_t q, int epfd, bool arm)
 {
 	struct vport *v = (struct vport *)p;
+	uint16_t vq = (uint16_t)(q * 2 + 1);
 	struct rte_vhost_vring vr;
 	struct epoll_event ev;
 	struct iovec iov;
 	eventfd_t cnt;
-	uint16_t q, vq;
 
 	vport_quiet_new(v); /* then only the TX queues kick */
 	__atomic_store_n(&v->dp_toggling, 1, __ATOMIC_SEQ_CST);
-	for (q = 0; q < v->nr_qp; q++) {
-		vq = (uint16_t)(q * 2 + 1);
-		rte_vhost_enable_guest_notification(v->vid, vq, arm);
-		if (!arm || rte_vhost_get_vhost_vring(v->vid, vq, &vr) != 0 ||
-			vr.kickfd < 0)
-			continue;
+	rte_vhost_enable_guest_notification(v->vid, vq, arm);
+	if (arm && rte_vhost_get_vhost_vring(v->vid, vq, &vr) == 0 &&
+		vr.kickfd >= 0) {
 		/*
 		 * Kicks counted while we polled would wake the sleep at once.
 		 * RWF_NOWAIT: the peer shares the eventfd's file flags and
@@ -300,10 +297,17 @@ vport_intr_arm(struct port *p, int epfd, bool arm)
 	return 0;
 }
 
+static uint16_t
+vport_max_rxq(const struct port *p)
+{
+	return ((const struct vport *)p)->queues;
+}
+
 static const struct port_ops vport_ops = {
 	.rx_burst = vport_rx_burst,
 	.tx_burst = vport_tx_burst,
 	.n_rxq = vport_n_rxq,
+	.max_rxq = vport_max_rxq,
 	.intr_arm = vport_intr_arm,
 };
 

@@ -117,12 +117,14 @@ dp_disarm(struct dp *dp)
 	const struct port_table *tbl =
 		__atomic_load_n(&dp->table, __ATOMIC_ACQUIRE);
 	struct port *p;
+	uint16_t q;
 	int i;
 
 	for (i = 0; i < tbl->n; i++) {
 		p = tbl->by_id[tbl->ids[i]];
 		if (port_is_ready(p) && p->ops->intr_arm != NULL)
-			p->ops->intr_arm(p, -1, false);
+			for (q = 0; q < p->ops->n_rxq(p); q++)
+				p->ops->intr_arm(p, q, -1, false);
 	}
 }
 
@@ -159,6 +161,7 @@ dp_sleep(struct dp *dp)
 	enum dp_slept ret = DP_NOT_SLEPT;
 	eventfd_t cnt;
 	struct port *p;
+	uint16_t q;
 
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	ev[0].data.fd = dp->wakefd;
@@ -172,8 +175,13 @@ dp_sleep(struct dp *dp)
 		p = tbl->by_id[tbl->ids[i]];
 		if (!port_is_ready(p))
 			continue;
-		if (p->ops->intr_arm == NULL || p->ops->intr_arm(p, epfd, true))
+		if (p->ops->intr_arm == NULL) {
 			timeout = DP_SLEEP_NOINTR_MS;
+			continue;
+		}
+		for (q = 0; q < p->ops->n_rxq(p); q++)
+			if (p->ops->intr_arm(p, q, epfd, true) != 0)
+				timeout = DP_SLEEP_NOINTR_MS;
 	}
 	if (dp_poll_once(dp) == 0 &&
 		!__atomic_load_n(&dp->stop, __ATOMIC_RELAXED)) {

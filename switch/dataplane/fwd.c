@@ -37,18 +37,20 @@ fwd_init(struct fwd_ctx *ctx, struct fdb *fdb, struct rte_mempool *pool)
 }
 
 static inline void
-stat_add(struct port *p, enum port_stat_id id, uint64_t n)
+stat_add(const struct fwd_ctx *ctx, struct port *p, enum port_stat_id id,
+	uint64_t n)
 {
-	/* Single writer: a plain add, no atomic read-modify-write. */
-	p->stats.c[id] += n;
+	/* The thread's own block: a plain add, no atomic read-modify-write. */
+	p->stats[ctx->thread].c[id] += n;
 }
 
 /* Drops a received frame for reason 'why' (also counted in rx_dropped). */
 static inline void
-rx_drop(struct port *in, struct rte_mbuf *m, enum port_stat_id why)
+rx_drop(const struct fwd_ctx *ctx, struct port *in, struct rte_mbuf *m,
+	enum port_stat_id why)
 {
-	stat_add(in, why, 1);
-	stat_add(in, PORT_STAT_rx_dropped, 1);
+	stat_add(ctx, in, why, 1);
+	stat_add(ctx, in, PORT_STAT_rx_dropped, 1);
 	rte_pktmbuf_free(m);
 }
 
@@ -65,8 +67,8 @@ txq_send(struct fwd_ctx *ctx, struct port *out, struct fwd_txq *q)
 	q->n = 0;
 	if (!port_is_ready(out)) {
 		rte_pktmbuf_free_bulk(q->pkts, n);
-		stat_add(out, PORT_STAT_tx_down, n);
-		stat_add(out, PORT_STAT_tx_dropped, n);
+		stat_add(ctx, out, PORT_STAT_tx_down, n);
+		stat_add(ctx, out, PORT_STAT_tx_dropped, n);
 		return;
 	}
 	mon = __atomic_load_n(&out->monitor, __ATOMIC_ACQUIRE);
@@ -82,11 +84,11 @@ txq_send(struct fwd_ctx *ctx, struct port *out, struct fwd_txq *q)
 		for (i = sent; i < n; i++)
 			bytes -= rte_pktmbuf_pkt_len(q->pkts[i]);
 		rte_pktmbuf_free_bulk(q->pkts + sent, n - sent);
-		stat_add(out, PORT_STAT_tx_full, n - sent);
-		stat_add(out, PORT_STAT_tx_dropped, n - sent);
+		stat_add(ctx, out, PORT_STAT_tx_full, n - sent);
+		stat_add(ctx, out, PORT_STAT_tx_dropped, n - sent);
 	}
-	stat_add(out, PORT_STAT_tx_packets, sent);
-	stat_add(out, PORT_STAT_tx_bytes, bytes);
+	stat_add(ctx, out, PORT_STAT_tx_packets, sent);
+	stat_add(ctx, out, PORT_STAT_tx_bytes, bytes);
 }
 
 void
@@ -229,8 +231,8 @@ output(struct fwd_ctx *ctx, struct port *out, struct rte_mbuf *m,
 	struct rte_mbuf *c = m;
 
 	if (unlikely(l3_len(m, fi, xf) > out->mtu)) {
-		stat_add(out, PORT_STAT_tx_oversize, 1);
-		stat_add(out, PORT_STAT_tx_dropped, 1);
+		stat_add(ctx, out, PORT_STAT_tx_oversize, 1);
+		stat_add(ctx, out, PORT_STAT_tx_dropped, 1);
 		rte_pktmbuf_free(m);
 		return;
 	}
@@ -242,8 +244,8 @@ output(struct fwd_ctx *ctx, struct port *out, struct rte_mbuf *m,
 		}
 		if (c == NULL || apply_xform(&c, fi, xf) != 0) {
 			rte_pktmbuf_free(c);
-			stat_add(out, PORT_STAT_tx_no_mbuf, 1);
-			stat_add(out, PORT_STAT_tx_dropped, 1);
+			stat_add(ctx, out, PORT_STAT_tx_no_mbuf, 1);
+			stat_add(ctx, out, PORT_STAT_tx_dropped, 1);
 			return;
 		}
 	}
@@ -267,7 +269,7 @@ flood(struct fwd_ctx *ctx, struct port *in, struct rte_mbuf *m,
 			!(isolated && port_isolated(p)))
 			dst[n++] = p;
 	}
-	stat_add(in, PORT_STAT_flooded, 1);
+	stat_add(ctx, in, PORT_STAT_flooded, 1);
 	if (n == 0) {
 		rte_pktmbuf_free(m);
 		return;
@@ -346,7 +348,7 @@ dispatch(struct fwd_ctx *ctx, struct port *in, struct port_policy *pol,
 		uint16_t d = uport[dmap[i]];
 
 		if (tenant && smap[i] != NO_SRC && (refused >> smap[i]) & 1) {
-			rx_drop(in, m, PORT_STAT_rx_mac_limit);
+			rx_drop(ctx, in, m, PORT_STAT_rx_mac_limit);
 			continue;
 		}
 		if (rte_is_multicast_ether_addr(&ukey[dmap[i]].mac) ||
@@ -358,7 +360,7 @@ dispatch(struct fwd_ctx *ctx, struct port *in, struct port_policy *pol,
 					&ukey[dmap[i]].mac) &&
 				!policy_storm_take(pol, POLICY_STORM_UNKNOWN,
 					rte_rdtsc(), ctx->hz)) {
-				rx_drop(in, m, PORT_STAT_rx_storm_unknown);
+				rx_drop(ctx, in, m, PORT_STAT_rx_storm_unknown);
 				continue;
 			}
 			flood(ctx, in, m, &fi[i]);
@@ -366,12 +368,12 @@ dispatch(struct fwd_ctx *ctx, struct port *in, struct port_policy *pol,
 		}
 		if (unlikely(out == in)) {
 			/* Hairpin: the destination sits behind the ingress. */
-			rx_drop(in, m, PORT_STAT_rx_no_dest);
+			rx_drop(ctx, in, m, PORT_STAT_rx_no_dest);
 			continue;
 		}
 		if (tenant && pol != NULL && pol->isolated &&
 			port_isolated(out)) {
-			rx_drop(in, m, PORT_STAT_rx_isolated);
+			rx_drop(ctx, in, m, PORT_STAT_rx_isolated);
 			continue;
 		}
 		output(ctx, out, m, &fi[i], xform_for(out, &fi[i]), false);
@@ -425,11 +427,11 @@ input(struct fwd_ctx *ctx, struct port *in, struct port_policy *pol,
 
 		bytes += rte_pktmbuf_pkt_len(m);
 		if (unlikely(rte_pktmbuf_data_len(m) < RTE_ETHER_HDR_LEN)) {
-			rx_drop(in, m, PORT_STAT_rx_runts);
+			rx_drop(ctx, in, m, PORT_STAT_rx_runts);
 			continue;
 		}
 		if (unlikely(!classify(in, m, &fi[nk]))) {
-			rx_drop(in, m, PORT_STAT_rx_bad_vlan);
+			rx_drop(ctx, in, m, PORT_STAT_rx_bad_vlan);
 			continue;
 		}
 		eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
@@ -438,7 +440,7 @@ input(struct fwd_ctx *ctx, struct port *in, struct port_policy *pol,
 			why = policy_why(ctx, pol, m, eh, ws & MAC_BITS, now,
 				meter, checks);
 			if (why != PORT_STAT_rx_packets) {
-				rx_drop(in, m, why);
+				rx_drop(ctx, in, m, why);
 				continue;
 			}
 		}
@@ -464,8 +466,8 @@ input(struct fwd_ctx *ctx, struct port *in, struct port_policy *pol,
 			smap[nk] = learnable ? (uint8_t)(ns - 1) : NO_SRC;
 		keep[nk++] = m;
 	}
-	stat_add(in, PORT_STAT_rx_packets, n);
-	stat_add(in, PORT_STAT_rx_bytes, bytes);
+	stat_add(ctx, in, PORT_STAT_rx_packets, n);
+	stat_add(ctx, in, PORT_STAT_rx_bytes, bytes);
 
 	/* fdb_input_bulk wants destinations right after the sources. */
 	memmove(&kp[ns], &kp[VHSW_BURST], nu * sizeof(kp[0]));

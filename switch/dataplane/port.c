@@ -4,7 +4,8 @@
  * user sees them, the shared keys of a new port, and the registry of port
  * kinds.
  *
- * Thread-safety: control thread only.
+ * Thread-safety: control thread only, except the data-plane thread index
+ * (set by each loop for itself) and port_dp_threads() (any thread).
  */
 #include <errno.h>
 #include <string.h>
@@ -14,16 +15,58 @@
 
 #define PORT_MAX_CLASSES 8
 
+RTE_DEFINE_PER_LCORE(uint16_t, port_dp_thread_idx);
+static uint16_t port_n_dp_threads = 1;
+
+uint16_t
+port_dp_threads(void)
+{
+	return __atomic_load_n(&port_n_dp_threads, __ATOMIC_RELAXED);
+}
+
+void
+port_set_dp_threads(uint16_t n)
+{
+	__atomic_store_n(&port_n_dp_threads,
+		RTE_MAX((uint16_t)1, RTE_MIN(n, (uint16_t)VHSW_MAX_DP_THREADS)),
+		__ATOMIC_RELAXED);
+}
+
+void
+port_set_dp_thread(uint16_t idx)
+{
+	RTE_PER_LCORE(port_dp_thread_idx) = idx;
+}
+
+/* The sum of every thread's block. */
+static void
+stats_sum(const struct port *p, struct port_stats *sum)
+{
+	int t, i;
+
+	memset(sum, 0, sizeof(*sum));
+	for (t = 0; t < VHSW_MAX_DP_THREADS; t++)
+		for (i = 0; i < PORT_STAT_COUNT; i++)
+			sum->c[i] += __atomic_load_n(
+				&p->stats[t].c[i], __ATOMIC_RELAXED);
+}
+
 void
 port_stats_read(const struct port *p, struct port_stats *out)
 {
-	counters_read(p->stats.c, p->stats_base.c, out->c, PORT_STAT_COUNT);
+	struct port_stats sum;
+
+	stats_sum(p, &sum);
+	counters_read(sum.c, p->stats_base.c, out->c, PORT_STAT_COUNT);
 }
 
 void
 port_stats_clear(struct port *p)
 {
-	counters_snapshot(p->stats.c, p->stats_base.c, PORT_STAT_COUNT);
+	struct port_stats sum;
+
+	stats_sum(p, &sum);
+	counters_snapshot(sum.c, p->stats_base.c, PORT_STAT_COUNT);
 }
 
 void

@@ -190,7 +190,7 @@ test_unicast_after_learning(void **state)
 	assert_int_equal(e->fp[1].n, 1);
 	assert_int_equal(e->fp[2].n, 1);
 	assert_int_equal(e->fp[3].n, 1);
-	assert_int_equal(e->fp[0].port.stats.flooded, 1);
+	assert_int_equal(e->fp[0].port.stats[0].flooded, 1);
 	/* The reply is unicast: port 0 learned mac(1). */
 	send1(e, 1, frame(mac(2), mac(1), 0, 64));
 	assert_int_equal(e->fp[0].n, 1);
@@ -201,10 +201,10 @@ test_unicast_after_learning(void **state)
 	assert_int_equal(e->fp[1].n, 2);
 	assert_int_equal(e->fp[2].n, 1);
 	assert_int_equal(e->fp[3].n, 1);
-	assert_int_equal(e->fp[0].port.stats.rx_packets, 2);
-	assert_int_equal(e->fp[0].port.stats.rx_bytes, 128);
-	assert_int_equal(e->fp[1].port.stats.tx_packets, 2);
-	assert_int_equal(e->fp[1].port.stats.tx_bytes, 128);
+	assert_int_equal(e->fp[0].port.stats[0].rx_packets, 2);
+	assert_int_equal(e->fp[0].port.stats[0].rx_bytes, 128);
+	assert_int_equal(e->fp[1].port.stats[0].tx_packets, 2);
+	assert_int_equal(e->fp[1].port.stats[0].tx_bytes, 128);
 }
 
 static void
@@ -236,8 +236,8 @@ test_no_hairpin(void **state)
 	send1(e, 0, frame(mac(1), mac(2), 0, 64));
 	for (i = 0; i < NPORTS; i++)
 		assert_int_equal(e->fp[i].n, i == 0 ? 0 : 2);
-	assert_int_equal(e->fp[0].port.stats.rx_dropped, 1);
-	assert_int_equal(e->fp[0].port.stats.rx_no_dest, 1);
+	assert_int_equal(e->fp[0].port.stats[0].rx_dropped, 1);
+	assert_int_equal(e->fp[0].port.stats[0].rx_no_dest, 1);
 }
 
 static void
@@ -271,8 +271,8 @@ test_vlan_separation(void **state)
 	assert_int_equal(e->fp[0].n, 0);
 	/* A tagged frame on an access port is dropped. */
 	send1(e, 0, frame(mac(1), BCAST, 10, 68));
-	assert_int_equal(e->fp[0].port.stats.rx_bad_vlan, 1);
-	assert_int_equal(e->fp[0].port.stats.rx_dropped, 1);
+	assert_int_equal(e->fp[0].port.stats[0].rx_bad_vlan, 1);
+	assert_int_equal(e->fp[0].port.stats[0].rx_dropped, 1);
 	assert_int_equal(e->fp[1].n, 1);
 }
 
@@ -319,9 +319,9 @@ test_runts_dropped(void **state)
 	send1(e, 0, frame(mac(1), BCAST, 0, 13));
 	for (i = 1; i < NPORTS; i++)
 		assert_int_equal(e->fp[i].n, 0);
-	assert_int_equal(e->fp[0].port.stats.rx_runts, 1);
-	assert_int_equal(e->fp[0].port.stats.rx_dropped, 1);
-	assert_int_equal(e->fp[0].port.stats.rx_packets, 1);
+	assert_int_equal(e->fp[0].port.stats[0].rx_runts, 1);
+	assert_int_equal(e->fp[0].port.stats[0].rx_dropped, 1);
+	assert_int_equal(e->fp[0].port.stats[0].rx_packets, 1);
 	/* Exactly 14 bytes is a valid (empty) frame. */
 	send1(e, 0, frame(mac(1), BCAST, 0, 14));
 	assert_int_equal(e->fp[1].n, 1);
@@ -342,19 +342,19 @@ test_tx_full_drops_and_counts(void **state)
 	fwd_flush(&e->ctx);
 	/* 5 per try: the first call and FWD_TX_RETRIES retries. */
 	assert_int_equal(
-		e->fp[1].port.stats.tx_packets, 5 * (1 + FWD_TX_RETRIES));
-	assert_int_equal(e->fp[1].port.stats.tx_dropped,
+		e->fp[1].port.stats[0].tx_packets, 5 * (1 + FWD_TX_RETRIES));
+	assert_int_equal(e->fp[1].port.stats[0].tx_dropped,
 		VHSW_BURST - 5 * (1 + FWD_TX_RETRIES));
-	assert_int_equal(e->fp[1].port.stats.tx_full,
+	assert_int_equal(e->fp[1].port.stats[0].tx_full,
 		VHSW_BURST - 5 * (1 + FWD_TX_RETRIES));
 	/* A port that takes nothing: no endless retry, all dropped. */
 	e->fp[1].accept = 0;
 	send1(e, 0, frame(mac(1), mac(2), 0, 64));
-	assert_int_equal(e->fp[1].port.stats.tx_dropped,
+	assert_int_equal(e->fp[1].port.stats[0].tx_dropped,
 		VHSW_BURST - 5 * (1 + FWD_TX_RETRIES) + 1);
-	assert_int_equal(e->fp[1].port.stats.tx_full,
+	assert_int_equal(e->fp[1].port.stats[0].tx_full,
 		VHSW_BURST - 5 * (1 + FWD_TX_RETRIES) + 1);
-	assert_int_equal(e->fp[1].port.stats.tx_down, 0);
+	assert_int_equal(e->fp[1].port.stats[0].tx_down, 0);
 }
 
 static void
@@ -371,9 +371,9 @@ test_down_port_not_flooded(void **state)
 	send1(e, 2, frame(mac(3), BCAST, 0, 64));
 	port_set_ready(&e->fp[2].port, false);
 	send1(e, 0, frame(mac(1), mac(3), 0, 64));
-	assert_int_equal(e->fp[2].port.stats.tx_dropped, 1);
-	assert_int_equal(e->fp[2].port.stats.tx_down, 1);
-	assert_int_equal(e->fp[2].port.stats.tx_full, 0);
+	assert_int_equal(e->fp[2].port.stats[0].tx_dropped, 1);
+	assert_int_equal(e->fp[2].port.stats[0].tx_down, 1);
+	assert_int_equal(e->fp[2].port.stats[0].tx_full, 0);
 }
 
 static void
@@ -388,8 +388,8 @@ test_mtu(void **state)
 	assert_int_equal(e->fp[1].n, 1);
 	send1(e, 0, frame(mac(1), BCAST, 0, 1515));
 	assert_int_equal(e->fp[1].n, 1);
-	assert_int_equal(e->fp[1].port.stats.tx_oversize, 1);
-	assert_int_equal(e->fp[1].port.stats.tx_dropped, 1);
+	assert_int_equal(e->fp[1].port.stats[0].tx_oversize, 1);
+	assert_int_equal(e->fp[1].port.stats[0].tx_dropped, 1);
 	assert_int_equal(e->fp[2].n, 2);
 	/* Never truncated. */
 	assert_int_equal(rte_pktmbuf_pkt_len(e->fp[2].got[1]), 1515);
@@ -408,8 +408,8 @@ test_many_bursts(void **state)
 		pkts[i] = frame(mac(1), mac(2), 0, 64);
 	fwd_input(&e->ctx, &e->fp[0].port, pkts, 100);
 	fwd_flush(&e->ctx);
-	assert_int_equal(e->fp[1].port.stats.tx_packets, 100);
-	assert_int_equal(e->fp[0].port.stats.rx_packets, 100);
+	assert_int_equal(e->fp[1].port.stats[0].tx_packets, 100);
+	assert_int_equal(e->fp[0].port.stats[0].rx_packets, 100);
 	assert_int_equal(e->fp[2].n, 1);
 }
 
@@ -458,8 +458,8 @@ test_no_mbuf_for_copy(void **state)
 	/* Two trunks share the frame: each needs a tagged copy. */
 	assert_int_equal(e->fp[2].n, 0);
 	assert_int_equal(e->fp[3].n, 0);
-	assert_int_equal(e->fp[2].port.stats.tx_no_mbuf, 1);
-	assert_int_equal(e->fp[3].port.stats.tx_dropped, 1);
+	assert_int_equal(e->fp[2].port.stats[0].tx_no_mbuf, 1);
+	assert_int_equal(e->fp[3].port.stats[0].tx_dropped, 1);
 	e->ctx.pool = pool;
 	/* The mbuf taken to empty the pool is its own; not the test pool. */
 }
