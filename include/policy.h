@@ -32,6 +32,7 @@
 #include <rte_byteorder.h>
 #include <rte_ether.h>
 #include <rte_meter.h>
+#include <rte_spinlock.h>
 
 #define POLICY_MAX_MACS 8
 #define POLICY_MAX_IPS 8
@@ -79,8 +80,13 @@ struct port_policy {
 	uint64_t storm_fill; /* TSC ticks to fill an empty one */
 	struct rte_meter_srtcm_profile meter_profile;
 
-	/* Data-plane state (the one thread polling the port). */
+	/*
+	 * Data-plane state.  Several data-plane threads may poll queues of
+	 * one port: whoever processes a burst of the port holds 'lock' for
+	 * it (fwd.c), so the meter and the buckets see one writer at a time.
+	 */
 	struct {
+		rte_spinlock_t lock;
 		struct rte_meter_srtcm meter;
 		struct policy_bucket storm[POLICY_STORM_COUNT];
 	} dp __rte_cache_aligned;

@@ -51,6 +51,9 @@ typedef struct json_t json_t;
 #define VHSW_MAX_PORTS 256
 /* Data-plane threads (--lcores: every CPU after the first). */
 #define VHSW_MAX_DP_THREADS 32
+/* Receive queues of one port the data plane polls (max_rxq's bound). */
+#define PORT_MAX_RXQ 16
+#define PORT_RXQ_UNPINNED 0 /* rxq_pin[]: assigned by load */
 #define VHSW_PORT_NONE UINT16_MAX
 #define VHSW_NAME_MAX 32 /* including NUL */
 #define VHSW_BURST 32
@@ -268,8 +271,23 @@ struct port {
 	 * (port_dp_thread()), each with a single writer; readers sum them. */
 	struct port_stats stats[VHSW_MAX_DP_THREADS];
 
+	/*
+	 * Load of each receive queue: TSC cycles spent receiving and
+	 * forwarding its bursts, and its frames.  Written by the one thread
+	 * polling the queue (relaxed atomic stores; a queue moves to another
+	 * thread only across grace periods), read by the control thread for
+	 * the assignment (dp.h) and `dataplane show`.
+	 */
+	struct port_rxq_load {
+		uint64_t cycles;
+		uint64_t packets;
+	} rxq_load[PORT_MAX_RXQ];
+
 	/* Control thread only. */
 	struct port_stats stats_base; /* values at the last `stats --clear` */
+	/* `port set --rxq-affinity`: 1 + the CPU each receive queue is
+	 * pinned to, or PORT_RXQ_UNPINNED (0: assigned by load). */
+	uint16_t rxq_pin[PORT_MAX_RXQ];
 	const struct port_class *cls;
 	char name[VHSW_NAME_MAX];
 	bool has_mac; /* the peer's MAC, installed as a static FDB entry */

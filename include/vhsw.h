@@ -54,7 +54,8 @@ struct vhsw {
 	struct port *ports[VHSW_MAX_PORTS]; /* by id */
 	uint32_t aging;                     /* seconds; 0: never */
 	uint32_t clock;                     /* seconds since start */
-	char config_path[PATH_MAX];         /* --config, for `config save` */
+	uint32_t rebalance_s; /* --rebalance-interval (dp_tick); 0: never */
+	char config_path[PATH_MAX]; /* --config, for `config save` */
 	/* The state directory and file (state.h); "" until state_open(). */
 	char state_dir[PATH_MAX];
 	char state_path[PATH_MAX];

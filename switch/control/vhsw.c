@@ -129,6 +129,8 @@ tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	fdb_set_clock(sw->fdb, sw->clock);
 	/* A loop stuck on a peer's fd for a second is freed here. */
 	dp_check_stall(sw->dp);
+	/* Queue loads of the last second; rebalancing when it is due. */
+	dp_tick(sw->dp, sw->rebalance_s);
 	/* Link state of ports whose PMD has no link interrupt. */
 	vhsw_sync_ports(sw);
 	if (sw->aging != 0)

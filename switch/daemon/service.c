@@ -51,45 +51,57 @@ static struct {
 	ev_timer timer;
 	struct ev_loop *loop;
 	struct dp *dp;
-	uint64_t last_iter;
-	ev_tstamp last_progress;
+	/* Per data-plane thread: iterations at its last progress, when. */
+	uint64_t last_iter[VHSW_MAX_DP_THREADS];
+	ev_tstamp last_progress[VHSW_MAX_DP_THREADS];
 	ev_tstamp stuck_after; /* seconds without progress */
 	bool active, stuck;
 } wd;
 
-static uint64_t
-dp_iterations(const struct dp *dp)
+/* The first data-plane thread without progress for stuck_after, or -1. */
+static int
+stuck_thread(ev_tstamp now)
 {
 	struct dp_stats st;
+	uint16_t i;
 
-	dp_get_stats(dp, &st);
-	return st.iterations;
+	for (i = 0; i < wd.dp->n_threads; i++) {
+		dp_get_thread_stats(wd.dp, i, &st);
+		if (st.iterations != wd.last_iter[i]) {
+			wd.last_iter[i] = st.iterations;
+			wd.last_progress[i] = now;
+		}
+	}
+	for (i = 0; i < wd.dp->n_threads; i++)
+		if (now - wd.last_progress[i] >= wd.stuck_after)
+			return i;
+	return -1;
 }
 
 static void
 watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	uint64_t it = dp_iterations(wd.dp);
 	ev_tstamp now = ev_now(loop);
+	int i = stuck_thread(now);
+	const struct dp_thread *t;
 
-	if (it != wd.last_iter) {
-		wd.last_iter = it;
-		wd.last_progress = now;
-		if (wd.stuck)
-			SLOG(NOTICE,
-				"watchdog: the data plane makes progress "
-				"again; pinging systemd again");
+	if (i < 0 && wd.stuck) {
+		SLOG(NOTICE,
+			"watchdog: the data plane makes progress "
+			"again; pinging systemd again");
 		wd.stuck = false;
 	}
-	if (now - wd.last_progress >= wd.stuck_after) {
+	if (i >= 0) {
+		t = wd.dp->threads[i];
 		if (!wd.stuck)
 			SLOG(ERR,
-				"watchdog: the data plane (lcore %u, thread "
-				"%d) made no progress for %.1f s; no more "
-				"WATCHDOG=1, systemd will restart vhswd",
-				wd.dp->lcore,
-				__atomic_load_n(&wd.dp->tid, __ATOMIC_RELAXED),
-				now - wd.last_progress);
+				"watchdog: data-plane thread %d (CPU %d, "
+				"lcore %u, thread %d) made no progress for "
+				"%.1f s; no more WATCHDOG=1, systemd will "
+				"restart vhswd",
+				i, t->cpu, t->lcore,
+				__atomic_load_n(&t->tid, __ATOMIC_RELAXED),
+				now - wd.last_progress[i]);
 		wd.stuck = true;
 		return;
 	}
@@ -101,6 +113,7 @@ service_watchdog_start(struct ev_loop *loop, struct dp *dp)
 {
 	uint64_t usec = 0;
 	double period;
+	int i;
 
 	if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0)
 		return;
@@ -108,8 +121,10 @@ service_watchdog_start(struct ev_loop *loop, struct dp *dp)
 	ev_now_update(loop); /* the loop has not run yet */
 	wd.loop = loop;
 	wd.dp = dp;
-	wd.last_iter = dp_iterations(dp);
-	wd.last_progress = ev_now(loop);
+	memset(wd.last_iter, 0, sizeof(wd.last_iter));
+	for (i = 0; i < VHSW_MAX_DP_THREADS; i++)
+		wd.last_progress[i] = ev_now(loop);
+	(void)stuck_thread(ev_now(loop)); /* the iterations so far */
 	wd.stuck_after = period > SERVICE_DP_STUCK_MIN_MS / 1e3
 		? period
 		: SERVICE_DP_STUCK_MIN_MS / 1e3;

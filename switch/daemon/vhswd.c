@@ -48,7 +48,7 @@
 #define DEFAULT_MEM_MB 512
 #define MBUF_COUNT 16383
 #define MBUF_CACHE 256
-#define RCU_MAX_READERS 8
+#define RCU_MAX_READERS VHSW_MAX_DP_THREADS
 #define MAX_EAL_ARGS 64
 
 enum huge_mode { HUGE_AUTO, HUGE_ON, HUGE_OFF };
@@ -68,6 +68,10 @@ struct options {
 	enum huge_mode huge;
 	enum dp_poll_mode poll_mode;
 	bool poll_mode_given;
+	/* --lcores: the control thread's CPU, then the data-plane threads'. */
+	int cpus[1 + VHSW_MAX_DP_THREADS];
+	int n_dp;                     /* data-plane threads */
+	unsigned long rebalance_s;    /* --rebalance-interval; 0: never */
 	const char *metrics_listen;   /* --metrics-listen, or NULL */
 	const char *telemetry_prefix; /* --telemetry-prefix, or NULL */
 };
@@ -85,6 +89,7 @@ usage(FILE *f)
 		"[--ctl-group GROUP]\n"
 		"             [--metrics-listen ADDR:PORT] "
 		"[--telemetry-prefix NAME]\n"
+		"             [--rebalance-interval SECONDS]\n"
 		"\n"
 		"  --config FILE      JSON startup configuration (ports, fdb)\n"
 		"  --ctl PATH         management socket (default $VHSW_CTL or "
@@ -101,8 +106,19 @@ usage(FILE *f)
 		"restored at start\n"
 		"                     (default %s)\n"
 		"  --uplink DEVARGS   DPDK ethdev used as the uplink\n"
-		"  --lcores LIST      CPUs to use, e.g. 0,1 or 2-3; the data "
-		"plane runs on the last\n"
+		"  --lcores LIST      CPUs to use, e.g. 0,1 or 0,2-5: the "
+		"first runs the control\n"
+		"                     thread, every other one a data-plane "
+		"thread (a single CPU\n"
+		"                     runs both; a CPU may repeat, 0,0,1 = "
+		"two data-plane threads;\n"
+		"                     default: the first and the last CPU "
+		"this process may use)\n"
+		"  --rebalance-interval SECONDS\n"
+		"                     reassign receive queues to data-plane "
+		"threads by measured\n"
+		"                     load this often when it evens them "
+		"out (default %d; 0: never)\n"
 		"  --mem MB           DPDK memory (default %d)\n"
 		"  --hugepages        use hugepages (default: when mounted and "
 		"free)\n"
@@ -122,7 +138,8 @@ usage(FILE *f)
 		"vhsw-ctl-<hash of --ctl>;\n"
 		"                     vhswctl version shows it)\n",
 		CTL_DEFAULT_SOCKET, PATHS_DEFAULT_SOCKET_DIR,
-		PATHS_DEFAULT_STATE_DIR, DEFAULT_MEM_MB);
+		PATHS_DEFAULT_STATE_DIR, DP_REBALANCE_DEFAULT_S,
+		DEFAULT_MEM_MB);
 }
 
 static void __attribute__((format(printf, 1, 2))) die(const char *fmt, ...)
@@ -205,6 +222,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{"ctl-group", required_argument, NULL, 'G'},
 		{"metrics-listen", required_argument, NULL, 'M'},
 		{"telemetry-prefix", required_argument, NULL, 'P'},
+		{"rebalance-interval", required_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -249,6 +267,14 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'L':
 			o->log_level = optarg;
+			break;
+		case 'R':
+			o->rebalance_s = strtoul(optarg, &end, 10);
+			if (*end != '\0' || optarg[0] == '-' ||
+				o->rebalance_s > 86400)
+				die("--rebalance-interval %s: give seconds, "
+				    "0 (never) to 86400",
+					optarg);
 			break;
 		case 'e':
 			o->eal = optarg;
@@ -298,16 +324,38 @@ parse_options(int argc, char **argv, struct options *o)
 		die("unexpected argument '%s'; see vhswd --help", argv[optind]);
 }
 
-/* Parses "0,1" / "2-3" / "1" into the first and last CPU. */
+/* Adds CPU 'cpu' of --lcores 'list' to o->cpus. */
 static void
-parse_lcores(const char *list, int *first, int *last)
+lcores_add(
+	struct options *o, const char *list, long cpu, const cpu_set_t *online)
+{
+	if (!CPU_ISSET(cpu, online))
+		die("--lcores %s: CPU %ld is not available to this process",
+			list, cpu);
+	if (o->n_dp == VHSW_MAX_DP_THREADS)
+		die("--lcores %s: at most %d data-plane threads", list,
+			VHSW_MAX_DP_THREADS);
+	/* The first CPU is the control thread's; n_dp counts the others. */
+	if (o->cpus[0] < 0)
+		o->cpus[0] = (int)cpu;
+	else
+		o->cpus[1 + o->n_dp++] = (int)cpu;
+}
+
+/*
+ * Parses "0,1" / "0,2-5" / "1" / "0,0,1": the control thread's CPU, then
+ * one data-plane thread per CPU that follows (a single CPU runs both).
+ */
+static void
+parse_lcores(const char *list, struct options *o)
 {
 	cpu_set_t online;
 	const char *p = list;
 	long a, b;
 	char *end;
 
-	*first = *last = -1;
+	o->cpus[0] = -1;
+	o->n_dp = 0;
 	if (sched_getaffinity(0, sizeof(online), &online) != 0)
 		CPU_ZERO(&online);
 	while (*p != '\0') {
@@ -321,43 +369,42 @@ parse_lcores(const char *list, int *first, int *last)
 			if (end == p || b < a || b >= CPU_SETSIZE)
 				goto bad;
 		}
-		for (; a <= b; a++) {
-			if (!CPU_ISSET(a, &online))
-				die("--lcores %s: CPU %ld is not available to "
-				    "this process",
-					list, a);
-			if (*first < 0)
-				*first = (int)a;
-			*last = (int)a;
-		}
+		for (; a <= b; a++)
+			lcores_add(o, list, a, &online);
 		if (*end == ',')
 			end++;
 		else if (*end != '\0')
 			goto bad;
 		p = end;
 	}
-	if (*first >= 0)
-		return;
+	if (o->cpus[0] < 0)
+		goto bad;
+	if (o->n_dp == 0)
+		o->cpus[1 + o->n_dp++] = o->cpus[0];
+	return;
 bad:
-	die("--lcores %s: give CPUs like 0,1 or 2-3", list);
+	die("--lcores %s: give CPUs like 0,1 or 0,2-5", list);
 }
 
+/* Without --lcores: the first CPU we may use for control, the last for
+ * the one data-plane thread (the same one on a single CPU). */
 static void
-default_lcores(int *first, int *last)
+default_lcores(struct options *o)
 {
 	cpu_set_t online;
 	int i;
 
-	*first = *last = -1;
+	o->cpus[0] = o->cpus[1] = -1;
 	if (sched_getaffinity(0, sizeof(online), &online) != 0)
 		die("cannot read the CPU affinity: %s", strerror(errno));
 	for (i = 0; i < CPU_SETSIZE; i++) {
 		if (!CPU_ISSET(i, &online))
 			continue;
-		if (*first < 0)
-			*first = i;
-		*last = i;
+		if (o->cpus[0] < 0)
+			o->cpus[0] = i;
+		o->cpus[1] = i;
 	}
+	o->n_dp = 1;
 }
 
 /* True if a hugetlbfs is mounted and has room for 'mb' megabytes. */
@@ -441,14 +488,15 @@ build_eal_args(struct options *o, char **av, char *storage, size_t storage_len)
 {
 	struct eal_args ea = {
 		.av = av, .sp = storage, .end = storage + storage_len};
-	char *tok, *save;
-	int first, last;
+	char *tok, *save, map[16 * (1 + VHSW_MAX_DP_THREADS)];
+	size_t off = 0;
 	bool huge;
+	int i;
 
 	if (o->lcores != NULL)
-		parse_lcores(o->lcores, &first, &last);
+		parse_lcores(o->lcores, o);
 	else
-		default_lcores(&first, &last);
+		default_lcores(o);
 	huge = o->huge == HUGE_ON ||
 		(o->huge == HUGE_AUTO && hugepages_usable(o->mem_mb));
 	if (o->huge == HUGE_ON && !hugepages_usable(o->mem_mb))
@@ -458,7 +506,11 @@ build_eal_args(struct options *o, char **av, char *storage, size_t storage_len)
 			o->mem_mb);
 	o->huge = huge ? HUGE_ON : HUGE_OFF;
 	eal_add(&ea, "vhswd");
-	eal_add(&ea, "--lcores=0@%d,1@%d", first, last);
+	/* lcore 0: control; lcore 1 + i: data-plane thread i. */
+	for (i = 0; i <= o->n_dp; i++)
+		off += (size_t)snprintf(map + off, sizeof(map) - off, "%s%d@%d",
+			i ? "," : "", i, o->cpus[i]);
+	eal_add(&ea, "--lcores=%s", map);
 	eal_add(&ea, "--main-lcore=0");
 	eal_add(&ea, "-m");
 	eal_add(&ea, "%lu", o->mem_mb);
@@ -808,7 +860,12 @@ main(int argc, char **argv)
 		.mem_mb = DEFAULT_MEM_MB,
 		.log_level = "info",
 		.poll_mode = DP_POLL_ADAPTIVE,
+		.rebalance_s = DP_REBALANCE_DEFAULT_S,
 	};
+	unsigned int dp_lcores[VHSW_MAX_DP_THREADS];
+	char cpulist[8 * VHSW_MAX_DP_THREADS];
+	size_t off = 0;
+	int i;
 	char *eal_argv[MAX_EAL_ARGS], eal_storage[4096], err[1024], tpbuf[32];
 	struct metrics *metrics = NULL;
 	struct rpc_options ropt = {.perm = 0660};
@@ -877,8 +934,9 @@ main(int argc, char **argv)
 	rte_log_set_level(vhsw_logtype, log_level_of(o.log_level));
 	service_clean_runtime_dirs(); /* of crashed vhswds; ours at exit */
 
+	/* On the memory of the (first) data-plane thread's CPU. */
 	pool = rte_pktmbuf_pool_create("vhsw_mbuf", MBUF_COUNT, MBUF_CACHE, 0,
-		RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
+		RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_lcore_to_socket_id(1));
 	if (pool == NULL)
 		die("cannot allocate %d packet buffers: %s (raise --mem)",
 			MBUF_COUNT, rte_strerror(rte_errno));
@@ -899,11 +957,17 @@ main(int argc, char **argv)
 	dp = dp_create(fdb, pool, qsv, o.poll_mode);
 	if (dp == NULL)
 		die("cannot create the data plane (raise --mem)");
+	for (i = 0; i < o.n_dp; i++)
+		dp_lcores[i] = (unsigned int)(1 + i);
+	if (dp_set_lcores(dp, dp_lcores, &o.cpus[1], (uint16_t)o.n_dp) != 0)
+		die("cannot create %d data-plane threads (raise --mem)",
+			o.n_dp);
 
 	loop = ev_default_loop(EVFLAG_AUTO);
 	if (loop == NULL)
 		die("cannot create the event loop");
 	vhsw_init(&sw, loop, pool, qsv, fdb, dp);
+	sw.rebalance_s = (uint32_t)o.rebalance_s;
 	sw.paths = paths;
 	if (vport_init(pool, dp_synchronize_cb, dp, vhsw_wake, &sw) != 0 ||
 		dp_set_stall_hook(dp, vport_stalled_on) != 0 ||
@@ -935,8 +999,11 @@ main(int argc, char **argv)
 		if (metrics == NULL)
 			die("%s", err);
 	}
-	if (dp_start(dp, rte_get_next_lcore(-1, 1, 0)) != 0)
-		die("cannot start the data plane on its lcore");
+	if (dp_start(dp) != 0)
+		die("cannot start the data-plane threads on their lcores");
+	for (i = 0; i < o.n_dp; i++)
+		off += (size_t)snprintf(cpulist + off, sizeof(cpulist) - off,
+			"%s%d", i ? "," : "", o.cpus[1 + i]);
 	if (o.uplink != NULL && !uplink_in_file) {
 		/* --uplink wins over the file's devargs, keeping its mtu. */
 		json_t *u = json_pack("{s:s}", "devargs", o.uplink), *res;
@@ -980,9 +1047,10 @@ main(int argc, char **argv)
 	service_log_release(); /* what was held back while starting */
 
 	VLOG(INFO,
-		"vhswd %s running: control socket %s, data plane on lcore %u, "
+		"vhswd %s running: control socket %s, %d data-plane "
+		"thread%s on CPU %s, "
 		"%s memory, poll mode %s, telemetry prefix %s, metrics %s",
-		VHSW_VERSION, ctl, dp->lcore,
+		VHSW_VERSION, ctl, o.n_dp, o.n_dp > 1 ? "s" : "", cpulist,
 		o.huge == HUGE_ON ? "hugepage" : "memfd",
 		dp_poll_mode_name(dp_get_poll_mode(dp)), o.telemetry_prefix,
 		o.metrics_listen != NULL ? o.metrics_listen : "off");

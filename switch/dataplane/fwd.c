@@ -498,8 +498,12 @@ fwd_input(struct fwd_ctx *ctx, struct port *in, struct rte_mbuf **pkts,
 		n -= VHSW_BURST;
 	}
 	pol = __atomic_load_n(&in->policy, __ATOMIC_ACQUIRE);
-	if (likely(pol == NULL))
+	if (likely(pol == NULL)) {
 		input(ctx, in, NULL, pkts, n, false);
-	else
-		input(ctx, in, pol, pkts, n, true);
+		return;
+	}
+	/* Another thread may hold a burst of another queue of this port. */
+	rte_spinlock_lock(&pol->dp.lock);
+	input(ctx, in, pol, pkts, n, true);
+	rte_spinlock_unlock(&pol->dp.lock);
 }

@@ -267,6 +267,7 @@ policy_prepare(struct port_policy *pol, uint64_t hz)
 	uint64_t burst, i;
 
 	memset(&pol->dp, 0, sizeof(pol->dp));
+	rte_spinlock_init(&pol->dp.lock);
 	if (pol->storm_pps != 0) {
 		/* A tenth of a second of packets, at least a burst. */
 		burst = RTE_MAX((uint64_t)pol->storm_pps / 10, (uint64_t)32);

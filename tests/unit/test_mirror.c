@@ -56,7 +56,7 @@ add_port(struct sw_env *e, const char *name, const char *extra)
 static bool
 polled(struct sw_env *e, const char *name)
 {
-	const struct port_table *t = e->dp->table;
+	const struct port_table *t = &e->dp->table->ports;
 	struct port *p = vhsw_port_find(&e->sw, name);
 	uint16_t i;
 
@@ -72,7 +72,7 @@ reachable(struct sw_env *e, const char *name)
 {
 	struct port *p = vhsw_port_find(&e->sw, name);
 
-	return e->dp->table->by_id[p->id] == p;
+	return e->dp->table->ports.by_id[p->id] == p;
 }
 
 /* Refused with 'code' and a message containing 'what'. */

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * test_stress.c - the thread rules under load.  A real data-plane loop
- * (dp_start on a second lcore, busy polling) receives bursts from fake
+ * test_stress.c - the thread rules under load.  Two real data-plane
+ * threads (dp_start on lcores 1 and 2, busy polling; the fake ports'
+ * queues are split between them, so both learn at once: two FDB writers,
+ * and both send to every port) receive bursts from fake
  * ports with random source and destination MACs, so it learns, moves,
  * looks up (fdb_input_bulk through fwd_input), forwards and floods and
  * reports quiescent states, while this thread, the control thread, ages,
@@ -444,6 +446,8 @@ stress_step(struct stress *s)
 	}
 }
 
+static const unsigned int dp_lcores[] = {1, 2};
+
 static int
 setup(void **state)
 {
@@ -457,7 +461,7 @@ setup(void **state)
 	if (s->loop == NULL || s->fdb == NULL)
 		return -1;
 	s->dp = dp_create(s->fdb, pool, qsv, DP_POLL_BUSY);
-	if (s->dp == NULL)
+	if (s->dp == NULL || dp_set_lcores(s->dp, dp_lcores, NULL, 2) != 0)
 		return -1;
 	vhsw_init(&s->sw, s->loop, pool, qsv, s->fdb, s->dp);
 	s->sw.aging = 2;
@@ -496,6 +500,7 @@ test_concurrent_control(void **state)
 {
 	struct stress *s = *state;
 	unsigned int avail = rte_mempool_avail_count(pool), n, iters, i;
+	struct dp_stats ds;
 	struct dump_check c = {0};
 	const struct fdb_key *kp[RTE_HASH_LOOKUP_BULK_MAX];
 	uint16_t got[RTE_HASH_LOOKUP_BULK_MAX];
@@ -504,7 +509,7 @@ test_concurrent_control(void **state)
 
 	for (i = 0; i < NPORTS; i++)
 		attach_port(s);
-	assert_int_equal(dp_start(s->dp, rte_get_next_lcore(-1, 1, 0)), 0);
+	assert_int_equal(dp_start(s->dp), 0);
 	end = time(NULL) + stress_seconds();
 	for (iters = 0; iters < MIN_ITERS ||
 		__atomic_load_n(&rx_frames, __ATOMIC_RELAXED) < MIN_FRAMES ||
@@ -518,6 +523,13 @@ test_concurrent_control(void **state)
 		(unsigned long)__atomic_load_n(&rx_frames, __ATOMIC_RELAXED),
 		s->attaches, s->detaches, s->downs);
 	assert_true(s->detaches > 0 && s->downs > 0);
+	/* Both data-plane threads forwarded: the ports were split. */
+	for (i = 0; i < 2; i++) {
+		dp_get_thread_stats(s->dp, (uint16_t)i, &ds);
+		print_message("data-plane thread %u: %lu frames\n", i,
+			(unsigned long)ds.packets);
+		assert_true(ds.packets > 0);
+	}
 
 	/* Quiet now: everything must add up exactly. */
 	c.keys = calloc(CAPACITY, sizeof(*c.keys));
@@ -553,12 +565,12 @@ main(void)
 			test_concurrent_control, setup, teardown),
 	};
 
-	if (ut_eal_init2("stress") != 0 || rte_lcore_count() < 2)
+	if (ut_eal_init_n("stress", 3) != 0 || rte_lcore_count() < 3)
 		return 1;
 	pool = rte_pktmbuf_pool_create(
 		"st_pool", 4095, 128, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
-	qsv = rte_zmalloc(NULL, rte_rcu_qsbr_get_memsize(1), 64);
-	if (pool == NULL || qsv == NULL || rte_rcu_qsbr_init(qsv, 1) != 0)
+	qsv = rte_zmalloc(NULL, rte_rcu_qsbr_get_memsize(2), 64);
+	if (pool == NULL || qsv == NULL || rte_rcu_qsbr_init(qsv, 2) != 0)
 		return 1;
 	return cmocka_run_group_tests_name("stress", tests, NULL, NULL);
 }

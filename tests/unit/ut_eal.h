@@ -2,7 +2,7 @@
 /*
  * ut_eal.h - bring up a minimal EAL for unit tests: no hugepages, no PCI,
  * no shared config, a unique file prefix, one lcore (or, for tests that
- * run a data-plane thread, two lcores that float over the allowed CPUs).
+ * run data-plane threads, more lcores that float over the allowed CPUs).
  */
 #ifndef VHSW_UT_EAL_H
 #define VHSW_UT_EAL_H
@@ -36,16 +36,16 @@ ut_eal_init(const char *name)
 }
 
 /*
- * EAL with lcores 0 (main) and 1, both allowed on every CPU this process
+ * EAL with lcores 0 (main) .. n-1, all allowed on every CPU this process
  * may use, so the test runs on one CPU as on many.
  */
 static inline int
-ut_eal_init2(const char *name)
+ut_eal_init_n(const char *name, int n)
 {
-	char cpus[256] = "", lcores[600];
-	size_t len = 0;
+	char cpus[256] = "", lcores[2400];
+	size_t len = 0, off = 0;
 	cpu_set_t set;
-	int cpu;
+	int cpu, i;
 
 	if (sched_getaffinity(0, sizeof(set), &set) != 0)
 		return -1;
@@ -53,8 +53,17 @@ ut_eal_init2(const char *name)
 		if (CPU_ISSET(cpu, &set))
 			len += (size_t)snprintf(cpus + len, sizeof(cpus) - len,
 				"%s%d", len ? "," : "", cpu);
-	snprintf(lcores, sizeof(lcores), "0@(%s),1@(%s)", cpus, cpus);
+	for (i = 0; i < n && off + len + 16 < sizeof(lcores); i++)
+		off += (size_t)snprintf(lcores + off, sizeof(lcores) - off,
+			"%s%d@(%s)", i ? "," : "", i, cpus);
 	return ut_eal_init_lcores(name, lcores);
+}
+
+/* Lcores 0 (main) and 1 (a data-plane thread). */
+static inline int
+ut_eal_init2(const char *name)
+{
+	return ut_eal_init_n(name, 2);
 }
 
 #endif /* VHSW_UT_EAL_H */
