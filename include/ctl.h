@@ -125,6 +125,13 @@ struct ctl_param {
 		"the policer's burst in kilobytes (default: 100 ms at the "    \
 		"rate, at least 64)")
 
+/* Receive queues pinned to data-plane threads (port add, port set). */
+#define CTL_RXQ_AFFINITY_PARAM                                                 \
+	CTL_OPT("--rxq-affinity", "rxq_affinity", STRING, "Q:CPU[,Q:CPU]",     \
+		NULL,                                                          \
+		"pin receive queue Q to the data-plane thread on CPU (the "    \
+		"queues not named are assigned by load; 'none' unpins all)")
+
 /* A port's administrative state (port add, port set, uplink add). */
 #define CTL_ADMIN_PARAM                                                        \
 	CTL_OPT("--admin", "admin", STRING, "up|down", NULL,                   \
@@ -175,11 +182,13 @@ struct ctl_param {
 			"the interface's MAC when it is created (default: "    \
 			"random; an existing one keeps its own)")              \
 		CTL_ADMIN_PARAM                                                \
+		CTL_RXQ_AFFINITY_PARAM                                         \
 		CTL_TENANT_PARAMS)                                             \
 	X(PORT_SET, port_set, "port/set",                                      \
-		"change a port at run time: VLAN, MTU, admin state, tenant "     \
-		"controls (the options not given keep their values; the "       \
-		"uplink takes --mtu and --admin)",                               \
+		"change a port at run time: VLAN, MTU, admin state, receive "    \
+		"queue affinity, tenant controls (the options not given keep "   \
+		"their values; the uplink takes --mtu, --admin and "             \
+		"--rxq-affinity)",                                               \
 		CTL_ARG("name", STRING, CTL_REQ, "NAME", NULL, "the port")     \
 		CTL_OPT("--vlan", "vlan", INT, "VID", NULL,                    \
 			"access port of VLAN 1-4094; 0: trunk (the port's "    \
@@ -188,6 +197,7 @@ struct ctl_param {
 			"largest L3 payload sent to the peer, 68-9710 (also "  \
 			"set on kernel interfaces and the uplink device)")     \
 		CTL_ADMIN_PARAM                                                \
+		CTL_RXQ_AFFINITY_PARAM                                         \
 		CTL_TENANT_PARAMS)                                             \
 	X(PORT_DEL, port_del, "port/del", "remove a port",                     \
 		CTL_ARG("name", STRING, CTL_REQ, "NAME", NULL, "the port"))        \
@@ -203,7 +213,8 @@ struct ctl_param {
 			"the ethdev's devargs")                                \
 		CTL_OPT("--mtu", "mtu", INT, "N", NULL,                        \
 			"set the device's MTU, 68-9710 (default: keep it)")    \
-		CTL_ADMIN_PARAM)                                               \
+		CTL_ADMIN_PARAM                                                \
+		CTL_RXQ_AFFINITY_PARAM)                                        \
 	X(UPLINK_DEL, uplink_del, "uplink/del",                                \
 		"detach the uplink (its device is released and put back as "     \
 		"found)", )                                                      \
@@ -257,6 +268,13 @@ struct ctl_param {
 	X(MIRROR_LIST, mirror_list, "mirror/list",                             \
 		"list mirrors with their ports and the destination's "           \
 		"counters", )                                                    \
+	X(DATAPLANE_SHOW, dataplane_show, "dataplane/show",                   \
+		"show the data-plane threads, their CPUs and load, and which "   \
+		"receive queues each one polls (with each queue's share of "     \
+		"its thread over the last second)", )                            \
+	X(DATAPLANE_REBALANCE, dataplane_rebalance, "dataplane/rebalance",     \
+		"assign the receive queues to the threads again by the load "    \
+		"measured since the last assignment (pinned queues stay)", )     \
 	X(DATAPLANE_SET_POLL_MODE, dataplane_set_poll_mode,                    \
 		"dataplane/set/poll-mode",                                     \
 		"switch the data plane's polling mode at run time",            \

@@ -113,6 +113,15 @@ void vhsw_port_set_output_only(struct vhsw *sw, struct port *p, bool on);
  */
 int vhsw_port_reconfigure(struct vhsw *sw, struct port *p, uint16_t vlan,
 	uint32_t mtu, char *msg, size_t msglen);
+/*
+ * `port set --rxq-affinity`: pins the receive queues of 'p' (port.h's
+ * rxq_pin) and publishes the new assignment (queues that move change
+ * threads across two grace periods, dp.h).
+ */
+void vhsw_port_set_rxq_pins(
+	struct vhsw *sw, struct port *p, const uint16_t pins[PORT_MAX_RXQ]);
+/* "0:3,1:4" for the pinned queues of 'p', or JSON null. */
+json_t *vhsw_rxq_affinity_json(const struct port *p);
 /* Unpublishes, flushes its FDB entries and destroys 'p'. */
 void vhsw_port_detach(struct vhsw *sw, struct port *p);
 /* The log type of the control thread's events and actions: vhsw.ctl. */

@@ -571,6 +571,78 @@ print_poll_mode(json_t *params, json_t *r)
 	printf("poll mode set to %s\n", sv(params, "mode"));
 }
 
+/*
+ * `dataplane show`, like OVS's dpif-netdev/pmd-rxq-show: a line per
+ * thread, then its receive queues with their share of the last second.
+ */
+static void
+print_dataplane(json_t *params, json_t *r)
+{
+	json_t *threads = json_object_get(r, "threads"), *t, *q;
+	struct text_table *tab;
+	double busy, idle;
+	size_t i, k;
+
+	(void)params;
+	printf("poll mode %s, assignment by %s, rebalance every %lld s "
+	       "(%lld done)\n",
+		sv(r, "poll_mode"), sv(r, "assignment"),
+		(long long)iv(r, "rebalance_interval"),
+		(long long)iv(r, "rebalances"));
+	json_array_foreach(threads, i, t)
+	{
+		busy = (double)iv(t, "busy_cycles");
+		idle = (double)iv(t, "idle_cycles");
+		printf("thread %lld, CPU %lld: %lld packets, busy %.1f%% of "
+		       "its polling cycles, %lld sleeps\n",
+			(long long)iv(t, "index"), (long long)iv(t, "cpu"),
+			(long long)iv(t, "packets"),
+			busy + idle > 0 ? 100.0 * busy / (busy + idle) : 0.0,
+			(long long)iv(t, "sleeps"));
+		tab = text_table_new();
+		text_table_col(tab, "PORT", TEXT_LEFT);
+		text_table_col(tab, "QUEUE", TEXT_RIGHT);
+		text_table_col(tab, "STATE", TEXT_LEFT);
+		text_table_col(tab, "PINNED", TEXT_LEFT);
+		text_table_col(tab, "LOAD", TEXT_RIGHT);
+		text_table_col(tab, "PACKETS", TEXT_RIGHT);
+		json_array_foreach(json_object_get(t, "rxqs"), k, q)
+		{
+			text_table_add(tab, "%s", sv(q, "port"));
+			text_table_add_json(tab, json_object_get(q, "queue"));
+			text_table_add(tab, "%s",
+				json_is_true(json_object_get(q, "enabled"))
+					? "enabled"
+					: "disabled");
+			text_table_add(tab, "%s",
+				json_is_true(json_object_get(q, "pinned"))
+					? "yes"
+					: "no");
+			text_table_add(tab, "%.1f%%",
+				json_number_value(
+					json_object_get(q, "load_pct")));
+			text_table_add_json(
+				tab, json_object_get(q, "packets"));
+		}
+		if (text_table_rows(tab) > 0)
+			text_table_print(tab, stdout, 2);
+		else
+			printf("  (no receive queues)\n");
+		text_table_free(tab);
+	}
+}
+
+/* `dataplane rebalance`: whether queues moved, then the new view. */
+static void
+print_rebalance(json_t *params, json_t *r)
+{
+	printf("%s\n",
+		json_is_true(json_object_get(r, "moved"))
+			? "receive queues reassigned"
+			: "the assignment stays as it is");
+	print_dataplane(params, json_object_get(r, "dataplane"));
+}
+
 static void
 print_config_save(json_t *params, json_t *r)
 {
@@ -705,7 +777,9 @@ static const struct {
 } printers[] = {
 	{"capture/list", print_capture_list},
 	{"config/save", print_config_save},
+	{"dataplane/rebalance", print_rebalance},
 	{"dataplane/set/poll-mode", print_poll_mode},
+	{"dataplane/show", print_dataplane},
 	{"fdb/add", print_fdb_add},
 	{"fdb/del", print_fdb_del},
 	{"fdb/flush", print_fdb_flush},

@@ -97,6 +97,7 @@ port_json(const struct vhsw *sw, const struct port *p)
 		o, "admin", json_string(p->admin_down ? "down" : "up"));
 	json_object_set_new(o, "fdb_entries",
 		json_integer(fdb_port_entries(sw->fdb, p->id)));
+	json_object_set_new(o, "rxq_affinity", vhsw_rxq_affinity_json(p));
 	p->cls->describe(p, o, true);
 	if (p->cls->fixed_name == NULL)
 		tenant_json(p->policy, NULL, o, true);
@@ -225,6 +226,85 @@ admin_param(json_t *params, const char *name, struct act_err *e)
  * and attaches it, administratively down when params say so.  Its result
  * or NULL.
  */
+/*
+ * Parses params["rxq_affinity"] ("Q:CPU[,Q:CPU]" or "none") into 'pins'
+ * (port.h's rxq_pin: 1 + CPU, or PORT_RXQ_UNPINNED) for a port with
+ * 'nq' receive queues.  1 if given, 0 if not, -1 with 'e' set.
+ */
+static int
+rxq_affinity_param(struct vhsw *sw, json_t *params, const char *name,
+	uint16_t nq, uint16_t pins[PORT_MAX_RXQ], struct act_err *e)
+{
+	const char *v = str(params, "rxq_affinity");
+	char buf[256], *tok, *save, *end;
+	unsigned long q, cpu;
+
+	if (v == NULL)
+		return 0;
+	memset(pins, 0, sizeof(uint16_t) * PORT_MAX_RXQ);
+	if (strcmp(v, "none") == 0 || v[0] == '\0')
+		return 1;
+	if (strlen(v) >= sizeof(buf)) {
+		act_fail(e, CTL_ERR_INVALID_PARAMS,
+			"port %s: rxq_affinity is too long", name);
+		return -1;
+	}
+	strcpy(buf, v);
+	for (tok = strtok_r(buf, ",", &save); tok != NULL;
+		tok = strtok_r(NULL, ",", &save)) {
+		q = strtoul(tok, &end, 10);
+		if (end == tok || *end != ':' || tok[0] == '-' ||
+			end[1] == '-') {
+			act_fail(e, CTL_ERR_INVALID_PARAMS,
+				"port %s: rxq_affinity '%s': give QUEUE:CPU "
+				"pairs like 0:3,1:4, or none",
+				name, tok);
+			return -1;
+		}
+		cpu = strtoul(end + 1, &end, 10);
+		if (*end != '\0' || cpu >= 32768) {
+			act_fail(e, CTL_ERR_INVALID_PARAMS,
+				"port %s: rxq_affinity '%s': give QUEUE:CPU "
+				"pairs like 0:3,1:4, or none",
+				name, tok);
+			return -1;
+		}
+		if (q >= nq) {
+			act_fail(e, CTL_ERR_INVALID_PARAMS,
+				"port %s: rxq_affinity: the port has %u "
+				"receive queue%s (0-%u), not %lu",
+				name, nq, nq == 1 ? "" : "s", nq - 1, q);
+			return -1;
+		}
+		if (pins[q] != PORT_RXQ_UNPINNED) {
+			act_fail(e, CTL_ERR_INVALID_PARAMS,
+				"port %s: rxq_affinity names queue %lu twice",
+				name, q);
+			return -1;
+		}
+		if (dp_thread_of_cpu(sw->dp, (int)cpu) < 0) {
+			act_fail(e, CTL_ERR_INVALID_PARAMS,
+				"port %s: rxq_affinity: no data-plane thread "
+				"runs on CPU %lu (see `vhswctl dataplane "
+				"show`)",
+				name, cpu);
+			return -1;
+		}
+		pins[q] = (uint16_t)(cpu + 1);
+	}
+	return 1;
+}
+
+/* The receive queues a port can have (the assignment's bound). */
+static uint16_t
+port_max_rxq(const struct port *p)
+{
+	uint16_t n = p->ops->max_rxq != NULL ? p->ops->max_rxq(p)
+					     : p->ops->n_rxq(p);
+
+	return RTE_MIN(RTE_MAX(n, (uint16_t)1), (uint16_t)PORT_MAX_RXQ);
+}
+
 static json_t *
 port_create(struct vhsw *sw, const struct port_class *cls,
 	const struct port_conf *conf, struct port_policy *pol, json_t *params,
@@ -246,6 +326,13 @@ port_create(struct vhsw *sw, const struct port_class *cls,
 	}
 	p->policy = pol; /* not published yet */
 	p->admin_down = down == 1;
+	if (rxq_affinity_param(sw, params, conf->name, port_max_rxq(p),
+		    p->rxq_pin, e) < 0) {
+		tenant_free(pol);
+		p->policy = NULL;
+		cls->destroy(p);
+		return NULL;
+	}
 	if (vhsw_port_add(sw, p, e->msg, e->len) != 0) {
 		e->code = CTL_ERR_REFUSED;
 		return NULL;
@@ -335,7 +422,8 @@ act_uplink_del(struct vhsw *sw, json_t *params, struct act_err *e)
 static bool
 has_tenant_keys(json_t *params)
 {
-	static const char *const own[] = {"name", "vlan", "mtu", "admin"};
+	static const char *const own[] = {
+		"name", "vlan", "mtu", "admin", "rxq_affinity"};
 	const char *key;
 	json_t *v;
 	size_t i;
@@ -356,10 +444,11 @@ act_port_set(struct vhsw *sw, json_t *params, struct act_err *e)
 {
 	struct port_policy *pol = NULL;
 	bool tenant = has_tenant_keys(params);
+	uint16_t pins[PORT_MAX_RXQ];
 	json_int_t vlan, mtu;
+	int down, pinned;
 	char err[400];
 	struct port *p;
-	int down;
 
 	p = port_param(sw, params, "name", e);
 	if (p == NULL)
@@ -372,7 +461,12 @@ act_port_set(struct vhsw *sw, json_t *params, struct act_err *e)
 	if (p->cls->fixed_name != NULL &&
 		(tenant || json_object_get(params, "vlan") != NULL))
 		return act_fail(e, CTL_ERR_REFUSED,
-			"the %s takes only --mtu and --admin", p->cls->type);
+			"the %s takes only --mtu, --admin and --rxq-affinity",
+			p->cls->type);
+	pinned = rxq_affinity_param(
+		sw, params, p->name, port_max_rxq(p), pins, e);
+	if (pinned < 0)
+		return NULL;
 	if (vlan < 0 || vlan > 4094)
 		return act_fail(e, CTL_ERR_INVALID_PARAMS,
 			"port %s: vlan must be 0 (trunk) or 1..4094", p->name);
@@ -396,6 +490,8 @@ act_port_set(struct vhsw *sw, json_t *params, struct act_err *e)
 		vhsw_port_set_policy(sw, p, pol);
 	if (json_object_get(params, "admin") != NULL)
 		vhsw_port_set_admin(sw, p, down == 1);
+	if (pinned)
+		vhsw_port_set_rxq_pins(sw, p, pins);
 	return port_json(sw, p);
 }
 
@@ -586,6 +682,78 @@ act_fdb_set_move_limit(struct vhsw *sw, json_t *params, struct act_err *e)
 			"move_limit must be 0 (off) to %u moves a second",
 			FDB_MAX_MOVE_LIMIT);
 	return json_object();
+}
+
+/* One receive queue of `dataplane show`. */
+static json_t *
+rxq_json(const struct vhsw *sw, const struct dp_rxq *rq)
+{
+	const struct dp *dp = sw->dp;
+	const struct port *p = sw->ports[rq->port];
+	const struct port_rxq_load *ld;
+	double pct;
+
+	if (p == NULL)
+		return json_pack("{s:i, s:i}", "port_id", rq->port, "queue",
+			rq->queue);
+	ld = &p->rxq_load[rq->queue];
+	pct = dp->last_tsc != 0 ? 100.0 *
+			(double)dp->last_load[rq->port][rq->queue] /
+			(double)dp->last_tsc
+				: 0.0;
+	return json_pack("{s:s, s:i, s:b, s:b, s:I, s:I, s:f}", "port",
+		p->name, "queue", rq->queue, "pinned",
+		p->rxq_pin[rq->queue] != PORT_RXQ_UNPINNED, "enabled",
+		port_is_ready(p) && rq->queue < p->ops->n_rxq(p), "packets",
+		(json_int_t)__atomic_load_n(&ld->packets, __ATOMIC_RELAXED),
+		"cycles",
+		(json_int_t)__atomic_load_n(&ld->cycles, __ATOMIC_RELAXED),
+		"load_pct", RTE_MIN(pct, 100.0));
+}
+
+static json_t *
+act_dataplane_show(struct vhsw *sw, json_t *params, struct act_err *e)
+{
+	const struct dp *dp = sw->dp;
+	json_t *threads = json_array(), *t, *rxqs;
+	const struct dp_thread *th;
+	const struct dp_rxq *rq;
+	struct dp_stats st;
+	uint16_t i, k, n;
+
+	for (i = 0; i < dp->n_threads; i++) {
+		th = dp->threads[i];
+		dp_get_thread_stats(dp, i, &st);
+		rxqs = json_array();
+		rq = dp_thread_rxqs(dp, i, &n);
+		for (k = 0; k < n; k++)
+			json_array_append_new(rxqs, rxq_json(sw, &rq[k]));
+		t = json_pack("{s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:i, "
+			      "s:o}",
+			"index", i, "cpu", th->cpu, "lcore", (int)th->lcore,
+			"packets", (json_int_t)st.packets, "busy_cycles",
+			(json_int_t)st.busy_cycles, "idle_cycles",
+			(json_int_t)st.idle_cycles, "iterations",
+			(json_int_t)st.iterations, "sleeps",
+			(json_int_t)st.sleeps, "idle_us",
+			(int)__atomic_load_n(&th->idle_us, __ATOMIC_RELAXED),
+			"rxqs", rxqs);
+		json_array_append_new(threads, t);
+	}
+	return json_pack("{s:o, s:s, s:s, s:i, s:I}", "threads", threads,
+		"poll_mode", dp_poll_mode_name(dp_get_poll_mode(dp)),
+		"assignment", "cycles", "rebalance_interval",
+		(int)sw->rebalance_s, "rebalances",
+		(json_int_t)dp->rebalances);
+}
+
+static json_t *
+act_dataplane_rebalance(struct vhsw *sw, json_t *params, struct act_err *e)
+{
+	bool moved = dp_rebalance(sw->dp, true);
+
+	return json_pack("{s:b, s:o}", "moved", moved, "dataplane",
+		act_dataplane_show(sw, params, e));
 }
 
 static json_t *

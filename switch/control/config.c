@@ -208,6 +208,18 @@ static_entry(const struct fdb_entry_info *e, void *arg)
 			"vlan", e->key.vlan));
 }
 
+/* "rxq_affinity": "0:3,1:4" when a queue of 'p' is pinned. */
+static void
+save_rxq_affinity(const struct port *p, json_t *o)
+{
+	json_t *v = vhsw_rxq_affinity_json(p);
+
+	if (json_is_string(v))
+		json_object_set_new(o, "rxq_affinity", v);
+	else
+		json_decref(v);
+}
+
 json_t *
 config_dump(const struct vhsw *sw)
 {
@@ -229,6 +241,7 @@ config_dump(const struct vhsw *sw)
 			if (p->admin_down)
 				json_object_set_new(
 					o, "admin", json_string("down"));
+			save_rxq_affinity(p, o);
 			json_object_set_new(fixed, p->cls->fixed_name, o);
 			continue;
 		}
@@ -243,6 +256,7 @@ config_dump(const struct vhsw *sw)
 		}
 		if (p->admin_down)
 			json_object_set_new(o, "admin", json_string("down"));
+		save_rxq_affinity(p, o);
 		tenant_json(p->policy, p->has_mac ? &p->mac : NULL, o, false);
 		json_array_append_new(ports, o);
 	}

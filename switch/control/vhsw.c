@@ -286,6 +286,29 @@ publish(struct vhsw *sw)
 	dp_set_ports(sw->dp, by_id);
 }
 
+void
+vhsw_port_set_rxq_pins(
+	struct vhsw *sw, struct port *p, const uint16_t pins[PORT_MAX_RXQ])
+{
+	VHSW_ASSERT_CONTROL_THREAD();
+	memcpy(p->rxq_pin, pins, sizeof(p->rxq_pin));
+	publish(sw);
+}
+
+json_t *
+vhsw_rxq_affinity_json(const struct port *p)
+{
+	char buf[PORT_MAX_RXQ * 12] = "";
+	size_t off = 0;
+	int q;
+
+	for (q = 0; q < PORT_MAX_RXQ; q++)
+		if (p->rxq_pin[q] != PORT_RXQ_UNPINNED)
+			off += (size_t)snprintf(buf + off, sizeof(buf) - off,
+				"%s%d:%d", off ? "," : "", q, p->rxq_pin[q] - 1);
+	return off ? json_string(buf) : json_null();
+}
+
 int
 vhsw_port_attach(struct vhsw *sw, struct port *p)
 {
