@@ -265,6 +265,78 @@ write_queues(FILE *f, struct vhsw *sw)
 		json_decref(qs[p]);
 }
 
+/* The data-plane threads' counters, and each receive queue's load. */
+static void
+write_threads(FILE *f, struct vhsw *sw)
+{
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} tc[] = {
+		{"packets", "frames the data-plane thread received",
+			offsetof(struct dp_stats, packets)},
+		{"busy_cycles",
+			"TSC cycles of the thread's loop iterations that "
+			"moved frames",
+			offsetof(struct dp_stats, busy_cycles)},
+		{"idle_cycles",
+			"TSC cycles of the thread's loop iterations that "
+			"moved none",
+			offsetof(struct dp_stats, idle_cycles)},
+		{"sleeps", "times the thread slept waiting for work",
+			offsetof(struct dp_stats, sleeps)},
+	};
+	const struct dp *dp = sw->dp;
+	const struct dp_rxq *rq;
+	const struct port *p;
+	struct dp_stats st;
+	uint16_t t, k, n;
+	size_t i;
+
+	for (i = 0; i < RTE_DIM(tc); i++) {
+		family(f, "dataplane_thread_", tc[i].name, "_total", tc[i].help,
+			"counter");
+		for (t = 0; t < dp->n_threads; t++) {
+			dp_get_thread_stats(dp, t, &st);
+			fprintf(f,
+				"vhsw_dataplane_thread_%s_total{thread=\"%u\","
+				"cpu=\"%d\"} %" PRIu64 "\n",
+				tc[i].name, t, dp->threads[t]->cpu,
+				*(const uint64_t *)((const char *)&st +
+					tc[i].off));
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		family(f, "port_rxq_", i ? "cycles" : "packets", "_total",
+			i ? "TSC cycles the data plane spent receiving and "
+			    "forwarding the receive queue's frames"
+			  : "frames received on the receive queue",
+			"counter");
+		for (t = 0; t < dp->n_threads; t++) {
+			rq = dp_thread_rxqs(dp, t, &n);
+			for (k = 0; k < n; k++) {
+				p = sw->ports[rq[k].port];
+				if (p == NULL)
+					continue;
+				fputs(i ? "vhsw_port_rxq_cycles_total{port=\""
+					: "vhsw_port_rxq_packets_total{port=\"",
+					f);
+				put_label(f, p->name);
+				fprintf(f,
+					"\",queue=\"%u\",thread=\"%u\"} "
+					"%" PRIu64 "\n",
+					rq[k].queue, t,
+					__atomic_load_n(
+						i ? &p->rxq_load[rq[k].queue]
+								.cycles
+						  : &p->rxq_load[rq[k].queue]
+								.packets,
+						__ATOMIC_RELAXED));
+			}
+		}
+	}
+}
+
 int
 metrics_write(struct vhsw *sw, FILE *f)
 {
@@ -312,6 +384,7 @@ metrics_write(struct vhsw *sw, FILE *f)
 		}
 	}
 	write_queues(f, sw);
+	write_threads(f, sw);
 	for (i = STATS_PORTS + 1; i < STATS_GROUP_COUNT; i++) {
 		o = json_object_get(s, stats_groups[i].name);
 		if (o != NULL)
