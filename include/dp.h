@@ -9,9 +9,13 @@
  * with `port set --rxq-affinity` goes to the thread of its CPU; the others
  * by measured load, OVS's "cycles" assignment: sorted by the cycles they
  * took over the last interval, heaviest first, each to the thread with
- * the least load so far (ties: the thread with fewer queues of the same
- * port, so a multiqueue peer is spread; then fewer queues; then the lower
- * index).  A thread polls its queues that are below the port's n_rxq.
+ * the least load so far (ties: the thread with fewer queues, then fewer
+ * queues of the same port, then the next in round robin, so that queues
+ * without measured load go round the threads port by port and a
+ * multiqueue peer is spread), among the threads on the NUMA node of the
+ * port's memory when there are any (port_ops.numa_node).  A thread polls
+ * its queues that are
+ * below the port's n_rxq.
  *
  * Each loop iteration a thread loads the published table (the ports and
  * every thread's queue list), receives a burst from each of its queues,
@@ -151,6 +155,7 @@ struct dp_thread {
 	uint16_t index; /* RCU reader id, port_dp_thread() */
 	unsigned int lcore;
 	int cpu;          /* -1: not known (not started by dp_start) */
+	int socket;       /* NUMA node of the CPU (SOCKET_ID_ANY: unknown) */
 	int wakefd;       /* eventfd: dp_wake() */
 	uint32_t idle_us; /* atomic: the current idle period */
 	pthread_t thread; /* the loop's thread, once it runs */

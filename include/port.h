@@ -166,6 +166,13 @@ struct port_ops {
 	 * port at once.
 	 */
 	int (*intr_arm)(struct port *p, uint16_t q, int epfd, bool arm);
+	/*
+	 * Optional: the NUMA node of the port's memory (a vhost-user peer's
+	 * rings, an ethdev's device), or -1 when unknown.  The assignment
+	 * puts the port's queues on threads of that node when there are
+	 * any.  Control thread.
+	 */
+	int (*numa_node)(const struct port *p);
 };
 
 /*

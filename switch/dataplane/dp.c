@@ -56,6 +56,7 @@ struct placing {
 	uint64_t load[VHSW_MAX_DP_THREADS];
 	uint16_t n[VHSW_MAX_DP_THREADS];
 	uint8_t of_port[VHSW_MAX_PORTS][VHSW_MAX_DP_THREADS];
+	uint16_t last; /* the thread chosen last */
 };
 
 struct dp_scratch {
@@ -84,6 +85,8 @@ thread_new(struct dp *dp, uint16_t index, unsigned int lcore, int cpu)
 		return NULL;
 	}
 	t->dp = dp;
+	t->socket = socket == (unsigned int)SOCKET_ID_ANY ? SOCKET_ID_ANY
+							  : (int)socket;
 	t->index = index;
 	t->lcore = lcore;
 	t->cpu = cpu;
@@ -679,9 +682,9 @@ cand_cmp(const void *a, const void *b)
 
 	if (x->load != y->load)
 		return x->load > y->load ? -1 : 1;
-	if (x->queue != y->queue)
-		return x->queue < y->queue ? -1 : 1;
-	return x->port < y->port ? -1 : x->port > y->port;
+	if (x->port != y->port)
+		return x->port < y->port ? -1 : 1;
+	return x->queue < y->queue ? -1 : x->queue > y->queue;
 }
 
 static void
@@ -694,25 +697,48 @@ place(struct placing *pl, int8_t *slot, uint16_t port, uint16_t t,
 	pl->of_port[port][t]++;
 }
 
-static uint16_t
-least_loaded(const struct dp *dp, const struct placing *pl, uint16_t port)
+/* Whether thread 'a' is a better place than 'b' for a queue of 'port'. */
+static bool
+better(const struct dp *dp, const struct placing *pl, uint16_t port, uint16_t a,
+	uint16_t b)
 {
-	uint16_t t, best = 0;
+	uint16_t n = dp->n_threads;
 
-	for (t = 1; t < dp->n_threads; t++) {
-		if (pl->load[t] != pl->load[best]) {
-			if (pl->load[t] < pl->load[best])
-				best = t;
+	if (pl->load[a] != pl->load[b])
+		return pl->load[a] < pl->load[b];
+	if (pl->n[a] != pl->n[b])
+		return pl->n[a] < pl->n[b];
+	if (pl->of_port[port][a] != pl->of_port[port][b])
+		return pl->of_port[port][a] < pl->of_port[port][b];
+	/* Round robin from the thread after the last one chosen. */
+	return (a + n - pl->last - 1) % n < (b + n - pl->last - 1) % n;
+}
+
+/*
+ * The thread 'port''s next queue goes to, among those on NUMA node
+ * 'node' (all when none is there): the least loaded, then the one with
+ * fewest queues, then with fewest of this port's, then the next in round
+ * robin.  Without measured loads (new ports), the queues taken port by
+ * port thus go round the threads: balanced, and a multiqueue port's
+ * queues on different threads.
+ */
+static uint16_t
+least_loaded(const struct dp *dp, struct placing *pl, uint16_t port, int node)
+{
+	uint16_t t, best = UINT16_MAX;
+
+	for (t = 0; node >= 0 && t < dp->n_threads; t++)
+		if (dp->threads[t]->socket == node)
+			break;
+	if (t == dp->n_threads)
+		node = -1; /* no thread on that node */
+	for (t = 0; t < dp->n_threads; t++) {
+		if (node >= 0 && dp->threads[t]->socket != node)
 			continue;
-		}
-		if (pl->of_port[port][t] != pl->of_port[port][best]) {
-			if (pl->of_port[port][t] < pl->of_port[port][best])
-				best = t;
-			continue;
-		}
-		if (pl->n[t] < pl->n[best])
+		if (best == UINT16_MAX || better(dp, pl, port, t, best))
 			best = t;
 	}
+	pl->last = best;
 	return best;
 }
 
@@ -756,6 +782,7 @@ assign(const struct dp *dp, struct port *const by_id[VHSW_MAX_PORTS],
 	int t;
 
 	memset(pl, 0, sizeof(*pl));
+	pl->last = (uint16_t)(dp->n_threads - 1); /* round robin from 0 */
 	memset(out, -1, sizeof(int8_t) * VHSW_MAX_PORTS * PORT_MAX_RXQ);
 	for (i = 0; i < VHSW_MAX_PORTS; i++) {
 		p = by_id[i];
@@ -779,9 +806,14 @@ assign(const struct dp *dp, struct port *const by_id[VHSW_MAX_PORTS],
 		}
 	}
 	qsort(c, nc, sizeof(*c), cand_cmp);
-	for (i = 0; i < nc; i++)
+	for (i = 0; i < nc; i++) {
+		p = by_id[c[i].port];
 		place(pl, &out[c[i].port][c[i].queue], c[i].port,
-			least_loaded(dp, pl, c[i].port), c[i].load);
+			least_loaded(dp, pl, c[i].port,
+				p->ops->numa_node != NULL ? p->ops->numa_node(p)
+							  : -1),
+			c[i].load);
+	}
 }
 
 /*
