@@ -14,8 +14,7 @@
  * without measured load go round the threads port by port and a
  * multiqueue peer is spread), among the threads on the NUMA node of the
  * port's memory when there are any (port_ops.numa_node).  A thread polls
- * its queues that are
- * below the port's n_rxq.
+ * its queues that are below the port's n_rxq.
  *
  * Each loop iteration a thread loads the published table (the ports and
  * every thread's queue list), receives a burst from each of its queues,
