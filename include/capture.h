@@ -31,6 +31,7 @@
 
 #include <jansson.h>
 #include <rte_common.h>
+#include <rte_spinlock.h>
 
 struct port;
 struct port_monitor;
@@ -69,6 +70,12 @@ struct capture {
  * (MONITOR_RX or MONITOR_TX) on queue 'q', to session 'c'.  The frames
  * stay the caller's.
  */
+/*
+ * Serialises rte_pcapng_copy() between threads (librte_pcapng 22.11's
+ * clock base is not thread-safe; see capture.c).
+ */
+extern rte_spinlock_t capture_copy_lock;
+
 void capture_burst(struct capture *c, const struct port *p, uint16_t q,
 	struct rte_mbuf **pkts, uint16_t n, uint8_t dir);
 

@@ -992,9 +992,12 @@ pcapng_clock_warm(struct rte_mempool *mp)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(mp), *mc = NULL;
 
-	if (m != NULL && rte_pktmbuf_append(m, RTE_ETHER_MIN_LEN) != NULL)
+	if (m != NULL && rte_pktmbuf_append(m, RTE_ETHER_MIN_LEN) != NULL) {
+		rte_spinlock_lock(&capture_copy_lock);
 		mc = rte_pcapng_copy(0, 0, m, mp, RTE_ETHER_MIN_LEN,
 			rte_get_tsc_cycles(), RTE_PCAPNG_DIRECTION_UNKNOWN);
+		rte_spinlock_unlock(&capture_copy_lock);
+	}
 	rte_pktmbuf_free(mc);
 	rte_pktmbuf_free(m);
 }
