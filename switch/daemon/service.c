@@ -95,10 +95,10 @@ watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		t = wd.dp->threads[i];
 		if (!wd.stuck)
 			SLOG(ERR,
-				"watchdog: data-plane thread %d (CPU %d, "
-				"lcore %u, thread %d) made no progress for "
-				"%.1f s; no more WATCHDOG=1, systemd will "
-				"restart vhswd",
+				"watchdog: the data plane (data-plane thread "
+				"%d, CPU %d, lcore %u, thread %d) made no "
+				"progress for %.1f s; no more WATCHDOG=1, "
+				"systemd will restart vhswd",
 				i, t->cpu, t->lcore,
 				__atomic_load_n(&t->tid, __ATOMIC_RELAXED),
 				now - wd.last_progress[i]);
