@@ -34,9 +34,17 @@
  * polls the link once a second for PMDs without interrupts.  A port whose
  * link goes down stops being polled and loses its learned FDB entries.
  *
+ * Queues: one receive queue, polled by one data-plane thread (the kernel
+ * backends gain nothing from more: see eth_n_rxq); a transmit queue per
+ * data-plane thread where the PMD has that many (max_tx_queues), thread t
+ * sending on queue t % n, and a spinlock per queue where threads outnumber
+ * queues (a TAP has one: net_tap needs as many receive queues as transmit
+ * queues).  `uplink show` and `port show` say how many ("tx_queues").
+ *
  * Thread-safety: ethport_init/ethport_create and the class functions:
- * control thread.  The ops: data plane.  The LSC callback: EAL interrupt
- * thread (records and wakes only).
+ * control thread.  The ops: data-plane threads as port.h says (rx_burst
+ * by the one thread polling the queue, tx_burst by any thread at once).
+ * The LSC callback: EAL interrupt thread (records and wakes only).
  */
 #ifndef VHSW_ETHPORT_H
 #define VHSW_ETHPORT_H

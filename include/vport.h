@@ -27,10 +27,18 @@
  * Offloads: the switch does no segmentation or checksum work, so TSO, UFO,
  * ECN and checksum offload features are not offered; mergeable RX buffers
  * are.  With --queues 1 multiqueue is not offered either; with more, every
- * queue pair the peer enables is polled.
+ * queue pair the peer enables is polled, and frames to the peer are spread
+ * over the receive queues it has enabled (vring_state_changed keeps that
+ * set) by flow hash (flow_hash.h): each queue, and the guest vCPU behind
+ * it, gets its share, and the frames of one flow go to one queue, in
+ * order, while the set is unchanged.  A peer with one enabled receive
+ * queue costs no hashing.
  *
- * Thread-safety: vport_init/vport_check_socket: control thread.
- * The port's ops: data plane.  Its class functions: control thread.
+ * Thread-safety: vport_init/vport_check_socket: control thread.  The
+ * port's ops: data-plane threads as port.h says: rx_burst and intr_arm of
+ * queue q by the one thread polling q (several queues of a port at once),
+ * tx_burst by any thread at once (librte_vhost locks each vring around an
+ * enqueue).  Its class functions: control thread.
  */
 #ifndef VHSW_VPORT_H
 #define VHSW_VPORT_H

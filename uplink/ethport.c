@@ -24,6 +24,7 @@
 #include <rte_kvargs.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_spinlock.h>
 
 #include "ethport.h"
 #include "tapif.h"
@@ -38,6 +39,12 @@ RTE_LOG_REGISTER(eth_logtype, vhsw.uplink, INFO);
 #define ETHPORT_NB_DESC 1024
 #define ETHPORT_DEVARGS_MAX 256
 #define ETHPORT_PROMISC_DIR "promisc" /* under the state directory */
+#define ETHPORT_MAX_TXQ VHSW_MAX_DP_THREADS
+
+/* A transmit queue's lock, taken only where threads outnumber queues. */
+struct ethport_txq {
+	rte_spinlock_t lock;
+} __rte_cache_aligned;
 
 struct ethport {
 	struct port port; /* first: a struct port * is a struct ethport * */
@@ -71,6 +78,12 @@ struct ethport {
 	bool promisc_restore; /* host_iface had it off: clear it at the end */
 	int promisc_err;      /* why enabling it failed (-errno), or 0 */
 	bool started;
+	/*
+	 * Transmit queues: one per data-plane thread where the PMD has them,
+	 * thread t using queue t % nb_txq (eth_tx_burst).
+	 */
+	uint16_t nb_txq;
+	struct ethport_txq txq[ETHPORT_MAX_TXQ];
 
 	/* Control thread. */
 	bool link_up;
@@ -100,12 +113,41 @@ eth_rx_burst(struct port *p, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
 	return rte_eth_rx_burst(((struct ethport *)p)->port_id, q, pkts, n);
 }
 
+/*
+ * Any data-plane thread, several at once (port.h).  Thread t sends on
+ * queue t % nb_txq: its own queue when the PMD gave one per thread, with
+ * no lock; where threads outnumber queues (a PMD with fewer, or the one
+ * queue of a TAP), the threads sharing a queue take its spinlock around
+ * rte_eth_tx_burst, which is not thread-safe per queue.  port_dp_threads()
+ * is fixed before ports are created, so every thread decides alike.
+ */
 static uint16_t
 eth_tx_burst(struct port *p, struct rte_mbuf **pkts, uint16_t n)
 {
-	return rte_eth_tx_burst(((struct ethport *)p)->port_id, 0, pkts, n);
+	struct ethport *e = (struct ethport *)p;
+	uint16_t q = 0, sent;
+
+	if (e->nb_txq > 1)
+		q = (uint16_t)(port_dp_thread() % e->nb_txq);
+	if (likely(port_dp_threads() <= e->nb_txq))
+		return rte_eth_tx_burst(e->port_id, q, pkts, n);
+	rte_spinlock_lock(&e->txq[q].lock);
+	sent = rte_eth_tx_burst(e->port_id, q, pkts, n);
+	rte_spinlock_unlock(&e->txq[q].lock);
+	return sent;
 }
 
+/*
+ * One receive queue, polled by one thread.  The backends here are kernel
+ * queues: more receive queues would be more file descriptors (a TAP's
+ * queues, af_packet's PACKET_FANOUT sockets, a TAP queue and a vhost
+ * kthread per vhost-net queue pair) that the kernel spreads the frames
+ * over by flow hash, every one of which the switch must then poll (an
+ * empty poll of a TAP queue is a read() system call), to spread work
+ * whose cost is mostly in the kernel.  net_tap also ties them to the
+ * transmit queues (as many of each).  A NIC uplink with RSS could use
+ * more; not done until one is measured.
+ */
 static uint16_t
 eth_n_rxq(const struct port *p)
 {
@@ -267,6 +309,8 @@ ethport_describe(const struct port *p, json_t *o, bool detail)
 		o, "disconnects", json_integer((json_int_t)e->link_downs));
 	json_object_set_new(o, "last_error",
 		e->last_error[0] ? json_string(e->last_error) : json_null());
+	if (detail)
+		json_object_set_new(o, "tx_queues", json_integer(e->nb_txq));
 	if (e->kind == ETHPORT_KERNEL) {
 		json_object_set_new(o, "ifname", json_string(e->ifname));
 		json_object_set_new(o, "netns",
@@ -320,6 +364,7 @@ ethport_uplink_json(const struct port *p)
 		e->devargs, "driver", e->driver, "state",
 		e->link_up ? "up" : "down", "mac", mac, "mtu", (int)mtu, "link",
 		link_json(e), "promiscuous", e->promisc);
+	json_object_set_new(o, "tx_queues", json_integer(e->nb_txq));
 	if (!e->promisc)
 		json_object_set_new(o, "promiscuous_error",
 			json_pack("{s:s, s:s}", "reason",
@@ -675,13 +720,36 @@ probe(const char *devargs, uint16_t *port_id, char *err, size_t errlen)
 	return 0;
 }
 
-/* Configures one RX and one TX queue and starts the port. */
+/*
+ * Transmit queues for the data-plane threads: one each, as many as the PMD
+ * has (max_tx_queues; eth_tx_burst shares them under locks past that).
+ * Except net_tap: it needs as many receive as transmit queues
+ * (tap_dev_configure), and each queue is a file descriptor of the
+ * multi-queue TAP that the kernel also spreads the interface's outgoing
+ * frames over, so a second TX queue would be a second RX queue to poll.
+ * The other kernel backends have one queue pair unless their devargs ask
+ * for more (virtio_user queues=1 on vhost-net; af_packet's qpairs).
+ */
+static uint16_t
+tx_queues_for(const struct rte_eth_dev_info *info)
+{
+	uint16_t n = RTE_MIN(port_dp_threads(), (uint16_t)ETHPORT_MAX_TXQ);
+
+	if (strcmp(info->driver_name, "net_tap") == 0)
+		return 1;
+	return RTE_MAX(RTE_MIN(n, info->max_tx_queues), (uint16_t)1);
+}
+
+/*
+ * Configures one RX queue and the TX queues (tx_queues_for) and starts the
+ * port.
+ */
 static int
 setup(struct ethport *e, uint32_t mtu, char *err, size_t errlen)
 {
 	struct rte_eth_conf conf = {0};
 	struct rte_eth_dev_info info;
-	uint16_t nb_rxd = ETHPORT_NB_DESC, nb_txd = ETHPORT_NB_DESC;
+	uint16_t nb_rxd = ETHPORT_NB_DESC, nb_txd = ETHPORT_NB_DESC, q;
 	int ret;
 
 	ret = rte_eth_dev_info_get(e->port_id, &info);
@@ -690,16 +758,35 @@ setup(struct ethport *e, uint32_t mtu, char *err, size_t errlen)
 	snprintf(e->driver, sizeof(e->driver), "%s", info.driver_name);
 	e->lsc_intr = (*info.dev_flags & RTE_ETH_DEV_INTR_LSC) != 0;
 	conf.intr_conf.lsc = e->lsc_intr;
-	ret = rte_eth_dev_configure(e->port_id, 1, 1, &conf);
+	if (strcmp(info.driver_name, "net_af_packet") == 0 &&
+		info.max_rx_queues > 1)
+		ELOG(WARNING,
+			"port %s: %s has %u queue pairs: the kernel spreads "
+			"received frames over their sockets and the switch "
+			"polls the first only; give qpairs=1 (the default)",
+			e->port.name, e->devargs, info.max_rx_queues);
+	e->nb_txq = tx_queues_for(&info);
+	ret = rte_eth_dev_configure(e->port_id, 1, e->nb_txq, &conf);
+	if (ret != 0 && e->nb_txq > 1) {
+		/* A PMD may want as many RX queues as TX queues. */
+		ELOG(INFO,
+			"port %s: %s refuses %u transmit queues with one "
+			"receive queue (%s); the data-plane threads share one",
+			e->port.name, e->driver, e->nb_txq, strerror(-ret));
+		e->nb_txq = 1;
+		ret = rte_eth_dev_configure(e->port_id, 1, 1, &conf);
+	}
 	if (ret == 0)
 		ret = rte_eth_dev_adjust_nb_rx_tx_desc(
 			e->port_id, &nb_rxd, &nb_txd);
 	if (ret == 0)
 		ret = rte_eth_rx_queue_setup(e->port_id, 0, nb_rxd,
 			rte_eth_dev_socket_id(e->port_id), NULL, eth_pool);
-	if (ret == 0)
-		ret = rte_eth_tx_queue_setup(e->port_id, 0, nb_txd,
+	for (q = 0; ret == 0 && q < e->nb_txq; q++) {
+		rte_spinlock_init(&e->txq[q].lock);
+		ret = rte_eth_tx_queue_setup(e->port_id, q, nb_txd,
 			rte_eth_dev_socket_id(e->port_id), NULL);
+	}
 	if (ret != 0)
 		goto fail;
 	if (mtu != 0) {

@@ -10,6 +10,15 @@
  * before librte_vhost frees the device.  The vring counters are read
  * without it (vring_stats: librte_vhost's lock order would deadlock);
  * 'stats_readers' keeps the device alive for them instead.
+ *
+ * Several data-plane threads use one vport at once (port.h): each receive
+ * queue q is polled by one thread, which also quiets and arms the vrings
+ * of queue pair q (2q and 2q + 1) and nothing else, so no two threads
+ * ever set the notifications of one vring; any thread sends (tx_burst),
+ * librte_vhost serialising the threads that enqueue to one vring (see
+ * vport_tx_burst).  What the data plane writes in the port is either per
+ * queue (quiet_gen[q], its poller only) or per thread (dp[t], thread t
+ * only): no shared word is written on the data path.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -38,6 +47,7 @@
 #include <rte_mbuf.h>
 #include <rte_vhost.h>
 
+#include "flow_hash.h"
 #include "vfault.h"
 #include "vguard.h"
 #include "virtio_names.h"
@@ -114,6 +124,41 @@ struct vport_vring {
 	bool enabled;
 };
 
+/*
+ * A data-plane thread's own part of a vport, written by that thread only,
+ * read by the vhost-events thread (vport_wait_dp).
+ */
+struct vport_dp {
+	/*
+	 * Nesting depth of the thread's calls into librte_vhost that take a
+	 * vring's access lock with a spinning rte_spinlock_lock (enqueue,
+	 * rte_vhost_enable_guest_notification; dequeue only tries it).  A
+	 * word per thread, not one shared counter: the TX path marks every
+	 * burst, and an atomic add on a line all threads write would cost a
+	 * cache-line transfer per burst between the threads.
+	 */
+	uint32_t in_vhost;
+} __rte_cache_aligned;
+
+/*
+ * The peer's enabled receive queues (even vrings) as one 64-bit word, so
+ * that the data plane reads a consistent set with one atomic load while
+ * librte_vhost's callback changes it: bits 0-3 hold their count minus
+ * one, nibble i + 1 (bits 4i + 4 .. 4i + 7) the i-th enabled queue for
+ * i < 15; the 16th, present only when all 16 are enabled, is queue 15.
+ * No queue enabled encodes as queue 0 alone: librte_vhost's enqueue
+ * checks vq->enabled under the vring's lock and takes nothing then.
+ */
+#define VPORT_TXMAP_COUNT(map) ((uint32_t)((map)&0xf) + 1)
+_Static_assert(VPORT_MAX_QUEUES <= 16, "txmap holds 16 queues of 4 bits");
+
+/* The i-th queue of 'map' (i < VPORT_TXMAP_COUNT(map)). */
+static inline uint16_t
+vport_txmap_queue(uint64_t map, uint32_t i)
+{
+	return i < 15 ? (uint16_t)((map >> (4 * i + 4)) & 0xf) : 15;
+}
+
 struct vport {
 	struct port port; /* first: a struct port * is a struct vport * */
 
@@ -130,14 +175,23 @@ struct vport {
 
 	/* Read by the data plane once 'ready' is set; written before. */
 	int vid;
-	uint16_t nr_qp;
+	uint16_t nr_qp;     /* atomic: the control thread updates it while
+			     * the port is ready (vport_sync) */
 	uint32_t ready_gen; /* atomic; bumped each time the control thread
 			     * (re)reads a running device */
+	/*
+	 * The peer's enabled receive queues, which frames to it are spread
+	 * over (VPORT_TXMAP_*): rebuilt by the vhost-events thread under
+	 * vport_lock, read by any data-plane thread with one atomic load.
+	 */
+	uint64_t txmap;
 
-	/* Data plane only. */
-	uint32_t quiet_gen; /* ready_gen whose vrings were last quieted */
-	uint32_t
-		dp_toggling; /* atomic: in rte_vhost_enable_guest_notification */
+	/*
+	 * Per receive queue, written only by the thread that polls it: the
+	 * ready_gen whose vrings of that queue pair it last quieted.  Atomic
+	 * (relaxed) because a queue may move to another thread.
+	 */
+	uint32_t quiet_gen[VPORT_MAX_QUEUES];
 
 	/* Under vport_lock. */
 	uint32_t stats_readers; /* control thread in vring_stats (no lock) */
@@ -175,6 +229,9 @@ struct vport {
 	uint32_t fault_tag;
 	uint64_t fault_offset;
 	uint64_t mem_faults;
+
+	/* Per data-plane thread (port_dp_thread()), each its own line. */
+	struct vport_dp dp[VHSW_MAX_DP_THREADS];
 };
 
 static pthread_mutex_t vport_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -203,30 +260,62 @@ struct vport_params {
 /* Data plane. */
 
 /*
- * Turns guest notifications off on every vring of the device: the data
+ * Thread 't' enters or leaves a librte_vhost call that may spin on a vring
+ * lock (struct vport_dp).  Single writer: a plain increment published with
+ * a relaxed store; the waiter only needs to see it within its one-second
+ * patience, and it polls every 10 ms.
+ */
+static inline void
+vport_dp_enter(struct vport_dp *dp)
+{
+	__atomic_store_n(&dp->in_vhost, dp->in_vhost + 1, __ATOMIC_RELAXED);
+}
+
+static inline void
+vport_dp_leave(struct vport_dp *dp)
+{
+	__atomic_store_n(&dp->in_vhost, dp->in_vhost - 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * Turns guest notifications off on the vrings of queue pair 'q': the data
  * plane polls, and a peer asked to kick makes a system call per burst.
- * librte_vhost keeps the setting for vrings that are not ready yet.
+ * The thread polling queue 0 also quiets any vring past the last pair.
+ * librte_vhost keeps the setting for vrings that are not ready yet.  Only
+ * the thread that polls 'q' calls this, so no other thread toggles these
+ * vrings meanwhile (an arm of queue 1 cannot be undone by queue 0's
+ * quieting, as it could when one thread quieted every vring).
  */
 static void
-vport_quiet(struct vport *v, uint32_t gen)
+vport_quiet(struct vport *v, uint16_t q, uint32_t gen)
 {
-	int i, n = rte_vhost_get_vring_num(v->vid);
+	struct vport_dp *dp = &v->dp[port_dp_thread()];
+	uint16_t i, n;
 
-	__atomic_store_n(&v->dp_toggling, 1, __ATOMIC_SEQ_CST);
-	for (i = 0; i < n; i++)
-		rte_vhost_enable_guest_notification(v->vid, (uint16_t)i, 0);
-	__atomic_store_n(&v->dp_toggling, 0, __ATOMIC_RELEASE);
-	v->quiet_gen = gen;
+	vport_dp_enter(dp);
+	rte_vhost_enable_guest_notification(v->vid, (uint16_t)(2 * q), 0);
+	rte_vhost_enable_guest_notification(v->vid, (uint16_t)(2 * q + 1), 0);
+	if (q == 0) {
+		n = (uint16_t)RTE_MIN(
+			rte_vhost_get_vring_num(v->vid), VPORT_MAX_VRINGS);
+		i = (uint16_t)(2 *
+			__atomic_load_n(&v->nr_qp, __ATOMIC_RELAXED));
+		for (; i < n; i++)
+			rte_vhost_enable_guest_notification(v->vid, i, 0);
+	}
+	vport_dp_leave(dp);
+	__atomic_store_n(&v->quiet_gen[q], gen, __ATOMIC_RELAXED);
 }
 
 /* vport_quiet() once per device the control thread (re)read. */
 static inline void
-vport_quiet_new(struct vport *v)
+vport_quiet_new(struct vport *v, uint16_t q)
 {
 	uint32_t gen = __atomic_load_n(&v->ready_gen, __ATOMIC_ACQUIRE);
 
-	if (unlikely(gen != v->quiet_gen))
-		vport_quiet(v, gen);
+	if (unlikely(
+		    gen != __atomic_load_n(&v->quiet_gen[q], __ATOMIC_RELAXED)))
+		vport_quiet(v, q, gen);
 }
 
 static uint16_t
@@ -234,20 +323,103 @@ vport_rx_burst(struct port *p, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct vport *v = (struct vport *)p;
 
-	vport_quiet_new(v);
+	if (unlikely(q >= VPORT_MAX_QUEUES))
+		return 0;
+	vport_quiet_new(v, q);
 	/* Odd virtqueues are the peer's TX queues. */
 	return rte_vhost_dequeue_burst(v->vid, q * 2 + 1, vport_pool, pkts, n);
 }
 
+/* Frames one vport_tx_spread() call sorts (the caller retries the rest). */
+#define VPORT_TX_SPREAD_MAX (2 * VHSW_BURST)
+
+/*
+ * Sends pkts[0..n) spread over the peer's enabled receive queues in 'map'
+ * by flow hash: frames of one flow go to one queue, in their order.
+ * Groups the frames by queue (a counting sort, stable), enqueues each
+ * group, and leaves the accepted frames of every queue first in pkts and
+ * the others after them, each in their order (port.h's contract: a flow's
+ * frames are never reordered, since each queue takes a prefix of its
+ * group).  Returns the number accepted.
+ */
+static uint16_t
+vport_tx_spread(
+	struct vport *v, uint64_t map, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct rte_mbuf *sorted[VPORT_TX_SPREAD_MAX];
+	uint16_t start[VPORT_MAX_QUEUES + 1], sent[VPORT_MAX_QUEUES];
+	uint8_t which[VPORT_TX_SPREAD_MAX];
+	uint32_t nq = VPORT_TXMAP_COUNT(map), i;
+	uint16_t pos[VPORT_MAX_QUEUES], k = 0, r;
+
+	n = RTE_MIN(n, (uint16_t)VPORT_TX_SPREAD_MAX);
+	memset(start, 0, sizeof(start));
+	for (i = 0; i < n; i++) {
+		which[i] = (uint8_t)flow_hash_pick(flow_hash(pkts[i]), nq);
+		start[which[i] + 1]++;
+	}
+	for (i = 0; i < nq; i++) {
+		start[i + 1] += start[i];
+		pos[i] = start[i];
+	}
+	for (i = 0; i < n; i++)
+		sorted[pos[which[i]]++] = pkts[i];
+	for (i = 0; i < nq; i++) {
+		sent[i] = 0;
+		if (start[i + 1] > start[i])
+			sent[i] = rte_vhost_enqueue_burst(v->vid,
+				(uint16_t)(2 * vport_txmap_queue(map, i)),
+				sorted + start[i],
+				(uint16_t)(start[i + 1] - start[i]));
+		k = (uint16_t)(k + sent[i]);
+	}
+	/* Accepted first, then the rest; pkts[n..) stay where they are. */
+	for (i = 0, r = 0; i < nq; i++) {
+		memcpy(pkts + r, sorted + start[i], sent[i] * sizeof(*pkts));
+		r = (uint16_t)(r + sent[i]);
+	}
+	for (i = 0; i < nq; i++) {
+		uint16_t left = (uint16_t)(start[i + 1] - start[i] - sent[i]);
+
+		memcpy(pkts + r, sorted + start[i] + sent[i],
+			left * sizeof(*pkts));
+		r = (uint16_t)(r + left);
+	}
+	return k;
+}
+
+/*
+ * Any data-plane thread, several at once.  Two threads enqueueing to one
+ * vring are serialised by librte_vhost itself: in DPDK 22.11
+ * rte_vhost_enqueue_burst -> virtio_dev_rx (lib/vhost/virtio_net.c) holds
+ * vq->access_lock (rte_spinlock_lock) around the whole copy into the ring
+ * and the used-index update, and checks vq->enabled under it.  So the
+ * switch keeps no TX lock of its own.  OVS keeps one per txq
+ * (netdev_dpdk_vhost_send, tx_q[qid].tx_lock) because its transmit queue
+ * ids are its own (XPS: a thread's qid is mapped onto the peer's enabled
+ * queues) and older librte_vhost versions did not lock in enqueue; here
+ * the vring is chosen per flow, and a second lock around librte_vhost's
+ * would only add an atomic per burst.  Two threads on one vring contend
+ * on that lock like they would on ours.
+ */
 static uint16_t
 vport_tx_burst(struct port *p, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct vport *v = (struct vport *)p;
+	uint64_t map = __atomic_load_n(&v->txmap, __ATOMIC_RELAXED);
+	struct vport_dp *dp = &v->dp[port_dp_thread()];
 	uint16_t sent;
 
-	/* Virtqueue 0 is the peer's first RX queue; rte_vhost copies into
-	 * the peer's buffers and leaves the mbufs to us. */
-	sent = rte_vhost_enqueue_burst(v->vid, 0, pkts, n);
+	vport_dp_enter(dp);
+	/* One enabled queue (the common peer): no hashing at all.  Even
+	 * vrings are the peer's RX queues; rte_vhost copies into the
+	 * peer's buffers and leaves the mbufs to us. */
+	if (likely(VPORT_TXMAP_COUNT(map) == 1))
+		sent = rte_vhost_enqueue_burst(v->vid,
+			(uint16_t)(2 * vport_txmap_queue(map, 0)), pkts, n);
+	else
+		sent = vport_tx_spread(v, map, pkts, n);
+	vport_dp_leave(dp);
 	rte_pktmbuf_free_bulk(pkts, sent);
 	return sent;
 }
@@ -255,16 +427,18 @@ vport_tx_burst(struct port *p, struct rte_mbuf **pkts, uint16_t n)
 static uint16_t
 vport_n_rxq(const struct port *p)
 {
-	return ((const struct vport *)p)->nr_qp;
+	return __atomic_load_n(
+		&((const struct vport *)p)->nr_qp, __ATOMIC_RELAXED);
 }
 
 /*
- * Adaptive polling: with 'arm', asks the peer to kick when it adds frames
- * to its TX queues, drains their kick eventfds and adds them to 'epfd'
- * (edge-triggered, so the caller never reads them); without, turns the
- * notifications off again ('epfd' unused).  The kick fds come fresh from
- * librte_vhost each time: the device cannot be destroyed while the
- * (RCU-online) data plane runs this.
+ * Adaptive polling, by the thread that polls queue 'q': with 'arm', asks
+ * the peer to kick when it adds frames to its TX queue q, drains that
+ * queue's kick eventfd and adds it to 'epfd' (edge-triggered, so the
+ * caller never reads it); without, turns the notifications off again
+ * ('epfd' unused).  Touches only vring 2q + 1, which no other thread
+ * toggles.  The kick fd comes fresh from librte_vhost each time: the
+ * device cannot be destroyed while the (RCU-online) data plane runs this.
  */
 static int
 vport_intr_arm(struct port *p, uint16_t q, int epfd, bool arm)
@@ -272,13 +446,18 @@ vport_intr_arm(struct port *p, uint16_t q, int epfd, bool arm)
 	struct vport *v = (struct vport *)p;
 	uint16_t vq = (uint16_t)(q * 2 + 1);
 	struct rte_vhost_vring vr;
+	struct vport_dp *dp;
 	struct epoll_event ev;
 	struct iovec iov;
 	eventfd_t cnt;
 
-	vport_quiet_new(v); /* then only the TX queues kick */
-	__atomic_store_n(&v->dp_toggling, 1, __ATOMIC_SEQ_CST);
+	if (q >= VPORT_MAX_QUEUES)
+		return -EINVAL;
+	vport_quiet_new(v, q); /* then only the TX queue kicks */
+	dp = &v->dp[port_dp_thread()];
+	vport_dp_enter(dp);
 	rte_vhost_enable_guest_notification(v->vid, vq, arm);
+	vport_dp_leave(dp);
 	if (arm && rte_vhost_get_vhost_vring(v->vid, vq, &vr) == 0 &&
 		vr.kickfd >= 0) {
 		/*
@@ -293,7 +472,6 @@ vport_intr_arm(struct port *p, uint16_t q, int epfd, bool arm)
 		ev.data.fd = vr.kickfd;
 		epoll_ctl(epfd, EPOLL_CTL_ADD, vr.kickfd, &ev);
 	}
-	__atomic_store_n(&v->dp_toggling, 0, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -359,16 +537,34 @@ wait_stats_readers__(struct vport *v, unsigned int ms)
 	return true;
 }
 
+/* Whether some data-plane thread is inside a lock-taking librte_vhost
+ * call on v's device (struct vport_dp). */
+static bool
+vport_dp_in_vhost(const struct vport *v)
+{
+	int t;
+
+	for (t = 0; t < VHSW_MAX_DP_THREADS; t++)
+		if (__atomic_load_n(&v->dp[t].in_vhost, __ATOMIC_RELAXED) != 0)
+			return true;
+	return false;
+}
+
 /*
  * Waits until the data plane no longer uses v's device (an RCU grace
- * period).  One exception: librte_vhost calls destroy_device while it
- * holds every vring lock of the device (SET_MEM_TABLE, SET_FEATURES on a
- * running device), and rte_vhost_enable_guest_notification, which the
- * data plane calls to quiet and arm the vrings, spins on such a lock.  If
- * the data plane has been inside that call for this device for a second,
- * it waits for us: it touches nothing of the device until the lock is
- * free, and librte_vhost does not free the vrings on those paths, so we
- * stop waiting.  No vport_lock held.
+ * period of every data-plane thread).  One exception: librte_vhost calls
+ * destroy_device while it holds every vring lock of the device
+ * (SET_MEM_TABLE, SET_FEATURES on a running device), and the calls the
+ * data plane makes that spin on such a lock (rte_vhost_enqueue_burst;
+ * rte_vhost_enable_guest_notification, to quiet and arm the vrings) would
+ * then never return.  If at every look for a second some thread is inside
+ * one of them for this device, that thread waits for us: it touches
+ * nothing of the device until the lock is free, and librte_vhost does not
+ * free the vrings on those paths, so we stop waiting.  With several
+ * threads the condition is "some thread", not "the same thread": a grace
+ * period needs them all, and each marks itself (vport_dp), so one
+ * thread's return cannot hide another that is stuck, as a single shared
+ * flag would.  No vport_lock held.
  */
 static void
 vport_wait_dp(struct vport *v)
@@ -376,7 +572,7 @@ vport_wait_dp(struct vport *v)
 	unsigned int stuck_ms = 0;
 
 	while (!vport_grace(vport_grace_arg, 10)) {
-		if (!__atomic_load_n(&v->dp_toggling, __ATOMIC_SEQ_CST)) {
+		if (!vport_dp_in_vhost(v)) {
 			stuck_ms = 0;
 			continue;
 		}
@@ -442,6 +638,39 @@ on_destroy_device(int vid)
 	}
 }
 
+/*
+ * Publishes the peer's enabled receive queues (the even vrings in
+ * vring_enabled[]) as the data plane's txmap.  Caller holds vport_lock.
+ */
+static void
+txmap_update__(struct vport *v)
+{
+	uint64_t map = 0;
+	uint32_t q, n = 0;
+
+	for (q = 0; q < VPORT_MAX_QUEUES; q++) {
+		if (!v->vring_enabled[2 * q])
+			continue;
+		if (n < 15)
+			map |= (uint64_t)q << (4 * n + 4);
+		n++;
+	}
+	if (n > 0)
+		map |= n - 1;
+	/* A single word: threads see the old set or the new one. */
+	__atomic_store_n(&v->txmap, map, __ATOMIC_RELAXED);
+}
+
+/*
+ * librte_vhost calls this when a vring becomes ready or stops being
+ * (vq_is_ready: rings mapped, kick and call fds set, enabled), with every
+ * vring lock of the device held when a SET_* message caused it: record
+ * and return, no waiting.  An even vring (a receive queue of the peer)
+ * joins or leaves the set frames to the peer are spread over at once;
+ * until a data-plane thread sees the new set it may still pick the
+ * disabled vring, whose enqueue then takes nothing (librte_vhost checks
+ * vq->enabled under the vring's lock) and the caller retries or drops.
+ */
 static int
 on_vring_state_changed(int vid, uint16_t queue_id, int enable)
 {
@@ -449,8 +678,10 @@ on_vring_state_changed(int vid, uint16_t queue_id, int enable)
 
 	pthread_mutex_lock(&vport_lock);
 	v = find_by_vid__(vid);
-	if (v != NULL && queue_id < VPORT_MAX_VRINGS) {
+	if (v != NULL && v->vid == vid && queue_id < VPORT_MAX_VRINGS) {
 		v->vring_enabled[queue_id] = enable != 0;
+		if ((queue_id & 1) == 0)
+			txmap_update__(v);
 		record__(v, VEV_VRING);
 		PLOG(v, DEBUG, "vring %u %s", queue_id,
 			enable ? "enabled" : "disabled");
@@ -850,6 +1081,7 @@ on_new_connection(int vid)
 	v->vid = vid;
 	v->connected = true;
 	memset(v->vring_enabled, 0, sizeof(v->vring_enabled));
+	txmap_update__(v);
 	record__(v, VEV_VRING);
 	pthread_mutex_unlock(&vport_lock);
 	if (rte_vhost_extern_callback_register(vid, &vport_extern_ops, v) !=
@@ -1051,9 +1283,9 @@ vport_sync(struct port *p)
 		goto out;
 	if (v->alive) {
 		snapshot__(v);
-		v->nr_qp = RTE_MIN(v->n_vrings / 2, VPORT_MAX_QUEUES);
-		if (v->nr_qp == 0)
-			v->nr_qp = 1;
+		__atomic_store_n(&v->nr_qp,
+			RTE_MAX(RTE_MIN(v->n_vrings / 2, VPORT_MAX_QUEUES), 1),
+			__ATOMIC_RELAXED);
 		__atomic_store_n(
 			&v->ready_gen, v->ready_gen + 1, __ATOMIC_RELEASE);
 		port_set_ready(p, true);
@@ -1198,6 +1430,16 @@ vport_describe(const struct port *p, json_t *o, bool detail)
 		json_array_append_new(a, ro);
 	}
 	json_object_set_new(o, "mem_regions", a);
+	/* The peer's receive queues frames to it are spread over now. */
+	a = json_array();
+	if (port_is_ready(p)) {
+		uint64_t map = __atomic_load_n(&v->txmap, __ATOMIC_RELAXED);
+
+		for (i = 0; i < VPORT_TXMAP_COUNT(map); i++)
+			json_array_append_new(
+				a, json_integer(vport_txmap_queue(map, i)));
+	}
+	json_object_set_new(o, "tx_queues", a);
 	a = json_array();
 	pthread_mutex_lock(&vport_lock); /* the device stays while we read */
 	for (i = 0; i < v->n_vrings; i++) {
