@@ -154,11 +154,21 @@ eth_n_rxq(const struct port *p)
 	return 1;
 }
 
+/* The device's NUMA node, -1 when unknown.  Control thread. */
+static int
+eth_numa_node(const struct port *p)
+{
+	int node = rte_eth_dev_socket_id(((const struct ethport *)p)->port_id);
+
+	return node < 0 ? -1 : node;
+}
+
 static const struct port_ops ethport_ops = {
 	.rx_burst = eth_rx_burst,
 	.tx_burst = eth_tx_burst,
 	.n_rxq = eth_n_rxq,
 	.max_rxq = eth_n_rxq,
+	.numa_node = eth_numa_node,
 };
 
 /* EAL interrupt thread: record and wake, nothing else. */

@@ -481,12 +481,28 @@ vport_max_rxq(const struct port *p)
 	return ((const struct vport *)p)->queues;
 }
 
+/* The NUMA node of the peer's memory (librte_vhost), -1 without a peer.
+ * Control thread (the queue assignment, dp.h). */
+static int
+vport_numa_node(const struct port *p)
+{
+	const struct vport *v = (const struct vport *)p;
+	int node = -1;
+
+	pthread_mutex_lock(&vport_lock);
+	if (v->alive)
+		node = rte_vhost_get_numa_node(v->vid);
+	pthread_mutex_unlock(&vport_lock);
+	return node < 0 ? -1 : node;
+}
+
 static const struct port_ops vport_ops = {
 	.rx_burst = vport_rx_burst,
 	.tx_burst = vport_tx_burst,
 	.n_rxq = vport_n_rxq,
 	.max_rxq = vport_max_rxq,
 	.intr_arm = vport_intr_arm,
+	.numa_node = vport_numa_node,
 };
 
 /* librte_vhost callbacks (vhost-events thread). */
