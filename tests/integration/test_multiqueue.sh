@@ -8,13 +8,17 @@
 # counters and the switch's, port add --queue-stats) and the 1-queue peer
 # gets everything on its one; when the 2-queue peer drops to one queue
 # pair at run time (librte_vhost's vring_state_changed), everything goes
-# to queue 0, and spreads again when it comes back.
+# to queue 0, and spreads again when it comes back.  Two data-plane threads
+# (--lcores 0,0,1), so the generator's queue and the peers' are on
+# different threads that both send to the 2-queue peer (VHSW_MQ_LCORES
+# overrides, e.g. 0,1 for one thread).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 . "$HERE/vhsw.sh"
 
 vhsw_test_init mq
+VHSW_LCORES=${VHSW_MQ_LCORES:-0,0,$(( $(nproc) > 1 ? 1 : 0 ))}
 
 MG=52:54:00:00:4d:01 MQ=52:54:00:00:4d:02 M1=52:54:00:00:4d:03
 BCAST=ff:ff:ff:ff:ff:ff
