@@ -48,10 +48,26 @@
  * fdb_set_clock(), which also folds the seen bits.
  *
  * Thread-safety:
- *  - fdb_input_bulk(), fdb_lookup_bulk(), fdb_learn(), fdb_learn_bulk(): the
- *    data-plane thread(s), which must be registered readers of the RCU
- *    variable given to fdb_create() and report quiescent states.  Learning
- *    takes the writer lock on a miss or a move only.
+ *  - fdb_input_bulk(), fdb_lookup_bulk(), fdb_learn(), fdb_learn_bulk(): any
+ *    number of data-plane threads at once, each a registered reader (its
+ *    own thread id) of the RCU variable given to fdb_create() that reports
+ *    quiescent states; none may hold an rte_hash position or data word
+ *    across one.  Lookups and a source seen on its port (an atomic OR into
+ *    the seen bitmap) take no lock.  A miss, a move or a refusal takes the
+ *    one writer lock, which serialises every change of the table, its
+ *    counters, the per-port lists, move damping and the event ring: two
+ *    threads that miss the same MAC insert it once (the second finds it
+ *    under the lock, and on another port moves it).  rte_hash runs
+ *    RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF without MULTI_WRITER_ADD, its
+ *    single-writer mode, which the lock provides: its free-slot ring and
+ *    defer queue are only touched under it.  A slot freed by a delete
+ *    (eviction, aging, flush) is reused only after every reader has passed
+ *    a quiescent state; rte_hash reclaims on the writer's thread without
+ *    waiting (a reader that learns never waits for itself), and the table
+ *    keeps spare slots for what the readers hold back.  A reader stalled
+ *    between quiescent states while many entries are deleted can still
+ *    make learning fail (learn_fails) until it moves on; nothing is
+ *    evicted for it.
  *  - Everything else: the control thread.  The functions that change the
  *    table take the writer lock themselves (walks drop it every few thousand
  *    entries so learning is never stalled for long).
@@ -136,7 +152,8 @@ struct fdb_entry_info {
 /*
  * Creates a table that can hold 'capacity' keys (learned plus static; the
  * learned limit may be set up to that).  'qsv' is the RCU variable the
- * data-plane readers report to.  Returns NULL on failure (rte_errno set).
+ * data-plane readers report to (required).  Returns NULL on failure
+ * (rte_errno set).
  */
 struct fdb *fdb_create(
 	const char *name, uint32_t capacity, struct rte_rcu_qsbr *qsv);

@@ -16,6 +16,16 @@
  * entries).  The control thread folds the bits into slots[].seen once a
  * second (fdb_set_clock), so ages are exact to that second.
  *
+ * Several data-plane threads learn at once.  Each reads the hash without a
+ * lock and sets seen bits with an atomic OR (threads share bitmap words);
+ * everything else learning changes (the hash, the slots, the per-port
+ * lists, counters, move damping, the event ring) changes in learn_slow()
+ * under wlock, which looks the key up again, so two threads' misses or
+ * moves of one MAC are decided there, one after the other.  rte_hash runs
+ * in its single-writer lock-free mode (no MULTI_WRITER_ADD: its free-slot
+ * ring is single-producer, single-consumer, and its defer queue is
+ * reclaimed by whoever adds or deletes); wlock makes it single-writer.
+ *
  * The per-port learning rules ('rules') are read by learn_slow() only,
  * under wlock, and written by the control thread under it: the fast path
  * (a source on its own port, a static entry) never looks at them.  A
@@ -28,7 +38,7 @@
  * second began, or earlier if it also moved in the second before), or,
  * once frozen (moves == FDB_FROZEN), the second the freeze ends.
  *
- * Learning never logs: it runs on the data-plane thread.  Its events (a
+ * Learning never logs: it runs on data-plane threads.  Its events (a
  * MAC moved, a freeze, a port with port security refused another port's
  * MAC, a port at its max_macs refused a new MAC, the table reached its
  * limit) are recorded under wlock, on the slow path only, in a small ring
@@ -63,6 +73,18 @@ RTE_LOG_REGISTER(fdb_logtype, vhsw.fdb, INFO);
 #define FDB_FROZEN UINT16_MAX /* slot.moves of a frozen entry */
 _Static_assert(FDB_MAX_MOVE_LIMIT < FDB_FROZEN, "moves must count past it");
 #define FDB_WALK_CHUNK 4096 /* slots walked per lock hold */
+/*
+ * Key slots beyond the capacity.  A slot that learning frees by evicting
+ * is reusable only after every data-plane thread has passed a quiescent
+ * state, the evicting thread too, which has not yet: rte_hash's reclaim
+ * (rte_rcu_qsbr_dq_reclaim, called when rte_hash_add_key finds no free
+ * slot) never waits and frees only slots whose grace period is over.
+ * Without spare slots, learning in a table filled to its capacity would
+ * evict, fail to add and evict again.  These cover the evictions of 32
+ * full bursts per grace period; past that (a reader that stalls) learning
+ * fails (learn_fails) until the readers move on.
+ */
+#define FDB_RECLAIM_SLACK 1024u
 
 /*
  * The hash data of an entry: port in bits 0-15, static flag, position + 1
@@ -119,18 +141,25 @@ struct fdb_event {
 #define FDB_EV_RING 32
 #define FDB_EV_PER_KIND 8 /* recorded between two drains */
 
+/*
+ * The first cache line is what every data-plane thread reads on each burst
+ * (constant after fdb_create); the writer lock and everything it guards
+ * start on a line of their own, so a thread taking the lock does not take
+ * that line away from the other threads' fast path.
+ */
 struct fdb {
 	struct rte_hash *h;
-	struct thpheap *heap; /* where h and slots live; NULL: EAL heap */
-	struct fdb_slot *slots;
 	uint64_t *seen_bits; /* set by the data plane, folded by control */
+	struct fdb_slot *slots;
+	struct thpheap *heap; /* where h and slots live; NULL: EAL heap */
 	uint32_t n_slots;
 	uint32_t capacity;
-	uint32_t limit;
-	uint32_t now; /* seconds; control thread */
-	uint32_t move_limit;
 
-	struct vhsw_lock wlock; /* serialises every writer of 'h' and 'slots' */
+	/* Serialises every writer of 'h' and 'slots' and guards the rest. */
+	struct vhsw_lock wlock __rte_cache_aligned;
+	uint32_t limit;
+	uint32_t now; /* seconds; written by the control thread */
+	uint32_t move_limit;
 	uint32_t n_learned;
 	uint32_t n_static;
 	uint32_t port_learned[VHSW_MAX_PORTS];
@@ -188,17 +217,17 @@ key_hash(const void *key, uint32_t len __rte_unused, uint32_t init)
 
 /*
  * What rte_hash 22.11 (lock-free mode, no extendable buckets, 8-byte keys)
- * and the slot array allocate for 'capacity' keys: 8-entry buckets of 64
+ * and the slot array allocate for 'entries' keys: 8-entry buckets of 64
  * bytes over a power of two of entries, a 4-byte free-slot ring over the
  * next power of two, 16-byte key slots, our slots; plus room for malloc
  * headers and alignment.  Too little only costs the huge pages (see
  * fdb_create).
  */
 static size_t
-table_bytes(uint32_t capacity)
+table_bytes(uint32_t entries)
 {
-	size_t keys = (size_t)capacity + 1;
-	size_t b = 12 * (size_t)rte_align32pow2(capacity + 1) +
+	size_t keys = (size_t)entries + 1;
+	size_t b = 12 * (size_t)rte_align32pow2(entries + 1) +
 		keys * (16 + sizeof(struct fdb_slot)) + keys / 8;
 
 	return b + b / 16 + (2u << 20);
@@ -219,7 +248,7 @@ create_tables(struct fdb *fdb, struct rte_hash_parameters *params, int socket,
 	if (fdb->h == NULL)
 		return -1;
 	rte_hash_set_cmp_func(fdb->h, key_cmp);
-	if (qsv != NULL && rte_hash_rcu_qsbr_add(fdb->h, &rcu) != 0)
+	if (rte_hash_rcu_qsbr_add(fdb->h, &rcu) != 0)
 		return -1;
 	fdb->n_slots = (uint32_t)rte_hash_max_key_id(fdb->h) + 1;
 	fdb->slots = rte_zmalloc_socket("fdb_slots",
@@ -253,7 +282,7 @@ fdb_create(const char *name, uint32_t capacity, struct rte_rcu_qsbr *qsv)
 {
 	struct rte_hash_parameters params = {
 		.name = name,
-		.entries = capacity,
+		.entries = capacity + FDB_RECLAIM_SLACK,
 		.key_len = sizeof(struct fdb_key),
 		.hash_func = key_hash,
 		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF,
@@ -262,7 +291,8 @@ fdb_create(const char *name, uint32_t capacity, struct rte_rcu_qsbr *qsv)
 	struct fdb *fdb;
 	uint32_t i;
 
-	if (capacity < 8 || capacity > FDB_MAX_LIMIT) {
+	/* Without RCU the lock-free hash would never reuse a deleted slot. */
+	if (capacity < 8 || capacity > FDB_MAX_LIMIT || qsv == NULL) {
 		rte_errno = EINVAL;
 		return NULL;
 	}
@@ -270,7 +300,7 @@ fdb_create(const char *name, uint32_t capacity, struct rte_rcu_qsbr *qsv)
 	if (fdb == NULL)
 		goto fail;
 	snprintf(heap_name, sizeof(heap_name), "thp_%s", name);
-	fdb->heap = thpheap_create(heap_name, table_bytes(capacity));
+	fdb->heap = thpheap_create(heap_name, table_bytes(params.entries));
 	if (fdb->heap != NULL &&
 		create_tables(fdb, &params, thpheap_socket(fdb->heap), qsv) !=
 			0) {
@@ -468,9 +498,14 @@ insert_learned__(struct fdb *fdb, const struct fdb_key *key, uint16_t port)
 			return;
 		}
 	}
+	/*
+	 * No free slot (those freed since the slowest reader's last
+	 * quiescent state wait for it, FDB_RECLAIM_SLACK) or no room in the
+	 * key's two buckets: evicting another entry would not help (its slot
+	 * waits too, its buckets are others), so only this MAC goes unlearned
+	 * (its next frame tries again).
+	 */
 	pos = add_key__(fdb, key, port, false);
-	if (pos < 0 && evict_one__(fdb))
-		pos = add_key__(fdb, key, port, false);
 	if (pos < 0) {
 		fdb->st.learn_fails++;
 		return;
