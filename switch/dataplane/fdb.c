@@ -56,6 +56,7 @@
 #include <rte_errno.h>
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
+#include <rte_lcore.h>
 #include <rte_log.h>
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
@@ -277,6 +278,19 @@ free_tables(struct fdb *fdb)
  * lookup.  If that heap cannot be had or turns out too small, the EAL heap
  * serves as before.
  */
+/*
+ * The NUMA node of the first worker lcore (vhswd's first data-plane
+ * thread), where EAL memory for the table goes; any node without one.
+ */
+static int
+dp_socket(void)
+{
+	unsigned int lcore = rte_get_next_lcore(-1, 1, 0);
+
+	return lcore < RTE_MAX_LCORE ? (int)rte_lcore_to_socket_id(lcore)
+				     : SOCKET_ID_ANY;
+}
+
 struct fdb *
 fdb_create(const char *name, uint32_t capacity, struct rte_rcu_qsbr *qsv)
 {
@@ -309,7 +323,7 @@ fdb_create(const char *name, uint32_t capacity, struct rte_rcu_qsbr *qsv)
 		fdb->heap = NULL;
 	}
 	if (fdb->h == NULL &&
-		create_tables(fdb, &params, SOCKET_ID_ANY, qsv) != 0)
+		create_tables(fdb, &params, dp_socket(), qsv) != 0)
 		goto fail;
 	fdb->capacity = capacity;
 	fdb->limit = RTE_MIN(capacity, (uint32_t)FDB_DEFAULT_LIMIT);
