@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "flow_hash.h"
+#include "ut_frame.h"
 
 #define ETHERTYPE_IPV4 0x0800
 #define ETHERTYPE_IPV6 0x86dd
@@ -30,12 +31,6 @@
 #define PROTO_TCP 6
 #define PROTO_UDP 17
 #define PROTO_FRAG6 44
-
-/* A frame under construction. */
-struct frame {
-	uint8_t b[512];
-	uint32_t n;
-};
 
 /* What a test frame carries. */
 struct flow {
@@ -53,36 +48,6 @@ struct flow {
 	uint8_t ttl;      /* not part of the flow */
 	uint16_t payload; /* bytes after the L4 header, not part of the flow */
 };
-
-static void
-put8(struct frame *f, uint8_t v)
-{
-	assert_true(f->n < sizeof(f->b));
-	f->b[f->n++] = v;
-}
-
-static void
-put16(struct frame *f, uint16_t v)
-{
-	put8(f, (uint8_t)(v >> 8));
-	put8(f, (uint8_t)v);
-}
-
-static void
-put32(struct frame *f, uint32_t v)
-{
-	put16(f, (uint16_t)(v >> 16));
-	put16(f, (uint16_t)v);
-}
-
-static void
-putn(struct frame *f, const uint8_t *p, uint32_t n)
-{
-	uint32_t i;
-
-	for (i = 0; i < n; i++)
-		put8(f, p[i]);
-}
 
 static void
 build(struct frame *f, const struct flow *fl)

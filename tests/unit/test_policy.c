@@ -21,6 +21,7 @@
 
 #include "policy.h"
 #include "ut_eal.h"
+#include "ut_frame.h"
 
 /* The peer's MAC and addresses, and others it must not claim. */
 static const uint8_t MAC_OK[6] = {0x02, 0, 0, 0, 0, 0x0a};
@@ -37,41 +38,6 @@ static const uint8_t MAC_ZERO[6];
 #define ETHERTYPE_ARP 0x0806
 #define ETHERTYPE_IPV4 0x0800
 #define ETHERTYPE_IPV6 0x86dd
-
-/* A frame under construction. */
-struct frame {
-	uint8_t b[1600];
-	uint32_t n;
-};
-
-static void
-put8(struct frame *f, uint8_t v)
-{
-	assert_true(f->n < sizeof(f->b));
-	f->b[f->n++] = v;
-}
-
-static void
-put16(struct frame *f, uint16_t v)
-{
-	put8(f, (uint8_t)(v >> 8));
-	put8(f, (uint8_t)v);
-}
-
-static void
-put32(struct frame *f, uint32_t v)
-{
-	put16(f, (uint16_t)(v >> 16));
-	put16(f, (uint16_t)v);
-}
-
-static void
-putn(struct frame *f, const void *p, uint32_t n)
-{
-	assert_true(f->n + n <= sizeof(f->b));
-	memcpy(f->b + f->n, p, n);
-	f->n += n;
-}
 
 static void
 put_ip4(struct frame *f, const char *s)
