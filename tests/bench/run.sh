@@ -49,7 +49,10 @@
 # options (the instructions a port option costs); CALLGRIND_CAPTURE="ARGS"
 # runs `vhswctl capture ARGS -w /dev/null` during the profile (a third
 # port p2 without a peer exists for it: "p2" is a capture of another port,
-# "p0 --filter 'udp port 9'" one of a loop port whose filter rejects all).
+# "p0 --filter 'udp port 9'" one of a loop port whose filter rejects all);
+# CALLGRIND_MESH=MACS:FLOWS profiles vhswd alone with MANYPORTS_PORTS ports
+# and vhsw-pktgen --mesh (the manyports traffic; frames per call of the
+# burst functions show the batch sizes).
 #
 # Pinning (2 CPUs): every switch's data plane on CPU 1, its control threads
 # and every traffic client on CPU 0.  Systems are interleaved within each
@@ -1071,6 +1074,9 @@ section_callgrind() {
 	local -a systems=(vhswd baseline)
 	# CALLGRIND_MACS=N: vary the source MAC over N addresses (vhswd only)
 	[[ ${CALLGRIND_MACS:-1} == 1 ]] || systems=(vhswd)
+	# CALLGRIND_MESH=MACS:FLOWS: MP_PORTS ports and vhsw-pktgen --mesh
+	local mesh=${CALLGRIND_MESH:-} ready="path ready"
+	[[ -z $mesh ]] || systems=(vhswd) ready="learned after"
 	for sys in "${systems[@]}"; do
 		out=$LOGS/callgrind.$sys.out
 		rm -f "$out" "$out".*
@@ -1087,6 +1093,14 @@ section_callgrind() {
 			read -r -a a1 <<<"${CALLGRIND_PORT1:-}"
 			ctl port add p0 vhost-user "$SW_SOCK0" "${a0[@]}" > /dev/null
 			ctl port add p1 vhost-user "$SW_SOCK1" "${a1[@]}" > /dev/null
+			SW_SOCKS=("$SW_SOCK0" "$SW_SOCK1")
+			if [[ -n $mesh ]]; then
+				local i
+				for (( i = 2; i < MP_PORTS; i++ )); do
+					SW_SOCKS+=("$TEST_TMP/v$SW_N-m$i.sock")
+					ctl port add "p$i" vhost-user "${SW_SOCKS[i]}" > /dev/null
+				done
+			fi
 			pid=$VHSWD_PID
 			if [[ -n ${CALLGRIND_CAPTURE:-} ]]; then
 				ctl port add p2 vhost-user "$TEST_TMP/v$SW_N-2.sock" > /dev/null
@@ -1106,9 +1120,14 @@ section_callgrind() {
 			pid=$(tp_pid sw)
 		fi
 		f=$LOGS/pg-callgrind-$sys.json
-		pktgen_start "$f" --duration 12 --warmup 1 --drain 1 --wait-path 240 \
-			--src-macs "${CALLGRIND_MACS:-1}"
-		wait_until 240 grep -q "path ready" "$f.log" || die "callgrind $sys: no path"
+		if [[ -n $mesh ]]; then
+			pktgen_mesh_start "$f" --duration 12 --warmup 1 --drain 1 --wait-path 240 \
+				--mesh-macs "${mesh%%:*}" --mesh-flows "${mesh#*:}"
+		else
+			pktgen_start "$f" --duration 12 --warmup 1 --drain 1 --wait-path 240 \
+				--src-macs "${CALLGRIND_MACS:-1}"
+		fi
+		wait_until 240 grep -qs "$ready" "$f.log" || die "callgrind $sys: no path"
 		sleep 2
 		callgrind_control -z "$pid" > /dev/null
 		pk0=$(sw_rx)
@@ -1152,14 +1171,38 @@ section_callgrind() {
 		done
 		ir=$(awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1; exit }' "$out.txt")
 		js=$(jq -c --argjson ir "${ir:-0}" '. + {total: $ir}' <<<"$js")
+		# how often the burst functions were called (frames per call:
+		# the batch sizes), from the dump's call records
+		local calls
+		calls=$(python3 - "$dump" <<'PY'
+import json, re, sys
+want = {"rte_vhost_enqueue_burst", "rte_vhost_dequeue_burst", "fwd_input",
+        "fdb_input_bulk", "fwd_flush"}
+names, out, cur = {}, {}, None
+for line in open(sys.argv[1], errors="replace"):
+    m = re.match(r"(c?fn)=\((\d+)\)(?: (.*))?$", line.rstrip("\n"))
+    if m:
+        if m.group(3):
+            names[m.group(2)] = m.group(3)
+        cur = names.get(m.group(2)) if m.group(1) == "cfn" else None
+    elif line.startswith("calls=") and cur is not None:
+        if cur in want:
+            out[cur] = out.get(cur, 0) + int(line[6:].split()[0])
+        cur = None
+print(json.dumps(out))
+PY
+		)
 		record --arg sys "$sys" --argjson packets "$pk" --argjson ir "$js" \
+			--argjson calls "${calls:-{\}}" --arg mesh "$mesh" \
 			--slurpfile p "$f" --argjson macs "${CALLGRIND_MACS:-1}" \
 			--arg capture "${CALLGRIND_CAPTURE:-}" \
 			'{section: "callgrind", system: $sys, packets: $packets, inclusive_ir: $ir, src_macs: $macs,
 			  capture: (if $capture == "" then null else $capture end),
+			  mesh: (if $mesh == "" then null else $mesh end), calls: $calls,
+			  packets_per_call: ($calls | with_entries(.value = (if .value > 0 then $packets / .value else null end))),
 			  pktgen: $p[0],
 			  ir_per_packet: ($ir | with_entries(.value = (if $packets > 0 then .value / $packets else null end)))}'
-		say "callgrind $sys: $pk packets; Ir per packet: $(tail -n1 "$RESULTS" | jq -c '.ir_per_packet | with_entries(select(.value > 0)) | map_values(floor)')"
+		say "callgrind $sys: $pk packets; Ir per packet: $(tail -n1 "$RESULTS" | jq -c '.ir_per_packet | with_entries(select(.value > 0)) | map_values(floor)'); frames per call: $(tail -n1 "$RESULTS" | jq -c '.packets_per_call | map_values(. * 10 | floor / 10)')"
 	done
 }
 
