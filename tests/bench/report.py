@@ -161,7 +161,7 @@ def manyports(d, tgt, mp, disturbed):
           "over all the other ports' MACs; frames cycle through the pairs, so each burst "
           "carries a different pair in every frame. A learning phase (a broadcast from "
           "every MAC, in rounds until every port got all of one round) comes first, then "
-          "%s s of warm-up (OVS installs its megaflows) and a %s s window. vhswd "
+          "%s s of warm-up (OVS installs its megaflows) and a window of %s s. vhswd "
           "(adaptive, one data-plane thread) and OVS-DPDK (NORMAL, one PMD, "
           "`mac-table-size` raised to hold every MAC) share CPU 1 in turn, A B in odd "
           "rounds and B A in even ones. **Mpps** = frames received by all ports per "
@@ -283,7 +283,7 @@ def main():
                m2.get("date", "?"), m2.get("commit", "?"))
             for m2 in sel(rows, section="meta2")],
           "",
-          "Reproduce (as root, on the 2-CPU Debian 12 machine; ~20 minutes):",
+          "Reproduce (as root, on the 2-CPU Debian 12 machine; ~25 minutes):",
           "",
           "```sh",
           a.command,

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # vhsw performance benchmark (method and results: docs/performance.md).
 #
-#   tests/bench/run.sh            the full benchmark (~20 min): vhswd against
+#   tests/bench/run.sh            the full benchmark (~25 min): vhswd against
 #                                 a testpmd vhost baseline and OVS-DPDK; raw
 #                                 results as JSON lines in OUT/results.jsonl,
 #                                 the report in docs/performance.md + .png
