@@ -142,6 +142,114 @@ def plot(rows, png, sizes, systems):
         subprocess.run(["gnuplot", script], check=True)
 
 
+def p90(values):
+    v = sorted(values)
+    return v[min(len(v) - 1, int(0.9 * len(v)))] if v else None
+
+
+def manyports(d, tgt, mp, disturbed):
+    """The many-ports section: vhswd and OVS per case, their per-round
+    ratio, capacity, OVS's flow-cache statistics and the traffic checks."""
+    cases = sorted({(r["ports"], r["macs_per_port"], r["flows_per_port"]) for r in mp},
+                   key=lambda c: (c[0], c[1] * c[2]))
+    d.add("## Many ports, many MACs", "",
+          "A container host is not a two-port loop. %d vhost-user ports on one switch; "
+          "`vhsw-pktgen --mesh` (one lcore on CPU 0, a virtio-user port on each) sends "
+          "64 B frames from every port to every other at full rate and receives on all. "
+          "Each port owns *MACs* source MACs (each with its own IPv4 address) and sends "
+          "over *pairs* (source, destination) MAC pairs of its own, destinations spread "
+          "over all the other ports' MACs; frames cycle through the pairs, so each burst "
+          "carries a different pair in every frame. A learning phase (a broadcast from "
+          "every MAC, in rounds until every port got all of one round) comes first, then "
+          "%s s of warm-up (OVS installs its megaflows) and a window of %s s. vhswd "
+          "(adaptive, one data-plane thread) and OVS-DPDK (NORMAL, one PMD, "
+          "`mac-table-size` raised to hold every MAC) share CPU 1 in turn, A B in odd "
+          "rounds and B A in even ones. **Mpps** = frames received by all ports per "
+          "second (= frames the switch forwarded). A window in which the switch's or the "
+          "client's thread got less than 90 %% of its CPU is measured again."
+          % (mp[0]["ports"], "%g" % mp[0].get("warmup_s", 3),
+             "%g" % round(mp[0]["pktgen"]["duration_s"], 1)), "")
+    trs = []
+    for c in cases:
+        rc = [r for r in mp if (r["ports"], r["macs_per_port"], r["flows_per_port"]) == c]
+        for s in ["vhswd", "ovs"]:
+            r = sel(rc, system=s)
+            if not r:
+                continue
+            cap = p90([x for y in r for x in (y.get("samples_mpps") or [])])
+            first = s == "vhswd" or not sel(rc, system="vhswd")
+            trs.append(["%d × %d" % (c[1], c[2]) if first else "",
+                        "{:,}".format(c[0] * c[2]) if first else "", SYS_NAMES[s],
+                        fmt(mmm([x["mpps"] for x in r]), 2), fmt_plain(cap, 2),
+                        fmt(mmm([x.get("cycles_per_packet") for x in r]), 0),
+                        fmt(mmm([x["pktgen"]["loss_ratio"] for x in r]), 5),
+                        fmt(mmm([x.get("max_pair_loss_ratio") for x in r]), 5)])
+    d.table(["MACs × pairs per port", "pairs in all", "system", "Mpps", "capacity (p90 of 1 s)",
+             "cycles/packet", "loss ratio", "worst pair's loss"], trs)
+    trs = []
+    for c in cases:
+        rc = [r for r in mp if (r["ports"], r["macs_per_port"], r["flows_per_port"]) == c]
+        v, o = sel(rc, system="vhswd"), sel(rc, system="ovs")
+        if not (v and o):
+            continue
+        ratios = paired_ratios(v, o, "mpps")
+        cv = p90([x for y in v for x in (y.get("samples_mpps") or [])])
+        co = p90([x for y in o for x in (y.get("samples_mpps") or [])])
+        trs.append(["%d × %d" % (c[1], c[2]),
+                    " ".join("%.2f" % x for x in ratios) or "–",
+                    fmt(mmm(ratios), 3),
+                    fmt_plain(cv / co, 3) if cv and co else "–",
+                    fmt(mmm(paired_ratios(o, v, "cycles_per_packet")), 2)])
+    if trs:
+        d.add("vhswd / OVS (per round: the two systems measured back to back):", "")
+        d.table(["MACs × pairs per port", "Mpps ratio per round", "median (min–max)",
+                 "capacity ratio", "cycles/packet OVS / vhswd"], trs)
+        big = cases[-1]
+        rc = [r for r in mp if (r["ports"], r["macs_per_port"], r["flows_per_port"]) == big]
+        tgt.append(target_row("%d ports, %s pairs, vhswd / OVS-DPDK throughput"
+                              % (big[0], "{:,}".format(big[0] * big[2])), "≥ 1.5",
+                              paired_ratios(sel(rc, system="vhswd"), sel(rc, system="ovs"), "mpps"),
+                              lambda x: x >= 1.5))
+    ovs = [r for r in mp if r["system"] == "ovs" and r.get("ovs_pmd")]
+    if ovs:
+        d.add("Where OVS's packets went (`dpif-netdev/pmd-stats-show` over the window; "
+              "median over rounds):", "")
+        trs = []
+        for c in cases:
+            r = [x["ovs_pmd"] for x in ovs
+                 if (x["ports"], x["macs_per_port"], x["flows_per_port"]) == c]
+            if not r:
+                continue
+            def share(k):
+                return mmm([x.get(k, 0) / x["packets"] * 100 for x in r if x.get("packets")])
+            trs.append(["%d × %d" % (c[1], c[2]),
+                        fmt(share("emc_hits"), 1, " %"),
+                        fmt(share("megaflow_hits"), 1, " %"),
+                        fmt(mmm([x.get("upcalls") for x in r]), 0),
+                        fmt(mmm([x.get("datapath_flows") for x in r]), 0),
+                        fmt(mmm([x.get("packets_per_output_batch") for x in r]), 2)])
+        d.table(["MACs × pairs per port", "EMC hits", "megaflow (dpcls) hits", "upcalls",
+                 "datapath flows", "frames per output batch"], trs)
+    flooded = sum(r["pktgen"].get("rx_flooded", 0) for r in mp)
+    reordered = sum(r["pktgen"].get("reordered", 0) for r in mp)
+    every = all(r["checks"]["every_pair"] for r in mp)
+    sw_fl = [r["switch_flooded"] for r in mp if r.get("switch_flooded") is not None]
+    lost = {s: sum(r["pktgen"].get("loss", 0) for r in sel(mp, system=s)) for s in ["vhswd", "ovs"]}
+    drop = {s: sum(r.get("switch_tx_dropped") or 0 for r in sel(mp, system=s)) for s in ["vhswd", "ovs"]}
+    d.add("Checks over all %d windows: %d frames reached a port that does not own their "
+          "destination MAC (flooding)%s; %d reordered within a (sender, receiver) pair; "
+          "%s (sender, receiver) pair received frames. Frames lost in the windows / "
+          "dropped at egress by the switch's own count (vhswd: over the window; OVS: over "
+          "the whole vhsw-pktgen run, its database refreshes counters every 5 s): "
+          "vhswd %d / %d, OVS %d / %d."
+          % (len(mp), flooded,
+             " (vhswd's own `flooded` counter: %d)" % sum(sw_fl) if sw_fl else "",
+             reordered, "every" if every else "**not every**",
+             lost["vhswd"], drop["vhswd"], lost["ovs"], drop["ovs"]), "")
+    if disturbed:
+        d.add("%d window(s) were disturbed and measured again." % len(disturbed), "")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--results", required=True)
@@ -175,14 +283,15 @@ def main():
                m2.get("date", "?"), m2.get("commit", "?"))
             for m2 in sel(rows, section="meta2")],
           "",
-          "Reproduce (as root, on the 2-CPU Debian 12 machine; ~20 minutes):",
+          "Reproduce (as root, on the 2-CPU Debian 12 machine; ~25 minutes):",
           "",
           "```sh",
           a.command,
           "```",
           "",
           "Raw results: one JSON object per measurement in `tests/out/bench/results.jsonl`",
-          "(`section` = loopback, polling, jumbo, pktgen_max, latency, wakeup, fdb, idle, callgrind).",
+          "(`section` = loopback, polling, jumbo, pktgen_max, latency, wakeup, fdb, manyports,",
+          "idle, callgrind).",
           "")
 
     # ---------------------------------------------------------------- method
@@ -225,7 +334,8 @@ def main():
           "- **vhsw-pktgen** (`tests/bench/vhsw-pktgen.c`): one lcore on CPU 0 transmits on",
           "  one virtio-user port and receives on another; frames carry a sequence number",
           "  and the TSC, so it reports offered/received Mpps, loss, reordering and",
-          "  one-way latency percentiles. Used for latency, wake-up latency and FDB scale.",
+          "  one-way latency percentiles. Used for latency, wake-up latency and FDB scale;",
+          "  with `--mesh` it drives every port of a switch at once (many ports, many MACs).",
           "")
 
     # ------------------------------------------------------------ loopback
@@ -470,6 +580,11 @@ def main():
         tgt.append(target_row("1M source MACs, throughput / 1 MAC", "≥ 0.90",
                               [a / b for a, b in pairs(1000000, "rx_mpps")],
                               lambda x: x >= 0.90))
+
+    # ----------------------------------------------------------- manyports
+    mp = sel(rows, section="manyports")
+    if mp:
+        manyports(d, tgt, mp, sel(rows, section="manyports_disturbed"))
 
     # ---------------------------------------------------------------- idle
     idle = sel(rows, section="idle")

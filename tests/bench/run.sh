@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # vhsw performance benchmark (method and results: docs/performance.md).
 #
-#   tests/bench/run.sh            the full benchmark (~20 min): vhswd against
+#   tests/bench/run.sh            the full benchmark (~25 min): vhswd against
 #                                 a testpmd vhost baseline and OVS-DPDK; raw
 #                                 results as JSON lines in OUT/results.jsonl,
 #                                 the report in docs/performance.md + .png
@@ -16,9 +16,10 @@
 #   --out DIR         raw results and logs (default tests/out/bench)
 #   --window S        loopback measurement window for 64 B (default 20)
 #   --window-large S  ... for 512 and 1518 B (default 10)
-#   --sections LIST   comma-separated subset of
-#                     loopback,polling,capture,jumbo,latency,fdb,idle,callgrind
-#                     (default: all; --quick: loopback,jumbo)
+#   --sections LIST   comma-separated subset of loopback,polling,capture,
+#                     jumbo,latency,fdb,manyports,idle,callgrind
+#                     (default: all; --quick: loopback,jumbo); the report
+#                     of a subset goes to OUT/performance.md unless --doc
 #   --no-ovs          leave Open vSwitch out
 #   --sizes LIST      loopback frame sizes, comma-separated (default 64,512,1518)
 #   --no-doc          do not write docs/performance.md
@@ -36,13 +37,22 @@
 #                     the same binary), e.g. issue 13's tenant controls:
 #                     --b-port0 "--allowed-macs 52:54:00:be:00:01 --isolated"
 #
+# manyports (~4 min): MANYPORTS_PORTS vhost-user ports (default 4) with
+# any-to-any traffic, vhswd and OVS-DPDK (NORMAL) in alternating order each
+# round; MANYPORTS_CASES="MACS:FLOWS ..." source MACs and (source,
+# destination) pairs per port (default "1:PORTS-1 256:4096"),
+# MANYPORTS_WINDOW=S (default 8), MANYPORTS_WARMUP=S (default 3).
+#
 # Environment: CALLGRIND_MACS=N makes the callgrind section profile vhswd
 # alone with the source MAC varied over N addresses (FDB learning cost);
 # CALLGRIND_PORT0/CALLGRIND_PORT1="ARGS" give its two ports extra `port add`
 # options (the instructions a port option costs); CALLGRIND_CAPTURE="ARGS"
 # runs `vhswctl capture ARGS -w /dev/null` during the profile (a third
 # port p2 without a peer exists for it: "p2" is a capture of another port,
-# "p0 --filter 'udp port 9'" one of a loop port whose filter rejects all).
+# "p0 --filter 'udp port 9'" one of a loop port whose filter rejects all);
+# CALLGRIND_MESH=MACS:FLOWS profiles vhswd alone with MANYPORTS_PORTS ports
+# and vhsw-pktgen --mesh (the manyports traffic; frames per call of the
+# burst functions show the batch sizes).
 #
 # Pinning (2 CPUs): every switch's data plane on CPU 1, its control threads
 # and every traffic client on CPU 0.  Systems are interleaved within each
@@ -58,8 +68,8 @@ TOP=$(cd "$BENCH/../.." && pwd)
 cd "$TOP"
 
 QUICK=0 ROUNDS="" OUT=$TOP/tests/out/bench WINDOW=20 WINDOW_LARGE=10
-SECTIONS=loopback,polling,capture,jumbo,latency,fdb,idle,callgrind POLL_PAIRS=8 POLL_WINDOW=2 WITH_OVS=1 WRITE_DOC=1 SIZES_ARG=""
-DOC=$TOP/docs/performance.md
+SECTIONS=loopback,polling,capture,jumbo,latency,fdb,manyports,idle,callgrind POLL_PAIRS=8 POLL_WINDOW=2 WITH_OVS=1 WRITE_DOC=1 SIZES_ARG=""
+DOC=$TOP/docs/performance.md DOC_SET=0 SECTIONS_SET=0
 VHSWD_B="" B_PORT0="" B_PORT1=""
 ARGS_GIVEN="$*"
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
@@ -70,11 +80,11 @@ while (( $# )); do
 	--out) OUT=${2:?}; shift ;;
 	--window) WINDOW=${2:?}; shift ;;
 	--window-large) WINDOW_LARGE=${2:?}; shift ;;
-	--sections) SECTIONS=${2:?}; shift ;;
+	--sections) SECTIONS=${2:?} SECTIONS_SET=1; shift ;;
 	--no-ovs) WITH_OVS=0 ;;
 	--sizes) SIZES_ARG=${2:?}; shift ;;
 	--no-doc) WRITE_DOC=0 ;;
-	--doc) DOC=${2:?}; shift ;;
+	--doc) DOC=${2:?} DOC_SET=1; shift ;;
 	--vhswd-b) VHSWD_B=${2:?}; shift ;;
 	--b-port0) B_PORT0=${2:?}; shift ;;
 	--b-port1) B_PORT1=${2:?}; shift ;;
@@ -91,6 +101,8 @@ if (( QUICK )); then
 else
 	: "${ROUNDS:=3}"
 fi
+# a subset's report would replace the whole of docs/performance.md
+(( SECTIONS_SET && ! DOC_SET )) && DOC=$OUT/performance.md
 if [[ -z $VHSWD_B && -n $B_PORT0$B_PORT1 ]]; then
 	VHSWD_B=${VHSWD:-$TOP/build/vhswd}
 fi
@@ -147,7 +159,7 @@ rm -rf "$LOGS"; mkdir -p "$LOGS"
 : > "$RESULTS"
 MAC0=52:54:00:be:00:01 MAC1=52:54:00:be:00:02      # loopback client ports
 PGMAC0=52:54:00:5a:00:01 PGMAC1=52:54:00:5a:00:02  # vhsw-pktgen ports
-SW_SYS="" SW_SOCK0="" SW_SOCK1="" SW_N=0
+SW_SYS="" SW_SOCK0="" SW_SOCK1="" SW_N=0 SW_SOCKS=()
 OVS_DIR="" OVSDB_PID="" OVSVS_PID="" OVS_PREFIX=""
 PG_PID="" PG_N=0 PG_PREFIX=""
 T_START=$SECONDS
@@ -250,9 +262,13 @@ switch_up() {
 ovs_ctl() { ovs-appctl -t "$OVS_DIR/ovs-vswitchd.ctl" "$@"; }
 ovs_vsctl() { ovs-vsctl --db="unix:$OVS_DIR/db.sock" --timeout=30 "$@"; }
 
-# ovs_start: ovsdb-server + ovs-vswitchd (DPDK) in a private directory; bridge
-# br0 (netdev datapath, NORMAL) with vhost-user ports vh0 and vh1.
+# ovs_start [N]: ovsdb-server + ovs-vswitchd (DPDK) in a private directory;
+# bridge br0 (netdev datapath, NORMAL) with N (default 2) vhost-user ports
+# vh0, vh1, ..., whose sockets are SW_SOCKS (SW_SOCK0 and SW_SOCK1 the first
+# two).
 ovs_start() {
+	local n=${1:-2} i
+	local -a ports=()
 	OVS_DIR=$TEST_TMP/ovs$SW_N
 	OVS_PREFIX=vhsw-$$-ovs$SW_N
 	mkdir -p "$OVS_DIR"
@@ -279,13 +295,18 @@ ovs_start() {
 		--log-file="$OVS_DIR/ovs-vswitchd.log" -vconsole:off ) \
 		> "$OVS_DIR/ovs-vswitchd.out" 2>&1 &
 	OVSVS_PID=$!
-	ovs_vsctl add-br br0 -- set bridge br0 datapath_type=netdev \
-		-- add-port br0 vh0 -- set Interface vh0 type=dpdkvhostuser \
-		-- add-port br0 vh1 -- set Interface vh1 type=dpdkvhostuser ||
+	SW_SOCKS=()
+	for (( i = 0; i < n; i++ )); do
+		ports+=(-- add-port br0 "vh$i" -- set Interface "vh$i" type=dpdkvhostuser)
+		SW_SOCKS+=("$OVS_DIR/vh$i")
+	done
+	ovs_vsctl add-br br0 -- set bridge br0 datapath_type=netdev "${ports[@]}" ||
 		{ tail -20 "$OVS_DIR/ovs-vswitchd.log" >&2; die "OVS bridge setup failed"; }
-	SW_SOCK0=$OVS_DIR/vh0 SW_SOCK1=$OVS_DIR/vh1
-	[[ -S $SW_SOCK0 && -S $SW_SOCK1 ]] ||
-		{ tail -20 "$OVS_DIR/ovs-vswitchd.log" >&2; die "OVS did not create its vhost-user sockets"; }
+	SW_SOCK0=${SW_SOCKS[0]} SW_SOCK1=${SW_SOCKS[1]}
+	for i in "${SW_SOCKS[@]}"; do
+		[[ -S $i ]] ||
+			{ tail -20 "$OVS_DIR/ovs-vswitchd.log" >&2; die "OVS did not create its vhost-user socket $i"; }
+	done
 }
 
 ovs_stop() {
@@ -774,6 +795,215 @@ section_jumbo() {
 	stop_switch
 }
 
+# --- many ports, many MACs -----------------------------------------------------
+# A container host is not a two-port loop: MP_PORTS vhost-user ports on one
+# switch, and vhsw-pktgen --mesh (one lcore on CPU 0, a virtio-user port on
+# each) sending from every port to every other over many (source,
+# destination) MAC pairs, at full rate.  Each case MACS:FLOWS gives every
+# port MACS source MACs and FLOWS pairs (frames cycle through them, so a
+# burst holds FLOWS different pairs toward scattered ports); the learning
+# phase has every MAC broadcast first, so the measured window has no
+# flooding.  vhswd (adaptive, one data-plane thread on CPU 1) and OVS-DPDK
+# (NORMAL, one PMD on CPU 1, its MAC table sized for every MAC) in the order
+# A B in odd rounds and B A in even ones; each system runs every case in one
+# switch process.
+MP_PORTS=${MANYPORTS_PORTS:-4}
+MP_CASES=${MANYPORTS_CASES:-"1:$((MP_PORTS - 1)) 256:4096"}
+MP_WINDOW=${MANYPORTS_WINDOW:-8}
+MP_WARMUP=${MANYPORTS_WARMUP:-3}
+
+# start_switch_mesh SYS: the switch with MP_PORTS ports; SW_SOCKS.
+start_switch_mesh() {
+	local i most=1 c
+	for c in $MP_CASES; do (( ${c%%:*} > most )) && most=${c%%:*}; done
+	SW_SYS=$1 SW_N=$((SW_N + 1))
+	case $1 in
+	vhswd)
+		vhswd_start --poll-mode adaptive
+		SW_SOCKS=()
+		for (( i = 0; i < MP_PORTS; i++ )); do
+			SW_SOCKS+=("$TEST_TMP/m$SW_N-$i.sock")
+			ctl port add "p$i" vhost-user "${SW_SOCKS[i]}" > /dev/null
+		done
+		;;
+	ovs)
+		ovs_start "$MP_PORTS"
+		OVS_DROPPED_LAST=0
+		# room for every MAC (OVS 3.1's default is 8192)
+		ovs_vsctl set bridge br0 \
+			"other_config:mac-table-size=$(( 2 * MP_PORTS * most + 8192 ))"
+		;;
+	*) die "manyports: unknown system $1" ;;
+	esac
+}
+
+# mesh_counters: vhswd's "FLOODED DROPPED" summed over its ports so far
+# (frames flooded at ingress, dropped at egress).
+mesh_counters() { jctl '[.ports[]] | "\(map(.flooded) | add) \(map(.tx_dropped) | add)"' stats; }
+
+# ovs_db_stats: "RX_PACKETS TX_FAILURE_DROPS" of OVS's vhost ports from its
+# database, which refreshes them every 5 s (the datapath's dpctl/show -s
+# cannot read vhost ports' counters; once a peer is gone only OVS's own
+# counters stay: ovs_tx_failure_drops, frames dropped toward a full ring).
+ovs_db_stats() {
+	ovs_vsctl --format=json --columns=name,statistics list Interface |
+		tee -a "$LOGS/ovs-interface-stats.json" | jq -r '
+		[.data[] | select(.[0] | startswith("vh")) | .[1][1] | map({(.[0]): .[1]}) | add]
+		| "\(map(.rx_packets // 0) | add) \(map(.ovs_tx_failure_drops // 0) | add)"'
+}
+_ovs_db_changed() { [[ $(ovs_db_stats) != "$1" ]]; }
+# ovs_dropped_since: frames OVS dropped at egress since the last call (or
+# its start), once the database has the counters of traffic that stopped.
+OVS_DROPPED_LAST=0
+ovs_dropped_since() {
+	local s0 st
+	s0=$(ovs_db_stats)
+	wait_until 7 _ovs_db_changed "$s0" || true
+	st=$(ovs_db_stats)
+	echo $(( ${st#* } - OVS_DROPPED_LAST ))
+	OVS_DROPPED_LAST=${st#* }
+}
+
+# ovs_pmd_json FILE: OVS's PMD counters since pmd-stats-clear (also saved in
+# FILE) as JSON: how the packets were classified (simple match, EMC, SMC,
+# megaflow (dpcls) hits, upcalls), frames per output batch, and the
+# datapath's flow count.
+ovs_pmd_json() {
+	ovs_ctl dpif-netdev/pmd-stats-show | tee "$1" | awk '
+		/^pmd thread/ { pmd = 1 } /^main thread/ { pmd = 0 }
+		!pmd { next }
+		/packets received:/ { rx += $3 }
+		/simple match hits:/ { simple += $4 }
+		/emc hits:/ { emc += $3 }
+		/smc hits:/ { smc += $3 }
+		/megaflow hits:/ { mf += $3 }
+		/miss with success upcall:/ { up += $5 }
+		/miss with failed upcall:/ { fup += $5 }
+		/avg. subtable lookups per megaflow hit:/ { subt = $7 }
+		/avg. packets per output batch:/ { batch = $6 }
+		END { printf "{\"packets\":%.0f,\"simple_match_hits\":%.0f,\"emc_hits\":%.0f,\"smc_hits\":%.0f,\"megaflow_hits\":%.0f,\"upcalls\":%.0f,\"failed_upcalls\":%.0f,\"subtable_lookups_per_hit\":%s,\"packets_per_output_batch\":%s",
+			rx, simple, emc, smc, mf, up, fup, subt + 0, batch + 0 }'
+	printf ',"datapath_flows":%s}\n' \
+		"$(ovs_ctl dpctl/show 2> /dev/null | awk '/flows:/ { print $2; exit }' | grep . || echo null)"
+}
+
+# pktgen_mesh_start OUTFILE ARGS...: vhsw-pktgen --mesh on every SW_SOCKS.
+pktgen_mesh_start() {
+	local out=$1 i; shift
+	local -a vdevs=()
+	for i in "${!SW_SOCKS[@]}"; do
+		vdevs+=(--vdev "virtio_user$i,path=${SW_SOCKS[i]},queue_size=1024")
+	done
+	PG_N=$((PG_N + 1)) PG_PREFIX=vhsw-$$-pg$PG_N
+	( tp_close_fds; exec "$PKTGEN" --lcores 0@0 --no-huge -m 512 --no-pci \
+		--no-shconf --file-prefix "$PG_PREFIX" "${vdevs[@]}" \
+		-- --mesh "$@" ) > "$out" 2> "$out.log" &
+	PG_PID=$!
+}
+_pg_said() { grep -qs "$2" "$1.log" || ! _tp_alive "$PG_PID"; }
+
+# manyports_case SYS ROUND MACS FLOWS [ATTEMPT]: one window in the running
+# switch.  A window in which the switch's or the client's polling thread got
+# less than 90 % of its CPU (another process ran there) is recorded as
+# disturbed and measured again, once.
+manyports_case() {
+	local sys=$1 r=$2 macs=$3 flows=$4 attempt=${5:-1} f sw c0 c1 s0 s1 t0 t1 cyc pmd="null"
+	local fdb=null
+	local -a k0 k1
+	f=$LOGS/pg-manyports-$sys-$macs-$flows-$r-$attempt.json
+	sw=$(switch_pid)
+	pktgen_mesh_start "$f" --mesh-macs "$macs" --mesh-flows "$flows" \
+		--warmup "$MP_WARMUP" --duration "$MP_WINDOW" --drain 0.5 --wait-path 30
+	wait_until 60 _pg_said "$f" "window start" || die "manyports $sys: no window start (see $f.log)"
+	cyc_begin
+	k0=(null 0)
+	[[ $sys == vhswd ]] && read -r -a k0 <<<"$(mesh_counters)"
+	s0=$(dp_ticks "$sw"); c0=$(cpu_ticks "$PG_PID" 2> /dev/null || echo 0); t0=$(now_us)
+	wait_until $(( MP_WINDOW + 60 )) _pg_said "$f" "window end" || die "manyports $sys: no window end (see $f.log)"
+	s1=$(dp_ticks "$sw"); c1=$(cpu_ticks "$PG_PID" 2> /dev/null || echo 0); t1=$(now_us)
+	cyc=$(cyc_end)
+	[[ $sys == ovs ]] && pmd=$(ovs_pmd_json "${f%.json}.pmd-stats.txt")
+	k1=(null 0)
+	[[ $sys == vhswd ]] && fdb=$(jctl .fdb.entries stats) && read -r -a k1 <<<"$(mesh_counters)"
+	pktgen_wait "$f"
+	# OVS: over the whole vhsw-pktgen run
+	[[ $sys == ovs ]] && k1=(null "$(ovs_dropped_since)")
+	record --slurpfile p "$f" --arg sys "$sys" --argjson round "$r" --argjson attempt "$attempt" \
+		--argjson cycles "${cyc% *}" --argjson packets "${cyc#* }" \
+		--argjson swcpu "$(awk -v t=$((s1 - s0)) -v hz="$HZ" -v us=$((t1 - t0)) 'BEGIN { printf "%.3f", t / hz * 1e6 / us }')" \
+		--argjson clcpu "$(awk -v t=$((c1 - c0)) -v hz="$HZ" -v us=$((t1 - t0)) 'BEGIN { printf "%.3f", t / hz * 1e6 / us }')" \
+		--argjson flooded "$([[ ${k1[0]} == null ]] && echo null || echo $(( k1[0] - k0[0] )))" \
+		--argjson dropped $(( k1[1] - k0[1] )) --argjson pmd "$pmd" --argjson fdb "$fdb" --argjson warmup "$MP_WARMUP" \
+		'$p[0] as $g
+		 | ([range(0; $g.ports) as $i | range(0; $g.ports) as $j | select($i != $j)
+		     | {tx: $g.tx_matrix[$i][$j], rx: $g.rx_matrix[$i][$j]}]) as $pairs
+		 | {section: "manyports", system: $sys, round: $round, attempt: $attempt, ports: $g.ports,
+		    warmup_s: $warmup, window_s: $g.duration_s,
+		    macs_per_port: $g.macs_per_port, flows_per_port: $g.flows_per_port,
+		    pairs: $g.pairs, mpps: $g.rx_mpps, samples_mpps: $g.samples_mpps,
+		    switch_cpu: $swcpu, client_cpu: $clcpu, sw_cycles: $cycles, sw_packets: $packets,
+		    cycles_per_packet: (if $packets > 0 then ($cycles / $packets) else null end),
+		    switch_flooded: $flooded, switch_tx_dropped: $dropped,
+		    switch_tx_dropped_over: (if $sys == "ovs" then "run" else "window" end),
+		    fdb_entries: $fdb, ovs_pmd: $pmd,
+		    max_pair_loss_ratio: ([$pairs[] | if .tx > 0 then 1 - .rx / .tx else 1 end] | max),
+		    port_rx_balance: (($g.rx_per_port | min) / ([($g.rx_per_port | max), 1] | max)),
+		    checks: {no_flooding: ($g.rx_flooded == 0), in_order: ($g.reordered == 0),
+		             every_pair: ([$pairs[] | .tx > 0 and .rx > 0] | all)},
+		    pktgen: $g}'
+	say "manyports r$r $sys ${macs}x$flows: $(tail -n1 "$RESULTS" | jq -r '"\(.mpps) Mpps, \(.cycles_per_packet // 0 | floor) cycles/packet (CPU: switch \(.switch_cpu), client \(.client_cpu)); loss \(.pktgen.loss_ratio), worst pair \(.max_pair_loss_ratio * 1e6 | round / 1e6), flooded \(.pktgen.rx_flooded), reordered \(.pktgen.reordered)" + (if .ovs_pmd then "; OVS emc \(.ovs_pmd.emc_hits), megaflow \(.ovs_pmd.megaflow_hits), upcalls \(.ovs_pmd.upcalls), \(.ovs_pmd.packets_per_output_batch) per batch" else "" end)')"
+	tail -n1 "$RESULTS" | jq -e '.mpps > 0 and .checks.every_pair' > /dev/null ||
+		die "manyports $sys ${macs}x$flows: a (sender, receiver) pair got nothing (see $f)"
+	tail -n1 "$RESULTS" | jq -e '.checks | all' > /dev/null ||
+		log "manyports $sys ${macs}x$flows: WARNING: frames flooded or reordered in the window (see $f)"
+	if (( attempt == 1 )) &&
+		! tail -n1 "$RESULTS" | jq -e '.switch_cpu >= 0.9 and .client_cpu >= 0.9' > /dev/null; then
+		log "manyports $sys ${macs}x$flows: disturbed window (switch or client below 90 % of its CPU): measuring again"
+		# the row stays, as section manyports_disturbed
+		local last; last=$(tail -n1 "$RESULTS")
+		sed -i '$d' "$RESULTS"
+		jq -c '.section = "manyports_disturbed"' <<<"$last" >> "$RESULTS"
+		manyports_case "$sys" "$r" "$macs" "$flows" 2
+	fi
+}
+
+section_manyports() {
+	local r sys c
+	local -a systems=(vhswd ovs)
+	(( WITH_OVS )) || systems=(vhswd)
+	(( MP_PORTS >= 2 && MP_PORTS <= 16 )) || die "manyports: MANYPORTS_PORTS must be 2..16"
+	for (( r = 1; r <= ROUNDS; r++ )); do
+		local -a order=("${systems[@]}")
+		(( r % 2 == 0 && ${#systems[@]} == 2 )) && order=(ovs vhswd)
+		for sys in "${order[@]}"; do
+			start_switch_mesh "$sys"
+			for c in $MP_CASES; do
+				manyports_case "$sys" "$r" "${c%%:*}" "${c#*:}"
+			done
+			stop_switch
+		done
+	done
+	# Per round vhswd / OVS for each case, their median, and the capacity
+	# (the 90th percentile of every 1 s sample) ratio.
+	jq -rs '[.[] | select(.section == "manyports")] as $m
+		| [$m[] | "\(.macs_per_port):\(.flows_per_port)"] | unique[] as $case
+		| [$m[] | select("\(.macs_per_port):\(.flows_per_port)" == $case)] as $c
+		| [$c[] | select(.system == "vhswd") as $v
+		   | ($c[] | select(.system == "ovs" and .round == $v.round)) as $o
+		   | if $o.mpps > 0 then $v.mpps / $o.mpps else empty end] as $v
+		| ($v | sort) as $s | ($s | length) as $n
+		| (if $n == 0 then null elif $n % 2 == 1 then $s[($n - 1) / 2]
+		   else ($s[$n / 2 - 1] + $s[$n / 2]) / 2 end) as $med
+		| def p90(sys): [$c[] | select(.system == sys) | .samples_mpps[]] | sort
+			| if length == 0 then null else .[(length * 0.9 | floor)] end;
+		  (p90("vhswd")) as $pv | (p90("ovs")) as $po
+		| "manyports \($c[0].ports) ports, \($c[0].macs_per_port) MACs and \($c[0].flows_per_port) pairs per port: vhswd / OVS per round "
+		  + ([$v[] | . * 1000 | round / 1000 | tostring] | join(" "))
+		  + "; median " + (if $med == null then "-" else ($med * 1000 | round / 1000 | tostring) end)
+		  + "; capacity \($pv // "-") / \($po // "-") Mpps = "
+		  + (if $pv != null and $po != null and $po > 0 then ($pv / $po * 1000 | round / 1000 | tostring) else "-" end)' "$RESULTS"
+}
+
 # cpu_ticks PID: user + system clock ticks of all its threads so far.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
@@ -844,6 +1074,9 @@ section_callgrind() {
 	local -a systems=(vhswd baseline)
 	# CALLGRIND_MACS=N: vary the source MAC over N addresses (vhswd only)
 	[[ ${CALLGRIND_MACS:-1} == 1 ]] || systems=(vhswd)
+	# CALLGRIND_MESH=MACS:FLOWS: MP_PORTS ports and vhsw-pktgen --mesh
+	local mesh=${CALLGRIND_MESH:-} ready="path ready"
+	[[ -z $mesh ]] || systems=(vhswd) ready="learned after"
 	for sys in "${systems[@]}"; do
 		out=$LOGS/callgrind.$sys.out
 		rm -f "$out" "$out".*
@@ -860,6 +1093,14 @@ section_callgrind() {
 			read -r -a a1 <<<"${CALLGRIND_PORT1:-}"
 			ctl port add p0 vhost-user "$SW_SOCK0" "${a0[@]}" > /dev/null
 			ctl port add p1 vhost-user "$SW_SOCK1" "${a1[@]}" > /dev/null
+			SW_SOCKS=("$SW_SOCK0" "$SW_SOCK1")
+			if [[ -n $mesh ]]; then
+				local i
+				for (( i = 2; i < MP_PORTS; i++ )); do
+					SW_SOCKS+=("$TEST_TMP/v$SW_N-m$i.sock")
+					ctl port add "p$i" vhost-user "${SW_SOCKS[i]}" > /dev/null
+				done
+			fi
 			pid=$VHSWD_PID
 			if [[ -n ${CALLGRIND_CAPTURE:-} ]]; then
 				ctl port add p2 vhost-user "$TEST_TMP/v$SW_N-2.sock" > /dev/null
@@ -879,9 +1120,14 @@ section_callgrind() {
 			pid=$(tp_pid sw)
 		fi
 		f=$LOGS/pg-callgrind-$sys.json
-		pktgen_start "$f" --duration 12 --warmup 1 --drain 1 --wait-path 240 \
-			--src-macs "${CALLGRIND_MACS:-1}"
-		wait_until 240 grep -q "path ready" "$f.log" || die "callgrind $sys: no path"
+		if [[ -n $mesh ]]; then
+			pktgen_mesh_start "$f" --duration 12 --warmup 1 --drain 1 --wait-path 240 \
+				--mesh-macs "${mesh%%:*}" --mesh-flows "${mesh#*:}"
+		else
+			pktgen_start "$f" --duration 12 --warmup 1 --drain 1 --wait-path 240 \
+				--src-macs "${CALLGRIND_MACS:-1}"
+		fi
+		wait_until 240 grep -qs "$ready" "$f.log" || die "callgrind $sys: no path"
 		sleep 2
 		callgrind_control -z "$pid" > /dev/null
 		pk0=$(sw_rx)
@@ -925,14 +1171,38 @@ section_callgrind() {
 		done
 		ir=$(awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1; exit }' "$out.txt")
 		js=$(jq -c --argjson ir "${ir:-0}" '. + {total: $ir}' <<<"$js")
+		# how often the burst functions were called (frames per call:
+		# the batch sizes), from the dump's call records
+		local calls
+		calls=$(python3 - "$dump" <<'PY'
+import json, re, sys
+want = {"rte_vhost_enqueue_burst", "rte_vhost_dequeue_burst", "fwd_input",
+        "fdb_input_bulk", "fwd_flush"}
+names, out, cur = {}, {}, None
+for line in open(sys.argv[1], errors="replace"):
+    m = re.match(r"(c?fn)=\((\d+)\)(?: (.*))?$", line.rstrip("\n"))
+    if m:
+        if m.group(3):
+            names[m.group(2)] = m.group(3)
+        cur = names.get(m.group(2)) if m.group(1) == "cfn" else None
+    elif line.startswith("calls=") and cur is not None:
+        if cur in want:
+            out[cur] = out.get(cur, 0) + int(line[6:].split()[0])
+        cur = None
+print(json.dumps(out))
+PY
+		)
 		record --arg sys "$sys" --argjson packets "$pk" --argjson ir "$js" \
+			--argjson calls "${calls:-{\}}" --arg mesh "$mesh" \
 			--slurpfile p "$f" --argjson macs "${CALLGRIND_MACS:-1}" \
 			--arg capture "${CALLGRIND_CAPTURE:-}" \
 			'{section: "callgrind", system: $sys, packets: $packets, inclusive_ir: $ir, src_macs: $macs,
 			  capture: (if $capture == "" then null else $capture end),
+			  mesh: (if $mesh == "" then null else $mesh end), calls: $calls,
+			  packets_per_call: ($calls | with_entries(.value = (if .value > 0 then $packets / .value else null end))),
 			  pktgen: $p[0],
 			  ir_per_packet: ($ir | with_entries(.value = (if $packets > 0 then .value / $packets else null end)))}'
-		say "callgrind $sys: $pk packets; Ir per packet: $(tail -n1 "$RESULTS" | jq -c '.ir_per_packet | with_entries(select(.value > 0)) | map_values(floor)')"
+		say "callgrind $sys: $pk packets; Ir per packet: $(tail -n1 "$RESULTS" | jq -c '.ir_per_packet | with_entries(select(.value > 0)) | map_values(floor)'); frames per call: $(tail -n1 "$RESULTS" | jq -c '.packets_per_call | map_values(. * 10 | floor / 10)')"
 	done
 }
 
@@ -954,7 +1224,7 @@ record --arg args "$ARGS_GIVEN" --arg kernel "$(uname -r)" \
 	  vhswd_b_sha256_16: (if $vhswd_b == "" then null else $vhswd_b_sha end)}'
 
 say "bench: rounds=$ROUNDS sections=$SECTIONS ovs=$WITH_OVS -> $RESULTS"
-for s in loopback polling capture jumbo latency fdb idle callgrind; do
+for s in loopback polling capture jumbo latency fdb manyports idle callgrind; do
 	has_section "$s" && "section_$s"
 done
 

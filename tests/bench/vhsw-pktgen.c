@@ -29,6 +29,21 @@
  * address make a mixed storm) and the summary counts what port 1 received
  * for each (rx_per_dst).
  *
+ * --mesh drives every port instead (any number from 2 to PG_MAX_PORTS): each
+ * port owns --mesh-macs source MACs and sends to --mesh-flows (source,
+ * destination) pairs of its own, the destinations spread over the MACs of
+ * all the other ports, and receives what the others send to it: the
+ * any-to-any traffic of a host with many ports and many MACs.  A learning
+ * phase first has every port send one broadcast from each of its MACs, in
+ * rounds, until every port received every other port's broadcasts of one
+ * round (so the switch has seen every MAC and forwards); then the warm-up
+ * and the window as above.  Each port's MAC i is 02:76:68:PP:ii:ii (PP the
+ * port's index) with IPv4 address 198.18.0.0 + (PP * macs + i), so flows
+ * differ in their IP 5-tuple hash as well.  The receiver counts frames per
+ * (sender, receiver) pair, reordering within each pair, and frames that
+ * reach a port that does not own their destination MAC (a switch that
+ * floods); see print_mesh_summary().
+ *
  * Output: one JSON object on one line on stdout (see print_summary()).
  * Progress and errors go to stderr.  Exit status: 0 done (even if nothing
  * was received: look at rx_packets), 1 runtime failure (ports do not come
@@ -62,6 +77,7 @@
 #define PG_MAGIC_REF 0x76687372u   /* "vhsr": a reference-phase frame */
 #define PG_LEARN_MAGIC 0x76686c6eu /* "vhln": learning frames, not counted */
 #define PG_PROBE_MAGIC 0x76687072u /* "vhpr": path probes, not counted */
+#define PG_WARM_MAGIC 0x76687777u  /* "vhww": mesh warm-up, not counted */
 #define PG_MAX_BURST 64
 #define PG_NB_MBUFS 8191
 #define PG_MBUF_CACHE 256
@@ -72,6 +88,13 @@
 #define PG_MAX_SRC_MACS (1u << 24)
 #define PG_MAX_DST_MACS 8
 #define PG_LINK_TIMEOUT_S 10
+#define PG_MAX_PORTS 16
+#define PG_MESH_MAX_MACS 8192
+#define PG_MESH_MAX_FLOWS (1u << 18)
+#define PG_MAX_SAMPLES 3600
+#define PG_MESH_OUI0 0x02 /* 02:76:68:PP:ii:ii, locally administered */
+#define PG_MESH_OUI1 0x76
+#define PG_MESH_OUI2 0x68
 
 /* Latency histogram: log-linear buckets of TSC cycles, 64 per power of two
  * (< 1.6 % relative error).  Values < 64 cycles have exact buckets. */
@@ -108,6 +131,9 @@ struct pg_opts {
 	uint32_t n_dst; /* 1 unless --dst-mac gave a list */
 	struct rte_ether_addr src_base;
 	struct rte_ether_addr ref_mac; /* 1-MAC phases: port 0's MAC */
+	bool mesh;                     /* every port sends to every other */
+	uint32_t mesh_macs;            /* source MACs per port */
+	uint32_t mesh_flows; /* (source, destination) pairs per port */
 };
 
 static volatile sig_atomic_t pg_stop;
@@ -172,11 +198,22 @@ usage(FILE *f)
 		"                   one arrives on port 1; fail after S s "
 		"(default 10;\n"
 		"                   0 = do not wait)\n"
+		"  --mesh           every port sends to all the others and "
+		"receives (2..%d\n"
+		"                   ports): any-to-any traffic over many MAC "
+		"pairs\n"
+		"  --mesh-macs K    source MACs each port owns, 1..%d "
+		"(default 256)\n"
+		"  --mesh-flows F   (source, destination) pairs each port "
+		"sends to,\n"
+		"                   1..%u and at most K * K * (ports - 1) "
+		"(default 4096)\n"
 		"  --help           this text\n"
 		"\n"
 		"Exit status: 0 done, 1 runtime failure, 2 bad arguments.\n",
 		PG_MIN_SIZE, PG_MAX_SIZE, PG_MAX_SRC_MACS, PG_MAX_DST_MACS,
-		PG_MAX_BURST);
+		PG_MAX_BURST, PG_MAX_PORTS, PG_MESH_MAX_MACS,
+		PG_MESH_MAX_FLOWS);
 }
 
 static void __rte_noreturn
@@ -284,6 +321,9 @@ enum {
 	OPT_BURST,
 	OPT_NO_LEARN,
 	OPT_WAIT_PATH,
+	OPT_MESH,
+	OPT_MESH_MACS,
+	OPT_MESH_FLOWS,
 	OPT_HELP,
 };
 
@@ -303,6 +343,9 @@ parse_app_args(int argc, char **argv, struct pg_opts *o)
 		{"burst", required_argument, NULL, OPT_BURST},
 		{"no-learn", no_argument, NULL, OPT_NO_LEARN},
 		{"wait-path", required_argument, NULL, OPT_WAIT_PATH},
+		{"mesh", no_argument, NULL, OPT_MESH},
+		{"mesh-macs", required_argument, NULL, OPT_MESH_MACS},
+		{"mesh-flows", required_argument, NULL, OPT_MESH_FLOWS},
 		{"help", no_argument, NULL, OPT_HELP},
 		{NULL, 0, NULL, 0},
 	};
@@ -319,6 +362,8 @@ parse_app_args(int argc, char **argv, struct pg_opts *o)
 		.wait_path_s = 10,
 		.n_dst = 1,
 		.src_base = {{0x02, 0, 0, 0, 0, 0}},
+		.mesh_macs = 256,
+		.mesh_flows = 4096,
 	};
 	optind = 1;
 	opterr = 0;
@@ -374,6 +419,17 @@ parse_app_args(int argc, char **argv, struct pg_opts *o)
 		case OPT_WAIT_PATH:
 			o->wait_path_s = parse_double(name, optarg, 0, 3600);
 			break;
+		case OPT_MESH:
+			o->mesh = true;
+			break;
+		case OPT_MESH_MACS:
+			o->mesh_macs =
+				parse_uint(name, optarg, 1, PG_MESH_MAX_MACS);
+			break;
+		case OPT_MESH_FLOWS:
+			o->mesh_flows =
+				parse_uint(name, optarg, 1, PG_MESH_MAX_FLOWS);
+			break;
 		case OPT_HELP:
 			usage(stdout);
 			exit(0);
@@ -393,6 +449,13 @@ parse_app_args(int argc, char **argv, struct pg_opts *o)
 		bad_arg("--alternate-ms needs --src-macs N > 1%s%s", "", "");
 	if (o->alt_ms > 0 && o->n_dst > 1)
 		bad_arg("--alternate-ms takes one --dst-mac%s%s", "", "");
+	if (o->mesh &&
+		(o->rate_mpps > 0 || o->alt_ms > 0 || o->dst_set ||
+			o->src_macs > 1 || !o->learn))
+		bad_arg("--mesh sends at full rate from its own MACs after "
+			"its learning phase: no --rate-mpps, --alternate-ms, "
+			"--dst-mac, --src-macs or --no-learn%s%s",
+			"", "");
 }
 
 /* --- latency histogram -------------------------------------------------- */
@@ -907,6 +970,516 @@ print_summary(const struct pg_opts *o, const struct pg_result *r)
 	fflush(stdout);
 }
 
+/* --- mesh: every port to every other ------------------------------------ */
+
+struct mesh_flow {
+	uint8_t hdr[PG_HDR_LEN]; /* Ethernet/IPv4/UDP of the pair */
+	uint8_t dst;             /* the destination's port index */
+};
+
+struct mesh_port {
+	uint16_t id;             /* ethdev port id */
+	struct mesh_flow *flows; /* m->flows of them */
+	uint32_t next;           /* the next flow to send */
+	uint64_t tx, rx;         /* window frames sent, received */
+};
+
+struct mesh {
+	uint32_t n;     /* ports */
+	uint32_t macs;  /* source MACs per port */
+	uint32_t flows; /* pairs per port */
+	uint32_t len;   /* mbuf length */
+	struct mesh_port p[PG_MAX_PORTS];
+	/* [sender][receiver]: the next sequence number, the last received,
+	 * window frames sent and received. */
+	uint32_t seq[PG_MAX_PORTS][PG_MAX_PORTS];
+	uint32_t last[PG_MAX_PORTS][PG_MAX_PORTS];
+	bool any[PG_MAX_PORTS][PG_MAX_PORTS];
+	uint64_t tx_m[PG_MAX_PORTS][PG_MAX_PORTS];
+	uint64_t rx_m[PG_MAX_PORTS][PG_MAX_PORTS];
+};
+
+struct mesh_result {
+	uint64_t tx, rx;     /* window frames sent, received */
+	uint64_t reordered;  /* within a (sender, receiver) pair */
+	uint64_t flooded;    /* window frames at a port not their own */
+	uint64_t other;      /* learning and warm-up frames, runts */
+	uint64_t tx_refused; /* frames a port did not take */
+	uint64_t max_gap;
+	uint64_t lat_min, lat_max;
+	double lat_sum;
+	double window_s;
+	uint32_t learn_rounds;
+	double learn_s;
+	uint32_t n_samples;
+	double samples[PG_MAX_SAMPLES]; /* Mpps received, per second */
+};
+
+/* MAC 'i' of port 'p': 02:76:68:PP:ii:ii. */
+static void
+mesh_mac(uint32_t p, uint32_t i, struct rte_ether_addr *mac)
+{
+	*mac = (struct rte_ether_addr){{PG_MESH_OUI0, PG_MESH_OUI1,
+		PG_MESH_OUI2, (uint8_t)p, (uint8_t)(i >> 8), (uint8_t)i}};
+}
+
+/* The port index a mesh MAC belongs to, or -1. */
+static inline int
+mesh_port_of(const struct mesh *ms, const struct rte_ether_addr *mac)
+{
+	const uint8_t *b = mac->addr_bytes;
+
+	if (b[0] != PG_MESH_OUI0 || b[1] != PG_MESH_OUI1 ||
+		b[2] != PG_MESH_OUI2 || b[3] >= ms->n)
+		return -1;
+	return b[3];
+}
+
+static uint64_t
+xorshift64(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/*
+ * Each port's flows: flow j sends from source MAC s = j % macs to the t-th
+ * (t = j / macs) destination of s, (a_s + t * c) mod M over the M MACs of
+ * the other ports, with a random start a_s and c prime to M: the pairs of a
+ * port are all different, and consecutive frames come from different
+ * sources and go to scattered destinations.  0 or -ENOMEM.
+ */
+static int
+mesh_build(struct mesh *ms, uint32_t size)
+{
+	const uint32_t m_all = (ms->n - 1) * ms->macs;
+	/* prime to m_all: 104729 is prime, and m_all < 2 * 104729 */
+	const uint64_t c = 104729 % m_all;
+	uint64_t rnd = 0x9e3779b97f4a7c15ull, *a;
+	struct rte_ether_addr src, dst;
+	struct pg_template t;
+	uint32_t p, j;
+
+	a = calloc(ms->macs, sizeof(*a));
+	if (a == NULL)
+		return -ENOMEM;
+	for (p = 0; p < ms->n; p++) {
+		struct mesh_port *mp = &ms->p[p];
+
+		mp->flows = calloc(ms->flows, sizeof(*mp->flows));
+		if (mp->flows == NULL) {
+			free(a);
+			return -ENOMEM;
+		}
+		for (j = 0; j < ms->macs; j++)
+			a[j] = xorshift64(&rnd) % m_all;
+		for (j = 0; j < ms->flows; j++) {
+			uint32_t s = j % ms->macs, t_i = j / ms->macs;
+			uint32_t g = (uint32_t)((a[s] + t_i * c) % m_all);
+			uint32_t q = g / ms->macs, d = g % ms->macs;
+			struct rte_ipv4_hdr *ip;
+
+			if (q >= p)
+				q++; /* the other ports: skip our own */
+			mesh_mac(p, s, &src);
+			mesh_mac(q, d, &dst);
+			build_template(&t, &src, &dst, size);
+			ip = (struct rte_ipv4_hdr *)(t.hdr +
+				sizeof(struct rte_ether_hdr));
+			ip->src_addr = rte_cpu_to_be_32(
+				RTE_IPV4(198, 18, 0, 0) + p * ms->macs + s);
+			ip->dst_addr = rte_cpu_to_be_32(
+				RTE_IPV4(198, 18, 0, 0) + q * ms->macs + d);
+			ip->hdr_checksum = 0;
+			ip->hdr_checksum = rte_ipv4_cksum(ip);
+			memcpy(mp->flows[j].hdr, t.hdr, PG_HDR_LEN);
+			mp->flows[j].dst = (uint8_t)q;
+		}
+	}
+	free(a);
+	return 0;
+}
+
+/* Receives on every port and counts the learning frames of round 'round'
+ * each port got (got[]); everything else is discarded. */
+static void
+mesh_learn_rx(const struct mesh *ms, uint32_t round, uint64_t *got)
+{
+	struct rte_mbuf *m[PG_MAX_BURST];
+	uint32_t q;
+	uint16_t n, i;
+
+	for (q = 0; q < ms->n; q++) {
+		n = rte_eth_rx_burst(ms->p[q].id, 0, m, PG_MAX_BURST);
+		for (i = 0; i < n; i++) {
+			const struct pg_payload *pl;
+
+			if (rte_pktmbuf_data_len(m[i]) <
+				PG_HDR_LEN + sizeof(*pl))
+				continue;
+			pl = rte_pktmbuf_mtod_offset(
+				m[i], const struct pg_payload *, PG_HDR_LEN);
+			if (pl->magic == PG_LEARN_MAGIC && pl->seq == round)
+				got[q]++;
+		}
+		if (n)
+			rte_pktmbuf_free_bulk(m, n);
+	}
+}
+
+/*
+ * The learning phase: in rounds, every port sends a broadcast from each of
+ * its MACs; done when every port received all (n - 1) * macs broadcasts
+ * of one round.  Gives up after 'timeout_s' (0: one round, unchecked).
+ * 0, or -ETIMEDOUT.
+ */
+static int
+mesh_learn(const struct mesh *ms, struct rte_mempool *mp, double timeout_s,
+	struct mesh_result *r)
+{
+	const struct rte_ether_addr bcast = {
+		{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
+	const uint64_t hz = rte_get_tsc_hz(), t0 = rte_rdtsc();
+	const uint64_t want = (uint64_t)(ms->n - 1) * ms->macs;
+	/* timeout 0: one round, each frame tried for up to 1 s */
+	const uint64_t limit =
+		t0 + (uint64_t)(RTE_MAX(timeout_s, 1.0) * (double)hz);
+	struct rte_mbuf *m[PG_MAX_BURST];
+	uint64_t got[PG_MAX_PORTS], until;
+	struct rte_ether_addr src;
+	struct pg_template t;
+	uint32_t round, p, i, k, q, done;
+	uint16_t sent;
+
+	for (round = 1;; round++) {
+		r->learn_rounds = round;
+		memset(got, 0, sizeof(got));
+		for (p = 0; p < ms->n; p++) {
+			for (i = 0; i < ms->macs; i += k) {
+				k = RTE_MIN(ms->macs - i, (uint32_t)32);
+				if (rte_pktmbuf_alloc_bulk(mp, m, k) != 0)
+					return -ENOMEM;
+				for (q = 0; q < k; q++) {
+					mesh_mac(p, i + q, &src);
+					build_template(&t, &src, &bcast, 64);
+					fill(m[q], &t, NULL, PG_LEARN_MAGIC,
+						round, 0);
+				}
+				sent = 0;
+				while (sent < k && !pg_stop &&
+					rte_rdtsc() < limit) {
+					sent += rte_eth_tx_burst(ms->p[p].id, 0,
+						m + sent, (uint16_t)(k - sent));
+					mesh_learn_rx(ms, round, got);
+				}
+				if (sent < k)
+					rte_pktmbuf_free_bulk(
+						m + sent, k - sent);
+			}
+		}
+		/* What is still in flight, for up to 200 ms. */
+		until = rte_rdtsc() + hz / 5;
+		do {
+			mesh_learn_rx(ms, round, got);
+			for (done = 0, q = 0; q < ms->n; q++)
+				done += got[q] >= want;
+		} while (done < ms->n && rte_rdtsc() < until && !pg_stop);
+		r->learn_s = (double)(rte_rdtsc() - t0) / (double)hz;
+		if (done == ms->n || timeout_s <= 0)
+			return 0;
+		if (pg_stop || rte_rdtsc() >= limit)
+			return -ETIMEDOUT;
+	}
+}
+
+/* Sends one burst on port 'p': window frames (PG_MAGIC) or warm-up ones. */
+static inline void
+mesh_tx(struct mesh *ms, uint32_t p, struct rte_mempool *mp, uint16_t burst,
+	bool in_window, uint64_t now, struct mesh_result *r)
+{
+	struct mesh_port *pp = &ms->p[p];
+	const uint32_t magic = in_window ? PG_MAGIC : PG_WARM_MAGIC;
+	struct rte_mbuf *m[PG_MAX_BURST];
+	uint8_t dst[PG_MAX_BURST];
+	uint16_t i, k;
+
+	if (rte_pktmbuf_alloc_bulk(mp, m, burst) != 0)
+		return;
+	for (i = 0; i < burst; i++) {
+		const struct mesh_flow *f = &pp->flows[pp->next];
+		uint8_t *d = rte_pktmbuf_mtod(m[i], uint8_t *);
+		struct pg_payload *pl = (struct pg_payload *)(d + PG_HDR_LEN);
+
+		if (++pp->next == ms->flows)
+			pp->next = 0;
+		memcpy(d, f->hdr, PG_HDR_LEN);
+		pl->magic = magic;
+		pl->seq = ms->seq[p][f->dst]++;
+		pl->tsc = now;
+		m[i]->data_len = (uint16_t)ms->len;
+		m[i]->pkt_len = ms->len;
+		dst[i] = f->dst;
+	}
+	k = rte_eth_tx_burst(pp->id, 0, m, burst);
+	/* The frames not taken go again next time, with the same numbers. */
+	for (i = burst; i > k; i--) {
+		pp->next = (pp->next == 0 ? ms->flows : pp->next) - 1;
+		ms->seq[p][pp->flows[pp->next].dst]--;
+	}
+	if (k < burst)
+		rte_pktmbuf_free_bulk(m + k, burst - k);
+	if (!in_window)
+		return;
+	r->tx_refused += burst - k;
+	r->tx += k;
+	pp->tx += k;
+	for (i = 0; i < k; i++)
+		ms->tx_m[p][dst[i]]++;
+}
+
+/* Receives one burst on port 'q' and counts it. */
+static inline void
+mesh_rx(struct mesh *ms, uint32_t q, struct mesh_result *r)
+{
+	struct rte_mbuf *m[PG_MAX_BURST];
+	uint64_t now, lat;
+	uint16_t n, i;
+	int s;
+
+	n = rte_eth_rx_burst(ms->p[q].id, 0, m, PG_MAX_BURST);
+	if (n == 0)
+		return;
+	now = rte_rdtsc();
+	for (i = 0; i < n; i++) {
+		const struct rte_ether_hdr *eh =
+			rte_pktmbuf_mtod(m[i], const struct rte_ether_hdr *);
+		const struct pg_payload *pl;
+
+		if (rte_pktmbuf_data_len(m[i]) < PG_HDR_LEN + sizeof(*pl)) {
+			r->other++;
+			continue;
+		}
+		pl = rte_pktmbuf_mtod_offset(
+			m[i], const struct pg_payload *, PG_HDR_LEN);
+		s = mesh_port_of(ms, &eh->src_addr);
+		if (pl->magic != PG_MAGIC || s < 0 || (uint32_t)s == q) {
+			r->other++;
+			continue;
+		}
+		if (mesh_port_of(ms, &eh->dst_addr) != (int)q) {
+			r->flooded++;
+			continue;
+		}
+		r->rx++;
+		ms->p[q].rx++;
+		ms->rx_m[s][q]++;
+		if (ms->any[s][q] && (int32_t)(pl->seq - ms->last[s][q]) < 0) {
+			r->reordered++;
+		} else {
+			ms->last[s][q] = pl->seq;
+			ms->any[s][q] = true;
+		}
+		lat = now - pl->tsc;
+		hist[hist_index(lat)]++;
+		r->lat_sum += (double)lat;
+		if (lat < r->lat_min)
+			r->lat_min = lat;
+		if (lat > r->lat_max)
+			r->lat_max = lat;
+	}
+	rte_pktmbuf_free_bulk(m, n);
+}
+
+/*
+ * Warm-up, window and drain as run(), every port sending a burst and
+ * receiving one in turn.  "window start" and "window end" go to stderr
+ * when they happen, so a script can read the switch's counters around the
+ * window.  One Mpps sample per second of the window.
+ */
+static void
+mesh_run(const struct pg_opts *o, struct mesh *ms, struct rte_mempool *mp,
+	struct mesh_result *r)
+{
+	const uint64_t hz = rte_get_tsc_hz();
+	uint64_t t_start, t_window, t_end, t_drain_end = 0, now, t_last;
+	uint64_t t_win_start = 0, t_sample = 0, rx_sample = 0;
+	bool in_window = false, tx_done = false;
+	uint32_t p;
+
+	r->lat_min = UINT64_MAX;
+	t_start = rte_rdtsc();
+	t_window = t_start + (uint64_t)(o->warmup_s * (double)hz);
+	t_end = t_window + (uint64_t)(o->duration_s * (double)hz);
+	t_last = t_start;
+	for (;;) {
+		now = rte_rdtsc();
+		if (pg_stop && !tx_done && now < t_end)
+			t_end = now;
+		if (now - t_last > r->max_gap)
+			r->max_gap = now - t_last;
+		t_last = now;
+		if (!in_window && !tx_done && now >= t_window && now < t_end) {
+			in_window = true;
+			t_win_start = t_sample = now;
+			fprintf(stderr, PROG ": window start\n");
+		}
+		if (in_window && !tx_done && now - t_sample >= hz &&
+			r->n_samples < PG_MAX_SAMPLES) {
+			r->samples[r->n_samples++] =
+				(double)(r->rx - rx_sample) * (double)hz /
+				(double)(now - t_sample) / 1e6;
+			rx_sample = r->rx;
+			t_sample = now;
+		}
+		if (!tx_done && now >= t_end) {
+			tx_done = true;
+			if (in_window)
+				r->window_s = (double)(now - t_win_start) /
+					(double)hz;
+			t_drain_end = now + (uint64_t)(o->drain_s * (double)hz);
+			fprintf(stderr, PROG ": window end\n");
+		}
+		if (tx_done && now >= t_drain_end)
+			break;
+		for (p = 0; p < ms->n; p++) {
+			if (!tx_done)
+				mesh_tx(ms, p, mp, o->burst, in_window, now, r);
+			mesh_rx(ms, p, r);
+		}
+	}
+}
+
+static void
+print_mesh_summary(const struct pg_opts *o, const struct mesh *ms,
+	const struct mesh_result *r)
+{
+	const double us = 1e6 / (double)rte_get_tsc_hz();
+	const double w = r->window_s > 0 ? r->window_s : 1;
+	uint64_t loss = r->tx >= r->rx ? r->tx - r->rx : 0;
+	uint32_t p, q;
+
+	printf("{\"tool\":\"" PROG "\",\"mode\":\"mesh\",\"ports\":%u,"
+	       "\"macs_per_port\":%u,\"flows_per_port\":%u,\"pairs\":%u,"
+	       "\"size\":%u,\"duration_s\":%.3f,\"tx_packets\":%" PRIu64
+	       ",\"rx_packets\":%" PRIu64 ",\"offered_mpps\":%.4f,"
+	       "\"rx_mpps\":%.4f,\"loss\":%" PRIu64 ",\"loss_ratio\":%.6f,"
+	       "\"reordered\":%" PRIu64 ",\"rx_flooded\":%" PRIu64
+	       ",\"rx_other\":%" PRIu64 ",\"tx_refused\":%" PRIu64
+	       ",\"learn_rounds\":%u,\"learn_s\":%.3f"
+	       ",\"max_loop_gap_us\":%.1f",
+		ms->n, ms->macs, ms->flows, ms->n * ms->flows, o->size,
+		r->window_s, r->tx, r->rx, (double)r->tx / w / 1e6,
+		(double)r->rx / w / 1e6, loss,
+		r->tx ? (double)loss / (double)r->tx : 0.0, r->reordered,
+		r->flooded, r->other, r->tx_refused, r->learn_rounds,
+		r->learn_s, (double)r->max_gap * us);
+	printf(",\"tx_per_port\":[");
+	for (p = 0; p < ms->n; p++)
+		printf("%s%" PRIu64, p ? "," : "", ms->p[p].tx);
+	printf("],\"rx_per_port\":[");
+	for (p = 0; p < ms->n; p++)
+		printf("%s%" PRIu64, p ? "," : "", ms->p[p].rx);
+	/* [sender][receiver] */
+	printf("],\"tx_matrix\":[");
+	for (p = 0; p < ms->n; p++) {
+		printf("%s[", p ? "," : "");
+		for (q = 0; q < ms->n; q++)
+			printf("%s%" PRIu64, q ? "," : "", ms->tx_m[p][q]);
+		printf("]");
+	}
+	printf("],\"rx_matrix\":[");
+	for (p = 0; p < ms->n; p++) {
+		printf("%s[", p ? "," : "");
+		for (q = 0; q < ms->n; q++)
+			printf("%s%" PRIu64, q ? "," : "", ms->rx_m[p][q]);
+		printf("]");
+	}
+	printf("],\"samples_mpps\":[");
+	for (p = 0; p < r->n_samples; p++)
+		printf("%s%.4f", p ? "," : "", r->samples[p]);
+	printf("]");
+	if (r->rx > 0)
+		printf(",\"lat_min_us\":%.3f,\"lat_mean_us\":%.3f,"
+		       "\"lat_p50_us\":%.3f,\"lat_p99_us\":%.3f,"
+		       "\"lat_p999_us\":%.3f,\"lat_max_us\":%.3f}\n",
+			(double)r->lat_min * us,
+			r->lat_sum / (double)r->rx * us,
+			hist_quantile(r->rx, 0.50) * us,
+			hist_quantile(r->rx, 0.99) * us,
+			hist_quantile(r->rx, 0.999) * us,
+			(double)r->lat_max * us);
+	else
+		printf(",\"lat_min_us\":null,\"lat_mean_us\":null,"
+		       "\"lat_p50_us\":null,\"lat_p99_us\":null,"
+		       "\"lat_p999_us\":null,\"lat_max_us\":null}\n");
+	fflush(stdout);
+}
+
+/* The --mesh run on ports 0..n-1 (set up): the exit status. */
+static int
+mesh_main(const struct pg_opts *o, struct rte_mempool *mp, uint16_t n)
+{
+	static struct mesh ms; /* large: not on the stack */
+	static struct mesh_result res;
+	struct rte_eth_link l;
+	uint64_t deadline;
+	uint32_t p, up;
+	int ret = 1;
+
+	ms.n = n;
+	ms.macs = o->mesh_macs;
+	ms.flows = o->mesh_flows;
+	ms.len = o->size - PG_FCS;
+	for (p = 0; p < n; p++)
+		ms.p[p].id = (uint16_t)p;
+	deadline =
+		rte_get_timer_cycles() + PG_LINK_TIMEOUT_S * rte_get_timer_hz();
+	for (;;) {
+		for (up = 0, p = 0; p < n; p++)
+			up += rte_eth_link_get_nowait((uint16_t)p, &l) == 0 &&
+				l.link_status == RTE_ETH_LINK_UP;
+		if (up == n)
+			break;
+		if (pg_stop || rte_get_timer_cycles() > deadline) {
+			fprintf(stderr,
+				PROG ": %u of %u links up within %d s (is the "
+				     "switch serving every socket?)\n",
+				up, n, PG_LINK_TIMEOUT_S);
+			goto out;
+		}
+		rte_delay_ms(10);
+	}
+	if (mesh_build(&ms, o->size) != 0) {
+		fprintf(stderr, PROG ": no memory for %u flows per port\n",
+			ms.flows);
+		goto out;
+	}
+	if (mesh_learn(&ms, mp, o->wait_path_s, &res) != 0) {
+		fprintf(stderr,
+			PROG ": learning: some port did not receive every "
+			     "other port's broadcasts within %g s (%u "
+			     "rounds; is the switch forwarding? --wait-path "
+			     "0 for one round, unchecked)\n",
+			o->wait_path_s, res.learn_rounds);
+		goto out;
+	}
+	fprintf(stderr, PROG ": learned after %u rounds, %.3f s\n",
+		res.learn_rounds, res.learn_s);
+	mesh_run(o, &ms, mp, &res);
+	print_mesh_summary(o, &ms, &res);
+	ret = 0;
+out:
+	for (p = 0; p < n; p++) {
+		rte_eth_dev_stop((uint16_t)p);
+		rte_eth_dev_close((uint16_t)p);
+		free(ms.p[p].flows);
+	}
+	rte_eal_cleanup();
+	return ret;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -917,8 +1490,8 @@ main(int argc, char **argv)
 	struct pg_opts o;
 	char *app_argv[argc + 1];
 	int app_argc = 0, eal_argc = argc, i, ret;
-	uint16_t txp = 0, rxp = 1, nports;
-	uint32_t data_room;
+	uint16_t txp = 0, rxp = 1, nports, nused = 2;
+	uint32_t data_room, nb_mbufs = PG_NB_MBUFS;
 	uint64_t deadline;
 
 	/* Application options first, so a bad one never starts EAL. */
@@ -966,20 +1539,48 @@ main(int argc, char **argv)
 		rte_eal_cleanup();
 		return 2;
 	}
+	if (o.mesh) {
+		if (nports > PG_MAX_PORTS) {
+			fprintf(stderr,
+				PROG ": --mesh drives at most %d ports, found "
+				     "%u\n",
+				PG_MAX_PORTS, nports);
+			rte_eal_cleanup();
+			return 2;
+		}
+		if ((uint64_t)o.mesh_flows >
+			(uint64_t)o.mesh_macs * o.mesh_macs * (nports - 1)) {
+			fprintf(stderr,
+				PROG ": --mesh-flows %u: %u MACs per port "
+				     "make at most %" PRIu64 " pairs per port "
+				     "with %u ports\n",
+				o.mesh_flows, o.mesh_macs,
+				(uint64_t)o.mesh_macs * o.mesh_macs *
+					(nports - 1),
+				nports);
+			rte_eal_cleanup();
+			return 2;
+		}
+		nused = nports;
+		/* Every port's RX and TX rings full, and some in hand. */
+		nb_mbufs = RTE_MAX(nb_mbufs,
+			nports * (2u * PG_RING + PG_MAX_BURST) +
+				2u * PG_MBUF_CACHE + 1024u);
+	}
 
 	data_room = RTE_MAX((uint32_t)RTE_MBUF_DEFAULT_BUF_SIZE,
 		o.size + RTE_PKTMBUF_HEADROOM);
-	mp = rte_pktmbuf_pool_create("pg_pool", PG_NB_MBUFS, PG_MBUF_CACHE, 0,
+	mp = rte_pktmbuf_pool_create("pg_pool", nb_mbufs, PG_MBUF_CACHE, 0,
 		(uint16_t)data_room, rte_socket_id());
 	if (mp == NULL) {
 		fprintf(stderr,
 			PROG ": cannot create %u mbufs of %u bytes: %s "
 			     "(raise EAL -m)\n",
-			PG_NB_MBUFS, data_room, rte_strerror(rte_errno));
+			nb_mbufs, data_room, rte_strerror(rte_errno));
 		rte_eal_cleanup();
 		return 1;
 	}
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < nused; i++) {
 		ret = port_setup((uint16_t)i, mp, o.size);
 		if (ret != 0) {
 			fprintf(stderr, PROG ": port %d setup failed: %s\n", i,
@@ -988,6 +1589,8 @@ main(int argc, char **argv)
 			return 1;
 		}
 	}
+	if (o.mesh)
+		return mesh_main(&o, mp, nused);
 	deadline =
 		rte_get_timer_cycles() + PG_LINK_TIMEOUT_S * rte_get_timer_hz();
 	while (!links_up(txp, rxp)) {
