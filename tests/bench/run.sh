@@ -17,7 +17,7 @@
 #   --window S        loopback measurement window for 64 B (default 20)
 #   --window-large S  ... for 512 and 1518 B (default 10)
 #   --sections LIST   comma-separated subset of loopback,polling,capture,
-#                     jumbo,latency,fdb,manyports,idle,callgrind
+#                     jumbo,latency,fdb,manyports,scaling,idle,callgrind
 #                     (default: all; --quick: loopback,jumbo); the report
 #                     of a subset goes to OUT/performance.md unless --doc
 #   --no-ovs          leave Open vSwitch out
@@ -42,6 +42,10 @@
 # round; MANYPORTS_CASES="MACS:FLOWS ..." source MACs and (source,
 # destination) pairs per port (default "1:PORTS-1 256:4096"),
 # MANYPORTS_WINDOW=S (default 8), MANYPORTS_WARMUP=S (default 3).
+#
+# scaling (~2 min): two port pairs, each driven by its own vhsw-pktgen at
+# full rate, against one data-plane thread and two (tests/bench/scaling.sh);
+# SCALING_WINDOW=S (default 6).
 #
 # Environment: CALLGRIND_MACS=N makes the callgrind section profile vhswd
 # alone with the source MAC varied over N addresses (FDB learning cost);
@@ -68,7 +72,7 @@ TOP=$(cd "$BENCH/../.." && pwd)
 cd "$TOP"
 
 QUICK=0 ROUNDS="" OUT=$TOP/tests/out/bench WINDOW=20 WINDOW_LARGE=10
-SECTIONS=loopback,polling,capture,jumbo,latency,fdb,manyports,idle,callgrind POLL_PAIRS=8 POLL_WINDOW=2 WITH_OVS=1 WRITE_DOC=1 SIZES_ARG=""
+SECTIONS=loopback,polling,capture,jumbo,latency,fdb,manyports,scaling,idle,callgrind POLL_PAIRS=8 POLL_WINDOW=2 WITH_OVS=1 WRITE_DOC=1 SIZES_ARG=""
 DOC=$TOP/docs/performance.md DOC_SET=0 SECTIONS_SET=0
 VHSWD_B="" B_PORT0="" B_PORT1=""
 ARGS_GIVEN="$*"
@@ -187,6 +191,7 @@ kill_pid() {
 
 bench_cleanup() {
 	set +e
+	declare -F scaling_cleanup > /dev/null && scaling_cleanup
 	if [[ -n $PG_PID ]]; then kill -KILL "$PG_PID" 2>/dev/null; wait "$PG_PID" 2>/dev/null; fi
 	[[ -n $PG_PREFIX ]] && rm -rf "/var/run/dpdk/$PG_PREFIX"
 	ovs_stop
@@ -1224,7 +1229,8 @@ record --arg args "$ARGS_GIVEN" --arg kernel "$(uname -r)" \
 	  vhswd_b_sha256_16: (if $vhswd_b == "" then null else $vhswd_b_sha end)}'
 
 say "bench: rounds=$ROUNDS sections=$SECTIONS ovs=$WITH_OVS -> $RESULTS"
-for s in loopback polling capture jumbo latency fdb manyports idle callgrind; do
+. "$BENCH/scaling.sh"
+for s in loopback polling capture jumbo latency fdb manyports scaling idle callgrind; do
 	has_section "$s" && "section_$s"
 done
 
