@@ -42,10 +42,12 @@
  * notifications on, per queue), polls once more to close the race, goes
  * RCU-offline and blocks in epoll on those kick eventfds, its own wake
  * eventfd and a timeout (1 ms when a queue has no such signal, such as an
- * ethdev's; 100 ms otherwise).  The first kick returns it online and to
- * busy polling, notifications off again.  Grace periods never wait for a
- * sleeping thread; the control thread wakes them all (dp_wake) when the
- * table or a port's state changes, so they arm the queues they should.
+ * ethdev's; 100 ms otherwise), keeping CPUs from halting for the first
+ * DP_LIGHT_MS (light sleep, below).  The first kick returns it online and
+ * to busy polling: it polls at once, then turns notifications off again.
+ * Grace periods never wait for a sleeping thread; the control thread wakes
+ * them all (dp_wake) when the table or a port's state changes, so they arm
+ * the queues they should.
  *
  * Thread-safety: dp_create/dp_set_lcores/dp_start/dp_stop/dp_set_ports/
  * dp_rebalance/dp_destroy and dp_thread_rxqs: control thread only.  dp_synchronize(): any thread that is not a data-plane reader
@@ -96,6 +98,26 @@ enum dp_poll_mode {
 #define DP_IDLE_MAX_US 16000
 #define DP_IDLE_SHORT 1
 #define DP_IDLE_LONG 8
+
+/*
+ * Light sleep.  A kick wakes a sleeping thread through the kernel, and when
+ * its CPU has halted in idle (a vCPU in HLT, a core in a deep C-state) the
+ * wake-up waits for the hypervisor or the core: 50-90 us at p50 on the
+ * 2-CPU test VM, milliseconds when the host ran something else on that
+ * core meanwhile; with the CPU polling in the kernel's idle loop it takes
+ * about 6 us.  So for DP_LIGHT_MS after its idle period ended, a sleeping
+ * thread holds a CPU-latency PM QoS request of 0 (/dev/cpu_dma_latency):
+ * the thread sleeps and its CPU is free for other tasks, but CPUs do not
+ * halt.  After that it drops the request (writes "no constraint") and the
+ * CPUs may halt again.  The kernel drops the request when the process
+ * dies, so a crash leaves nothing behind (a CPU's own resume-latency file
+ * in sysfs would be more targeted, but would keep a SIGKILLed vhswd's
+ * setting).  The price: during the window the host burns the CPUs' time
+ * in the idle loop as busy polling would, though vhswd's CPU time does not
+ * show it; with no traffic there is no window.  Off when the device cannot
+ * be opened (not root).
+ */
+#define DP_LIGHT_MS 10
 
 /*
  * Loop counters (counters.h), written by the data-plane thread only, except
@@ -156,6 +178,8 @@ struct dp_thread {
 	int cpu;          /* -1: not known (not started by dp_start) */
 	int socket;       /* NUMA node of the CPU (SOCKET_ID_ANY: unknown) */
 	int wakefd;       /* eventfd: dp_wake() */
+	int light_fd;     /* /dev/cpu_dma_latency (DP_LIGHT_MS), or -1 */
+	bool light_held;  /* the request is 0 now */
 	uint32_t idle_us; /* atomic: the current idle period */
 	pthread_t thread; /* the loop's thread, once it runs */
 	int tid;          /* its kernel id; 0 while it does not run */

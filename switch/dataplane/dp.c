@@ -84,6 +84,7 @@ thread_new(struct dp *dp, uint16_t index, unsigned int lcore, int cpu)
 		rte_free(t);
 		return NULL;
 	}
+	t->light_fd = -1;
 	t->dp = dp;
 	t->socket = socket == (unsigned int)SOCKET_ID_ANY ? SOCKET_ID_ANY
 							  : (int)socket;
@@ -251,6 +252,66 @@ thread_disarm(struct dp_thread *t)
 }
 
 /*
+ * Light sleep (DP_LIGHT_MS): the thread's own CPU-latency request, made at
+ * its start ("no constraint") and set to 0 or back around the first
+ * DP_LIGHT_MS of each sleep.  Binary 32-bit values, as the device takes.
+ */
+#define DP_LIGHT_NONE INT32_MAX /* microseconds: no constraint */
+
+static void
+light_hold(struct dp_thread *t, bool hold)
+{
+	int32_t v = hold ? 0 : DP_LIGHT_NONE;
+
+	if (t->light_fd >= 0 && hold != t->light_held &&
+		write(t->light_fd, &v, sizeof(v)) == sizeof(v))
+		t->light_held = hold;
+}
+
+static void
+light_open(struct dp_thread *t)
+{
+	t->light_fd = open("/dev/cpu_dma_latency", O_RDWR | O_CLOEXEC);
+	t->light_held = true; /* forces the first write */
+	light_hold(t, false);
+}
+
+static void
+light_close(struct dp_thread *t)
+{
+	if (t->light_fd >= 0)
+		close(t->light_fd); /* the kernel drops the request */
+	t->light_fd = -1;
+	t->light_held = false;
+}
+
+/*
+ * epoll_wait() for up to 'timeout' ms, the CPUs kept from halting until
+ * TSC 'light_end'.  A kick leaves the request held: the thread is busy
+ * again, and its next sleep may be light too.
+ */
+static int
+light_wait(struct dp_thread *t, int epfd, struct epoll_event *ev, int timeout,
+	uint64_t light_end)
+{
+	uint64_t now = rte_rdtsc(), ms_tsc = rte_get_tsc_hz() / 1000;
+	int light = 0, n;
+
+	if (t->light_fd >= 0 && now < light_end)
+		light = (int)RTE_MIN(
+			(light_end - now) / ms_tsc + 1, (uint64_t)timeout);
+	if (light > 0) {
+		light_hold(t, true);
+		n = epoll_wait(epfd, ev, DP_MAX_EVENTS, light);
+		if (n != 0 || light == timeout)
+			return n;
+		timeout -= light;
+	}
+	light_hold(t, false);
+	return epoll_wait(epfd, ev, DP_MAX_EVENTS, timeout);
+}
+
+/*
  * Adaptive polling: every queue of the thread has been idle for a while.
  * Arm the queues' signals into a fresh epoll set, poll once more (a frame
  * may have come before the peer saw the request), then go RCU-offline
@@ -265,6 +326,9 @@ thread_disarm(struct dp_thread *t)
  * the thread never reads a kick fd after the sleep, and after coming back
  * online it touches only ports of the table it loads then.
  *
+ * Light until TSC 'light_end' (light_wait).  After a kick it polls before
+ * it disarms: the frame that kicked waits for nothing else.
+ *
  * Says whether it slept and what ended the sleep.
  */
 enum dp_slept {
@@ -274,7 +338,7 @@ enum dp_slept {
 };
 
 static enum dp_slept
-thread_sleep(struct dp_thread *t)
+thread_sleep(struct dp_thread *t, uint64_t light_end)
 {
 	struct dp *dp = t->dp;
 	const struct dp_table *dt =
@@ -309,7 +373,7 @@ thread_sleep(struct dp_thread *t)
 		rte_rcu_qsbr_unlock(dp->qsv, t->index);
 		VHSW_ASSERT_RCU_UNLOCKED(dp->qsv, t->index);
 		rte_rcu_qsbr_thread_offline(dp->qsv, t->index);
-		n = epoll_wait(epfd, ev, DP_MAX_EVENTS, timeout);
+		n = light_wait(t, epfd, ev, timeout, light_end);
 		rte_rcu_qsbr_thread_online(dp->qsv, t->index);
 		rte_rcu_qsbr_lock(dp->qsv, t->index);
 		ret = DP_SLEPT_QUIET;
@@ -320,6 +384,8 @@ thread_sleep(struct dp_thread *t)
 			else
 				ret = DP_SLEPT_KICK;
 		}
+		if (ret == DP_SLEPT_KICK)
+			t->stats.packets += thread_poll(t, rte_rdtsc());
 	}
 	close(epfd);
 	thread_disarm(t);
@@ -351,7 +417,7 @@ dp_main(void *arg)
 {
 	struct dp_thread *t = arg;
 	struct dp *dp = t->dp;
-	uint64_t t0, t1, last_busy, idle_tsc, us_tsc, hz, t_hold;
+	uint64_t t0, t1, last_busy, idle_tsc, us_tsc, hz, t_hold, light_tsc;
 	uint32_t moved, idle_us = DP_IDLE_MIN_US, next;
 	const unsigned int id = t->index;
 	enum dp_slept slept;
@@ -365,6 +431,8 @@ dp_main(void *arg)
 	vhsw_assert_set_reader(true);
 	rte_rcu_qsbr_thread_register(dp->qsv, id);
 	rte_rcu_qsbr_thread_online(dp->qsv, id);
+	light_open(t);
+	light_tsc = hz / 1000 * DP_LIGHT_MS;
 	t0 = last_busy = t_hold = rte_rdtsc();
 	while (!__atomic_load_n(&dp->stop, __ATOMIC_RELAXED)) {
 		/*
@@ -402,7 +470,8 @@ dp_main(void *arg)
 			 * (or a frame) restarts the idle period: after a timeout
 			 * or a wake the loop polls once and sleeps again. */
 			rte_rcu_qsbr_lock(dp->qsv, id);
-			slept = thread_sleep(t);
+			slept = thread_sleep(
+				t, last_busy + idle_tsc + light_tsc);
 			rte_rcu_qsbr_unlock(dp->qsv, id);
 			t0 = t1;
 			t1 = rte_rdtsc();
@@ -420,6 +489,7 @@ dp_main(void *arg)
 		}
 		t0 = t1;
 	}
+	light_close(t);
 	VHSW_ASSERT_RCU_UNLOCKED(dp->qsv, id);
 	rte_rcu_qsbr_thread_offline(dp->qsv, id);
 	rte_rcu_qsbr_thread_unregister(dp->qsv, id);
