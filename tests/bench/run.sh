@@ -30,7 +30,8 @@
 #                     the two in alternating order, and the summary gives the
 #                     per-round ratios vhswd / vhswd_b and their median
 #                     (e.g. --quick --vhswd-b PATH, or --sections loopback
-#                     --sizes 64 --no-ovs --no-doc --vhswd-b PATH)
+#                     --sizes 64 --no-ovs --no-doc --vhswd-b PATH); the
+#                     latency and idle sections measure it after vhswd too
 #   --b-port0 ARGS, --b-port1 ARGS
 #                     extra `port add` options of vhswd_b's two ports (the
 #                     cost of a port option: without --vhswd-b, vhswd_b is
@@ -545,13 +546,15 @@ section_loopback() {
 }
 
 # Latency with vhsw-pktgen at 10 % of vhswd's maximum rate (measured first
-# with vhsw-pktgen at full rate), and wake-up latency: single frames 5 ms
+# with vhsw-pktgen at full rate; LATENCY_MPPS=R in the environment gives
+# the rate instead, e.g. an earlier run's), and wake-up latency: single frames 5 ms
 # apart, so an adaptive loop has gone to sleep before each (it sleeps after
 # 1 ms without traffic).
 section_latency() {
 	local r sys i f rate max
 	start_switch vhswd
 	for i in 1 2 3; do
+		[[ -n ${LATENCY_MPPS:-} ]] && break
 		f=$LOGS/pg-max-$i.json
 		pktgen "$f" --duration 3 --warmup 1
 		record --slurpfile p "$f" --argjson round "$i" \
@@ -561,8 +564,10 @@ section_latency() {
 	stop_switch
 	max=$(jq -s '[.[] | select(.section == "pktgen_max") | .rx_mpps] | sort | .[length / 2 | floor]' "$RESULTS")
 	rate=$(awk -v m="$max" 'BEGIN { printf "%.4f", m / 10 }')
+	[[ -n ${LATENCY_MPPS:-} ]] && max=$(awk -v r="$LATENCY_MPPS" 'BEGIN { print r * 10 }') rate=$LATENCY_MPPS
 	say "latency at $rate Mpps (10 % of $max)"
 	local -a systems=("${SYSTEMS[@]}" vhswd-busy)
+	[[ -n $VHSWD_B ]] && systems=(baseline vhswd vhswd_b "${SYSTEMS[@]:2}" vhswd-busy)
 	for (( r = 1; r <= ROUNDS; r++ )); do
 		for sys in "${systems[@]}"; do
 			start_switch "$sys"
@@ -576,11 +581,18 @@ section_latency() {
 				  sw_packets: $packets,
 				  cycles_per_packet: (if $packets > 0 then ($cycles / $packets) else null end)} + $p[0]'
 			f=$LOGS/pg-wake-$sys-$r.json
+			local c0 t0 p0 c1 t1 p1 sw
+			sw=$(switch_pid) c0=$(dp_ticks "$sw") p0=$(dp_cpu_poll_us) t0=$(now_us)
 			pktgen "$f" --rate-mpps 0.0002 --duration 3 --warmup 0.1 --drain 0.1
+			c1=$(dp_ticks "$sw") p1=$(dp_cpu_poll_us) t1=$(now_us)
+			# the data-plane CPU's cost: its polling threads' CPU time and
+			# the time the CPU polled in the kernel's idle loop
 			record --slurpfile p "$f" --arg sys "$sys" --argjson round "$r" \
-				'{section: "wakeup", system: $sys, round: $round} + $p[0]'
+				--argjson dp "$(awk -v t=$((c1 - c0)) -v hz="$HZ" -v us=$((t1 - t0)) 'BEGIN { printf "%.4f", t / hz * 1e6 / us }')" \
+				--argjson poll "$(awk -v p=$((p1 - p0)) -v us=$((t1 - t0)) 'BEGIN { printf "%.4f", p / us }')" \
+				'{section: "wakeup", system: $sys, round: $round, dp_cpu: $dp, dp_cpu_idle_poll: $poll} + $p[0]'
 			stop_switch
-			say "latency r$r $sys: p50/p99 $(jq -r '"\(.lat_p50_us)/\(.lat_p99_us)"' "$LOGS/pg-lat-$sys-$r.json") us at $rate Mpps; wake-up $(jq -r '"\(.lat_p50_us)/\(.lat_p99_us)"' "$f") us"
+			say "latency r$r $sys: p50/p99 $(jq -r '"\(.lat_p50_us)/\(.lat_p99_us)"' "$LOGS/pg-lat-$sys-$r.json") us at $rate Mpps; wake-up $(jq -r '"\(.lat_p50_us)/\(.lat_p99_us)"' "$f") us, data-plane CPU $(tail -n1 "$RESULTS" | jq -r '"\(.dp_cpu) busy, \(.dp_cpu_idle_poll) idle-polling"')"
 		done
 	done
 }
@@ -1009,6 +1021,16 @@ section_manyports() {
 		  + (if $pv != null and $po != null and $po > 0 then ($pv / $po * 1000 | round / 1000 | tostring) else "-" end)' "$RESULTS"
 }
 
+# dp_cpu_poll_us: microseconds the data-plane CPU (1) has spent in the
+# kernel's polling idle state so far (cpuidle state POLL; 0 without one).
+dp_cpu_poll_us() {
+	local d
+	for d in /sys/devices/system/cpu/cpu1/cpuidle/state*; do
+		[[ $(cat "$d/name" 2>/dev/null) == POLL ]] && { cat "$d/time"; return; }
+	done
+	echo 0
+}
+
 # cpu_ticks PID: user + system clock ticks of all its threads so far.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
@@ -1017,9 +1039,13 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 section_idle() {
 	local r mode i hz c0 c1 t0 t1 cpu rss
 	hz=$(getconf CLK_TCK)
+	local -a modes=(adaptive busy)
+	[[ -n $VHSWD_B ]] && modes=(adaptive adaptive_b busy)
 	for (( r = 1; r <= ROUNDS; r++ )); do
-		for mode in adaptive busy; do
-			vhswd_start --poll-mode "$mode"
+		for mode in "${modes[@]}"; do
+			local bin=$VHSWD p0 p1
+			[[ $mode == adaptive_b ]] && bin=$VHSWD_B
+			VHSWD=$bin vhswd_start --poll-mode "${mode%_b}"
 			local rss0; rss0=$(awk '/^VmRSS:/ { print $2 }' "/proc/$VHSWD_PID/status")
 			for (( i = 0; i < 64; i++ )); do
 				ctl port add "q$i" vhost-user "$TEST_TMP/q$i.sock" > /dev/null
@@ -1033,9 +1059,9 @@ section_idle() {
 			done
 			for i in 0 1 2 3; do wait_port "q$i" up 20; done
 			sleep 1
-			c0=$(cpu_ticks "$VHSWD_PID"); t0=$(now_us)
+			c0=$(cpu_ticks "$VHSWD_PID"); t0=$(now_us) p0=$(dp_cpu_poll_us)
 			sleep 5
-			c1=$(cpu_ticks "$VHSWD_PID"); t1=$(now_us)
+			c1=$(cpu_ticks "$VHSWD_PID"); t1=$(now_us) p1=$(dp_cpu_poll_us)
 			cpu=$(awk -v c=$((c1 - c0)) -v hz="$hz" -v us=$((t1 - t0)) \
 				'BEGIN { printf "%.2f", c / hz * 1e6 / us * 100 }')
 			rss=$(grep -E '^(VmRSS|RssAnon|RssFile|RssShmem):' "/proc/$VHSWD_PID/status" |
@@ -1043,9 +1069,10 @@ section_idle() {
 					| {(.k + "_kib"): (.v | tonumber)}] | add')
 			record --arg mode "$mode" --argjson round "$r" --argjson cpu "$cpu" \
 				--argjson rss "$rss" --argjson rss0 "$rss0" \
+				--argjson poll "$(awk -v p=$((p1 - p0)) -v us=$((t1 - t0)) 'BEGIN { printf "%.4f", p / us }')" \
 				--argjson sleeps "$(jctl .dataplane.sleeps stats)" \
 				'{section: "idle", system: ("vhswd-" + $mode), round: $round,
-				  cpu_percent: $cpu, ports: 64, connected: 4, sleeps: $sleeps,
+				  cpu_percent: $cpu, dp_cpu_idle_poll: $poll, ports: 64, connected: 4, sleeps: $sleeps,
 				  rss_no_ports_kib: $rss0} + $rss'
 			say "idle r$r $mode: vhswd ${cpu}% CPU, RSS $(jq -r .VmRSS_kib <<<"$rss") KiB with 64 ports"
 			tp_stop idle0 || true; tp_stop idle1 || true
