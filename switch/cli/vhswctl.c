@@ -621,8 +621,7 @@ print_dataplane(json_t *params, json_t *r)
 			text_table_add(tab, "%.1f%%",
 				json_number_value(
 					json_object_get(q, "load_pct")));
-			text_table_add_json(
-				tab, json_object_get(q, "packets"));
+			text_table_add_json(tab, json_object_get(q, "packets"));
 		}
 		if (text_table_rows(tab) > 0)
 			text_table_print(tab, stdout, 2);

@@ -299,8 +299,8 @@ rxq_affinity_param(struct vhsw *sw, json_t *params, const char *name,
 static uint16_t
 port_max_rxq(const struct port *p)
 {
-	uint16_t n = p->ops->max_rxq != NULL ? p->ops->max_rxq(p)
-					     : p->ops->n_rxq(p);
+	uint16_t n =
+		p->ops->max_rxq != NULL ? p->ops->max_rxq(p) : p->ops->n_rxq(p);
 
 	return RTE_MIN(RTE_MAX(n, (uint16_t)1), (uint16_t)PORT_MAX_RXQ);
 }
@@ -694,15 +694,15 @@ rxq_json(const struct vhsw *sw, const struct dp_rxq *rq)
 	double pct;
 
 	if (p == NULL)
-		return json_pack("{s:i, s:i}", "port_id", rq->port, "queue",
-			rq->queue);
+		return json_pack(
+			"{s:i, s:i}", "port_id", rq->port, "queue", rq->queue);
 	ld = &p->rxq_load[rq->queue];
-	pct = dp->last_tsc != 0 ? 100.0 *
-			(double)dp->last_load[rq->port][rq->queue] /
+	pct = dp->last_tsc != 0
+		? 100.0 * (double)dp->last_load[rq->port][rq->queue] /
 			(double)dp->last_tsc
-				: 0.0;
-	return json_pack("{s:s, s:i, s:b, s:b, s:I, s:I, s:f}", "port",
-		p->name, "queue", rq->queue, "pinned",
+		: 0.0;
+	return json_pack("{s:s, s:i, s:b, s:b, s:I, s:I, s:f}", "port", p->name,
+		"queue", rq->queue, "pinned",
 		p->rxq_pin[rq->queue] != PORT_RXQ_UNPINNED, "enabled",
 		port_is_ready(p) && rq->queue < p->ops->n_rxq(p), "packets",
 		(json_int_t)__atomic_load_n(&ld->packets, __ATOMIC_RELAXED),
@@ -743,8 +743,7 @@ act_dataplane_show(struct vhsw *sw, json_t *params, struct act_err *e)
 	return json_pack("{s:o, s:s, s:s, s:i, s:I}", "threads", threads,
 		"poll_mode", dp_poll_mode_name(dp_get_poll_mode(dp)),
 		"assignment", "cycles", "rebalance_interval",
-		(int)sw->rebalance_s, "rebalances",
-		(json_int_t)dp->rebalances);
+		(int)sw->rebalance_s, "rebalances", (json_int_t)dp->rebalances);
 }
 
 static json_t *

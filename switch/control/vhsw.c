@@ -305,7 +305,8 @@ vhsw_rxq_affinity_json(const struct port *p)
 	for (q = 0; q < PORT_MAX_RXQ; q++)
 		if (p->rxq_pin[q] != PORT_RXQ_UNPINNED)
 			off += (size_t)snprintf(buf + off, sizeof(buf) - off,
-				"%s%d:%d", off ? "," : "", q, p->rxq_pin[q] - 1);
+				"%s%d:%d", off ? "," : "", q,
+				p->rxq_pin[q] - 1);
 	return off ? json_string(buf) : json_null();
 }
 
