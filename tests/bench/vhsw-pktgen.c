@@ -908,6 +908,30 @@ run(const struct pg_opts *o, uint16_t txp, uint16_t rxp, struct rte_mempool *mp,
 	}
 }
 
+/*
+ * The latency fields that end a summary line (and the line): from the
+ * histogram of 'rx' frames, or nulls without any.  'us' = microseconds per
+ * TSC cycle.
+ */
+static void
+print_latency(uint64_t rx, uint64_t lat_min, uint64_t lat_max, double lat_sum,
+	double us)
+{
+	if (rx > 0)
+		printf(",\"lat_min_us\":%.3f,\"lat_mean_us\":%.3f,"
+		       "\"lat_p50_us\":%.3f,\"lat_p99_us\":%.3f,"
+		       "\"lat_p999_us\":%.3f,\"lat_max_us\":%.3f}\n",
+			(double)lat_min * us, lat_sum / (double)rx * us,
+			hist_quantile(rx, 0.50) * us,
+			hist_quantile(rx, 0.99) * us,
+			hist_quantile(rx, 0.999) * us, (double)lat_max * us);
+	else
+		printf(",\"lat_min_us\":null,\"lat_mean_us\":null,"
+		       "\"lat_p50_us\":null,\"lat_p99_us\":null,"
+		       "\"lat_p999_us\":null,\"lat_max_us\":null}\n");
+	fflush(stdout);
+}
+
 static void
 print_summary(const struct pg_opts *o, const struct pg_result *r)
 {
@@ -953,21 +977,7 @@ print_summary(const struct pg_opts *o, const struct pg_result *r)
 			printf("%s%" PRIu64, i ? "," : "", r->rx_dst[i]);
 		printf("]");
 	}
-	if (r->rx > 0)
-		printf(",\"lat_min_us\":%.3f,\"lat_mean_us\":%.3f,"
-		       "\"lat_p50_us\":%.3f,\"lat_p99_us\":%.3f,"
-		       "\"lat_p999_us\":%.3f,\"lat_max_us\":%.3f}\n",
-			(double)r->lat_min * us,
-			r->lat_sum / (double)r->rx * us,
-			hist_quantile(r->rx, 0.50) * us,
-			hist_quantile(r->rx, 0.99) * us,
-			hist_quantile(r->rx, 0.999) * us,
-			(double)r->lat_max * us);
-	else
-		printf(",\"lat_min_us\":null,\"lat_mean_us\":null,"
-		       "\"lat_p50_us\":null,\"lat_p99_us\":null,"
-		       "\"lat_p999_us\":null,\"lat_max_us\":null}\n");
-	fflush(stdout);
+	print_latency(r->rx, r->lat_min, r->lat_max, r->lat_sum, us);
 }
 
 /* --- mesh: every port to every other ------------------------------------ */
@@ -1400,21 +1410,7 @@ print_mesh_summary(const struct pg_opts *o, const struct mesh *ms,
 	for (p = 0; p < r->n_samples; p++)
 		printf("%s%.4f", p ? "," : "", r->samples[p]);
 	printf("]");
-	if (r->rx > 0)
-		printf(",\"lat_min_us\":%.3f,\"lat_mean_us\":%.3f,"
-		       "\"lat_p50_us\":%.3f,\"lat_p99_us\":%.3f,"
-		       "\"lat_p999_us\":%.3f,\"lat_max_us\":%.3f}\n",
-			(double)r->lat_min * us,
-			r->lat_sum / (double)r->rx * us,
-			hist_quantile(r->rx, 0.50) * us,
-			hist_quantile(r->rx, 0.99) * us,
-			hist_quantile(r->rx, 0.999) * us,
-			(double)r->lat_max * us);
-	else
-		printf(",\"lat_min_us\":null,\"lat_mean_us\":null,"
-		       "\"lat_p50_us\":null,\"lat_p99_us\":null,"
-		       "\"lat_p999_us\":null,\"lat_max_us\":null}\n");
-	fflush(stdout);
+	print_latency(r->rx, r->lat_min, r->lat_max, r->lat_sum, us);
 }
 
 /* The --mesh run on ports 0..n-1 (set up): the exit status. */
