@@ -349,6 +349,7 @@ thread_sleep(struct dp_thread *t, uint64_t light_end)
 	uint16_t k, nrq = dt->count[t->index];
 	enum dp_slept ret = DP_NOT_SLEPT;
 	eventfd_t cnt;
+	uint32_t moved;
 	struct port *p;
 
 	epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -367,8 +368,10 @@ thread_sleep(struct dp_thread *t, uint64_t light_end)
 			p->ops->intr_arm(p, rq[k].queue, epfd, true) != 0)
 			timeout = DP_SLEEP_NOINTR_MS;
 	}
-	if (thread_poll(t, rte_rdtsc()) == 0 &&
-		!__atomic_load_n(&dp->stop, __ATOMIC_RELAXED)) {
+	/* Frames this last poll found count like any others. */
+	moved = thread_poll(t, rte_rdtsc());
+	t->stats.packets += moved;
+	if (moved == 0 && !__atomic_load_n(&dp->stop, __ATOMIC_RELAXED)) {
 		t->stats.sleeps++;
 		rte_rcu_qsbr_unlock(dp->qsv, t->index);
 		VHSW_ASSERT_RCU_UNLOCKED(dp->qsv, t->index);
