@@ -356,6 +356,19 @@ struct port_table {
 	uint16_t ids[VHSW_MAX_PORTS];
 };
 
+/*
+ * The receive queues of 'p' that are assigned to data-plane threads: its
+ * max_rxq (or n_rxq), 1 .. PORT_MAX_RXQ.  Control thread.
+ */
+static inline uint16_t
+port_rxq_bound(const struct port *p)
+{
+	uint16_t n =
+		p->ops->max_rxq != NULL ? p->ops->max_rxq(p) : p->ops->n_rxq(p);
+
+	return RTE_MIN(RTE_MAX(n, (uint16_t)1), (uint16_t)PORT_MAX_RXQ);
+}
+
 /* "52:54:00:00:00:01": lower case, as `ip link` prints MACs. */
 static inline void
 port_mac_format(char *buf, size_t len, const struct rte_ether_addr *a)

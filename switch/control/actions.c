@@ -226,6 +226,21 @@ admin_param(json_t *params, const char *name, struct act_err *e)
  * and attaches it, administratively down when params say so.  Its result
  * or NULL.
  */
+/* "Q:CPU" into its two numbers (no signs, CPU < 32768).  False if not. */
+static bool
+rxq_pair(const char *tok, unsigned long *q, unsigned long *cpu)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)tok[0]))
+		return false;
+	*q = strtoul(tok, &end, 10);
+	if (*end != ':' || !isdigit((unsigned char)end[1]))
+		return false;
+	*cpu = strtoul(end + 1, &end, 10);
+	return *end == '\0' && *cpu < 32768;
+}
+
 /*
  * Parses params["rxq_affinity"] ("Q:CPU[,Q:CPU]" or "none") into 'pins'
  * (port.h's rxq_pin: 1 + CPU, or PORT_RXQ_UNPINNED) for a port with
@@ -236,7 +251,7 @@ rxq_affinity_param(struct vhsw *sw, json_t *params, const char *name,
 	uint16_t nq, uint16_t pins[PORT_MAX_RXQ], struct act_err *e)
 {
 	const char *v = str(params, "rxq_affinity");
-	char buf[256], *tok, *save, *end;
+	char buf[256], *tok, *save;
 	unsigned long q, cpu;
 
 	if (v == NULL)
@@ -252,17 +267,7 @@ rxq_affinity_param(struct vhsw *sw, json_t *params, const char *name,
 	strcpy(buf, v);
 	for (tok = strtok_r(buf, ",", &save); tok != NULL;
 		tok = strtok_r(NULL, ",", &save)) {
-		q = strtoul(tok, &end, 10);
-		if (end == tok || *end != ':' || tok[0] == '-' ||
-			end[1] == '-') {
-			act_fail(e, CTL_ERR_INVALID_PARAMS,
-				"port %s: rxq_affinity '%s': give QUEUE:CPU "
-				"pairs like 0:3,1:4, or none",
-				name, tok);
-			return -1;
-		}
-		cpu = strtoul(end + 1, &end, 10);
-		if (*end != '\0' || cpu >= 32768) {
+		if (!rxq_pair(tok, &q, &cpu)) {
 			act_fail(e, CTL_ERR_INVALID_PARAMS,
 				"port %s: rxq_affinity '%s': give QUEUE:CPU "
 				"pairs like 0:3,1:4, or none",
@@ -295,16 +300,6 @@ rxq_affinity_param(struct vhsw *sw, json_t *params, const char *name,
 	return 1;
 }
 
-/* The receive queues a port can have (the assignment's bound). */
-static uint16_t
-port_max_rxq(const struct port *p)
-{
-	uint16_t n =
-		p->ops->max_rxq != NULL ? p->ops->max_rxq(p) : p->ops->n_rxq(p);
-
-	return RTE_MIN(RTE_MAX(n, (uint16_t)1), (uint16_t)PORT_MAX_RXQ);
-}
-
 static json_t *
 port_create(struct vhsw *sw, const struct port_class *cls,
 	const struct port_conf *conf, struct port_policy *pol, json_t *params,
@@ -326,7 +321,7 @@ port_create(struct vhsw *sw, const struct port_class *cls,
 	}
 	p->policy = pol; /* not published yet */
 	p->admin_down = down == 1;
-	if (rxq_affinity_param(sw, params, conf->name, port_max_rxq(p),
+	if (rxq_affinity_param(sw, params, conf->name, port_rxq_bound(p),
 		    p->rxq_pin, e) < 0) {
 		tenant_free(pol);
 		p->policy = NULL;
@@ -464,7 +459,7 @@ act_port_set(struct vhsw *sw, json_t *params, struct act_err *e)
 			"the %s takes only --mtu, --admin and --rxq-affinity",
 			p->cls->type);
 	pinned = rxq_affinity_param(
-		sw, params, p->name, port_max_rxq(p), pins, e);
+		sw, params, p->name, port_rxq_bound(p), pins, e);
 	if (pinned < 0)
 		return NULL;
 	if (vlan < 0 || vlan > 4094)

@@ -830,12 +830,7 @@ dp_thread_of_cpu(const struct dp *dp, int cpu)
 static uint16_t
 port_queues(const struct port *p)
 {
-	uint16_t n;
-
-	if (p == NULL || p->output_only)
-		return 0;
-	n = p->ops->max_rxq != NULL ? p->ops->max_rxq(p) : p->ops->n_rxq(p);
-	return RTE_MIN(RTE_MAX(n, (uint16_t)1), (uint16_t)PORT_MAX_RXQ);
+	return p == NULL || p->output_only ? 0 : port_rxq_bound(p);
 }
 
 /*
