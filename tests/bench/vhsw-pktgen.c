@@ -472,6 +472,18 @@ hist_index(uint64_t v)
 		(unsigned int)((v >> (b - HIST_SUB_BITS)) & (HIST_SUB - 1));
 }
 
+/* Records one frame's latency 'lat' (cycles): histogram, sum, extremes. */
+static inline void
+hist_add(uint64_t lat, double *sum, uint64_t *min, uint64_t *max)
+{
+	hist[hist_index(lat)]++;
+	*sum += (double)lat;
+	if (lat < *min)
+		*min = lat;
+	if (lat > *max)
+		*max = lat;
+}
+
 /* Midpoint (cycles) of bucket 'i'. */
 static double
 hist_value(unsigned int i)
@@ -864,7 +876,6 @@ run(const struct pg_opts *o, uint16_t txp, uint16_t rxp, struct rte_mempool *mp,
 			now = rte_rdtsc();
 			for (i = 0; i < n; i++) {
 				const struct pg_payload *pl;
-				uint64_t lat;
 
 				if (rte_pktmbuf_data_len(rxm[i]) <
 					PG_HDR_LEN + sizeof(*pl)) {
@@ -892,13 +903,8 @@ run(const struct pg_opts *o, uint16_t txp, uint16_t rxp, struct rte_mempool *mp,
 					max_seq = pl->seq;
 					any_rx = true;
 				}
-				lat = now - pl->tsc;
-				hist[hist_index(lat)]++;
-				r->lat_sum += (double)lat;
-				if (lat < r->lat_min)
-					r->lat_min = lat;
-				if (lat > r->lat_max)
-					r->lat_max = lat;
+				hist_add(now - pl->tsc, &r->lat_sum,
+					&r->lat_min, &r->lat_max);
 			}
 			rte_pktmbuf_free_bulk(rxm, n);
 		}
@@ -1254,7 +1260,7 @@ static inline void
 mesh_rx(struct mesh *ms, uint32_t q, struct mesh_result *r)
 {
 	struct rte_mbuf *m[PG_MAX_BURST];
-	uint64_t now, lat;
+	uint64_t now;
 	uint16_t n, i;
 	int s;
 
@@ -1291,13 +1297,7 @@ mesh_rx(struct mesh *ms, uint32_t q, struct mesh_result *r)
 			ms->last[s][q] = pl->seq;
 			ms->any[s][q] = true;
 		}
-		lat = now - pl->tsc;
-		hist[hist_index(lat)]++;
-		r->lat_sum += (double)lat;
-		if (lat < r->lat_min)
-			r->lat_min = lat;
-		if (lat > r->lat_max)
-			r->lat_max = lat;
+		hist_add(now - pl->tsc, &r->lat_sum, &r->lat_min, &r->lat_max);
 	}
 	rte_pktmbuf_free_bulk(m, n);
 }
