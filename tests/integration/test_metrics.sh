@@ -171,7 +171,10 @@ for c in c1 c2 c-3.x c4; do
     check "$c tx_dropped is the sum of its reasons" "$(port_stat $c tx_dropped)" "$(reasons $c tx)"
 done
 # HELP comes from the counter tables.
-scrape | grep -qx '# HELP vhsw_port_tx_full_total .*ring stayed full.*' || die "no HELP for tx_full"
+# (Read to the end: grep -q would stop early and curl fail with a broken
+# pipe once the page outgrows the pipe buffer.)
+scrape | grep -x '# HELP vhsw_port_tx_full_total .*ring stayed full.*' > /dev/null ||
+    die "no HELP for tx_full"
 check "describe tx_down" yes "$(jctl '.ports.tx_down | test("not ready") | if . then "yes" else "no" end' stats --describe)"
 log "ok: drop reasons rx_no_dest, tx_down, tx_full counted and exported"
 
