@@ -29,6 +29,10 @@
 #       --mem MB        guest RAM (default $GUEST_MEM_MB), a shared memfd
 #       --smp N         vCPUs (default 1, or N for --queues N)
 #       --append STR    extra kernel command-line words
+#       --dev-opts STR  extra virtio-net-pci properties (",iommu_platform=on,...")
+#       --incoming URI  a live-migration destination (-incoming URI): QEMU
+#                       waits for the migration stream instead of booting;
+#                       the guest arrives with guest_migrate (no guest_wait_ready)
 #       --qemu ARG      one extra QEMU argument (repeatable)
 #   guest_wait_socket NAME [TIMEOUT]   (--server) wait until QEMU created SOCK
 #   guest_wait_ready NAME [--no-link]  wait (GUEST_BOOT_TIMEOUT) until the shell answers,
@@ -47,6 +51,15 @@
 #   guest_stop NAME                    poweroff -f, bounded wait, then SIGKILL (returns 1 if killed)
 #   guest_kill NAME                    SIGKILL (simulated crash)
 #   guest_stop_all / guest_kill_all    every running guest (guest_stop_all: a CLEANUP_FN)
+#   guest_qmp NAME CMD [ARGS-JSON]     one QMP command; prints its return value as JSON
+#   guest_migrate SRC DST [CAP...]     live-migrate SRC's guest into DST (launched with
+#                                      --incoming unix:$(guest_dir DST)/migrate.sock):
+#                                      migration capabilities CAP (e.g. postcopy-ram) on
+#                                      both, migrate, wait (GUEST_MIGRATE_TIMEOUT) until
+#                                      completed; prints the final query-migrate JSON
+#                                      (.downtime, .total-time in ms).  With postcopy-ram
+#                                      it switches to postcopy once the first pass began.
+#   guest_quit NAME                    QMP quit (a paused or migrated-away QEMU), then reap
 #   guest_pid / guest_dir / guest_console / guest_ip / guest_mac NAME
 #   guest_boot_ms NAME                 launch (or reboot) -> shell banner, in ms
 #   guest_ready_ms NAME                launch (or reboot) -> shell answers and eth0 up, in ms
@@ -111,6 +124,7 @@
 : "${GUEST_LINK_TIMEOUT:=30}"           # shell answers -> eth0 operstate up
 : "${GUEST_CMD_TIMEOUT:=60}"            # default guest_cmd timeout
 : "${GUEST_STOP_TIMEOUT:=20}"           # poweroff -> QEMU exited, before SIGKILL
+: "${GUEST_MIGRATE_TIMEOUT:=120}"       # migrate -> completed
 : "${GUEST_POLL:=0.05}"                 # poll interval while waiting for console output
 : "${GUEST_LOG_TAIL:=30}"
 : "${GUEST_APPEND:=console=ttyS0 quiet}"
@@ -412,7 +426,7 @@ guest_launch() {
     [[ $mac =~ ^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$ ]] || die "guest $name: bad MAC '$mac'"
     if _guest_alive "$name"; then die "guest '$name' is already running"; fi
     [[ -n $GUEST_INITRD && -n $GUEST_KERNEL ]] || guest_build_initramfs
-    local server=0 queues=1 mtu="" host_mtu="" mem=$GUEST_MEM_MB smp="" append=""
+    local server=0 queues=1 mtu="" host_mtu="" mem=$GUEST_MEM_MB smp="" append="" devopts=""
     local -a extra=()
     while (( $# )); do
         case $1 in
@@ -423,6 +437,8 @@ guest_launch() {
         --mem) mem=$2; shift ;;
         --smp) smp=$2; shift ;;
         --append) append=$2; shift ;;
+        --dev-opts) devopts=$2; shift ;;
+        --incoming) extra+=(-incoming "$2"); shift ;;
         --qemu) extra+=("$2"); shift ;;
         *) die "guest_launch $name: unknown option '$1'" ;;
         esac
@@ -458,6 +474,7 @@ guest_launch() {
     if (( server )); then chardev+=",server=on,wait=off"; else chardev+=",reconnect=1"; fi
     if (( queues > 1 )); then netdev+=",queues=$queues"; dev+=",mq=on"; fi
     [[ -z $host_mtu ]] || dev+=",host_mtu=$host_mtu"
+    dev+=$devopts
     local cmdline="$GUEST_APPEND vhsw.name=$name"
     [[ -z $ip ]] || cmdline+=" vhsw.ip=$ip"
     [[ -z $mtu ]] || cmdline+=" vhsw.mtu=$mtu"
@@ -684,4 +701,47 @@ guest_kill_all() {
         [[ -n ${_G_PID[$name]:-} ]] && guest_kill "$name"
     done
     return 0
+}
+
+# guest_qmp NAME CMD [ARGS-JSON]: run one QMP command on NAME's QEMU; prints the return value.
+guest_qmp() {
+    _guest_need "$1"
+    python3 "$GUEST_TOP/tests/guest/qmp.py" "${_G_DIR[$1]}/qmp.sock" "${@:2}"
+}
+
+# guest_migrate SRC DST [CAP...]: live-migrate SRC into DST (see the header).
+guest_migrate() {
+    local src=$1 dst=$2 caps="" c out rc=0
+    shift 2
+    _guest_need "$src"; _guest_need "$dst"
+    for c in "$@"; do caps+="${caps:+,}{\"capability\": \"$c\", \"state\": true}"; done
+    if [[ -n $caps ]]; then
+        guest_qmp "$dst" migrate-set-capabilities "{\"capabilities\": [$caps]}" > /dev/null ||
+            guest_fail "$dst" "migrate-set-capabilities $* refused"
+        guest_qmp "$src" migrate-set-capabilities "{\"capabilities\": [$caps]}" > /dev/null ||
+            guest_fail "$src" "migrate-set-capabilities $* refused"
+    fi
+    guest_qmp "$src" migrate "{\"uri\": \"unix:${_G_DIR[$dst]}/migrate.sock\"}" > /dev/null ||
+        guest_fail "$src" "migrate refused"
+    if [[ " $* " == *" postcopy-ram "* ]]; then
+        guest_qmp "$src" migrate-start-postcopy > /dev/null ||
+            guest_fail "$src" "migrate-start-postcopy refused"
+    fi
+    out=$(python3 "$GUEST_TOP/tests/guest/qmp.py" "${_G_DIR[$src]}/qmp.sock" --wait-migration \
+        "$GUEST_MIGRATE_TIMEOUT") || rc=$?
+    (( rc == 0 )) || guest_fail "$src" "migration to $dst did not complete (rc $rc): $out"
+    printf '%s\n' "$out"
+}
+
+_guest_dead() { ! _guest_alive "$1"; }
+
+# guest_quit NAME: QMP quit, bounded wait, then SIGKILL; reaps it.
+guest_quit() {
+    local name=$1
+    _guest_need "$name"
+    [[ -n ${_G_PID[$name]:-} ]] || return 0
+    guest_qmp "$name" quit > /dev/null 2>&1 || true
+    wait_until "$GUEST_STOP_TIMEOUT" _guest_dead "$name" ||
+        proc_kill "${_G_PID[$name]}" "QEMU of guest $name"
+    _guest_reap "$name"
 }
