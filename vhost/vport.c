@@ -159,6 +159,18 @@ vport_txmap_queue(uint64_t map, uint32_t i)
 	return i < 15 ? (uint16_t)((map >> (4 * i + 4)) & 0xf) : 15;
 }
 
+/* What a port's peer did towards a live migration (under vport_lock). */
+struct vport_migration {
+	bool logging; /* VHOST_F_LOG_ALL negotiated now */
+	bool left;    /* the device stopped while logging: the guest left */
+	uint64_t log_size;       /* bytes of the shared dirty log, 0: none */
+	uint64_t log_on_ns;      /* when logging last turned on */
+	uint64_t log_ms;         /* how long the last logging lasted */
+	uint64_t log_sessions;   /* times logging turned on */
+	uint64_t announces;      /* SEND_RARP requests */
+	uint8_t announce_mac[6]; /* the MAC of the last one */
+};
+
 struct vport {
 	struct port port; /* first: a struct port * is a struct vport * */
 
@@ -221,6 +233,14 @@ struct vport {
 	bool blamed;          /* last_error is about the current peer */
 	bool ran; /* the device ran during this connection (reset if again) */
 	struct vlog_rl log_rl; /* PLOG */
+	/*
+	 * Live migration as the peer drives it (docs/qemu.md): a source QEMU
+	 * turns dirty-page logging on (SET_LOG_BASE, then SET_FEATURES with
+	 * VHOST_F_LOG_ALL) and stops the device for the last pass; a
+	 * destination QEMU asks for a RARP announcement (SEND_RARP) when its
+	 * guest cannot announce itself.
+	 */
+	struct vport_migration mig;
 
 	/* Written in signal context (vfault hook) or by the stall watch:
 	 * atomics only. */
@@ -718,6 +738,68 @@ now_ns(void)
 }
 
 /*
+ * Follows a live migration through the messages that drive it (accepted
+ * by vguard; vhost-events thread, vport_lock held): the event log gets a
+ * line for each step and `port show` the state (vport_show).  librte_vhost
+ * does the work itself: with VHOST_F_LOG_ALL it marks every guest page it
+ * writes (receive buffers, used rings) in the shared log, and on SEND_RARP
+ * it injects a RARP broadcast from the guest's MAC at the next dequeue.
+ */
+static void
+track_migration__(struct vport *v, const struct vguard_msg *m)
+{
+	struct vport_migration *g = &v->mig;
+	const uint8_t *mac;
+	bool on;
+
+	switch (m->request) {
+	case VGUARD_SET_LOG_BASE:
+		g->log_size = m->payload.log.mmap_size;
+		PLOG(v, INFO,
+			"dirty log: the peer shares a %" PRIu64
+			" KiB log of the guest pages the switch writes",
+			(g->log_size + 1023) / 1024);
+		break;
+	case VGUARD_SET_FEATURES:
+		on = (m->payload.u64 & (1ULL << VHOST_F_LOG_ALL)) != 0;
+		if (on == g->logging)
+			break;
+		g->logging = on;
+		if (on) {
+			g->log_on_ns = now_ns();
+			g->log_sessions++;
+			g->left = false;
+			PLOG(v, INFO,
+				"live migration: the peer turned dirty-page "
+				"logging on (its guest is being copied to "
+				"another host or process)");
+		} else {
+			g->log_ms = (now_ns() - g->log_on_ns) / 1000000;
+			PLOG(v, INFO,
+				"live migration: dirty-page logging off after "
+				"%" PRIu64 " ms (%s)",
+				g->log_ms,
+				g->left ? "the guest left"
+					: "migration cancelled or failed, the "
+					  "guest stays");
+		}
+		break;
+	case VGUARD_SEND_RARP:
+		mac = (const uint8_t *)&m->payload.u64;
+		memcpy(g->announce_mac, mac, sizeof(g->announce_mac));
+		g->announces++;
+		PLOG(v, INFO,
+			"live migration: the peer asks the switch to announce "
+			"%02x:%02x:%02x:%02x:%02x:%02x (RARP): its guest "
+			"arrived here",
+			mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+		break;
+	default:
+		break;
+	}
+}
+
+/*
  * Records why the port's peer was refused or dropped (`port show`
  * last_error) and logs it through the port's rate limit (a peer that
  * reconnects in a loop cannot flood the log).  Caller holds vport_lock.
@@ -905,6 +987,7 @@ on_message(int vid, void *msg)
 		m->flags &= ~VGUARD_NEED_REPLY;
 		return RTE_VHOST_MSG_RESULT_ERR;
 	}
+	track_migration__(v, m);
 	/* Notification fds must never block the switch. */
 	if (m->request == VGUARD_SET_VRING_KICK ||
 		m->request == VGUARD_SET_VRING_CALL ||
@@ -980,6 +1063,15 @@ on_message_done(int vid, void *msg)
 	const struct vguard_msg_ctx *ctx = msg;
 	struct vport *v;
 
+	/*
+	 * librte_vhost injects the RARP at the next dequeue from the peer's
+	 * first TX vring: wake the data plane, which may sleep until the
+	 * guest kicks, so the announcement goes out now.
+	 */
+	if (ctx->msg.request == VGUARD_SEND_RARP) {
+		vport_notify(vport_notify_arg);
+		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+	}
 	if (ctx->msg.request != VGUARD_SET_MEM_TABLE &&
 		ctx->msg.request != VGUARD_SET_LOG_BASE)
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
@@ -1094,6 +1186,9 @@ on_new_connection(int vid)
 	v->conn_fd = fd;
 	v->blamed = false;
 	v->ran = false;
+	v->mig.logging = false;
+	v->mig.left = false;
+	v->mig.log_size = 0;
 	v->vid = vid;
 	v->connected = true;
 	memset(v->vring_enabled, 0, sizeof(v->vring_enabled));
@@ -1310,8 +1405,15 @@ vport_sync(struct port *p)
 	} else {
 		went_down = (ev & VEV_DESTROY) != 0;
 		v->resets += went_down;
-		if (went_down)
+		if (went_down && v->mig.logging && !v->mig.left) {
+			v->mig.left = true;
+			PLOG(v, INFO,
+				"live migration: the peer stopped the device "
+				"with dirty-page logging on (the final pass: "
+				"the guest runs on at its destination)");
+		} else if (went_down) {
 			PLOG(v, DEBUG, "device stopped");
+		}
 		v->n_regions = 0;
 		v->n_vrings = 0;
 		v->features = 0;
@@ -1395,6 +1497,35 @@ vport_queue_stats(const struct port *p)
 	return a;
 }
 
+/*
+ * `port show`'s "migration": "state" is none, logging (the guest is being
+ * copied away: dirty-page logging on), left (the source stopped the
+ * device for the final pass) or announced (a destination asked for a
+ * RARP announcement).  Caller holds vport_lock.
+ */
+static json_t *
+migration_json__(const struct vport_migration *g)
+{
+	const char *state = "none";
+	char mac[18];
+
+	if (g->left)
+		state = "left";
+	else if (g->logging)
+		state = "logging";
+	else if (g->announces > 0)
+		state = "announced";
+	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x",
+		g->announce_mac[0], g->announce_mac[1], g->announce_mac[2],
+		g->announce_mac[3], g->announce_mac[4], g->announce_mac[5]);
+	return json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:o}", "state", state,
+		"dirty_log", g->logging, "log_size", (json_int_t)g->log_size,
+		"log_sessions", (json_int_t)g->log_sessions, "log_ms",
+		(json_int_t)g->log_ms, "announces", (json_int_t)g->announces,
+		"announced_mac",
+		g->announces > 0 ? json_string(mac) : json_null());
+}
+
 static void
 vport_describe(const struct port *p, json_t *o, bool detail)
 {
@@ -1421,6 +1552,7 @@ vport_describe(const struct port *p, json_t *o, bool detail)
 	json_object_set_new(o, "mem_faults",
 		json_integer((json_int_t)__atomic_load_n(
 			&v->mem_faults, __ATOMIC_RELAXED)));
+	json_object_set_new(o, "migration", migration_json__(&v->mig));
 	pthread_mutex_unlock(&vport_lock);
 	json_object_set_new(o, "active_queues",
 		json_integer(port_is_ready(p) ? v->nr_qp : 0));
