@@ -777,11 +777,11 @@ track_migration__(struct vport *v, const struct vguard_msg *m)
 			g->log_ms = (now_ns() - g->log_on_ns) / 1000000;
 			PLOG(v, INFO,
 				"live migration: dirty-page logging off after "
-				"%" PRIu64 " ms (%s)",
+				"%" PRIu64 " ms%s",
 				g->log_ms,
-				g->left ? "the guest left"
-					: "migration cancelled or failed, the "
-					  "guest stays");
+				g->left ? ""
+					: " (the migration was cancelled or "
+					  "failed: the guest stays here)");
 		}
 		break;
 	case VGUARD_SEND_RARP:
@@ -1402,15 +1402,25 @@ vport_sync(struct port *p)
 		port_set_ready(p, true);
 		if (ev & VEV_NEW)
 			log_running__(v);
+		if ((ev & VEV_NEW) && v->mig.left) {
+			v->mig.left = false;
+			PLOG(v, INFO,
+				"live migration: the device runs here again "
+				"(the migration failed or was cancelled after "
+				"the final pass)");
+		}
 	} else {
 		went_down = (ev & VEV_DESTROY) != 0;
 		v->resets += went_down;
 		if (went_down && v->mig.logging && !v->mig.left) {
 			v->mig.left = true;
+			v->mig.log_ms = (now_ns() - v->mig.log_on_ns) / 1000000;
 			PLOG(v, INFO,
 				"live migration: the peer stopped the device "
-				"with dirty-page logging on (the final pass: "
-				"the guest runs on at its destination)");
+				"with dirty-page logging on, %" PRIu64
+				" ms after it began (the final pass: the guest "
+				"runs on at its destination)",
+				v->mig.log_ms);
 		} else if (went_down) {
 			PLOG(v, DEBUG, "device stopped");
 		}

@@ -18,6 +18,9 @@
 #           the guest runs across the migration, both pairs carry frames
 #           on the destination
 #   client  vhswd --client ports: both QEMUs own their sockets (server=on)
+# and a migration throttled to 1 MB/s that is cancelled while the memory is
+# being copied: the source port shows the dirty logging, then not, and the
+# guest carries on there.
 # Checked each time: the migration completes; the guest is the same one
 # (uptime goes on, a file written before is there); pings resume, none
 # duplicated; the MAC is on the destination port; nothing more is sent to
@@ -133,7 +136,8 @@ migrate() {
     check "$variant: source port down" down "$(port_state "$sp")"
     check "$variant: source port saw the guest leave" left "$(jctl .migration.state port show "$sp")"
     check "$variant: source port logged dirty pages" 1 \
-        "$(( $(jctl .migration.log_sessions port show "$sp") >= 1 && $(jctl .migration.log_size port show "$sp") > 0 ))"
+        "$(( $(jctl .migration.log_sessions port show "$sp") >= 1 && $(jctl .migration.log_size port show "$sp") > 0 &&
+             $(jctl .migration.log_ms port show "$sp") > 0 ))"
     # Nothing more goes to the old port while the ping goes on.
     tx0=$(port_stat "$sp" tx_packets) rx0=$(port_stat "$dp" tx_packets)
     seq0=$(last_seq)
@@ -182,6 +186,29 @@ guest_launch gc "$TEST_TMP/a1.sock" $M1 10.82.0.1/24 --incoming "unix:$TEST_TMP/
 migrate garp gb gc a2 a1
 check "garp: nothing refused by the tenant controls" "0 0 0 0" \
     "$(port_stat a1 rx_spoofed_mac) $(port_stat a1 rx_spoofed_arp) $(port_stat a2 rx_spoofed_mac) $(port_stat a2 rx_spoofed_arp)"
+
+# --- cancel: a migration throttled to 1 MB/s is cancelled while copying ---------
+# The source port shows the copy (logging), then logging off, and the
+# guest carries on where it was.
+guest_launch gd "$TEST_TMP/a2.sock" $M1 10.82.0.1/24 --incoming "unix:$TEST_TMP/guest-gd/migrate.sock"
+wait_str 30 true jctl .connected port show a2 || die "cancel: the destination QEMU did not connect"
+guest_qmp gc migrate-set-parameters '{"max-bandwidth": 1048576}' > /dev/null
+guest_qmp gc migrate "{\"uri\": \"unix:$TEST_TMP/guest-gd/migrate.sock\"}" > /dev/null
+wait_str 30 logging jctl .migration.state port show a1 || die "cancel: a1 does not show the copy"
+check "cancel: dirty logging on" "true 2" \
+    "$(jctl .migration.dirty_log port show a1) $(jctl .migration.log_sessions port show a1)"
+guest_ping gc $IPOUT > /dev/null || die "cancel: the guest does not reach the namespace while it is copied"
+check "cancel: the guest stays on a1 while copied" a1 "$(fdb_port $M1)"
+guest_qmp gc migrate_cancel > /dev/null
+wait_str 30 none jctl .migration.state port show a1 || die "cancel: a1 still shows a migration"
+check "cancel: dirty logging off, the time recorded" "false 1" \
+    "$(jctl .migration.dirty_log port show a1) $(( $(jctl .migration.log_ms port show a1) > 0 ))"
+grep -q "port a1: live migration: dirty-page logging off after [0-9]* ms (the migration was cancelled" "$(vhswd_log)" ||
+    die "cancel: no log line for the cancelled migration"
+check "cancel: the source runs" running "$(guest_qmp gc query-status | jq -r .status)"
+guest_ping gc $IPOUT > /dev/null || die "cancel: the guest lost its network after the cancel"
+check "cancel: the port stayed up" up "$(port_state a1)"
+guest_quit gd     # the destination gave up the incoming migration
 guest_stop gc
 
 # --- rarp: guest_announce=off, QEMU asks the switch to announce ------------------
