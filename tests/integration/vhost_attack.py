@@ -1674,6 +1674,10 @@ def _slave_flood(args, keep_blocking):
                 s.iotlb(IOTLB_INVALIDATE, IOVA_OFF, 0x8000, ack=False)
                 s.map_page(pages[sent % 2], ack=False)
                 sent += 1
+                # About 3000 messages a second: under the switch's message
+                # rate limit, so that the slave channel is what trips.
+                if sent % 16 == 0:
+                    time.sleep(0.01)
                 if sent % 64 == 0 and s.c.closed_by_peer(0):
                     break
         except (PeerGone, socket.timeout, TimeoutError) as e:
