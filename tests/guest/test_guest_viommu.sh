@@ -89,7 +89,8 @@ pings() { # NAME IP: replies out of 10
 }
 n=$(pings g1 $IP2)
 log "g1 -> g2: $n/10 ping replies"
-(( n >= 1 )) || die "g1 (vIOMMU) cannot ping g2: $n/10 replies"
+iotlb() { jctl '[.queue_stats[] | {vring, iotlb_hits, iotlb_misses}]' port show g1 | jq -c .; }
+(( n >= 1 )) || die "g1 (vIOMMU) cannot ping g2: $n/10 replies (IOTLB $(iotlb), g1 tx_full $(port_stat g1 tx_full))"
 n=$(pings g1 $IPOUT)
 log "g1 -> namespace behind the uplink: $n/10 ping replies"
 (( n >= 1 )) || die "g1 (vIOMMU) cannot reach the namespace behind the uplink: $n/10"
