@@ -174,6 +174,10 @@ struct ctl_param {
 			"count per queue in librte_vhost (port show, "         \
 			"telemetry, /metrics; about 5% more instructions per " \
 			"frame)")                                              \
+		CTL_FLAG("--iommu", "iommu", "vhost-user",                     \
+			"offer VIRTIO_F_IOMMU_PLATFORM: a guest with a "       \
+			"vIOMMU (intel-iommu, iommu_platform=on) maps what "   \
+			"the switch may touch")                                \
 		CTL_OPT("--ifname", "ifname", STRING, "IF", "kernel",          \
 			"interface name (default NAME)")                       \
 		CTL_OPT("--netns", "netns", STRING, "PATH", "kernel",          \

@@ -20,7 +20,10 @@
  *    opened read-write) at least mmap_offset + size bytes long;
  *  - vrings: index below the queues the port offers, a size that is a power
  *    of two up to 32768, ring addresses aligned and inside one region;
- *  - notification fds (kick, call, err, log): eventfds only.
+ *  - notification fds (kick, call, err, log): eventfds only;
+ *  - IOTLB messages (vIOMMU): UPDATE or INVALIDATE only, a known
+ *    permission, no range that is empty or wraps, and an UPDATE's user
+ *    address range inside one memory region.
  *
  * vguard_check() is pure: it reads the message, the connection state and
  * what the probe says of each fd, and updates the connection state only
@@ -82,6 +85,15 @@ enum vguard_request {
 #define VGUARD_VRING_IDX_MASK 0xffu
 #define VGUARD_VRING_NOFD (1u << 8)
 
+/* IOTLB message types and permissions (struct vhost_iotlb_msg). */
+#define VGUARD_IOTLB_MISS 1
+#define VGUARD_IOTLB_UPDATE 2
+#define VGUARD_IOTLB_INVALIDATE 3
+#define VGUARD_IOTLB_ACCESS_FAIL 4
+#define VGUARD_ACCESS_RO 0x1
+#define VGUARD_ACCESS_WO 0x2
+#define VGUARD_ACCESS_RW 0x3
+
 struct vguard_region {
 	uint64_t guest_phys_addr;
 	uint64_t memory_size;
@@ -120,6 +132,15 @@ struct vguard_msg {
 			uint64_t mmap_size;
 			uint64_t mmap_offset;
 		} log;
+		/* Linux's struct vhost_iotlb_msg: 26 bytes, padded to 32. */
+		struct {
+			uint64_t iova;
+			uint64_t size;
+			uint64_t uaddr;
+			uint8_t perm;
+			uint8_t type;
+			uint8_t padding[6];
+		} iotlb;
 		uint8_t raw[VGUARD_PAYLOAD_MAX];
 	} payload;
 } __attribute__((packed));

@@ -34,6 +34,13 @@
  * order, while the set is unchanged.  A peer with one enabled receive
  * queue costs no hashing.
  *
+ * vIOMMU (--iommu, RTE_VHOST_USER_IOMMU_SUPPORT): VIRTIO_F_IOMMU_PLATFORM
+ * is offered, the rings and buffers are I/O addresses that librte_vhost
+ * translates through its IOTLB, which the peer fills with IOTLB_MSG
+ * updates (vguard.h checks each) and the data plane asks it to fill with
+ * miss requests on the slave channel, a socket made non-blocking (a peer
+ * that does not read it is dropped, never waited for).
+ *
  * Thread-safety: vport_init/vport_check_socket: control thread.  The
  * port's ops: data-plane threads as port.h says: rx_burst and intr_arm of
  * queue q by the one thread polling q (several queues of a port at once),
@@ -75,9 +82,10 @@ int vport_check_socket(const char *path, bool client, char *err, size_t errlen);
 
 /*
  * The data plane has been stuck in a system call on 'fd' (dp.h, stall
- * watch).  If a vhost-user peer owns it (a vring's call or kick eventfd),
- * stops polling that port, has the control thread drop the peer, and
- * returns true.  Any thread but the data plane's; does not wait for it.
+ * watch).  If a vhost-user peer owns it (a vring's call or kick eventfd,
+ * or the slave channel that IOTLB miss requests go to, which is then shut
+ * down so that librte_vhost's retry fails), stops polling that port, has
+ * the control thread drop the peer, and returns true.  Any thread but the data plane's; does not wait for it.
  */
 bool vport_stalled_on(int fd);
 

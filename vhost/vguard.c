@@ -31,6 +31,8 @@
 _Static_assert(
 	sizeof(struct vguard_msg) == VGUARD_HDR_SIZE + VGUARD_PAYLOAD_MAX,
 	"librte_vhost 22.11 VhostUserMsg layout");
+_Static_assert(sizeof(((struct vguard_msg *)0)->payload.iotlb) == 32,
+	"struct vhost_iotlb_msg layout");
 _Static_assert(offsetof(struct vguard_msg_ctx, fds) == 644,
 	"librte_vhost 22.11 vhu_msg_context layout");
 
@@ -501,6 +503,72 @@ check_status(struct vguard_conn *c, const struct vguard_msg *m, const int *fds,
 	return 0;
 }
 
+/*
+ * An IOTLB message of the vIOMMU (VIRTIO_F_IOMMU_PLATFORM): the front-end
+ * maps (UPDATE) or unmaps (INVALIDATE) a range of I/O virtual addresses.
+ * librte_vhost 22.11 (vhost_user_iotlb_msg) checks neither the payload
+ * size (it reads all 32 bytes whatever the header says) nor the ranges;
+ * an UPDATE's user address it translates with qva_to_vva, which shortens
+ * a range that leaves its region without a word.  So: exactly the 32 bytes
+ * QEMU sends (sizeof(struct vhost_iotlb_msg)), only the two types a
+ * front-end sends (MISS and ACCESS_FAIL go the other way, on the slave
+ * channel), no empty or wrapping range (librte_vhost computes iova + size
+ * and would then invalidate nothing), and for an UPDATE a permission and a
+ * user range inside one region of the memory table, as QEMU builds it
+ * (vhost_device_iotlb_miss: vhost_memory_region_lookup, then the length
+ * cut to that region).
+ */
+static int
+check_iotlb(struct vguard_conn *c, const struct vguard_msg *m, const int *fds,
+	vguard_probe_fn probe, char *why, size_t whylen)
+{
+	uint64_t iova = m->payload.iotlb.iova, size = m->payload.iotlb.size;
+	uint64_t uaddr = m->payload.iotlb.uaddr, end;
+	uint8_t type = m->payload.iotlb.type, perm = m->payload.iotlb.perm;
+
+	(void)fds;
+	(void)probe;
+	if (m->size != sizeof(m->payload.iotlb)) {
+		snprintf(why, whylen,
+			"IOTLB_MSG: payload of %u bytes (%zu expected)",
+			m->size, sizeof(m->payload.iotlb));
+		return -EPROTO;
+	}
+	if (type != VGUARD_IOTLB_UPDATE && type != VGUARD_IOTLB_INVALIDATE) {
+		snprintf(why, whylen,
+			"IOTLB_MSG: type %u (2, update, or 3, invalidate, "
+			"expected from a front-end)",
+			type);
+		return -EINVAL;
+	}
+	if (size == 0 || !add_ok(iova, size, &end)) {
+		snprintf(why, whylen,
+			"IOTLB_MSG: I/O range 0x%" PRIx64 " + %" PRIu64
+			" is empty or wraps past 2^64",
+			iova, size);
+		return -EINVAL;
+	}
+	if (type == VGUARD_IOTLB_INVALIDATE)
+		return 0;
+	if (perm < VGUARD_ACCESS_RO || perm > VGUARD_ACCESS_RW) {
+		snprintf(why, whylen,
+			"IOTLB_MSG: update of 0x%" PRIx64
+			" with permission %u (1 read, 2 write, 3 both)",
+			iova, perm);
+		return -EINVAL;
+	}
+	if (!in_region(c, uaddr, size)) {
+		snprintf(why, whylen,
+			"IOTLB_MSG: update maps 0x%" PRIx64 " to user range "
+			"0x%" PRIx64 " + %" PRIu64
+			", which is not inside one of the peer's %u memory "
+			"regions",
+			iova, uaddr, size, c->n_regions);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* clang-format off */
 static const struct rule rules[] = {
 	[VGUARD_GET_FEATURES] = {"GET_FEATURES", SZ_NONE, FD_NONE, 0, 0, true, NULL},
@@ -524,7 +592,7 @@ static const struct rule rules[] = {
 	[VGUARD_SEND_RARP] = {"SEND_RARP", SZ_U64, FD_NONE, 0, BIT(PF_RARP), false, NULL},
 	[VGUARD_NET_SET_MTU] = {"NET_SET_MTU", SZ_U64, FD_NONE, 0, BIT(PF_NET_MTU), false, check_mtu},
 	[VGUARD_SET_SLAVE_REQ_FD] = {"SET_SLAVE_REQ_FD", SZ_NONE, FD_ONE, 0, BIT(PF_SLAVE_REQ), false, check_socket},
-	[VGUARD_IOTLB_MSG] = {"IOTLB_MSG", SZ_ANY, FD_NONE, BIT(F_IOMMU_PLATFORM), 0, false, NULL},
+	[VGUARD_IOTLB_MSG] = {"IOTLB_MSG", SZ_ANY, FD_NONE, BIT(F_IOMMU_PLATFORM), 0, false, check_iotlb},
 	[VGUARD_SET_STATUS] = {"SET_STATUS", SZ_U64, FD_NONE, 0, BIT(PF_STATUS), false, check_status},
 	[VGUARD_GET_STATUS] = {"GET_STATUS", SZ_NONE, FD_NONE, 0, BIT(PF_STATUS), true, NULL},
 };

@@ -32,6 +32,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -99,9 +101,19 @@ RTE_LOG_REGISTER(vport_logtype, vhsw.vhost, INFO);
 /* Why the control thread must drop a peer ('faulted'). */
 enum {
 	VPORT_DROP_NONE,
-	VPORT_DROP_FAULT, /* its memory raised SIGBUS */
-	VPORT_DROP_STALL, /* one of its fds blocked the data plane */
+	VPORT_DROP_FAULT,       /* its memory raised SIGBUS */
+	VPORT_DROP_STALL,       /* one of its fds blocked the data plane */
+	VPORT_DROP_SLAVE_FULL,  /* it does not read the slave channel */
+	VPORT_DROP_SLAVE_STALL, /* ... which then blocked the data plane */
 };
+
+/*
+ * A peer whose slave (back-end) channel holds half a send buffer of
+ * messages it has not read, at every look (vport_sync, at least 1 Hz) for
+ * this long, is dropped.  An IOTLB miss request is 44 bytes (about 1 KiB
+ * of buffer with its overhead); QEMU answers each at once.
+ */
+#define VPORT_SLAVE_FULL_MS 1000
 
 enum {
 	VEV_NEW = 1u << 0,
@@ -184,6 +196,7 @@ struct vport {
 	mode_t perm;
 	bool registered;
 	bool queue_stats; /* librte_vhost counts per vring */
+	bool iommu;       /* RTE_VHOST_USER_IOMMU_SUPPORT */
 
 	/* Read by the data plane once 'ready' is set; written before. */
 	int vid;
@@ -241,6 +254,16 @@ struct vport {
 	 * guest cannot announce itself.
 	 */
 	struct vport_migration mig;
+	/*
+	 * The slave channel (SET_SLAVE_REQ_FD), on which librte_vhost's
+	 * data-plane calls send IOTLB miss requests: our duplicate (to
+	 * watch and shut it down), librte_vhost's fd number (the stall
+	 * watch), and since when it has been found full (vport_sync; 0:
+	 * not full).
+	 */
+	int slave_fd;
+	int slave_req_fd;
+	uint64_t slave_full_ns;
 
 	/* Written in signal context (vfault hook) or by the stall watch:
 	 * atomics only. */
@@ -275,6 +298,7 @@ struct vport_params {
 	gid_t gid;        /* (gid_t)-1: unchanged */
 	mode_t perm;      /* 0: leave as created */
 	bool queue_stats; /* RTE_VHOST_USER_NET_STATS_ENABLE */
+	bool iommu;       /* RTE_VHOST_USER_IOMMU_SUPPORT */
 };
 
 /* Data plane. */
@@ -944,6 +968,60 @@ peer_reads__(const struct vport *v)
 }
 
 /*
+ * The peer's slave channel arrived (SET_SLAVE_REQ_FD, checked: a socket).
+ * librte_vhost's data-plane calls write IOTLB miss requests to it with a
+ * plain sendmsg (vhost_user_iotlb_miss, no MSG_DONTWAIT): made
+ * non-blocking, a peer that does not read it costs it the requests
+ * (librte_vhost logs the failure and asks again at the next poll) instead
+ * of stopping a data-plane thread.  The flag is on the open file, which
+ * only we hold when the peer closed its copy after sending it, as QEMU
+ * does (a socketpair: the peer's end is another file, its flags its own);
+ * librte_vhost reads it only for replies to requests a net device never
+ * sends (config change, host notifier).  A peer that does not read it is
+ * dropped by vport_sync once it stayed half full for a second, and the
+ * channel shut down; one that also kept a copy and cleared the flag makes
+ * the sender wait until then (the stall watch, vport_stalled_on, frees a
+ * data-plane thread after a second too).  Caller holds vport_lock.
+ */
+static void
+slave_channel_set__(struct vport *v, int fd)
+{
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	if (v->slave_fd >= 0)
+		close(v->slave_fd);
+	v->slave_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	v->slave_req_fd = fd;
+	v->slave_full_ns = 0;
+}
+
+/* Closes our side of the slave channel.  Caller holds vport_lock. */
+static void
+slave_channel_close__(struct vport *v)
+{
+	if (v->slave_fd >= 0)
+		close(v->slave_fd);
+	v->slave_fd = -1;
+	v->slave_req_fd = -1;
+	v->slave_full_ns = 0;
+}
+
+/*
+ * Whether the peer leaves half the slave channel's send buffer unread
+ * (SIOCOUTQ: the bytes, with their overhead, the peer has not read).
+ */
+static bool
+slave_channel_full(int fd)
+{
+	int outq = 0, sndbuf = 0;
+	socklen_t len = sizeof(sndbuf);
+
+	if (ioctl(fd, SIOCOUTQ, &outq) != 0 ||
+		getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) != 0)
+		return false;
+	return sndbuf > 0 && outq >= sndbuf / 2;
+}
+
+/*
  * librte_vhost's pre-message handler (vhost-events thread, queue locks
  * held for SET_* requests).  A message that breaks the rules is answered
  * by dropping the peer: its fds are closed, the reply-ack request cleared
@@ -996,6 +1074,8 @@ on_message(int vid, void *msg)
 		for (i = 0; i < ctx->fd_num; i++)
 			fcntl(ctx->fds[i], F_SETFL,
 				fcntl(ctx->fds[i], F_GETFL) | O_NONBLOCK);
+	if (m->request == VGUARD_SET_SLAVE_REQ_FD)
+		slave_channel_set__(v, ctx->fds[0]);
 	/*
 	 * A shrink-proof memfd cannot SIGBUS: seal it where the peer allows
 	 * sealing (QEMU's memfd backend already does).  Announce the files to
@@ -1112,6 +1192,7 @@ vport_stalled_on(int fd)
 {
 	struct rte_vhost_vring vr;
 	struct vport *v = NULL;
+	uint32_t drop = VPORT_DROP_NONE;
 	int i, q, n;
 
 	pthread_mutex_lock(&vport_lock);
@@ -1125,15 +1206,24 @@ vport_stalled_on(int fd)
 				    registry[i]->vid, (uint16_t)q, &vr) == 0 &&
 				(vr.callfd == fd || vr.kickfd == fd)) {
 				v = registry[i];
+				drop = VPORT_DROP_STALL;
 				break;
 			}
+		}
+		/* An IOTLB miss request blocked on the slave channel. */
+		if (v == NULL && registry[i]->slave_fd >= 0 &&
+			registry[i]->slave_req_fd == fd) {
+			v = registry[i];
+			drop = VPORT_DROP_SLAVE_STALL;
+			/* librte_vhost retries the interrupted sendmsg:
+			 * make it fail. */
+			shutdown(v->slave_fd, SHUT_RDWR);
 		}
 	}
 	if (v != NULL) {
 		port_set_ready(&v->port, false);
 		__atomic_store_n(&v->stall_fd, fd, __ATOMIC_RELAXED);
-		__atomic_store_n(
-			&v->faulted, VPORT_DROP_STALL, __ATOMIC_RELEASE);
+		__atomic_store_n(&v->faulted, drop, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&vport_lock);
 	if (v != NULL)
@@ -1233,6 +1323,7 @@ on_destroy_connection(int vid)
 		if (v->conn_fd >= 0)
 			close(v->conn_fd);
 		v->conn_fd = -1;
+		slave_channel_close__(v);
 		/* librte_vhost unmaps the peer's memory next. */
 		vfault_remove(v);
 		vfault_expect_clear(v);
@@ -1369,6 +1460,25 @@ vport_sync(struct port *p)
 	pthread_mutex_lock(&vport_lock);
 	ev = v->pending;
 	v->pending = 0;
+	/*
+	 * A peer that leaves its IOTLB miss requests unread: librte_vhost
+	 * sends them from the data plane and from its message thread (ring
+	 * translation), holding vring locks; shutting the channel down
+	 * frees a sender the peer made wait (the drop below).
+	 */
+	if (v->connected && v->slave_fd >= 0 &&
+		slave_channel_full(v->slave_fd)) {
+		if (v->slave_full_ns == 0) {
+			v->slave_full_ns = now_ns();
+		} else if (now_ns() - v->slave_full_ns >=
+			VPORT_SLAVE_FULL_MS * 1000000ULL) {
+			port_set_ready(p, false);
+			__atomic_store_n(&v->faulted, VPORT_DROP_SLAVE_FULL,
+				__ATOMIC_RELEASE);
+		}
+	} else {
+		v->slave_full_ns = 0;
+	}
 	drop = __atomic_exchange_n(
 		&v->faulted, VPORT_DROP_NONE, __ATOMIC_ACQUIRE);
 	if (drop == VPORT_DROP_FAULT)
@@ -1382,11 +1492,23 @@ vport_sync(struct port *p)
 			"its eventfd (fd %d) blocked the data plane (made "
 			"blocking with a full counter)",
 			__atomic_load_n(&v->stall_fd, __ATOMIC_RELAXED));
+	else if (drop == VPORT_DROP_SLAVE_FULL)
+		violation__(v,
+			"it does not read the slave channel (IOTLB miss "
+			"requests unread for %u ms)",
+			VPORT_SLAVE_FULL_MS);
+	else if (drop == VPORT_DROP_SLAVE_STALL)
+		violation__(v,
+			"its slave channel (fd %d) blocked the data plane (it "
+			"does not read it, and made it blocking)",
+			__atomic_load_n(&v->stall_fd, __ATOMIC_RELAXED));
 	if (drop != VPORT_DROP_NONE) {
 		/* librte_vhost sees the end of the stream and tears the
 		 * device down; the pages are anonymous zeros until then. */
 		if (v->conn_fd >= 0)
 			shutdown(v->conn_fd, SHUT_RDWR);
+		if (v->slave_fd >= 0)
+			shutdown(v->slave_fd, SHUT_RDWR);
 		v->alive = false;
 		ev |= VEV_DESTROY;
 	}
@@ -1486,7 +1608,11 @@ vport_queue_stats(const struct port *p)
 	if (!v->queue_stats)
 		return NULL;
 	pthread_mutex_lock(&vport_lock);
-	if (!v->alive || v->vid < 0) {
+	/* A miss request blocked on a full slave channel may hold the vring
+	 * locks rte_vhost_vring_stats_get takes (until vport_sync drops the
+	 * peer). */
+	if (!v->alive || v->vid < 0 ||
+		(v->slave_fd >= 0 && slave_channel_full(v->slave_fd))) {
 		pthread_mutex_unlock(&vport_lock);
 		return NULL;
 	}
@@ -1548,6 +1674,7 @@ vport_describe(const struct port *p, json_t *o, bool detail)
 	json_object_set_new(
 		o, "mode", json_string(v->client ? "client" : "server"));
 	json_object_set_new(o, "queues", json_integer(v->queues));
+	json_object_set_new(o, "iommu", json_boolean(v->iommu));
 	json_object_set_new(o, "connected", json_boolean(v->connected));
 	json_object_set_new(o, "resets", json_integer((json_int_t)v->resets));
 	pthread_mutex_lock(&vport_lock);
@@ -1648,6 +1775,8 @@ vport_save(const struct port *p, json_t *o)
 	}
 	if (v->queue_stats)
 		json_object_set_new(o, "queue_stats", json_true());
+	if (v->iommu)
+		json_object_set_new(o, "iommu", json_true());
 }
 
 static void
@@ -1683,6 +1812,8 @@ vport_destroy(struct port *p)
 	/* Our duplicate would keep the peer's connection open. */
 	if (v->conn_fd >= 0)
 		close(v->conn_fd);
+	if (v->slave_fd >= 0)
+		close(v->slave_fd);
 	vlog_rl_fini(&v->log_rl);
 	rte_free(v);
 }
@@ -1808,6 +1939,8 @@ vport_create(const struct vport_params *pr, char *err, size_t errlen)
 	v->port.priv = v;
 	v->vid = -1;
 	v->conn_fd = -1;
+	v->slave_fd = -1;
+	v->slave_req_fd = -1;
 	v->log_rl = (struct vlog_rl)VLOG_RATE_LIMIT_INIT(
 		VPORT_LOG_BURST, VPORT_LOG_INTERVAL_MS);
 	snprintf(v->port.name, sizeof(v->port.name), "%s", pr->name);
@@ -1819,11 +1952,14 @@ vport_create(const struct vport_params *pr, char *err, size_t errlen)
 	v->gid = pr->gid;
 	v->perm = pr->perm;
 	v->queue_stats = pr->queue_stats;
+	v->iommu = pr->iommu;
 
 	if (registry_add(v, err, errlen) != 0)
 		goto fail;
 	if (pr->queue_stats)
 		flags |= RTE_VHOST_USER_NET_STATS_ENABLE;
+	if (pr->iommu)
+		flags |= RTE_VHOST_USER_IOMMU_SUPPORT;
 	if (rte_vhost_driver_register(v->socket, flags) != 0) {
 		snprintf(err, errlen, "cannot register vhost-user socket %s",
 			v->socket);
@@ -1926,6 +2062,7 @@ vport_create_conf(
 	}
 	vp.client = mode != NULL && strcmp(mode, "client") == 0;
 	vp.queue_stats = json_is_true(json_object_get(params, "queue_stats"));
+	vp.iommu = json_is_true(json_object_get(params, "iommu"));
 	vp.queues = 1;
 	if (json_is_integer(queues)) {
 		if (json_integer_value(queues) < 1 ||

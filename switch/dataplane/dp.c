@@ -645,8 +645,9 @@ thread_unstall(struct dp_thread *t)
 	/* "NR ARG1 ARG2 ...", or "running", or "-1 SP PC" */
 	if (sscanf(buf, "%ld %x", &nr, (unsigned int *)&fd) != 2)
 		return;
+	/* sendmsg: librte_vhost's IOTLB miss requests (vport.c). */
 	if (nr != SYS_read && nr != SYS_write && nr != SYS_readv &&
-		nr != SYS_writev && nr != SYS_preadv2)
+		nr != SYS_writev && nr != SYS_preadv2 && nr != SYS_sendmsg)
 		return;
 	if (!t->dp->stall_hook(fd))
 		return;

@@ -9,7 +9,8 @@
  * the payload union].  Each fd is described to vguard by a fake probe.
  * After every accepted message the connection state must satisfy what the
  * checks promise librte_vhost (regions inside their files, no overlaps,
- * vring sizes powers of two, rings inside a region); anything else aborts.
+ * vring sizes powers of two, rings inside a region, IOTLB updates mapping
+ * into one region); anything else aborts.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -64,6 +65,21 @@ check_invariants(const struct vguard_conn *c, const struct vguard_msg *m)
 					c->regions[i].memory_size >
 				fdinfo[i].size)
 				abort();
+	/* An accepted IOTLB update maps into one region. */
+	if (m->request == VGUARD_IOTLB_MSG &&
+		m->payload.iotlb.type == VGUARD_IOTLB_UPDATE) {
+		uint64_t u = m->payload.iotlb.uaddr,
+			 len = m->payload.iotlb.size;
+
+		for (i = 0; i < c->n_regions; i++)
+			if (len != 0 && u >= c->regions[i].userspace_addr &&
+				u + len >= u &&
+				u + len <= c->regions[i].userspace_addr +
+						c->regions[i].memory_size)
+				break;
+		if (i == c->n_regions)
+			abort();
+	}
 	for (i = 0; i < VGUARD_MAX_VRINGS; i++) {
 		uint32_t n = c->vring_num[i];
 

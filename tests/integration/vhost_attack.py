@@ -79,6 +79,7 @@ VIRTIO_F_INDIRECT_DESC = 28
 VIRTIO_F_EVENT_IDX = 29
 VHOST_USER_F_PROTOCOL_FEATURES = 30
 VIRTIO_F_VERSION_1 = 32
+VIRTIO_F_IOMMU_PLATFORM = 33
 
 PF_MQ = 0
 PF_LOG_SHMFD = 1
@@ -92,6 +93,15 @@ VRING_DESC_F_WRITE = 2
 VRING_DESC_F_INDIRECT = 4
 VRING_AVAIL_F_NO_INTERRUPT = 1
 VRING_NOFD = 0x100
+
+# vIOMMU: struct vhost_iotlb_msg (u64 iova, size, uaddr; u8 perm, type; pad)
+IOTLB = struct.Struct("<QQQBB6x")
+IOTLB_MISS = 1
+IOTLB_UPDATE = 2
+IOTLB_INVALIDATE = 3
+SLAVE_IOTLB_MSG = 1        # back-end -> front-end request on the slave channel
+IOVA_OFF = 0x100000000     # the I/O address of guest-physical 0 (iommu cases)
+PAGE = 4096
 
 HDR = struct.Struct("<III")
 NET_HDR_LEN = 12           # virtio_net_hdr_mrg_rxbuf (VERSION_1)
@@ -289,6 +299,7 @@ class Session:
         self.features = 0
         self.pfeatures = 0
         self.ack_ok = False
+        self.iova_off = 0      # vIOMMU: I/O address of guest-physical 0
         self.my_mac = mac_bytes(args.mac)
         self.peer_mac = mac_bytes(args.peer_mac)
 
@@ -381,6 +392,7 @@ class Session:
     # --- split-ring driver ---------------------------------------------------
     def wdesc(self, q, i, addr, length, flags=0, nxt=0):
         d = RING_OFF[q] + 16 * (i % 65536)
+        addr += self.iova_off
         self.mm[d:d + 16] = struct.pack("<QIHH", addr & 0xFFFFFFFFFFFFFFFF,
                                         length & 0xFFFFFFFF, flags, nxt & 0xFFFF)
 
@@ -1411,6 +1423,282 @@ def c_second(args):
         if s2:
             s2.close()
         s1.close()
+
+
+# --- vIOMMU (an --iommu port: IOMMU_PLATFORM, IOTLB, the slave channel) -------------
+
+class IommuSession(Session):
+    """A front-end with a vIOMMU: rings and buffers at I/O addresses
+    (IOVA_OFF + guest-physical), mapped page by page with IOTLB updates
+    only when the back-end asks (IOTLB misses on the slave channel), as
+    QEMU does; or never, for the attacks."""
+
+    def __init__(self, args):
+        super().__init__(args)
+        self.iova_off = IOVA_OFF
+        self.slave = None        # our end of the slave channel
+        self.misses = []         # IOVAs the back-end asked for
+        self.mapped = set()      # pages updated
+        self.theirs = None       # the back-end's end, if we kept it
+
+    def close(self):
+        for sk in (self.slave, self.theirs):
+            if sk is not None:
+                sk.close()
+        self.slave = self.theirs = None
+        super().close()
+
+    def negotiate_iommu(self, reply_ack=True, slave_nonblock=True):
+        self.negotiate(want=1 << VIRTIO_F_IOMMU_PLATFORM, pwant=1 << PF_SLAVE_REQ,
+                       reply_ack=reply_ack)
+        if not self.features & (1 << VIRTIO_F_IOMMU_PLATFORM):
+            raise RuntimeError("IOMMU_PLATFORM not offered (port without --iommu?)")
+        if not self.pfeatures & (1 << PF_SLAVE_REQ):
+            raise RuntimeError("SLAVE_REQ not offered")
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.slave = mine
+        self.msg(SET_SLAVE_REQ_FD, b"", [theirs.fileno()], "SET_SLAVE_REQ_FD")
+        self.theirs = theirs     # closed by the caller (or kept: an attack)
+        if slave_nonblock:
+            self.slave.setblocking(False)
+
+    def setup_iommu(self, post_rx=True):
+        """Memory table and both vrings at I/O addresses (nothing mapped)."""
+        self.map_memory()
+        if post_rx:
+            self.post_rx(QSZ)
+        for q in (0, 1):
+            d, a, u = self.ring_addrs(q)
+            self.setup_vring(q, addr=vaddr(q, IOVA_OFF + d, IOVA_OFF + u, IOVA_OFF + a))
+
+    def iotlb(self, typ, iova, size, uaddr=0, perm=3, ack=None):
+        p = IOTLB.pack(iova, size, uaddr, perm, typ)
+        if ack is False or not self.ack_ok:
+            self.c.send(IOTLB_MSG, p)
+        else:
+            self.msg(IOTLB_MSG, p, what="IOTLB_MSG")
+
+    def map_page(self, iova, ack=None):
+        page = iova & ~(PAGE - 1)
+        gpa = page - IOVA_OFF
+        if gpa < 0 or gpa + PAGE > len(self.mm):
+            return False       # not ours: leave it unmapped
+        self.iotlb(IOTLB_UPDATE, page, PAGE, UVA_BASE + gpa, 3, ack)
+        self.mapped.add(page)
+        return True
+
+    def read_misses(self, wait=0.0):
+        """Reads the IOTLB miss requests on the slave channel (waiting up to
+        'wait' s for the first); returns the new IOVAs."""
+        new = []
+        buf = b""
+        deadline = time.monotonic() + wait
+        while True:
+            left = deadline - time.monotonic()
+            r, _, _ = select.select([self.slave], [], [], max(0, left) if not new else 0)
+            if not r:
+                break
+            try:
+                chunk = self.slave.recv(65536)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            buf += chunk
+            while len(buf) >= HDR.size:
+                req, _, size = HDR.unpack(buf[:HDR.size])
+                if len(buf) < HDR.size + size:
+                    break
+                body, buf = buf[HDR.size:HDR.size + size], buf[HDR.size + size:]
+                if req == SLAVE_IOTLB_MSG and size >= IOTLB.size:
+                    iova, _, _, perm, typ = IOTLB.unpack(body[:IOTLB.size])
+                    if typ == IOTLB_MISS:
+                        new.append(iova)
+        self.misses += new
+        return new
+
+    def serve(self, wait=0.0):
+        """Answers the pending misses with page updates."""
+        for iova in self.read_misses(wait):
+            self.map_page(iova)
+
+    def traffic_iommu(self, n, timeout):
+        deadline = time.monotonic() + timeout
+        seq = 0
+        while time.monotonic() < deadline and (seq < n or self.received < n):
+            if seq < n and self.tx(self.frame(seq)):
+                seq += 1
+                self.kick_tx()
+            self.serve()
+            self.rx()
+            time.sleep(0.001)
+        return self.received
+
+
+def ring_pages(q):
+    d, a, u = RING_OFF[q], RING_OFF[q] + 0x1000, RING_OFF[q] + 0x2000
+    return {IOVA_OFF + d, IOVA_OFF + a, IOVA_OFF + u}
+
+
+@case("iommu_baseline", "--iommu port: IOMMU_PLATFORM, rings and buffers at I/O addresses "
+      "mapped page by page on the back-end's IOTLB misses; frames to --peer-mac and back "
+      "(exit 4 without misses or frames)")
+def c_iommu_baseline(args):
+    s = IommuSession(args)
+    try:
+        try:
+            s.negotiate_iommu()
+            s.theirs.close()
+            s.setup_iommu()
+            s.serve(wait=1.0)
+            s.sync()
+        except (PeerGone, RuntimeError, socket.timeout, TimeoutError) as e:
+            out("RESULT setup=failed reason=%s" % e)
+            return 2
+        got = s.traffic_iommu(args.frames, args.timeout / 2)
+        out("RESULT setup=ok sent=%d received=%d misses=%d pages=%d"
+            % (s.sent, got, len(s.misses), len(s.mapped)))
+        hold(args)
+        return 0 if got > 0 and s.misses else 4
+    finally:
+        s.close()
+
+
+@case("iommu_unmapped", "--iommu port: rings at I/O addresses never mapped, then only the "
+      "rings mapped and frames in buffers never mapped, kicked: the back-end asks (IOTLB "
+      "misses for those addresses only) and touches nothing (exit 4 otherwise)")
+def c_iommu_unmapped(args):
+    s = IommuSession(args)
+    bad = []
+    try:
+        s.negotiate_iommu()
+        s.theirs.close()
+        s.setup_iommu()
+        s.sync()
+        # 1: nothing mapped.  librte_vhost translates the rings when the
+        # kick fd comes and asks for them.
+        ring_ios = ring_pages(0) | ring_pages(1)
+        first = s.read_misses(wait=2.0)
+        info("unmapped rings: misses %s" % [hex(x) for x in first])
+        if not first:
+            bad.append("no IOTLB miss for unmapped rings")
+        if any((x & ~(PAGE - 1)) not in ring_ios for x in first):
+            bad.append("misses outside the rings: %s" % [hex(x) for x in first])
+        for _ in range(8):
+            s.tx(s.frame(0))
+        s.kick_tx()
+        time.sleep(0.5)
+        s.read_misses(wait=0.2)
+        if s.used_idx(0) or s.used_idx(1):
+            bad.append("used rings written without a mapping")
+        # 2: map the rings only (each ring page asked for, and any other),
+        # frames stay in unmapped buffers.
+        for page in sorted(ring_ios):
+            s.map_page(page)
+        s.sync()
+        for _ in range(3):
+            s.kick_tx()
+            s.read_misses(wait=0.5)
+        bufs = [x for x in s.misses if (x & ~(PAGE - 1)) not in ring_ios]
+        info("after mapping the rings: %d misses, buffers %s"
+             % (len(s.misses), [hex(x) for x in bufs[:8]]))
+        if not bufs:
+            bad.append("no IOTLB miss for the unmapped TX buffers")
+        if any(not (IOVA_OFF <= x < IOVA_OFF + MEM_SIZE) for x in bufs):
+            bad.append("misses for addresses never given: %s" % [hex(x) for x in bufs])
+        if s.used_idx(1) != 0:
+            bad.append("TX used ring moved: frames in unmapped buffers were taken")
+        out("RESULT misses=%d ring_misses=%d buffer_misses=%d tx_used=%d"
+            % (len(s.misses), len(s.misses) - len(bufs), len(bufs), s.used_idx(1)))
+        for b in bad:
+            out("RESULT fail=%s" % b.replace(" ", "_"))
+        hold(args)
+        return 4 if bad else 0
+    except (PeerGone, RuntimeError, socket.timeout, TimeoutError) as e:
+        out("RESULT setup=failed reason=%s" % e)
+        return 2
+    finally:
+        s.close()
+
+
+@case("iotlb_update_outside", "--iommu port: IOTLB update mapping a ring page to a user "
+      "address outside the memory table")
+def c_iotlb_outside(args):
+    def prepare(s):
+        s.negotiate_iommu()
+        s.theirs.close()
+        s.setup_iommu()
+        s.sync()
+
+    def attack(s, c):
+        s.iotlb(IOTLB_UPDATE, IOVA_OFF, PAGE, UVA_BASE + 2 * MEM_SIZE, 3, ack=False)
+        c.call(GET_FEATURES)
+    s = IommuSession(args)
+    try:
+        prepare(s)
+        try:
+            attack(s, s.c)
+        except PeerGone as e:
+            info("peer gone during attack: %s" % e)
+        except (socket.timeout, TimeoutError):
+            info("no reply during attack (timeout)")
+        report_closed(args, s.c)
+        hold(args)
+    finally:
+        s.close()
+
+
+def _slave_flood(args, keep_blocking):
+    """Never reads the slave channel and makes the back-end ask again and
+    again: each INVALIDATE + UPDATE pair moves the ring translation on by
+    one page and costs one miss request (the update clears the request
+    pending for its page).  keep_blocking: the attacker also kept the
+    back-end's end and makes it blocking again."""
+    s = IommuSession(args)
+    try:
+        s.negotiate_iommu()
+        s.setup_iommu()
+        s.sync()
+        if keep_blocking:
+            fl = fcntl.fcntl(s.theirs.fileno(), fcntl.F_GETFL)
+            fcntl.fcntl(s.theirs.fileno(), fcntl.F_SETFL, fl & ~os.O_NONBLOCK)
+            info("back-end's end of the slave channel blocking again (flags %#x)"
+                 % fcntl.fcntl(s.theirs.fileno(), fcntl.F_GETFL))
+        else:
+            s.theirs.close()
+        pages = [IOVA_OFF + RING_OFF[0], IOVA_OFF + RING_OFF[0] + 0x1000]
+        sent = 0
+        deadline = time.monotonic() + min(args.timeout / 2, 6)
+        try:
+            while time.monotonic() < deadline:
+                s.iotlb(IOTLB_INVALIDATE, IOVA_OFF, 0x8000, ack=False)
+                s.map_page(pages[sent % 2], ack=False)
+                sent += 1
+                # About 3000 messages a second: under the switch's message
+                # rate limit, so that the slave channel is what trips.
+                if sent % 16 == 0:
+                    time.sleep(0.01)
+                if sent % 64 == 0 and s.c.closed_by_peer(0):
+                    break
+        except (PeerGone, socket.timeout, TimeoutError) as e:
+            info("stopped after %d pairs: %s" % (sent, e))
+        out("RESULT pairs=%d" % sent)
+        report_closed(args, s.c)
+        hold(args)
+    finally:
+        s.close()
+
+
+@case("slave_no_read", "--iommu port: the slave channel is never read while the back-end "
+      "is made to send thousands of IOTLB miss requests")
+def c_slave_no_read(args):
+    _slave_flood(args, False)
+
+
+@case("slave_no_read_blocking", "as slave_no_read, and the attacker kept the back-end's "
+      "end of the slave channel and clears its O_NONBLOCK")
+def c_slave_no_read_blocking(args):
+    _slave_flood(args, True)
 
 
 # --- other requests ------------------------------------------------------------------

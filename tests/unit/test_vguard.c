@@ -406,6 +406,124 @@ test_log_base(void **state)
 	REFUSED(-EBADF, "an eventfd", msg_none(VGUARD_SET_LOG_FD), &fd, 1);
 }
 
+static struct vguard_msg
+msg_iotlb(uint8_t type, uint64_t iova, uint64_t size, uint64_t uaddr,
+	uint8_t perm)
+{
+	struct vguard_msg m = {.request = VGUARD_IOTLB_MSG, .flags = 1};
+
+	m.size = (uint32_t)sizeof(m.payload.iotlb);
+	m.payload.iotlb.iova = iova;
+	m.payload.iotlb.size = size;
+	m.payload.iotlb.uaddr = uaddr;
+	m.payload.iotlb.perm = perm;
+	m.payload.iotlb.type = type;
+	return m;
+}
+
+/*
+ * vIOMMU: with IOMMU_PLATFORM negotiated the rings are I/O addresses, and
+ * IOTLB updates must map them into the memory table, as QEMU's do.
+ */
+static void
+test_iotlb(void **state)
+{
+	const uint64_t iommu = 1ULL << 33, base = 0x10000000;
+	struct vguard_msg m;
+
+	vguard_conn_init(&conn, OFFERED | iommu, OFFERED_PROTOCOL, 2);
+	/* Only once the peer took IOMMU_PLATFORM. */
+	REFUSED(-ENOTSUP, "IOTLB_MSG",
+		msg_iotlb(VGUARD_IOTLB_UPDATE, 0, 4096, base, 3), NULL, 0);
+	ACCEPTED(msg_u64(VGUARD_SET_FEATURES, F_VERSION_1 | iommu), NULL, 0);
+	ACCEPTED(msg_mem(2), mem_fds, 2);
+	/* Rings at I/O addresses outside the table: translated later. */
+	ACCEPTED(msg_state(VGUARD_SET_VRING_NUM, 0, 256), NULL, 0);
+	ACCEPTED(msg_addr(0, 0xfee00000, 0xfee01000, 0xfee02000), NULL, 0);
+
+	/* What QEMU sends: 4 KiB pages, each inside a region. */
+	ACCEPTED(msg_iotlb(VGUARD_IOTLB_UPDATE, 0xfee00000, 4096, base,
+			 VGUARD_ACCESS_RW),
+		NULL, 0);
+	ACCEPTED(msg_iotlb(VGUARD_IOTLB_UPDATE, 0x1000, MB, base + MB,
+			 VGUARD_ACCESS_RO),
+		NULL, 0);
+	ACCEPTED(msg_iotlb(VGUARD_IOTLB_INVALIDATE, 0xfee00000, 4096, 0, 0),
+		NULL, 0);
+	/* An invalidate needs no user address nor permission. */
+	ACCEPTED(msg_iotlb(VGUARD_IOTLB_INVALIDATE, 0, UINT64_MAX, 7, 9), NULL,
+		0);
+
+	/* The payload is struct vhost_iotlb_msg, 32 bytes. */
+	m = msg_iotlb(VGUARD_IOTLB_UPDATE, 0, 4096, base, 3);
+	m.size = 26;
+	REFUSED(-EPROTO, "26 bytes (32 expected)", m, NULL, 0);
+	m.size = 40;
+	REFUSED(-EPROTO, "40 bytes", m, NULL, 0);
+	m.size = 0;
+	REFUSED(-EPROTO, "0 bytes", m, NULL, 0);
+	REFUSED(-EPROTO, "fds attached",
+		msg_iotlb(VGUARD_IOTLB_UPDATE, 0, 4096, base, 3), ev_fd, 1);
+
+	/* Types a front-end does not send. */
+	REFUSED(-EINVAL, "type 1",
+		msg_iotlb(VGUARD_IOTLB_MISS, 0, 4096, base, 3), NULL, 0);
+	REFUSED(-EINVAL, "type 4",
+		msg_iotlb(VGUARD_IOTLB_ACCESS_FAIL, 0, 4096, base, 3), NULL, 0);
+	REFUSED(-EINVAL, "type 0", msg_iotlb(0, 0, 4096, base, 3), NULL, 0);
+	REFUSED(-EINVAL, "type 255", msg_iotlb(255, 0, 4096, base, 3), NULL, 0);
+
+	/* Permissions. */
+	REFUSED(-EINVAL, "permission 0",
+		msg_iotlb(VGUARD_IOTLB_UPDATE, 0, 4096, base, 0), NULL, 0);
+	REFUSED(-EINVAL, "permission 4",
+		msg_iotlb(VGUARD_IOTLB_UPDATE, 0, 4096, base, 4), NULL, 0);
+
+	/* Empty and wrapping ranges. */
+	REFUSED(-EINVAL, "empty or wraps",
+		msg_iotlb(VGUARD_IOTLB_UPDATE, 0, 0, base, 3), NULL, 0);
+	REFUSED(-EINVAL, "empty or wraps",
+		msg_iotlb(VGUARD_IOTLB_INVALIDATE, 0x1000, 0, 0, 0), NULL, 0);
+	REFUSED(-EINVAL, "wraps",
+		msg_iotlb(
+			VGUARD_IOTLB_UPDATE, UINT64_MAX - 4095, 8192, base, 3),
+		NULL, 0);
+	REFUSED(-EINVAL, "wraps",
+		msg_iotlb(
+			VGUARD_IOTLB_INVALIDATE, 1ULL << 63, 1ULL << 63, 0, 0),
+		NULL, 0);
+
+	/* User ranges outside the memory table. */
+	REFUSED(-EINVAL, "not inside one of the peer's 2 memory regions",
+		msg_iotlb(VGUARD_IOTLB_UPDATE, 0, 4096, 0x1000, 3), NULL, 0);
+	REFUSED(-EINVAL, "not inside",
+		msg_iotlb(VGUARD_IOTLB_UPDATE, 0, 8192, base + MB - 4096, 3),
+		NULL, 0); /* runs from region 0 into region 1 */
+	REFUSED(-EINVAL, "not inside",
+		msg_iotlb(
+			VGUARD_IOTLB_UPDATE, 0, 8192, base + 2 * MB - 4096, 3),
+		NULL, 0); /* runs past the last region */
+	REFUSED(-EINVAL, "not inside",
+		msg_iotlb(VGUARD_IOTLB_UPDATE, 0, 4096, UINT64_MAX - 100, 3),
+		NULL, 0);
+	REFUSED(-EINVAL, "not inside",
+		msg_iotlb(VGUARD_IOTLB_UPDATE, 0, 2 * MB, base, 3), NULL, 0);
+}
+
+/* Without a memory table no update can be inside it. */
+static void
+test_iotlb_no_table(void **state)
+{
+	const uint64_t iommu = 1ULL << 33;
+
+	vguard_conn_init(&conn, OFFERED | iommu, OFFERED_PROTOCOL, 2);
+	ACCEPTED(msg_u64(VGUARD_SET_FEATURES, iommu), NULL, 0);
+	REFUSED(-EINVAL, "0 memory regions",
+		msg_iotlb(VGUARD_IOTLB_UPDATE, 0, 4096, 0x10000000, 3), NULL,
+		0);
+	ACCEPTED(msg_iotlb(VGUARD_IOTLB_INVALIDATE, 0, 4096, 0, 0), NULL, 0);
+}
+
 static void
 test_wants_reply(void **state)
 {
@@ -429,6 +547,8 @@ main(void)
 		cmocka_unit_test_setup(test_vrings, setup),
 		cmocka_unit_test_setup(test_notification_fds, setup),
 		cmocka_unit_test_setup(test_log_base, setup),
+		cmocka_unit_test_setup(test_iotlb, setup),
+		cmocka_unit_test_setup(test_iotlb_no_table, setup),
 		cmocka_unit_test_setup(test_wants_reply, setup),
 	};
 
