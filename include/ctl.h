@@ -174,6 +174,9 @@ struct ctl_param {
 			"count per queue in librte_vhost (port show, "         \
 			"telemetry, /metrics; about 5% more instructions per " \
 			"frame)")                                              \
+		CTL_FLAG("--postcopy", "postcopy", "vhost-user",               \
+			"accept postcopy live migration (QEMU's postcopy-ram;" \
+			" the peer's userfaultfd can stall the data plane)")  \
 		CTL_OPT("--ifname", "ifname", STRING, "IF", "kernel",          \
 			"interface name (default NAME)")                       \
 		CTL_OPT("--netns", "netns", STRING, "PATH", "kernel",          \

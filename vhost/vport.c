@@ -80,6 +80,15 @@ RTE_LOG_REGISTER(vport_logtype, vhsw.vhost, INFO);
 #define VPORT_LOG_BURST 20
 #define VPORT_LOG_INTERVAL_MS 1000
 
+/*
+ * Postcopy (a --postcopy port that is a migration destination): after a
+ * memory table, librte_vhost replies with its mapping addresses and reads
+ * QEMU's acknowledgement at once, on the connection socket that vhswd keeps
+ * non-blocking.  For that one exchange the socket blocks, for at most this
+ * long each way (the vhost-events thread waits meanwhile).
+ */
+#define VPORT_POSTCOPY_ACK_MS 5000
+
 #define VPORT_MAX_REGIONS 8
 #define VPORT_MAX_VRINGS (2 * VPORT_MAX_QUEUES)
 #define VPORT_MAX_VRING_STATS 64 /* librte_vhost 22.11 has 18 per vring */
@@ -172,6 +181,7 @@ struct vport {
 	mode_t perm;
 	bool registered;
 	bool queue_stats; /* librte_vhost counts per vring */
+	bool postcopy;    /* RTE_VHOST_USER_POSTCOPY_SUPPORT */
 
 	/* Read by the data plane once 'ready' is set; written before. */
 	int vid;
@@ -220,6 +230,7 @@ struct vport {
 	char last_error[256]; /* why the last peer was refused or dropped */
 	bool blamed;          /* last_error is about the current peer */
 	bool ran; /* the device ran during this connection (reset if again) */
+	bool conn_blocking;    /* conn_fd blocks for a postcopy memory table */
 	struct vlog_rl log_rl; /* PLOG */
 
 	/* Written in signal context (vfault hook) or by the stall watch:
@@ -255,6 +266,7 @@ struct vport_params {
 	gid_t gid;        /* (gid_t)-1: unchanged */
 	mode_t perm;      /* 0: leave as created */
 	bool queue_stats; /* RTE_VHOST_USER_NET_STATS_ENABLE */
+	bool postcopy;    /* RTE_VHOST_USER_POSTCOPY_SUPPORT */
 };
 
 /* Data plane. */
@@ -862,6 +874,31 @@ peer_reads__(const struct vport *v)
 }
 
 /*
+ * Makes the connection socket block, with timeouts (a postcopy memory
+ * table), or non-blocking again.  Caller holds vport_lock.
+ */
+static void
+conn_set_blocking__(struct vport *v, bool on)
+{
+	struct timeval tv = {0};
+	int fl;
+
+	if (v->conn_fd < 0 || v->conn_blocking == on)
+		return;
+	if (on) {
+		tv.tv_sec = VPORT_POSTCOPY_ACK_MS / 1000;
+		tv.tv_usec = (VPORT_POSTCOPY_ACK_MS % 1000) * 1000;
+	}
+	setsockopt(v->conn_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(v->conn_fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	fl = fcntl(v->conn_fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(v->conn_fd, F_SETFL,
+			on ? fl & ~O_NONBLOCK : fl | O_NONBLOCK);
+	v->conn_blocking = on;
+}
+
+/*
  * librte_vhost's pre-message handler (vhost-events thread, queue locks
  * held for SET_* requests).  A message that breaks the rules is answered
  * by dropping the peer: its fds are closed, the reply-ack request cleared
@@ -885,6 +922,7 @@ on_message(int vid, void *msg)
 		close_msg_fds(ctx);
 		return RTE_VHOST_MSG_RESULT_ERR;
 	}
+	conn_set_blocking__(v, false); /* a postcopy table that failed */
 	if (!msg_allowed__(v)) {
 		snprintf(why, sizeof(why),
 			"message flood (more than %llu a second)",
@@ -930,6 +968,13 @@ on_message(int vid, void *msg)
 				vfault_expect(v, st.st_dev, st.st_ino);
 		}
 	}
+	/* librte_vhost reads QEMU's ack to a postcopy table itself. */
+	if (m->request == VGUARD_SET_MEM_TABLE &&
+		v->guard.postcopy == VGUARD_PC_LISTENING)
+		conn_set_blocking__(v, true);
+	if (m->request >= VGUARD_POSTCOPY_ADVISE &&
+		m->request <= VGUARD_POSTCOPY_END)
+		PLOG(v, INFO, "postcopy: %s", vguard_request_name(m->request));
 	/* RESET_OWNER unmaps the memory without destroy_device first:
 	 * stop the data plane, as destroy_device would. */
 	if (m->request == VGUARD_RESET_OWNER && v->alive) {
@@ -986,6 +1031,7 @@ on_message_done(int vid, void *msg)
 	pthread_mutex_lock(&vport_lock);
 	v = find_by_vid__(vid);
 	if (v != NULL && v->vid == vid) {
+		conn_set_blocking__(v, false);
 		register_memory__(v);
 		vfault_expect_clear(v);
 	}
@@ -1094,6 +1140,7 @@ on_new_connection(int vid)
 	v->conn_fd = fd;
 	v->blamed = false;
 	v->ran = false;
+	v->conn_blocking = false;
 	v->vid = vid;
 	v->connected = true;
 	memset(v->vring_enabled, 0, sizeof(v->vring_enabled));
@@ -1407,6 +1454,7 @@ vport_describe(const struct port *p, json_t *o, bool detail)
 	json_object_set_new(
 		o, "mode", json_string(v->client ? "client" : "server"));
 	json_object_set_new(o, "queues", json_integer(v->queues));
+	json_object_set_new(o, "postcopy", json_boolean(v->postcopy));
 	json_object_set_new(o, "connected", json_boolean(v->connected));
 	json_object_set_new(o, "resets", json_integer((json_int_t)v->resets));
 	pthread_mutex_lock(&vport_lock);
@@ -1506,6 +1554,8 @@ vport_save(const struct port *p, json_t *o)
 	}
 	if (v->queue_stats)
 		json_object_set_new(o, "queue_stats", json_true());
+	if (v->postcopy)
+		json_object_set_new(o, "postcopy", json_true());
 }
 
 static void
@@ -1677,11 +1727,14 @@ vport_create(const struct vport_params *pr, char *err, size_t errlen)
 	v->gid = pr->gid;
 	v->perm = pr->perm;
 	v->queue_stats = pr->queue_stats;
+	v->postcopy = pr->postcopy;
 
 	if (registry_add(v, err, errlen) != 0)
 		goto fail;
 	if (pr->queue_stats)
 		flags |= RTE_VHOST_USER_NET_STATS_ENABLE;
+	if (pr->postcopy)
+		flags |= RTE_VHOST_USER_POSTCOPY_SUPPORT;
 	if (rte_vhost_driver_register(v->socket, flags) != 0) {
 		snprintf(err, errlen, "cannot register vhost-user socket %s",
 			v->socket);
@@ -1784,6 +1837,7 @@ vport_create_conf(
 	}
 	vp.client = mode != NULL && strcmp(mode, "client") == 0;
 	vp.queue_stats = json_is_true(json_object_get(params, "queue_stats"));
+	vp.postcopy = json_is_true(json_object_get(params, "postcopy"));
 	vp.queues = 1;
 	if (json_is_integer(queues)) {
 		if (json_integer_value(queues) < 1 ||
