@@ -35,12 +35,15 @@
 #include <sys/socket.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/types.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/userfaultfd.h>
 
 #include <jansson.h>
 #include <rte_malloc.h>
@@ -87,7 +90,16 @@ RTE_LOG_REGISTER(vport_logtype, vhsw.vhost, INFO);
  * non-blocking.  For that one exchange the socket blocks, for at most this
  * long each way (the vhost-events thread waits meanwhile).
  */
-#define VPORT_POSTCOPY_ACK_MS 5000
+#define VPORT_POSTCOPY_ACK_MS 2000
+/*
+ * A thread of the switch that waits this long in one fault on a postcopy
+ * peer's memory (wchan handle_userfault, no context switch meanwhile) is
+ * freed: the switch unregisters that peer's memory from the userfaultfd
+ * (the thread then reads zeros where the page was missing) and drops it.
+ * The destination QEMU resolves a fault in milliseconds; one that does not
+ * within seconds has lost its source or died, or never meant to.
+ */
+#define VPORT_POSTCOPY_STALL_S 5
 
 #define VPORT_MAX_REGIONS 8
 #define VPORT_MAX_VRINGS (2 * VPORT_MAX_QUEUES)
@@ -108,8 +120,9 @@ RTE_LOG_REGISTER(vport_logtype, vhsw.vhost, INFO);
 /* Why the control thread must drop a peer ('faulted'). */
 enum {
 	VPORT_DROP_NONE,
-	VPORT_DROP_FAULT, /* its memory raised SIGBUS */
-	VPORT_DROP_STALL, /* one of its fds blocked the data plane */
+	VPORT_DROP_FAULT,    /* its memory raised SIGBUS */
+	VPORT_DROP_STALL,    /* one of its fds blocked the data plane */
+	VPORT_DROP_POSTCOPY, /* a fault in its memory was never resolved */
 };
 
 enum {
@@ -230,7 +243,18 @@ struct vport {
 	char last_error[256]; /* why the last peer was refused or dropped */
 	bool blamed;          /* last_error is about the current peer */
 	bool ran; /* the device ran during this connection (reset if again) */
-	bool conn_blocking;    /* conn_fd blocks for a postcopy memory table */
+	bool conn_blocking; /* conn_fd blocks for a postcopy memory table */
+	/*
+	 * Postcopy, from POSTCOPY_ADVISE to POSTCOPY_END or the end of the
+	 * connection: our dup of the userfaultfd librte_vhost gave the peer,
+	 * and the watch for a thread stuck in a fault (postcopy_watch__).
+	 */
+	int uffd;
+	uint32_t pc_n; /* mappings librte_vhost made */
+	struct uffdio_range pc_map[VPORT_MAX_REGIONS]; /* and registered */
+	pid_t pc_tid;
+	uint64_t pc_switches;
+	uint32_t pc_stuck_s;
 	struct vlog_rl log_rl; /* PLOG */
 
 	/* Written in signal context (vfault hook) or by the stall watch:
@@ -874,6 +898,110 @@ peer_reads__(const struct vport *v)
 }
 
 /*
+ * Ends postcopy for 'v': unregisters its memory from the userfaultfd
+ * (which wakes any thread waiting in a fault there: it then finds the page,
+ * or a new zero page where none arrived) and closes our dup.  Before
+ * librte_vhost unmaps the memory, so that no woken thread retries an
+ * access to an address that is gone.  Caller holds vport_lock.
+ */
+static void
+postcopy_release__(struct vport *v)
+{
+	uint32_t i;
+
+	if (v->uffd < 0)
+		return;
+	for (i = 0; i < v->pc_n; i++)
+		if (ioctl(v->uffd, UFFDIO_UNREGISTER, &v->pc_map[i]) != 0)
+			VLOG(WARNING,
+				"port %s: cannot unregister region %u from "
+				"the userfaultfd: %s",
+				v->port.name, i, strerror(errno));
+	close(v->uffd);
+	v->uffd = -1;
+	v->pc_tid = 0;
+	v->pc_stuck_s = 0;
+}
+
+/* The sum of the context switches of thread 'tid' of this process. */
+static uint64_t
+task_switches(pid_t tid)
+{
+	char path[64], line[128];
+	uint64_t n = 0, sum = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/status", (int)tid);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "voluntary_ctxt_switches: %" SCNu64, &n) ==
+				1 ||
+			sscanf(line, "nonvoluntary_ctxt_switches: %" SCNu64,
+				&n) == 1)
+			sum += n;
+	fclose(f);
+	return sum;
+}
+
+/* A thread of this process waiting in a userfaultfd fault; 0 if none. */
+static pid_t
+task_in_userfault(void)
+{
+	char path[300], wchan[64];
+	struct dirent *d;
+	pid_t tid = 0;
+	ssize_t n;
+	DIR *dir;
+	int fd;
+
+	dir = opendir("/proc/self/task");
+	if (dir == NULL)
+		return 0;
+	while (tid == 0 && (d = readdir(dir)) != NULL) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/wchan",
+			d->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, wchan, sizeof(wchan) - 1);
+		close(fd);
+		if (n > 0) {
+			wchan[n] = '\0';
+			if (strcmp(wchan, "handle_userfault") == 0)
+				tid = (pid_t)atoi(d->d_name);
+		}
+	}
+	closedir(dir);
+	return tid;
+}
+
+/*
+ * Control thread, once a second while 'v' is in postcopy: whether a thread
+ * has waited VPORT_POSTCOPY_STALL_S in one userfaultfd fault (no context
+ * switch since).  Which peer's memory holds the page is not known, so
+ * every port in postcopy then lets go of its peer; normally there is
+ * one.  Caller holds vport_lock.
+ */
+static bool
+postcopy_watch__(struct vport *v)
+{
+	pid_t tid = task_in_userfault();
+	uint64_t sw = tid != 0 ? task_switches(tid) : 0;
+
+	if (tid == 0 || tid != v->pc_tid || sw != v->pc_switches) {
+		v->pc_tid = tid;
+		v->pc_switches = sw;
+		v->pc_stuck_s = 0;
+		return false;
+	}
+	return ++v->pc_stuck_s >= VPORT_POSTCOPY_STALL_S;
+}
+
+/*
  * Makes the connection socket block, with timeouts (a postcopy memory
  * table), or non-blocking again.  Caller holds vport_lock.
  */
@@ -968,10 +1096,17 @@ on_message(int vid, void *msg)
 				vfault_expect(v, st.st_dev, st.st_ino);
 		}
 	}
+	/* librte_vhost unmaps the current table first. */
+	if (m->request == VGUARD_SET_MEM_TABLE ||
+		m->request == VGUARD_RESET_OWNER)
+		v->pc_n = 0;
 	/* librte_vhost reads QEMU's ack to a postcopy table itself. */
 	if (m->request == VGUARD_SET_MEM_TABLE &&
 		v->guard.postcopy == VGUARD_PC_LISTENING)
 		conn_set_blocking__(v, true);
+	/* Every page arrived: no fault must wait on the peer any more. */
+	if (m->request == VGUARD_POSTCOPY_END)
+		postcopy_release__(v);
 	if (m->request >= VGUARD_POSTCOPY_ADVISE &&
 		m->request <= VGUARD_POSTCOPY_END)
 		PLOG(v, INFO, "postcopy: %s", vguard_request_name(m->request));
@@ -1001,9 +1136,16 @@ register_memory__(struct vport *v)
 	uint32_t i;
 
 	vfault_remove(v);
+	v->pc_n = 0;
 	if (rte_vhost_get_mem_table(v->vid, &mem) == 0) {
 		for (i = 0; i < mem->nregions; i++) {
 			const struct rte_vhost_mem_region *r = &mem->regions[i];
+
+			if (i < VPORT_MAX_REGIONS && r->mmap_addr != NULL) {
+				v->pc_map[v->pc_n].start =
+					(uintptr_t)r->mmap_addr;
+				v->pc_map[v->pc_n++].len = r->mmap_size;
+			}
 
 			if (r->mmap_addr != NULL && r->mmap_size != 0 &&
 				vfault_add(v, i, (uintptr_t)r->mmap_addr,
@@ -1025,6 +1167,16 @@ on_message_done(int vid, void *msg)
 	const struct vguard_msg_ctx *ctx = msg;
 	struct vport *v;
 
+	if (ctx->msg.request == VGUARD_POSTCOPY_ADVISE && ctx->fd_num == 1) {
+		/* The userfaultfd just sent to the peer: keep a dup to
+		 * unregister our mappings from it (postcopy_release__). */
+		pthread_mutex_lock(&vport_lock);
+		v = find_by_vid__(vid);
+		if (v != NULL && v->vid == vid && v->uffd < 0)
+			v->uffd = fcntl(ctx->fds[0], F_DUPFD_CLOEXEC, 0);
+		pthread_mutex_unlock(&vport_lock);
+		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+	}
 	if (ctx->msg.request != VGUARD_SET_MEM_TABLE &&
 		ctx->msg.request != VGUARD_SET_LOG_BASE)
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
@@ -1186,6 +1338,8 @@ on_destroy_connection(int vid)
 			close(v->conn_fd);
 		v->conn_fd = -1;
 		/* librte_vhost unmaps the peer's memory next. */
+		postcopy_release__(v);
+		v->pc_n = 0;
 		vfault_remove(v);
 		vfault_expect_clear(v);
 		record__(v, VEV_VRING);
@@ -1323,6 +1477,13 @@ vport_sync(struct port *p)
 	v->pending = 0;
 	drop = __atomic_exchange_n(
 		&v->faulted, VPORT_DROP_NONE, __ATOMIC_ACQUIRE);
+	if (drop == VPORT_DROP_NONE && v->uffd >= 0 && postcopy_watch__(v)) {
+		/* Off the data plane first, as the other drops: librte_vhost
+		 * unmaps the memory once the peer is gone. */
+		port_set_ready(p, false);
+		drop = VPORT_DROP_POSTCOPY;
+		postcopy_release__(v);
+	}
 	if (drop == VPORT_DROP_FAULT)
 		violation__(v,
 			"its memory faulted (SIGBUS at offset 0x%" PRIx64
@@ -1334,6 +1495,11 @@ vport_sync(struct port *p)
 			"its eventfd (fd %d) blocked the data plane (made "
 			"blocking with a full counter)",
 			__atomic_load_n(&v->stall_fd, __ATOMIC_RELAXED));
+	else if (drop == VPORT_DROP_POSTCOPY)
+		violation__(v,
+			"postcopy: a thread of the switch waited %d s in a "
+			"fault its userfaultfd never resolved",
+			VPORT_POSTCOPY_STALL_S);
 	if (drop != VPORT_DROP_NONE) {
 		/* librte_vhost sees the end of the stream and tears the
 		 * device down; the pages are anonymous zeros until then. */
@@ -1716,6 +1882,7 @@ vport_create(const struct vport_params *pr, char *err, size_t errlen)
 	v->port.priv = v;
 	v->vid = -1;
 	v->conn_fd = -1;
+	v->uffd = -1;
 	v->log_rl = (struct vlog_rl)VLOG_RATE_LIMIT_INIT(
 		VPORT_LOG_BURST, VPORT_LOG_INTERVAL_MS);
 	snprintf(v->port.name, sizeof(v->port.name), "%s", pr->name);
