@@ -247,15 +247,12 @@ struct vport {
 	/*
 	 * Postcopy, from POSTCOPY_ADVISE to POSTCOPY_END or the end of the
 	 * connection: our dup of the userfaultfd librte_vhost gave the peer,
-	 * and the watch for a thread stuck in a fault (postcopy_watch__).
+	 * and the mappings registered with it (for postcopy_watch).
 	 */
 	int uffd;
 	uint32_t pc_n; /* mappings librte_vhost made */
 	struct uffdio_range pc_map[VPORT_MAX_REGIONS]; /* and registered */
-	pid_t pc_tid;
-	uint64_t pc_switches;
-	uint32_t pc_stuck_s;
-	struct vlog_rl log_rl; /* PLOG */
+	struct vlog_rl log_rl;                         /* PLOG */
 
 	/* Written in signal context (vfault hook) or by the stall watch:
 	 * atomics only. */
@@ -919,8 +916,6 @@ postcopy_release__(struct vport *v)
 				v->port.name, i, strerror(errno));
 	close(v->uffd);
 	v->uffd = -1;
-	v->pc_tid = 0;
-	v->pc_stuck_s = 0;
 }
 
 /* The sum of the context switches of thread 'tid' of this process. */
@@ -980,25 +975,85 @@ task_in_userfault(void)
 }
 
 /*
- * Control thread, once a second while 'v' is in postcopy: whether a thread
- * has waited VPORT_POSTCOPY_STALL_S in one userfaultfd fault (no context
- * switch since).  Which peer's memory holds the page is not known, so
- * every port in postcopy then lets go of its peer; normally there is
- * one.  Caller holds vport_lock.
+ * The postcopy watch: a thread of its own (not the control thread, which
+ * may itself be waiting for the stuck data plane, in a grace period).
+ * Once a second while some port is in postcopy, it looks for a thread of
+ * the switch waiting in a userfaultfd fault; one that has waited there
+ * VPORT_POSTCOPY_STALL_S seconds without being scheduled (same context
+ * switch count) frees itself: every port in postcopy stops being polled,
+ * unregisters its memory (which wakes the waiter) and is marked for the
+ * control thread to drop its peer.  Which peer's memory holds the page is
+ * not known; normally one port is in postcopy.
  */
-static bool
-postcopy_watch__(struct vport *v)
+static void *
+postcopy_watch(void *arg)
 {
-	pid_t tid = task_in_userfault();
-	uint64_t sw = tid != 0 ? task_switches(tid) : 0;
+	uint32_t stuck_s = 0, i;
+	pid_t tid, last = 0;
+	uint64_t sw, last_sw = 0;
+	bool any, fired;
 
-	if (tid == 0 || tid != v->pc_tid || sw != v->pc_switches) {
-		v->pc_tid = tid;
-		v->pc_switches = sw;
-		v->pc_stuck_s = 0;
-		return false;
+	(void)arg;
+	for (;;) {
+		sleep(1);
+		pthread_mutex_lock(&vport_lock);
+		for (i = 0, any = false; i < VHSW_MAX_PORTS && !any; i++)
+			any = registry[i] != NULL && registry[i]->uffd >= 0;
+		pthread_mutex_unlock(&vport_lock);
+		tid = any ? task_in_userfault() : 0;
+		sw = tid != 0 ? task_switches(tid) : 0;
+		if (tid == 0 || tid != last || sw != last_sw) {
+			last = tid;
+			last_sw = sw;
+			stuck_s = 0;
+			continue;
+		}
+		if (++stuck_s < VPORT_POSTCOPY_STALL_S)
+			continue;
+		stuck_s = 0;
+		fired = false;
+		pthread_mutex_lock(&vport_lock);
+		for (i = 0; i < VHSW_MAX_PORTS; i++) {
+			struct vport *v = registry[i];
+
+			if (v == NULL || v->uffd < 0)
+				continue;
+			/* Off the data plane first, as the other drops. */
+			port_set_ready(&v->port, false);
+			postcopy_release__(v);
+			__atomic_store_n(&v->faulted, VPORT_DROP_POSTCOPY,
+				__ATOMIC_RELEASE);
+			fired = true;
+		}
+		pthread_mutex_unlock(&vport_lock);
+		if (fired) {
+			VLOG(WARNING,
+				"thread %d waited %d s in a postcopy fault; "
+				"letting go of the postcopy peers",
+				(int)tid, VPORT_POSTCOPY_STALL_S);
+			vport_notify(vport_notify_arg);
+		}
 	}
-	return ++v->pc_stuck_s >= VPORT_POSTCOPY_STALL_S;
+	return NULL;
+}
+
+/* Starts the postcopy watch (once).  Caller holds vport_lock. */
+static int
+postcopy_watch_start__(void)
+{
+	static bool started;
+	pthread_t th;
+	int ret;
+
+	if (started)
+		return 0;
+	ret = pthread_create(&th, NULL, postcopy_watch, NULL);
+	if (ret != 0)
+		return -ret;
+	pthread_setname_np(th, "vhsw-pcwatch");
+	pthread_detach(th);
+	started = true;
+	return 0;
 }
 
 /*
@@ -1477,13 +1532,6 @@ vport_sync(struct port *p)
 	v->pending = 0;
 	drop = __atomic_exchange_n(
 		&v->faulted, VPORT_DROP_NONE, __ATOMIC_ACQUIRE);
-	if (drop == VPORT_DROP_NONE && v->uffd >= 0 && postcopy_watch__(v)) {
-		/* Off the data plane first, as the other drops: librte_vhost
-		 * unmaps the memory once the peer is gone. */
-		port_set_ready(p, false);
-		drop = VPORT_DROP_POSTCOPY;
-		postcopy_release__(v);
-	}
 	if (drop == VPORT_DROP_FAULT)
 		violation__(v,
 			"its memory faulted (SIGBUS at offset 0x%" PRIx64
@@ -1747,6 +1795,10 @@ vport_destroy(struct port *p)
 	/* The port is unpublished: nothing touches the peer's memory now. */
 	vfault_remove(v);
 	vfault_expect_clear(v);
+	pthread_mutex_lock(&vport_lock);
+	postcopy_release__(
+		v); /* unregister_driver gives no destroy_connection */
+	pthread_mutex_unlock(&vport_lock);
 	if (v->registered) {
 		/* Closes the connection (without destroy_connection); may
 		 * call destroy_device here. */
@@ -1900,8 +1952,20 @@ vport_create(const struct vport_params *pr, char *err, size_t errlen)
 		goto fail;
 	if (pr->queue_stats)
 		flags |= RTE_VHOST_USER_NET_STATS_ENABLE;
-	if (pr->postcopy)
+	if (pr->postcopy) {
+		int ret;
+
+		pthread_mutex_lock(&vport_lock);
+		ret = postcopy_watch_start__();
+		pthread_mutex_unlock(&vport_lock);
+		if (ret != 0) {
+			snprintf(err, errlen,
+				"cannot start the postcopy watch thread: %s",
+				strerror(-ret));
+			goto fail;
+		}
 		flags |= RTE_VHOST_USER_POSTCOPY_SUPPORT;
+	}
 	if (rte_vhost_driver_register(v->socket, flags) != 0) {
 		snprintf(err, errlen, "cannot register vhost-user socket %s",
 			v->socket);
