@@ -74,7 +74,7 @@ check "guest MAC on pa" pa "$(fdb_port $MAC)"
 
 # ping_start: a steady ping, its output in $TEST_TMP/ping.NAME.
 ping_start() {
-    ip netns exec $OUT ping -i "0.0$((PING_MS / 10))" -W 1 $IP > "$TEST_TMP/ping.$1" 2>&1 &
+    ip netns exec $OUT ping -i "$(printf '%d.%03d' $((PING_MS / 1000)) $((PING_MS % 1000)))" -W 1 $IP > "$TEST_TMP/ping.$1" 2>&1 &
     PING_PID=$!
     wait_until 10 grep -qs icmp_seq= "$TEST_TMP/ping.$1" || die "the steady ping gets no reply"
 }
@@ -87,15 +87,21 @@ ping_stop() {
     LOST=$(( SENT - $(sed -E 's/.* ([0-9]+) received.*/\1/' <<<"$st") ))
     DUP=$(grep -oE '[+][0-9]+ duplicates' <<<"$st" | tr -dc 0-9 || true); DUP=${DUP:-0}
 }
-# verify NAME PORT: the guest NAME, arrived on PORT, works.
+_mac_on() { [[ $(fdb_port $MAC) == "$1" ]]; }
+_replies_gt() { (( $(grep -c icmp_seq= "$TEST_TMP/ping.$1") > $2 )); }
+# verify NAME PORT OLD: the guest NAME, arrived on PORT from OLD, works, and
+# no frame to it goes to OLD any more.
 verify() {
-    local g=$1 port=$2
-    wait_until 20 eval '[[ $(fdb_port $MAC) == '"$port"' ]]' ||
-        die "guest MAC not moved to $port: $(fdb_port $MAC)"
+    local g=$1 port=$2 old=$3 n t0
+    n=$(grep -c icmp_seq= "$TEST_TMP/ping.$g")
+    wait_until 20 _mac_on "$port" || die "guest MAC not moved to $port: $(fdb_port $MAC)"
     check "guest MAC moved to $port" "$port" "$(fdb_port $MAC)"
-    wait_until 20 eval '(( $(grep -c icmp_seq= "$TEST_TMP/ping.'"$g"'") > LAST_SEQ ))' ||
-        die "traffic does not resume after the migration"
+    wait_until 20 _replies_gt "$g" "$n" || die "the steady ping gets no reply after the migration"
     guest_ping "$g" $IPOUT > /dev/null || die "$g cannot ping the namespace"
+    t0=$(port_stat "$old" tx_packets)
+    ip netns exec $OUT ping -q -c 20 -i 0.05 -w 10 $IP > /dev/null || die "20 pings to $g lost some"
+    # (an ARP request from the namespace is flooded to every port)
+    check "nothing to the guest's MAC goes to $old any more" 1 "$(( $(port_stat "$old" tx_packets) - t0 <= 2 ))"
     # 4 MB namespace -> guest over TCP, same sha256.
     head -c 4194304 /dev/urandom > "$TEST_TMP/blob"
     guest_nc_listen "$g" 5001 /tmp/b
@@ -110,10 +116,8 @@ verify() {
 guest_launch b1 "$TEST_TMP/pb.sock" $MAC $IP/24 --incoming "unix:$TEST_TMP/guest-b1/migrate.sock"
 wait_until 30 test -S "$(guest_dir b1)/qmp.sock" || die "QEMU (b1) has no QMP socket"
 ping_start b1
-LAST_SEQ=$(grep -c icmp_seq= "$TEST_TMP/ping.b1")
 pre=$(guest_migrate a1 b1)
-LAST_SEQ=$(grep -c icmp_seq= "$TEST_TMP/ping.b1")
-verify b1 pb
+verify b1 pb pa
 ping_stop b1
 PRE_LOST=$LOST PRE_DOWN=$(jq -r '.downtime' <<<"$pre") PRE_TOTAL=$(jq -r '."total-time"' <<<"$pre")
 log "precopy: $SENT pings, $LOST lost (~$((LOST * PING_MS)) ms), $DUP duplicates;" \
@@ -128,8 +132,7 @@ guest_launch a2 "$TEST_TMP/pa.sock" $MAC $IP/24 --incoming "unix:$TEST_TMP/guest
 wait_until 30 test -S "$(guest_dir a2)/qmp.sock" || die "QEMU (a2) has no QMP socket"
 ping_start a2
 post=$(guest_migrate b1 a2 postcopy-ram)
-LAST_SEQ=$(grep -c icmp_seq= "$TEST_TMP/ping.a2")
-verify a2 pa
+verify a2 pa pb
 ping_stop a2
 POST_DOWN=$(jq -r '.downtime' <<<"$post") POST_TOTAL=$(jq -r '."total-time"' <<<"$post")
 REQ=$(jq -r '.ram."postcopy-requests" // 0' <<<"$post")
