@@ -12,7 +12,14 @@
 #  - the guest's MAC moved to the destination port in the FDB; the pings
 #    saw no duplicate; lost pings x interval (and QEMU's downtime) reported;
 #  - a port without --postcopy does not offer it: QEMU refuses postcopy-ram
-#    on a destination attached to it.
+#    on a destination attached to it;
+#  - a postcopy whose source is killed (slowed to 1 MB/s, so pages are still
+#    missing; the destination pauses), then whose destination is killed:
+#    vhswd survives both; if one of its threads touched a missing page
+#    meanwhile, the postcopy watch frees it within seconds and drops the
+#    destination (not every run: usually the paused guest stops refilling
+#    its receive ring first; tests/integration/test_vhost_attack.sh pc_*
+#    do it every time).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
@@ -153,6 +160,63 @@ VFAULTS=$(grep -c vhost_user_postcopy_fault_handler_found "$(guest_dir a2)/qemu.
 log "faults of vhswd's mapping QEMU resolved: $VFAULTS"
 check "vhswd touched missing pages, QEMU resolved them" 1 "$(( VFAULTS > 0 ))"
 guest_quit b1
-guest_stop a2
+
+# --- Postcopy A -> B whose source dies ---------------------------------------
+# Slowed to 1 MB/s so that most pages are still missing when the source is
+# killed: the destination goes postcopy-paused and nothing resolves its
+# faults.  When vhswd's data plane touches such a page (the steady ping's
+# frames land in the guest's receive buffers), it waits in the kernel; the
+# postcopy watch must free it within about 6 s and drop the destination.
+_in_uffd() { grep -qs '^handle_userfault$' /proc/"$VHSWD_PID"/task/*/wchan; }
+_not_in_uffd() { ! _in_uffd; }
+guest_launch b2 "$TEST_TMP/pb.sock" $MAC $IP/24 --incoming "unix:$TEST_TMP/guest-b2/migrate.sock"
+wait_until 30 test -S "$(guest_dir b2)/qmp.sock" || die "QEMU (b2) has no QMP socket"
+ping_start b2
+caps='{"capabilities": [{"capability": "postcopy-ram", "state": true}]}'
+guest_qmp b2 migrate-set-capabilities "$caps" > /dev/null
+guest_qmp a2 migrate-set-capabilities "$caps" > /dev/null
+guest_qmp a2 migrate-set-parameters '{"max-bandwidth": 1048576, "max-postcopy-bandwidth": 1048576}' > /dev/null
+guest_qmp a2 migrate "{\"uri\": \"unix:$TEST_TMP/guest-b2/migrate.sock\"}" > /dev/null
+guest_qmp a2 migrate-start-postcopy > /dev/null
+# Killed once the destination runs (its device state loaded: else it exits
+# instead of pausing) and the guest's announcement moved its MAC to pb.
+_dest_runs() {
+    [[ $(guest_qmp b2 query-migrate | jq -r .status) == postcopy-active &&
+       $(guest_qmp b2 query-status | jq -r .status) == running ]]
+}
+wait_until 30 _dest_runs || die "the slowed migration did not enter postcopy"
+wait_until 20 _mac_on pb || log "the guest's MAC is still on $(fdb_port $MAC)"
+v0=$(jctl .violations port show pb) it0=$(jctl .dataplane.iterations stats)
+guest_kill a2
+log "source killed during postcopy; destination: $(guest_qmp b2 query-migrate | jq -r .status)"
+# A burst to the guest: the switch fills receive buffers the guest posted
+# long ago, on pages the destination may not have yet.
+ip netns exec $OUT ping -q -c 600 -i 0.002 -W 1 $IP > /dev/null 2>&1 &
+BURST=$!
+if wait_until 10 _in_uffd; then
+    t0=$SECONDS
+    wait_until 15 _not_in_uffd || die "vhswd still waits in a postcopy fault after 15 s"
+    log "vhswd's thread waited ~$(( SECONDS - t0 )) s in the fault the dead source never resolved"
+    check "the destination's peer dropped for it" $((v0 + 1)) "$(jctl .violations port show pb)"
+    grep -q 'postcopy: a thread of the switch waited' "$(vhswd_log)" || die "no log line for the postcopy drop"
+else
+    # Usually the guest, stuck on a missing page itself, stops refilling
+    # its receive ring, and the switch drops the burst (tx_full) without
+    # touching guest memory.
+    log "no vhswd thread touched a missing page this time (tx_full $(port_stat pb tx_full)); watch not exercised"
+fi
+_tp_alive "$VHSWD_PID" || die "vhswd died"
+_iterations_gt() { (( $(jctl .dataplane.iterations stats) > $1 )); }
+it1=$(jctl .dataplane.iterations stats)
+wait_until 10 _iterations_gt "$it1" || die "the data plane does not run"
+check "the data plane runs on" 1 "$(( it1 > it0 ))"
+kill "$PING_PID" "$BURST" 2>/dev/null; wait "$PING_PID" "$BURST" 2>/dev/null || true; PING_PID=""
+# The destination dies too, in postcopy: vhswd unregisters its mapping from
+# the userfaultfd before librte_vhost unmaps it.
+_pb_gone() { [[ $(jctl .connected port show pb) == false ]]; }
+guest_kill b2
+wait_until 10 _pb_gone || die "pb still connected after its QEMU died"
+_tp_alive "$VHSWD_PID" || die "vhswd died with the destination"
+check "vhswd answers after the destination died" pb "$(jctl .name port show pb)"
 vhswd_stop
 echo "test_guest_postcopy: $CHECKS checks passed"
