@@ -178,6 +178,9 @@ struct ctl_param {
 			"offer VIRTIO_F_IOMMU_PLATFORM: a guest with a "       \
 			"vIOMMU (intel-iommu, iommu_platform=on) maps what "   \
 			"the switch may touch")                                \
+		CTL_FLAG("--postcopy", "postcopy", "vhost-user",               \
+			"accept postcopy live migration (QEMU's postcopy-ram;" \
+			" the peer's userfaultfd can stall the data plane)")  \
 		CTL_OPT("--ifname", "ifname", STRING, "IF", "kernel",          \
 			"interface name (default NAME)")                       \
 		CTL_OPT("--netns", "netns", STRING, "PATH", "kernel",          \

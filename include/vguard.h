@@ -13,8 +13,11 @@
  *  - the header: version 1, no reply bit, a payload size that matches the
  *    request, and exactly the number of fds the request carries;
  *  - the request: known, and allowed by the features and protocol features
- *    the switch offered and the peer accepted (inflight, postcopy, config
- *    and crypto messages are refused: a net backend does not offer them);
+ *    the switch offered and the peer accepted (inflight, config and crypto
+ *    messages are refused: a net backend does not offer them; postcopy
+ *    messages need VHOST_USER_PROTOCOL_F_PAGEFAULT, which only ports added
+ *    with --postcopy offer, and come in their order: ADVISE, then LISTEN
+ *    before any memory table, then END);
  *  - memory tables: 1..8 regions, non-zero sizes, no address arithmetic that
  *    wraps, no overlaps, each fd shareable memory (a regular or memfd file
  *    opened read-write) at least mmap_offset + size bytes long;
@@ -74,6 +77,9 @@ enum vguard_request {
 	VGUARD_NET_SET_MTU = 20,
 	VGUARD_SET_SLAVE_REQ_FD = 21,
 	VGUARD_IOTLB_MSG = 22,
+	VGUARD_POSTCOPY_ADVISE = 28,
+	VGUARD_POSTCOPY_LISTEN = 29,
+	VGUARD_POSTCOPY_END = 30,
 	VGUARD_SET_STATUS = 39,
 	VGUARD_GET_STATUS = 40,
 };
@@ -173,6 +179,13 @@ struct vguard_fd_info {
 /* Describes 'fd'.  0, or -errno if it cannot be examined. */
 typedef int (*vguard_probe_fn)(int fd, struct vguard_fd_info *info);
 
+/* Where a connection is in postcopy live migration (a destination). */
+enum vguard_postcopy {
+	VGUARD_PC_NONE = 0,
+	VGUARD_PC_ADVISED,   /* POSTCOPY_ADVISE: the peer got a userfaultfd */
+	VGUARD_PC_LISTENING, /* POSTCOPY_LISTEN: memory tables get registered */
+};
+
 /* What the guard knows of one connection. */
 struct vguard_conn {
 	/* Set by the owner when the peer connects. */
@@ -186,6 +199,7 @@ struct vguard_conn {
 	uint32_t vring_num[VGUARD_MAX_VRINGS];
 	uint32_t n_regions;
 	struct vguard_region regions[VGUARD_MAX_FDS];
+	enum vguard_postcopy postcopy;
 };
 
 /* Starts a connection's state. */

@@ -41,11 +41,22 @@
  * miss requests on the slave channel, a socket made non-blocking (a peer
  * that does not read it is dropped, never waited for).
  *
+ * Postcopy (ports added with --postcopy, docs/qemu.md): librte_vhost
+ * registers its mapping of a migration destination's memory with a
+ * userfaultfd that the peer resolves.  vport keeps a duplicate of that fd
+ * and unregisters the mapping at POSTCOPY_END, before the memory is
+ * unmapped, and when a thread of the switch has waited 5 s in one fault
+ * (then the peer is dropped).  That last check runs on a thread of its own
+ * ("vhsw-pcwatch", started with the first --postcopy port), because the
+ * control thread may be the one waiting, for a grace period of a stuck
+ * data plane.
+ *
  * Thread-safety: vport_init/vport_check_socket: control thread.  The
  * port's ops: data-plane threads as port.h says: rx_burst and intr_arm of
  * queue q by the one thread polling q (several queues of a port at once),
  * tx_burst by any thread at once (librte_vhost locks each vring around an
- * enqueue).  Its class functions: control thread.
+ * enqueue).  Its class functions: control thread.  The postcopy watch
+ * takes vport_lock like librte_vhost's callbacks.
  */
 #ifndef VHSW_VPORT_H
 #define VHSW_VPORT_H

@@ -24,6 +24,7 @@
 #define PF_RARP 2
 #define PF_NET_MTU 4
 #define PF_SLAVE_REQ 5
+#define PF_PAGEFAULT 8
 #define PF_STATUS 16
 
 #define VRING_F_LOG 0x1u
@@ -569,6 +570,51 @@ check_iotlb(struct vguard_conn *c, const struct vguard_msg *m, const int *fds,
 	return 0;
 }
 
+/*
+ * Postcopy (a migration destination, QEMU's vhost_user_postcopy_*): ADVISE
+ * asks for a userfaultfd, LISTEN says that the memory table that follows
+ * is to be registered with it (librte_vhost refuses LISTEN once memory is
+ * mapped, and registers nothing without ADVISE first), END closes it.
+ */
+static int
+check_postcopy(struct vguard_conn *c, const struct vguard_msg *m,
+	const int *fds, vguard_probe_fn probe, char *why, size_t whylen)
+{
+	(void)fds;
+	(void)probe;
+	switch (m->request) {
+	case VGUARD_POSTCOPY_ADVISE:
+		if (c->postcopy != VGUARD_PC_NONE) {
+			snprintf(why, whylen,
+				"POSTCOPY_ADVISE: the peer already holds a "
+				"userfaultfd");
+			return -EPROTO;
+		}
+		c->postcopy = VGUARD_PC_ADVISED;
+		break;
+	case VGUARD_POSTCOPY_LISTEN:
+		if (c->postcopy != VGUARD_PC_ADVISED) {
+			snprintf(why, whylen, "POSTCOPY_LISTEN: %s",
+				c->postcopy == VGUARD_PC_NONE
+					? "no POSTCOPY_ADVISE before"
+					: "already listening");
+			return -EPROTO;
+		}
+		if (c->n_regions != 0) {
+			snprintf(why, whylen,
+				"POSTCOPY_LISTEN: memory is already mapped");
+			return -EPROTO;
+		}
+		c->postcopy = VGUARD_PC_LISTENING;
+		break;
+	case VGUARD_POSTCOPY_END:
+	default:
+		c->postcopy = VGUARD_PC_NONE;
+		break;
+	}
+	return 0;
+}
+
 /* clang-format off */
 static const struct rule rules[] = {
 	[VGUARD_GET_FEATURES] = {"GET_FEATURES", SZ_NONE, FD_NONE, 0, 0, true, NULL},
@@ -593,6 +639,9 @@ static const struct rule rules[] = {
 	[VGUARD_NET_SET_MTU] = {"NET_SET_MTU", SZ_U64, FD_NONE, 0, BIT(PF_NET_MTU), false, check_mtu},
 	[VGUARD_SET_SLAVE_REQ_FD] = {"SET_SLAVE_REQ_FD", SZ_NONE, FD_ONE, 0, BIT(PF_SLAVE_REQ), false, check_socket},
 	[VGUARD_IOTLB_MSG] = {"IOTLB_MSG", SZ_ANY, FD_NONE, BIT(F_IOMMU_PLATFORM), 0, false, check_iotlb},
+	[VGUARD_POSTCOPY_ADVISE] = {"POSTCOPY_ADVISE", SZ_NONE, FD_NONE, 0, BIT(PF_PAGEFAULT), true, check_postcopy},
+	[VGUARD_POSTCOPY_LISTEN] = {"POSTCOPY_LISTEN", SZ_NONE, FD_NONE, 0, BIT(PF_PAGEFAULT), false, check_postcopy},
+	[VGUARD_POSTCOPY_END] = {"POSTCOPY_END", SZ_NONE, FD_NONE, 0, BIT(PF_PAGEFAULT), true, check_postcopy},
 	[VGUARD_SET_STATUS] = {"SET_STATUS", SZ_U64, FD_NONE, 0, BIT(PF_STATUS), false, check_status},
 	[VGUARD_GET_STATUS] = {"GET_STATUS", SZ_NONE, FD_NONE, 0, BIT(PF_STATUS), true, NULL},
 };
@@ -605,9 +654,6 @@ static const char *const refused_names[] = {
 	[25] = "SET_CONFIG",
 	[26] = "CREATE_CRYPTO_SESSION",
 	[27] = "CLOSE_CRYPTO_SESSION",
-	[28] = "POSTCOPY_ADVISE",
-	[29] = "POSTCOPY_LISTEN",
-	[30] = "POSTCOPY_END",
 	[31] = "GET_INFLIGHT_FD",
 	[32] = "SET_INFLIGHT_FD",
 	[33] = "GPU_SET_SOCKET",

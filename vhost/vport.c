@@ -37,12 +37,15 @@
 #include <sys/socket.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/types.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/userfaultfd.h>
 
 #include <jansson.h>
 #include <rte_malloc.h>
@@ -82,6 +85,24 @@ RTE_LOG_REGISTER(vport_logtype, vhsw.vhost, INFO);
 #define VPORT_LOG_BURST 20
 #define VPORT_LOG_INTERVAL_MS 1000
 
+/*
+ * Postcopy (a --postcopy port that is a migration destination): after a
+ * memory table, librte_vhost replies with its mapping addresses and reads
+ * QEMU's acknowledgement at once, on the connection socket that vhswd keeps
+ * non-blocking.  For that one exchange the socket blocks, for at most this
+ * long each way (the vhost-events thread waits meanwhile).
+ */
+#define VPORT_POSTCOPY_ACK_MS 2000
+/*
+ * A thread of the switch that waits this long in one fault on a postcopy
+ * peer's memory (wchan handle_userfault, no context switch meanwhile) is
+ * freed: the switch unregisters that peer's memory from the userfaultfd
+ * (the thread then reads zeros where the page was missing) and drops it.
+ * The destination QEMU resolves a fault in milliseconds; one that does not
+ * within seconds has lost its source or died, or never meant to.
+ */
+#define VPORT_POSTCOPY_STALL_S 5
+
 #define VPORT_MAX_REGIONS 8
 #define VPORT_MAX_VRINGS (2 * VPORT_MAX_QUEUES)
 #define VPORT_MAX_VRING_STATS 64 /* librte_vhost 22.11 has 18 per vring */
@@ -105,6 +126,7 @@ enum {
 	VPORT_DROP_STALL,       /* one of its fds blocked the data plane */
 	VPORT_DROP_SLAVE_FULL,  /* it does not read the slave channel */
 	VPORT_DROP_SLAVE_STALL, /* ... which then blocked the data plane */
+	VPORT_DROP_POSTCOPY,    /* a fault in its memory was never resolved */
 };
 
 /*
@@ -197,6 +219,7 @@ struct vport {
 	bool registered;
 	bool queue_stats; /* librte_vhost counts per vring */
 	bool iommu;       /* RTE_VHOST_USER_IOMMU_SUPPORT */
+	bool postcopy;    /* RTE_VHOST_USER_POSTCOPY_SUPPORT */
 
 	/* Read by the data plane once 'ready' is set; written before. */
 	int vid;
@@ -264,6 +287,15 @@ struct vport {
 	int slave_fd;
 	int slave_req_fd;
 	uint64_t slave_full_ns;
+	bool conn_blocking; /* conn_fd blocks for a postcopy memory table */
+	/*
+	 * Postcopy, from POSTCOPY_ADVISE to POSTCOPY_END or the end of the
+	 * connection: our dup of the userfaultfd librte_vhost gave the peer,
+	 * and the mappings registered with it (for postcopy_watch).
+	 */
+	int uffd;
+	uint32_t pc_n; /* mappings librte_vhost made */
+	struct uffdio_range pc_map[VPORT_MAX_REGIONS]; /* and registered */
 
 	/* Written in signal context (vfault hook) or by the stall watch:
 	 * atomics only. */
@@ -299,6 +331,7 @@ struct vport_params {
 	mode_t perm;      /* 0: leave as created */
 	bool queue_stats; /* RTE_VHOST_USER_NET_STATS_ENABLE */
 	bool iommu;       /* RTE_VHOST_USER_IOMMU_SUPPORT */
+	bool postcopy;    /* RTE_VHOST_USER_POSTCOPY_SUPPORT */
 };
 
 /* Data plane. */
@@ -1022,6 +1055,193 @@ slave_channel_full(int fd)
 }
 
 /*
+ * Ends postcopy for 'v': unregisters its memory from the userfaultfd
+ * (which wakes any thread waiting in a fault there: it then finds the page,
+ * or a new zero page where none arrived) and closes our dup.  Before
+ * librte_vhost unmaps the memory, so that no woken thread retries an
+ * access to an address that is gone.  Caller holds vport_lock.
+ */
+static void
+postcopy_release__(struct vport *v)
+{
+	uint32_t i;
+
+	if (v->uffd < 0)
+		return;
+	for (i = 0; i < v->pc_n; i++)
+		if (ioctl(v->uffd, UFFDIO_UNREGISTER, &v->pc_map[i]) != 0)
+			VLOG(WARNING,
+				"port %s: cannot unregister region %u from "
+				"the userfaultfd: %s",
+				v->port.name, i, strerror(errno));
+	close(v->uffd);
+	v->uffd = -1;
+}
+
+/* The sum of the context switches of thread 'tid' of this process. */
+static uint64_t
+task_switches(pid_t tid)
+{
+	char path[64], line[128];
+	uint64_t n = 0, sum = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/status", (int)tid);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "voluntary_ctxt_switches: %" SCNu64, &n) ==
+				1 ||
+			sscanf(line, "nonvoluntary_ctxt_switches: %" SCNu64,
+				&n) == 1)
+			sum += n;
+	fclose(f);
+	return sum;
+}
+
+/* A thread of this process waiting in a userfaultfd fault; 0 if none. */
+static pid_t
+task_in_userfault(void)
+{
+	char path[300], wchan[64];
+	struct dirent *d;
+	pid_t tid = 0;
+	ssize_t n;
+	DIR *dir;
+	int fd;
+
+	dir = opendir("/proc/self/task");
+	if (dir == NULL)
+		return 0;
+	while (tid == 0 && (d = readdir(dir)) != NULL) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/wchan",
+			d->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, wchan, sizeof(wchan) - 1);
+		close(fd);
+		if (n > 0) {
+			wchan[n] = '\0';
+			if (strcmp(wchan, "handle_userfault") == 0)
+				tid = (pid_t)atoi(d->d_name);
+		}
+	}
+	closedir(dir);
+	return tid;
+}
+
+/*
+ * The postcopy watch: a thread of its own (not the control thread, which
+ * may itself be waiting for the stuck data plane, in a grace period).
+ * Once a second while some port is in postcopy, it looks for a thread of
+ * the switch waiting in a userfaultfd fault; one that has waited there
+ * VPORT_POSTCOPY_STALL_S seconds without being scheduled (same context
+ * switch count) frees itself: every port in postcopy stops being polled,
+ * unregisters its memory (which wakes the waiter) and is marked for the
+ * control thread to drop its peer.  Which peer's memory holds the page is
+ * not known; normally one port is in postcopy.
+ */
+static void *
+postcopy_watch(void *arg)
+{
+	uint32_t stuck_s = 0, i;
+	pid_t tid, last = 0;
+	uint64_t sw, last_sw = 0;
+	bool any, fired;
+
+	(void)arg;
+	for (;;) {
+		sleep(1);
+		pthread_mutex_lock(&vport_lock);
+		for (i = 0, any = false; i < VHSW_MAX_PORTS && !any; i++)
+			any = registry[i] != NULL && registry[i]->uffd >= 0;
+		pthread_mutex_unlock(&vport_lock);
+		tid = any ? task_in_userfault() : 0;
+		sw = tid != 0 ? task_switches(tid) : 0;
+		if (tid == 0 || tid != last || sw != last_sw) {
+			last = tid;
+			last_sw = sw;
+			stuck_s = 0;
+			continue;
+		}
+		if (++stuck_s < VPORT_POSTCOPY_STALL_S)
+			continue;
+		stuck_s = 0;
+		fired = false;
+		pthread_mutex_lock(&vport_lock);
+		for (i = 0; i < VHSW_MAX_PORTS; i++) {
+			struct vport *v = registry[i];
+
+			if (v == NULL || v->uffd < 0)
+				continue;
+			/* Off the data plane first, as the other drops. */
+			port_set_ready(&v->port, false);
+			postcopy_release__(v);
+			__atomic_store_n(&v->faulted, VPORT_DROP_POSTCOPY,
+				__ATOMIC_RELEASE);
+			fired = true;
+		}
+		pthread_mutex_unlock(&vport_lock);
+		if (fired) {
+			VLOG(WARNING,
+				"thread %d waited %d s in a postcopy fault; "
+				"letting go of the postcopy peers",
+				(int)tid, VPORT_POSTCOPY_STALL_S);
+			vport_notify(vport_notify_arg);
+		}
+	}
+	return NULL;
+}
+
+/* Starts the postcopy watch (once).  Caller holds vport_lock. */
+static int
+postcopy_watch_start__(void)
+{
+	static bool started;
+	pthread_t th;
+	int ret;
+
+	if (started)
+		return 0;
+	ret = pthread_create(&th, NULL, postcopy_watch, NULL);
+	if (ret != 0)
+		return -ret;
+	pthread_setname_np(th, "vhsw-pcwatch");
+	pthread_detach(th);
+	started = true;
+	return 0;
+}
+
+/*
+ * Makes the connection socket block, with timeouts (a postcopy memory
+ * table), or non-blocking again.  Caller holds vport_lock.
+ */
+static void
+conn_set_blocking__(struct vport *v, bool on)
+{
+	struct timeval tv = {0};
+	int fl;
+
+	if (v->conn_fd < 0 || v->conn_blocking == on)
+		return;
+	if (on) {
+		tv.tv_sec = VPORT_POSTCOPY_ACK_MS / 1000;
+		tv.tv_usec = (VPORT_POSTCOPY_ACK_MS % 1000) * 1000;
+	}
+	setsockopt(v->conn_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(v->conn_fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	fl = fcntl(v->conn_fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(v->conn_fd, F_SETFL,
+			on ? fl & ~O_NONBLOCK : fl | O_NONBLOCK);
+	v->conn_blocking = on;
+}
+
+/*
  * librte_vhost's pre-message handler (vhost-events thread, queue locks
  * held for SET_* requests).  A message that breaks the rules is answered
  * by dropping the peer: its fds are closed, the reply-ack request cleared
@@ -1045,6 +1265,7 @@ on_message(int vid, void *msg)
 		close_msg_fds(ctx);
 		return RTE_VHOST_MSG_RESULT_ERR;
 	}
+	conn_set_blocking__(v, false); /* a postcopy table that failed */
 	if (!msg_allowed__(v)) {
 		snprintf(why, sizeof(why),
 			"message flood (more than %llu a second)",
@@ -1093,6 +1314,20 @@ on_message(int vid, void *msg)
 				vfault_expect(v, st.st_dev, st.st_ino);
 		}
 	}
+	/* librte_vhost unmaps the current table first. */
+	if (m->request == VGUARD_SET_MEM_TABLE ||
+		m->request == VGUARD_RESET_OWNER)
+		v->pc_n = 0;
+	/* librte_vhost reads QEMU's ack to a postcopy table itself. */
+	if (m->request == VGUARD_SET_MEM_TABLE &&
+		v->guard.postcopy == VGUARD_PC_LISTENING)
+		conn_set_blocking__(v, true);
+	/* Every page arrived: no fault must wait on the peer any more. */
+	if (m->request == VGUARD_POSTCOPY_END)
+		postcopy_release__(v);
+	if (m->request >= VGUARD_POSTCOPY_ADVISE &&
+		m->request <= VGUARD_POSTCOPY_END)
+		PLOG(v, INFO, "postcopy: %s", vguard_request_name(m->request));
 	/* RESET_OWNER unmaps the memory without destroy_device first:
 	 * stop the data plane, as destroy_device would. */
 	if (m->request == VGUARD_RESET_OWNER && v->alive) {
@@ -1119,9 +1354,16 @@ register_memory__(struct vport *v)
 	uint32_t i;
 
 	vfault_remove(v);
+	v->pc_n = 0;
 	if (rte_vhost_get_mem_table(v->vid, &mem) == 0) {
 		for (i = 0; i < mem->nregions; i++) {
 			const struct rte_vhost_mem_region *r = &mem->regions[i];
+
+			if (i < VPORT_MAX_REGIONS && r->mmap_addr != NULL) {
+				v->pc_map[v->pc_n].start =
+					(uintptr_t)r->mmap_addr;
+				v->pc_map[v->pc_n++].len = r->mmap_size;
+			}
 
 			if (r->mmap_addr != NULL && r->mmap_size != 0 &&
 				vfault_add(v, i, (uintptr_t)r->mmap_addr,
@@ -1152,12 +1394,23 @@ on_message_done(int vid, void *msg)
 		vport_notify(vport_notify_arg);
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 	}
+	if (ctx->msg.request == VGUARD_POSTCOPY_ADVISE && ctx->fd_num == 1) {
+		/* The userfaultfd just sent to the peer: keep a dup to
+		 * unregister our mappings from it (postcopy_release__). */
+		pthread_mutex_lock(&vport_lock);
+		v = find_by_vid__(vid);
+		if (v != NULL && v->vid == vid && v->uffd < 0)
+			v->uffd = fcntl(ctx->fds[0], F_DUPFD_CLOEXEC, 0);
+		pthread_mutex_unlock(&vport_lock);
+		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+	}
 	if (ctx->msg.request != VGUARD_SET_MEM_TABLE &&
 		ctx->msg.request != VGUARD_SET_LOG_BASE)
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 	pthread_mutex_lock(&vport_lock);
 	v = find_by_vid__(vid);
 	if (v != NULL && v->vid == vid) {
+		conn_set_blocking__(v, false);
 		register_memory__(v);
 		vfault_expect_clear(v);
 	}
@@ -1279,6 +1532,7 @@ on_new_connection(int vid)
 	v->mig.logging = false;
 	v->mig.left = false;
 	v->mig.log_size = 0;
+	v->conn_blocking = false;
 	v->vid = vid;
 	v->connected = true;
 	memset(v->vring_enabled, 0, sizeof(v->vring_enabled));
@@ -1325,6 +1579,8 @@ on_destroy_connection(int vid)
 		v->conn_fd = -1;
 		slave_channel_close__(v);
 		/* librte_vhost unmaps the peer's memory next. */
+		postcopy_release__(v);
+		v->pc_n = 0;
 		vfault_remove(v);
 		vfault_expect_clear(v);
 		record__(v, VEV_VRING);
@@ -1502,6 +1758,11 @@ vport_sync(struct port *p)
 			"its slave channel (fd %d) blocked the data plane (it "
 			"does not read it, and made it blocking)",
 			__atomic_load_n(&v->stall_fd, __ATOMIC_RELAXED));
+	else if (drop == VPORT_DROP_POSTCOPY)
+		violation__(v,
+			"postcopy: a thread of the switch waited %d s in a "
+			"fault its userfaultfd never resolved",
+			VPORT_POSTCOPY_STALL_S);
 	if (drop != VPORT_DROP_NONE) {
 		/* librte_vhost sees the end of the stream and tears the
 		 * device down; the pages are anonymous zeros until then. */
@@ -1675,6 +1936,7 @@ vport_describe(const struct port *p, json_t *o, bool detail)
 		o, "mode", json_string(v->client ? "client" : "server"));
 	json_object_set_new(o, "queues", json_integer(v->queues));
 	json_object_set_new(o, "iommu", json_boolean(v->iommu));
+	json_object_set_new(o, "postcopy", json_boolean(v->postcopy));
 	json_object_set_new(o, "connected", json_boolean(v->connected));
 	json_object_set_new(o, "resets", json_integer((json_int_t)v->resets));
 	pthread_mutex_lock(&vport_lock);
@@ -1777,6 +2039,8 @@ vport_save(const struct port *p, json_t *o)
 		json_object_set_new(o, "queue_stats", json_true());
 	if (v->iommu)
 		json_object_set_new(o, "iommu", json_true());
+	if (v->postcopy)
+		json_object_set_new(o, "postcopy", json_true());
 }
 
 static void
@@ -1802,6 +2066,10 @@ vport_destroy(struct port *p)
 	/* The port is unpublished: nothing touches the peer's memory now. */
 	vfault_remove(v);
 	vfault_expect_clear(v);
+	pthread_mutex_lock(&vport_lock);
+	postcopy_release__(
+		v); /* unregister_driver gives no destroy_connection */
+	pthread_mutex_unlock(&vport_lock);
 	if (v->registered) {
 		/* Closes the connection (without destroy_connection); may
 		 * call destroy_device here. */
@@ -1941,6 +2209,7 @@ vport_create(const struct vport_params *pr, char *err, size_t errlen)
 	v->conn_fd = -1;
 	v->slave_fd = -1;
 	v->slave_req_fd = -1;
+	v->uffd = -1;
 	v->log_rl = (struct vlog_rl)VLOG_RATE_LIMIT_INIT(
 		VPORT_LOG_BURST, VPORT_LOG_INTERVAL_MS);
 	snprintf(v->port.name, sizeof(v->port.name), "%s", pr->name);
@@ -1953,6 +2222,7 @@ vport_create(const struct vport_params *pr, char *err, size_t errlen)
 	v->perm = pr->perm;
 	v->queue_stats = pr->queue_stats;
 	v->iommu = pr->iommu;
+	v->postcopy = pr->postcopy;
 
 	if (registry_add(v, err, errlen) != 0)
 		goto fail;
@@ -1960,6 +2230,20 @@ vport_create(const struct vport_params *pr, char *err, size_t errlen)
 		flags |= RTE_VHOST_USER_NET_STATS_ENABLE;
 	if (pr->iommu)
 		flags |= RTE_VHOST_USER_IOMMU_SUPPORT;
+	if (pr->postcopy) {
+		int ret;
+
+		pthread_mutex_lock(&vport_lock);
+		ret = postcopy_watch_start__();
+		pthread_mutex_unlock(&vport_lock);
+		if (ret != 0) {
+			snprintf(err, errlen,
+				"cannot start the postcopy watch thread: %s",
+				strerror(-ret));
+			goto fail;
+		}
+		flags |= RTE_VHOST_USER_POSTCOPY_SUPPORT;
+	}
 	if (rte_vhost_driver_register(v->socket, flags) != 0) {
 		snprintf(err, errlen, "cannot register vhost-user socket %s",
 			v->socket);
@@ -2063,6 +2347,7 @@ vport_create_conf(
 	vp.client = mode != NULL && strcmp(mode, "client") == 0;
 	vp.queue_stats = json_is_true(json_object_get(params, "queue_stats"));
 	vp.iommu = json_is_true(json_object_get(params, "iommu"));
+	vp.postcopy = json_is_true(json_object_get(params, "postcopy"));
 	vp.queues = 1;
 	if (json_is_integer(queues)) {
 		if (json_integer_value(queues) < 1 ||

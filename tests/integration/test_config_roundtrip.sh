@@ -12,7 +12,7 @@
 # Cases (each with its own vhswd pair; every case runs and the failures
 # are listed at the end, so one broken kind does not hide another):
 #   all            everything below on one switch (the issue's setup)
-#   vhost-server   defaults, and --queues 2 --vlan --mac --mtu 9000
+#   vhost-server   defaults, and --queues 2 --vlan --mac --mtu 9000 --postcopy
 #                  --owner UID:GID --perm 0660
 #   vhost-client   --client (socket absent: the port stays down), options
 #   kernel         --ifname --netns --mtu --vlan --mac; one in this netns
@@ -184,7 +184,7 @@ setup_server() {
     ctl port add s1 vhost-user "$TEST_TMP/s1.sock" --queues 2 --vlan 10 \
         --mac $M_S1 --mtu 9000 --owner 65534:65534 --perm 0660 > /dev/null
     ctl port add s2 vhost-user "$TEST_TMP/s2.sock" --owner 65534 > /dev/null
-    ctl port add s3 vhost-user "$TEST_TMP/s3.sock" --perm 0606 > /dev/null
+    ctl port add s3 vhost-user "$TEST_TMP/s3.sock" --perm 0606 --postcopy > /dev/null
     # Tenant controls (issue 13): every option, some set at run time.
     ctl port add t1 vhost-user "$TEST_TMP/t1.sock" --allowed-ips 10.1.0.1,fd00::1 \
         --no-dhcp-server --max-macs 8 --mac-limit-action forward \

@@ -50,6 +50,8 @@ M1=52:54:00:00:0c:01 M2=52:54:00:00:0c:02 ME=52:54:00:00:ee:01 MS=52:54:00:00:ee
 #   IDLE   y:    pause the c1<->c2 traffic during the hold so that the data
 #                plane goes idle (adaptive polling arms the kick fds then),
 #                and resume it to check forwarding;  n: traffic keeps flowing.
+# Cases named pc_* run on `evil` added with --postcopy (it offers
+# VHOST_USER_PROTOCOL_F_PAGEFAULT), the others on `evil` without it.
 CASE_TABLE='
 baseline                  ok   n
 mem_size_gt_fd            drop n
@@ -142,6 +144,10 @@ iotlb_garbage             drop n
 config_big                drop n
 mtu_status_rarp           drop n
 postcopy_uffd             drop n
+pc_ring_fault             drop n
+pc_buffer_fault           drop n
+pc_no_ack                 drop n
+pc_listen_first           drop n
 desc_addr_outside         ok   n
 desc_cross_region         ok   n
 desc_loop_self            ok   n
@@ -352,12 +358,23 @@ vhswd_status() {
 declare -A RESULT=()
 FAILED=()
 
+# evil_postcopy on|off: `evil` (always --iommu) added with --postcopy or without
+# (re-added if needed).
+evil_postcopy() {
+    local want=false opt=(--iommu)
+    [[ $1 == on ]] && { want=true; opt+=(--postcopy); }
+    [[ $(evil_field .postcopy) == "$want" ]] && return 0
+    ctl port del evil > /dev/null
+    ctl port add evil vhost-user "$TEST_TMP/evil.sock" "${opt[@]}" > /dev/null
+}
+
 # run_case NAME: one attack and every check; sets RESULT[NAME].
 run_case() {
     local name=$1 expect=${EXPECT[$1]} idle=${IDLE[$1]}
     local -a bad=()
     local out=$TEST_TMP/attack-$name.out disc0 ref0 s0 t0=$SECONDS logoff crashed=""
     alive || env_up
+    if [[ $name == pc_* ]]; then evil_postcopy on; else evil_postcopy off; fi
     logoff=$(stat -c %s "$(vhswd_log)")
     # Leaks are counted per case: against the count before it.
     FD_PRE=$(fds_now)

@@ -1746,9 +1746,15 @@ def c_misc(args):
     simple_attack(args, prep_full, attack)
 
 
-@case("postcopy_uffd", "PAGEFAULT protocol feature: POSTCOPY_ADVISE, POSTCOPY_LISTEN, then a "
-      "memory table (the back-end registers its mapping with a userfaultfd nobody serves), traffic")
-def c_postcopy(args):
+def postcopy_session(args, touch_rings=False, ack=True, listen_first=False):
+    """A destination's postcopy setup with a userfaultfd nobody serves:
+    POSTCOPY_ADVISE (keep the fd), POSTCOPY_LISTEN, a memory table (the
+    back-end registers its mapping with the fd, replies with its addresses
+    and waits for an ack), vrings, traffic.  Pages this side never wrote
+    are missing: the back-end's first access to one waits on the fd.
+    touch_rings: write the ring pages first (only the RX buffers are
+    missing then); ack=False: never acknowledge the memory table;
+    listen_first: POSTCOPY_LISTEN without POSTCOPY_ADVISE."""
     s = Session(args)
     try:
         s.negotiate(reply_ack=False)
@@ -1756,19 +1762,28 @@ def c_postcopy(args):
         info("protocol features offered %#x" % off)
         s.c.send(SET_PROTOCOL_FEATURES, u64(off & ((1 << PF_PAGEFAULT) | (1 << PF_REPLY_ACK))))
         try:
-            s.c.send(POSTCOPY_ADVISE, flags=VERSION)
-            _, _, _, fds = s.c.recv(2.0)
-            for fd in fds:
-                s.own(fd)   # keep the userfaultfd open and never serve it
-            info("advise: %d fd(s)" % len(fds))
+            if not listen_first:
+                s.c.send(POSTCOPY_ADVISE, flags=VERSION)
+                _, _, _, fds = s.c.recv(2.0)
+                for fd in fds:
+                    s.own(fd)   # keep the userfaultfd open and never serve it
+                info("advise: %d fd(s)" % len(fds))
             s.c.send(POSTCOPY_LISTEN)
             s.map_memory(send=False)
+            if touch_rings:
+                for q in RING_OFF:
+                    d, _, _ = s.ring_addrs(q)
+                    s.mm[d:d + 0x3000] = bytes(0x3000)
             s.c.send(SET_MEM_TABLE, memtable([(0, MEM_SIZE, UVA_BASE, 0)]), [s.mem_fd])
             # In postcopy mode the back-end replies with its own mapping
             # addresses and waits for an ack.
             try:
                 _, _, _, fds = s.c.recv(2.0)
-                s.c.send(SET_MEM_TABLE, u64(0))   # "ack"
+                info("memory table reply")
+                if ack:
+                    s.c.send(SET_MEM_TABLE, u64(0))   # "ack"
+                else:
+                    time.sleep(3)   # the back-end waits 2 s at most
             except (socket.timeout, TimeoutError):
                 pass
             s.ack_ok = False
@@ -1783,6 +1798,35 @@ def c_postcopy(args):
         hold(args)
     finally:
         s.close()
+
+
+@case("postcopy_uffd", "PAGEFAULT protocol feature: POSTCOPY_ADVISE, POSTCOPY_LISTEN, then a "
+      "memory table (the back-end registers its mapping with a userfaultfd nobody serves), traffic")
+def c_postcopy(args):
+    postcopy_session(args)
+
+
+# Cases pc_*: the test runs them on a port added with --postcopy.
+@case("pc_ring_fault", "--postcopy port: postcopy_uffd; the ring pages are missing, so librte_vhost's "
+      "message thread waits on the unserved userfaultfd at SET_VRING_ADDR")
+def c_pc_ring_fault(args):
+    postcopy_session(args)
+
+
+@case("pc_buffer_fault", "--postcopy port: the rings written, the RX buffers missing: the data "
+      "plane waits on the unserved userfaultfd when it delivers a frame")
+def c_pc_buffer_fault(args):
+    postcopy_session(args, touch_rings=True)
+
+
+@case("pc_no_ack", "--postcopy port: no ack after the postcopy memory table's reply")
+def c_pc_no_ack(args):
+    postcopy_session(args, ack=False)
+
+
+@case("pc_listen_first", "--postcopy port: POSTCOPY_LISTEN without POSTCOPY_ADVISE")
+def c_pc_listen_first(args):
+    postcopy_session(args, listen_first=True)
 
 
 # --- hostile descriptor chains ------------------------------------------------------

@@ -25,6 +25,7 @@
 #define PF_RARP (1ULL << 2)
 #define PF_REPLY_ACK (1ULL << 3)
 #define PF_LOG_SHMFD (1ULL << 1)
+#define PF_PAGEFAULT (1ULL << 8)
 #define OFFERED (F_VERSION_1 | F_PROTOCOL | F_PACKED | (1ULL << 15))
 #define OFFERED_PROTOCOL (PF_RARP | PF_REPLY_ACK | PF_LOG_SHMFD)
 
@@ -537,6 +538,68 @@ test_wants_reply(void **state)
 	assert_null(vguard_request_name(1000));
 }
 
+/* Postcopy: only on ports that offer PAGEFAULT, only in protocol order. */
+static void
+test_postcopy(void **state)
+{
+	struct vguard_msg m;
+
+	/* Not offered (a port without --postcopy). */
+	REFUSED(-EINVAL, "not offered",
+		msg_u64(VGUARD_SET_PROTOCOL_FEATURES, PF_PAGEFAULT), NULL, 0);
+	REFUSED(-ENOTSUP, "POSTCOPY_ADVISE", msg_none(VGUARD_POSTCOPY_ADVISE),
+		NULL, 0);
+
+	/* Offered but not negotiated. */
+	vguard_conn_init(&conn, OFFERED, OFFERED_PROTOCOL | PF_PAGEFAULT, 2);
+	REFUSED(-ENOTSUP, "did not negotiate", msg_none(VGUARD_POSTCOPY_ADVISE),
+		NULL, 0);
+	REFUSED(-ENOTSUP, "POSTCOPY_LISTEN", msg_none(VGUARD_POSTCOPY_LISTEN),
+		NULL, 0);
+	ACCEPTED(msg_u64(VGUARD_SET_PROTOCOL_FEATURES,
+			 PF_PAGEFAULT | PF_REPLY_ACK),
+		NULL, 0);
+
+	/* Out of order, or with a payload or fds. */
+	REFUSED(-EPROTO, "no POSTCOPY_ADVISE before",
+		msg_none(VGUARD_POSTCOPY_LISTEN), NULL, 0);
+	REFUSED(-EPROTO, "payload of 8 bytes",
+		msg_u64(VGUARD_POSTCOPY_ADVISE, 0), NULL, 0);
+	REFUSED(-EPROTO, "1 fds attached (0 expected)",
+		msg_none(VGUARD_POSTCOPY_ADVISE), ev_fd, 1);
+	assert_int_equal(conn.postcopy, VGUARD_PC_NONE);
+
+	/* What a QEMU destination sends. */
+	m = msg_none(VGUARD_POSTCOPY_ADVISE);
+	assert_true(vguard_wants_reply(&m)); /* the userfaultfd */
+	ACCEPTED(m, NULL, 0);
+	assert_int_equal(conn.postcopy, VGUARD_PC_ADVISED);
+	REFUSED(-EPROTO, "already holds a userfaultfd",
+		msg_none(VGUARD_POSTCOPY_ADVISE), NULL, 0);
+	REFUSED(-EPROTO, "payload of 8 bytes",
+		msg_u64(VGUARD_POSTCOPY_LISTEN, 0), NULL, 0);
+	m = msg_none(VGUARD_POSTCOPY_LISTEN);
+	m.flags |= VGUARD_NEED_REPLY;
+	ACCEPTED(m, NULL, 0);
+	assert_int_equal(conn.postcopy, VGUARD_PC_LISTENING);
+	REFUSED(-EPROTO, "already listening", msg_none(VGUARD_POSTCOPY_LISTEN),
+		NULL, 0);
+	ACCEPTED(msg_mem(2), mem_fds, 2); /* registered with the fd */
+	assert_int_equal(conn.postcopy, VGUARD_PC_LISTENING);
+	REFUSED(-EPROTO, "1 fds attached (0 expected)",
+		msg_none(VGUARD_POSTCOPY_END), ev_fd, 1);
+	m = msg_none(VGUARD_POSTCOPY_END);
+	assert_true(vguard_wants_reply(&m));
+	ACCEPTED(m, NULL, 0);
+	assert_int_equal(conn.postcopy, VGUARD_PC_NONE);
+
+	/* LISTEN once memory is mapped: librte_vhost would refuse it. */
+	ACCEPTED(msg_none(VGUARD_POSTCOPY_ADVISE), NULL, 0);
+	REFUSED(-EPROTO, "memory is already mapped",
+		msg_none(VGUARD_POSTCOPY_LISTEN), NULL, 0);
+	assert_string_equal(vguard_request_name(30), "POSTCOPY_END");
+}
+
 int
 main(void)
 {
@@ -550,6 +613,7 @@ main(void)
 		cmocka_unit_test_setup(test_iotlb, setup),
 		cmocka_unit_test_setup(test_iotlb_no_table, setup),
 		cmocka_unit_test_setup(test_wants_reply, setup),
+		cmocka_unit_test_setup(test_postcopy, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
