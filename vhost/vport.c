@@ -1404,6 +1404,15 @@ on_message_done(int vid, void *msg)
 		pthread_mutex_unlock(&vport_lock);
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 	}
+	/*
+	 * An IOTLB update answers a miss: the data-plane thread that missed
+	 * took nothing from the ring and may sleep until the next kick, which
+	 * the peer, whose descriptors are already posted, need not send.
+	 */
+	if (ctx->msg.request == VGUARD_IOTLB_MSG) {
+		vport_notify(vport_notify_arg);
+		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+	}
 	if (ctx->msg.request != VGUARD_SET_MEM_TABLE &&
 		ctx->msg.request != VGUARD_SET_LOG_BASE)
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
