@@ -60,6 +60,11 @@
 #                                      (.downtime, .total-time in ms).  With postcopy-ram
 #                                      it switches to postcopy once the first pass began.
 #   guest_quit NAME                    QMP quit (a paused or migrated-away QEMU), then reap
+#   guest_outside NS UP PEER ADDR      a network namespace NS behind the uplink: a veth pair,
+#                                      UP in this namespace (vhswd --uplink
+#                                      net_af_packet0,iface=UP), PEER in NS with ADDR (CIDR),
+#                                      IPv6 off on both; guest_outside_cleanup (a CLEANUP_FN)
+#                                      removes them
 #   guest_pid / guest_dir / guest_console / guest_ip / guest_mac NAME
 #   guest_boot_ms NAME                 launch (or reboot) -> shell banner, in ms
 #   guest_ready_ms NAME                launch (or reboot) -> shell answers and eth0 up, in ms
@@ -744,4 +749,27 @@ guest_quit() {
     wait_until "$GUEST_STOP_TIMEOUT" _guest_dead "$name" ||
         proc_kill "${_G_PID[$name]}" "QEMU of guest $name"
     _guest_reap "$name"
+}
+
+declare -g _G_OUT_NS="" _G_OUT_UP=""
+
+# guest_outside NS UP PEER ADDR: the namespace behind the uplink (see the header).
+guest_outside() {
+    local ns=$1 up=$2 peer=$3 addr=$4
+    _G_OUT_NS=$ns _G_OUT_UP=$up
+    ip netns add "$ns"
+    ip link add "$up" type veth peer name "$peer"
+    ip link set "$peer" netns "$ns"
+    sysctl -qw "net.ipv6.conf.$up.disable_ipv6=1"
+    ip link set "$up" up
+    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+    ip -n "$ns" link set "$peer" up
+    ip -n "$ns" addr add "$addr" dev "$peer"
+}
+
+# guest_outside_cleanup: remove what guest_outside made (a CLEANUP_FN).
+guest_outside_cleanup() {
+    [[ -z $_G_OUT_NS ]] || ip netns del "$_G_OUT_NS" 2>/dev/null
+    [[ -z $_G_OUT_UP ]] || ip link del "$_G_OUT_UP" 2>/dev/null
+    return 0
 }

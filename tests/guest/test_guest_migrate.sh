@@ -39,8 +39,7 @@ ID=$$
 OUT=vhsw$ID-mig UP=vh${ID}u PEER=vh${ID}p
 net_cleanup() {
     [[ -z ${PING_PID:-} ]] || { kill "$PING_PID" 2>/dev/null; wait "$PING_PID" 2>/dev/null; }
-    ip netns del $OUT 2>/dev/null
-    ip link del $UP 2>/dev/null
+    guest_outside_cleanup
     return 0
 }
 guest_test_init guest-migrate net_cleanup
@@ -53,14 +52,7 @@ mkdir -p "$MIGRATE_RESULTS"
 RESULTS=$TEST_TMP/downtime.txt
 printf '%-8s %-10s %12s %12s %10s %8s %6s\n' variant direction qemu_down_ms ping_gap_ms total_ms lost dups > "$RESULTS"
 
-ip netns add $OUT
-ip link add $UP type veth peer name $PEER
-ip link set $PEER netns $OUT
-sysctl -qw "net.ipv6.conf.$UP.disable_ipv6=1"
-ip link set $UP up
-ip netns exec $OUT sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-ip -n $OUT link set $PEER up
-ip -n $OUT addr add $IPOUT/24 dev $PEER
+guest_outside $OUT $UP $PEER $IPOUT/24
 
 vhswd_start --uplink "net_af_packet0,iface=$UP"
 

@@ -29,8 +29,7 @@ OUT=vhsw$ID-pout UP=vh${ID}p PEER=vh${ID}r
 PING_PID=""
 net_cleanup() {
     [[ -z $PING_PID ]] || { kill "$PING_PID" 2>/dev/null; wait "$PING_PID" 2>/dev/null; }
-    ip netns del $OUT 2>/dev/null
-    ip link del $UP 2>/dev/null
+    guest_outside_cleanup
     return 0
 }
 guest_test_init guest-postcopy net_cleanup
@@ -38,14 +37,7 @@ guest_test_init guest-postcopy net_cleanup
 MAC=52:54:00:70:00:01 IP=10.80.0.1 IPOUT=10.80.0.200
 PING_MS=50                      # interval of the steady ping (ms)
 
-ip netns add $OUT
-ip link add $UP type veth peer name $PEER
-ip link set $PEER netns $OUT
-sysctl -qw "net.ipv6.conf.$UP.disable_ipv6=1"
-ip link set $UP up
-ip netns exec $OUT sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-ip -n $OUT link set $PEER up
-ip -n $OUT addr add $IPOUT/24 dev $PEER
+guest_outside $OUT $UP $PEER $IPOUT/24
 # The namespace's TCP segments would leave the veth with partial checksums
 # (CHECKSUM_PARTIAL) that the guest, with no checksum offload negotiated,
 # drops: turn TX checksumming off there (ethtool -K tx off, without ethtool).

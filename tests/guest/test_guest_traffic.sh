@@ -16,26 +16,14 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 
 ID=$$
 OUT=vhsw$ID-gout UP=vh${ID}g PEER=vh${ID}q
-net_cleanup() {
-    ip netns del $OUT 2>/dev/null
-    ip link del $UP 2>/dev/null
-    return 0
-}
-guest_test_init guest-traffic net_cleanup
+guest_test_init guest-traffic guest_outside_cleanup
 
 M1=52:54:00:6e:00:01 M2=52:54:00:6e:00:02 M3=52:54:00:6e:00:03
 MC=52:54:00:6e:00:0c
 IP1=10.79.0.1 IP2=10.79.0.2 IP3=10.79.0.3 IPOUT=10.79.0.200 IPC=10.79.0.50
 
 # The outside, behind the uplink.
-ip netns add $OUT
-ip link add $UP type veth peer name $PEER
-ip link set $PEER netns $OUT
-sysctl -qw "net.ipv6.conf.$UP.disable_ipv6=1"
-ip link set $UP up
-ip netns exec $OUT sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-ip -n $OUT link set $PEER up
-ip -n $OUT addr add $IPOUT/24 dev $PEER
+guest_outside $OUT $UP $PEER $IPOUT/24
 
 vhswd_start --uplink "net_af_packet0,iface=$UP"
 ctl port add g1 vhost-user "$TEST_TMP/g1.sock" --mtu 9000 > /dev/null

@@ -25,12 +25,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 
 ID=$$
 OUT=vhsw$ID-vout UP=vh${ID}i PEER=vh${ID}j
-net_cleanup() {
-    ip netns del $OUT 2>/dev/null
-    ip link del $UP 2>/dev/null
-    return 0
-}
-guest_test_init guest-viommu net_cleanup
+guest_test_init guest-viommu guest_outside_cleanup
 
 M1=52:54:00:71:00:01 M2=52:54:00:71:00:02 M3=52:54:00:71:00:03
 IP1=10.81.0.1 IP2=10.81.0.2 IP3=10.81.0.3 IPOUT=10.81.0.200
@@ -44,14 +39,7 @@ VIOMMU_OPTS=(--dev-opts ",disable-legacy=on,iommu_platform=on,ats=on"
     --append "intel_iommu=on iommu.strict=1"
     --qemu -device --qemu "intel-iommu,intremap=off,device-iotlb=on")
 
-ip netns add $OUT
-ip link add $UP type veth peer name $PEER
-ip link set $PEER netns $OUT
-sysctl -qw "net.ipv6.conf.$UP.disable_ipv6=1"
-ip link set $UP up
-ip netns exec $OUT sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-ip -n $OUT link set $PEER up
-ip -n $OUT addr add $IPOUT/24 dev $PEER
+guest_outside $OUT $UP $PEER $IPOUT/24
 
 vhswd_start --uplink "net_af_packet0,iface=$UP"
 ctl port add g1 vhost-user "$TEST_TMP/g1.sock" --iommu --queue-stats > /dev/null

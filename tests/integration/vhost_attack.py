@@ -547,10 +547,11 @@ def case(name, doc):
     return deco
 
 
-def simple_attack(args, prepare, attack, probe=True, hold_it=True):
-    """Fresh connection: prepare(sess) (correct part), attack(sess, c)
-    (hostile part), then report whether the switch closed us, hold, close."""
-    s = Session(args)
+def simple_attack(args, prepare, attack, probe=True, hold_it=True, session=None):
+    """Fresh connection (a Session, or the given session class):
+    prepare(sess) (correct part), attack(sess, c) (hostile part), then
+    report whether the switch closed us, hold, close."""
+    s = (session or Session)(args)
     try:
         if prepare:
             prepare(s)
@@ -1633,19 +1634,7 @@ def c_iotlb_outside(args):
     def attack(s, c):
         s.iotlb(IOTLB_UPDATE, IOVA_OFF, PAGE, UVA_BASE + 2 * MEM_SIZE, 3, ack=False)
         c.call(GET_FEATURES)
-    s = IommuSession(args)
-    try:
-        prepare(s)
-        try:
-            attack(s, s.c)
-        except PeerGone as e:
-            info("peer gone during attack: %s" % e)
-        except (socket.timeout, TimeoutError):
-            info("no reply during attack (timeout)")
-        report_closed(args, s.c)
-        hold(args)
-    finally:
-        s.close()
+    simple_attack(args, prepare, attack, probe=False, session=IommuSession)
 
 
 def _slave_flood(args, keep_blocking):
