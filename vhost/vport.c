@@ -1386,11 +1386,14 @@ on_message_done(int vid, void *msg)
 	struct vport *v;
 
 	/*
-	 * librte_vhost injects the RARP at the next dequeue from the peer's
-	 * first TX vring: wake the data plane, which may sleep until the
-	 * guest kicks, so the announcement goes out now.
+	 * Wake the data plane, which may sleep until the guest kicks, for
+	 * work the guest need not kick for: librte_vhost injects a RARP at
+	 * the next dequeue from the peer's first TX vring (SEND_RARP), and an
+	 * IOTLB update answers a miss of a thread that then took nothing from
+	 * a ring whose descriptors are already posted.
 	 */
-	if (ctx->msg.request == VGUARD_SEND_RARP) {
+	if (ctx->msg.request == VGUARD_SEND_RARP ||
+		ctx->msg.request == VGUARD_IOTLB_MSG) {
 		vport_notify(vport_notify_arg);
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 	}
@@ -1402,15 +1405,6 @@ on_message_done(int vid, void *msg)
 		if (v != NULL && v->vid == vid && v->uffd < 0)
 			v->uffd = fcntl(ctx->fds[0], F_DUPFD_CLOEXEC, 0);
 		pthread_mutex_unlock(&vport_lock);
-		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
-	}
-	/*
-	 * An IOTLB update answers a miss: the data-plane thread that missed
-	 * took nothing from the ring and may sleep until the next kick, which
-	 * the peer, whose descriptors are already posted, need not send.
-	 */
-	if (ctx->msg.request == VGUARD_IOTLB_MSG) {
-		vport_notify(vport_notify_arg);
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 	}
 	if (ctx->msg.request != VGUARD_SET_MEM_TABLE &&
@@ -2089,8 +2083,7 @@ vport_destroy(struct port *p)
 	/* Our duplicate would keep the peer's connection open. */
 	if (v->conn_fd >= 0)
 		close(v->conn_fd);
-	if (v->slave_fd >= 0)
-		close(v->slave_fd);
+	slave_channel_close__(v); /* no other thread knows v any more */
 	vlog_rl_fini(&v->log_rl);
 	rte_free(v);
 }
